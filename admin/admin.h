@@ -1,0 +1,37 @@
+/* baove-admin: the operator's command for schema, reference data and
+ * credentials.  It connects as the owner role (BAOVE_ADMIN_DATABASE_URL). */
+#ifndef BAOVE_ADMIN_H
+#define BAOVE_ADMIN_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+/* Applies pending migrations from <sql_dir>/migrations; 0 on success. */
+int admin_migrate(PGconn *connection, const char *sql_dir);
+
+/* The highest migration version applied, or -1 when none (or no table). */
+int admin_schema_version(PGconn *connection);
+
+/* Loads every .sql file of <sql_dir>/seed (idempotent) and, with demo, one user per role. */
+int admin_seed(PGconn *connection, const char *sql_dir, bool demo);
+
+int admin_user_add(PGconn *connection, int argc, char **argv);
+int admin_user_disable(PGconn *connection, int argc, char **argv);
+int admin_token_issue(PGconn *connection, int argc, char **argv);
+int admin_apikey_issue(PGconn *connection, int argc, char **argv);
+
+/* Creates a principal, hashing the password when there is one.  Returns 0,
+ * or 1 after printing why not (unknown unit, taken username, …). */
+int admin_create_principal(PGconn *connection, const char *kind, const char *username,
+                           const char *password, const char *role, const char *unit_code);
+
+/* Reads the files of a directory whose names end in ".sql", sorted by name.
+ * Returns the count (or -1), and *names owns an array of malloc'd names. */
+int admin_list_sql_files(const char *directory, char ***names);
+void admin_free_names(char **names, int count);
+
+/* Reads the whole file directory/name; the caller frees.  NULL on failure
+ * (reported). */
+char *admin_read_file(const char *directory, const char *name, size_t *length);
+
+#endif

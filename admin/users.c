@@ -1,0 +1,239 @@
+/* Principals and their credentials: people with passwords, machine clients
+ * with API keys, and the bearer tokens both use. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "auth.h"
+#include "clock.h"
+#include "config.h"
+#include "db.h"
+
+#define DEFAULT_SESSION_TTL "8h"
+
+/* Finds the value of --name in argv; NULL when absent. */
+static const char *option(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+static bool flag(int argc, char **argv, const char *name)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The id of the unit with this code valid today, as text in id_out. */
+static bool unit_id_today(PGconn *connection, const char *code, char *id_out, size_t size)
+{
+    char today[CLOCK_DATE_SIZE];
+    date_format(clock_today(), today);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, code);
+    db_param_text(&params, today);
+    PGresult *result = db_query(connection,
+                                "SELECT id FROM units WHERE code = $1 AND valid_from <= $2 "
+                                "AND (valid_to IS NULL OR valid_to >= $2)", &params);
+    bool found = db_ok(result) && PQntuples(result) == 1;
+    if (found)
+        snprintf(id_out, size, "%s", db_text(result, 0, 0));
+    else
+        fprintf(stderr, "baove-admin: no administrative unit %s is valid on %s\n", code, today);
+    PQclear(result);
+    return found;
+}
+
+int admin_create_principal(PGconn *connection, const char *kind, const char *username,
+                           const char *password, const char *role, const char *unit_code)
+{
+    if (role_parse(role) == ROLE_INVALID) {
+        fprintf(stderr, "baove-admin: unknown role \"%s\" (admin, district_officer, "
+                        "commune_officer, commune_chair, collaborator, viewer, sync_client)\n",
+                role);
+        return 1;
+    }
+    char unit_id[32];
+    if (!unit_id_today(connection, unit_code, unit_id, sizeof unit_id))
+        return 1;
+    char hash[AUTH_PASSWORD_HASH_SIZE];
+    if (password != NULL && !auth_password_hash(password, hash)) {
+        fprintf(stderr, "baove-admin: cannot hash the password (out of memory?)\n");
+        return 1;
+    }
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, kind);
+    db_param_text(&params, username);
+    db_param_text(&params, password != NULL ? hash : NULL);
+    db_param_text(&params, role);
+    db_param_text(&params, unit_id);
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = db_query(connection,
+                                "INSERT INTO principals (kind, username, password_hash, role, "
+                                "unit_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)", &params);
+    bool ok = db_ok(result);
+    if (!ok) {
+        if (strcmp(db_sqlstate(result), "23505") == 0)
+            fprintf(stderr, "baove-admin: the name \"%s\" is taken\n", username);
+        else
+            fprintf(stderr, "baove-admin: cannot create \"%s\": %s", username,
+                    PQresultErrorMessage(result));
+    }
+    PQclear(result);
+    return ok ? 0 : 1;
+}
+
+/* Reads one line from stdin without its newline. */
+static bool read_password(char *out, size_t size)
+{
+    if (fgets(out, (int)size, stdin) == NULL)
+        return false;
+    out[strcspn(out, "\r\n")] = '\0';
+    return out[0] != '\0';
+}
+
+int admin_user_add(PGconn *connection, int argc, char **argv)
+{
+    const char *username = option(argc, argv, "--username");
+    const char *role = option(argc, argv, "--role");
+    const char *unit = option(argc, argv, "--unit");
+    if (username == NULL || role == NULL || unit == NULL) {
+        fprintf(stderr, "usage: baove-admin user add --username U --role R --unit CODE "
+                        "[--password-stdin]\n");
+        return 2;
+    }
+    char password[AUTH_PASSWORD_MAX_LENGTH + 2];
+    bool generated = !flag(argc, argv, "--password-stdin");
+    if (generated) {
+        auth_token_generate("", password);
+    } else if (!read_password(password, sizeof password) ||
+               strlen(password) > AUTH_PASSWORD_MAX_LENGTH) {
+        fprintf(stderr, "baove-admin: no password (or one over %d bytes) on stdin\n",
+                AUTH_PASSWORD_MAX_LENGTH);
+        return 2;
+    }
+    int status = admin_create_principal(connection, "user", username, password, role, unit);
+    if (status == 0 && generated) {
+        fprintf(stderr, "baove-admin: created %s; its generated password follows\n", username);
+        printf("%s\n", password);
+    }
+    sodium_memzero(password, sizeof password);
+    return status;
+}
+
+int admin_user_disable(PGconn *connection, int argc, char **argv)
+{
+    const char *username = option(argc, argv, "--username");
+    if (username == NULL) {
+        fprintf(stderr, "usage: baove-admin user disable --username U\n");
+        return 2;
+    }
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, username);
+    db_param_instant(&params, clock_now_us());
+    /* Disabling also revokes every live token, in the same statement, so no
+     * token outlives its principal. */
+    PGresult *result = db_query(
+        connection,
+        "WITH disabled AS (UPDATE principals SET disabled_at = coalesce(disabled_at, $2) "
+        "                   WHERE lower(username) = lower($1) RETURNING id), "
+        "     revoked AS (UPDATE access_tokens SET revoked_at = $2 "
+        "                  WHERE principal_id IN (SELECT id FROM disabled) "
+        "                    AND revoked_at IS NULL) "
+        "SELECT count(*) FROM disabled", &params);
+    bool found = db_ok(result) && db_integer(result, 0, 0) == 1;
+    PQclear(result);
+    if (!found) {
+        fprintf(stderr, "baove-admin: no such user \"%s\"\n", username);
+        return 1;
+    }
+    fprintf(stderr, "baove-admin: disabled %s and revoked its tokens\n", username);
+    return 0;
+}
+
+/* Stores the hash of a new token for the principal and prints the token. */
+static int issue(PGconn *connection, const char *username, const char *kind,
+                 const char *prefix, long long ttl_seconds)
+{
+    char token[AUTH_TOKEN_SIZE], hash[AUTH_TOKEN_HASH_HEX_SIZE];
+    auth_token_generate(prefix, token);
+    auth_token_hash_hex(token, hash);
+    int64_t now = clock_now_us();
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, hash);
+    db_param_text(&params, username);
+    db_param_text(&params, kind);
+    db_param_instant(&params, now);
+    if (ttl_seconds > 0)
+        db_param_instant(&params, now + ttl_seconds * 1000000);
+    else
+        db_param_text(&params, NULL);
+    PGresult *result = db_query(
+        connection,
+        "INSERT INTO access_tokens (token_hash, principal_id, kind, issued_at, expires_at) "
+        "SELECT $1, id, $3, $4, $5 FROM principals "
+        " WHERE lower(username) = lower($2) AND disabled_at IS NULL", &params);
+    bool ok = db_ok(result) && strcmp(PQcmdTuples(result), "1") == 0;
+    PQclear(result);
+    if (!ok) {
+        fprintf(stderr, "baove-admin: no active principal \"%s\"\n", username);
+        return 1;
+    }
+    printf("%s\n", token);
+    sodium_memzero(token, sizeof token);
+    return 0;
+}
+
+int admin_token_issue(PGconn *connection, int argc, char **argv)
+{
+    const char *username = option(argc, argv, "--username");
+    const char *ttl = option(argc, argv, "--ttl");
+    long long ttl_seconds;
+    if (username == NULL || !config_parse_duration(ttl ? ttl : DEFAULT_SESSION_TTL,
+                                                   &ttl_seconds)) {
+        fprintf(stderr, "usage: baove-admin token issue --username U [--ttl 8h]\n");
+        return 2;
+    }
+    return issue(connection, username, "session", AUTH_SESSION_TOKEN_PREFIX, ttl_seconds);
+}
+
+int admin_apikey_issue(PGconn *connection, int argc, char **argv)
+{
+    const char *client = option(argc, argv, "--client");
+    const char *role = option(argc, argv, "--role");
+    const char *unit = option(argc, argv, "--unit");
+    if (client == NULL || role == NULL || unit == NULL) {
+        fprintf(stderr, "usage: baove-admin apikey issue --client NAME --role R --unit CODE\n");
+        return 2;
+    }
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, client);
+    PGresult *result = db_query(connection,
+                                "SELECT kind, role FROM principals "
+                                "WHERE lower(username) = lower($1)", &params);
+    bool ok = db_ok(result);
+    bool exists = ok && PQntuples(result) == 1;
+    bool matches = exists && strcmp(db_text(result, 0, 0), "client") == 0 &&
+                   strcmp(db_text(result, 0, 1), role) == 0;
+    PQclear(result);
+    if (!ok)
+        return 1;
+    if (exists && !matches) {
+        fprintf(stderr, "baove-admin: \"%s\" exists with another kind or role\n", client);
+        return 1;
+    }
+    if (!exists && admin_create_principal(connection, "client", client, NULL, role, unit) != 0)
+        return 1;
+    return issue(connection, client, "api_key", AUTH_API_KEY_PREFIX, 0);
+}

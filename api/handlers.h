@@ -1,0 +1,30 @@
+/* Every route handler, grouped by the file (resource) that implements it.
+ * The route table in routes.c is the one place that maps paths to them. */
+#ifndef BAOVE_HANDLERS_H
+#define BAOVE_HANDLERS_H
+
+#include <stdbool.h>
+
+#include "server.h"
+
+/* health.c */
+void handle_healthz(struct request *request);
+void handle_readyz(struct request *request);
+void handle_metrics(struct request *request);
+
+/* problems.c */
+void handle_problem_page(struct request *request);
+
+/* auth.c */
+void handle_auth_token(struct request *request);
+void handle_auth_revoke(struct request *request);
+void handle_me(struct request *request);
+/* Resolves the bearer token into request->principal; answers 401 (or 503)
+ * itself and returns false when there is no valid one. */
+bool api_authenticate(struct request *request);
+
+/* units.c */
+void handle_units_list(struct request *request);
+void handle_unit_get(struct request *request);
+
+#endif

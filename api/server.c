@@ -1,0 +1,466 @@
+/* The HTTP server: libmicrohttpd callbacks, request bodies, authentication,
+ * dispatch through the route table, replies, logs and metrics. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "database.h"
+#include "db.h"
+#include "json.h"
+#include "log.h"
+#include "handlers.h"
+#include "metrics.h"
+
+/* Settings of the running server, copied once by server_start() before the
+ * daemon's threads exist and only read afterwards. */
+static struct server_settings active_settings;
+
+const struct server_settings *server_settings(void)
+{
+    return &active_settings;
+}
+
+/* ---- replies ---------------------------------------------------------- */
+
+static void set_reply(struct request *request, unsigned status, const char *content_type,
+                      char *body, size_t length)
+{
+    if (request->replied) {
+        /* A handler answered twice: keep the first answer, drop this one. */
+        log_event(LOG_ERROR, "double_reply", json_pack("{s:s}", "request_id", request->id));
+        free(body);
+        return;
+    }
+    request->replied = true;
+    request->status = status;
+    request->content_type = content_type;
+    request->reply_body = body;
+    request->reply_length = length;
+}
+
+void reply_json(struct request *request, unsigned status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+    if (text == NULL) {
+        static const char out_of_memory[] =
+            "{\"type\":\"/problems/internal\",\"title\":\"Internal error\","
+            "\"status\":500,\"detail\":\"Out of memory.\"}";
+        char *copy = strdup(out_of_memory);
+        set_reply(request, 500, PROBLEM_CONTENT_TYPE, copy, copy != NULL ? strlen(copy) : 0);
+        return;
+    }
+    set_reply(request, status, "application/json", text, strlen(text));
+}
+
+void reply_problem_errors(struct request *request, enum problem_type type, const char *detail,
+                          json_t *errors)
+{
+    json_t *body = problem_body(type, detail, request->id, errors);
+    unsigned status = problem_info(type)->status;
+    reply_json(request, status, body);
+    request->content_type = PROBLEM_CONTENT_TYPE;
+}
+
+void reply_problem(struct request *request, enum problem_type type, const char *detail, ...)
+{
+    char text[1024];
+    va_list args;
+    va_start(args, detail);
+    vsnprintf(text, sizeof text, detail, args);
+    va_end(args);
+    reply_problem_errors(request, type, text, NULL);
+}
+
+void reply_text(struct request *request, unsigned status, const char *content_type,
+                char *text, size_t length)
+{
+    set_reply(request, status, content_type, text, length);
+}
+
+void reply_empty(struct request *request, unsigned status)
+{
+    set_reply(request, status, NULL, NULL, 0);
+}
+
+void reply_add_header(struct request *request, const char *name, const char *value)
+{
+    if (request->header_count == REPLY_MAX_HEADERS)
+        return;
+    struct reply_header *header = &request->headers[request->header_count++];
+    snprintf(header->name, sizeof header->name, "%s", name);
+    snprintf(header->value, sizeof header->value, "%s", value);
+}
+
+void reply_database_failure(struct request *request, const char *what, PGresult *result)
+{
+    PGconn *connection = request->database;
+    db_log_failure(what, connection, result);
+    metrics_database_error();
+    if (db_connection_lost(connection, result)) {
+        database_discard();
+        request->database = NULL;
+        reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
+                      "The database connection was lost; nothing was written. Retry.");
+    } else {
+        reply_problem(request, PROBLEM_INTERNAL, "A database statement failed.");
+    }
+}
+
+/* ---- request accessors ------------------------------------------------ */
+
+const char *request_query(const struct request *request, const char *name)
+{
+    return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *request_header(const struct request *request, const char *name)
+{
+    return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
+}
+
+void request_client_address(const struct request *request, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(request->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, size, "unknown");
+    if (info == NULL || info->client_addr == NULL)
+        return;
+    socklen_t length = info->client_addr->sa_family == AF_INET6
+                           ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    getnameinfo(info->client_addr, length, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST);
+}
+
+PGconn *request_database(struct request *request)
+{
+    if (request->database == NULL)
+        request->database = database_connection();
+    if (request->database == NULL)
+        reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
+                      "The database cannot be reached; nothing was read or written.");
+    return request->database;
+}
+
+/* application/json, optionally with parameters (charset=utf-8). */
+static bool is_json_media_type(const char *content_type)
+{
+    if (content_type == NULL)
+        return false;
+    size_t length = strcspn(content_type, "; \t");
+    return length == strlen("application/json") &&
+           strncasecmp(content_type, "application/json", length) == 0;
+}
+
+json_t *request_json_body(struct request *request)
+{
+    if (!is_json_media_type(request_header(request, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        reply_problem(request, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+                      "Send the body as Content-Type: application/json.");
+        return NULL;
+    }
+    json_t *object;
+    char detail[256];
+    switch (json_parse_object(request->body ? request->body : "", request->body_length,
+                              &object, detail, sizeof detail)) {
+    case JSON_PARSE_OK:
+        return object;
+    case JSON_PARSE_TOO_DEEP:
+        reply_problem(request, PROBLEM_JSON_TOO_DEEP, "%s", detail);
+        return NULL;
+    case JSON_PARSE_DUPLICATE_KEY:
+        reply_problem(request, PROBLEM_DUPLICATE_KEY, "%s", detail);
+        return NULL;
+    case JSON_PARSE_MALFORMED:
+    case JSON_PARSE_NOT_OBJECT:
+        break;
+    }
+    reply_problem(request, PROBLEM_MALFORMED_JSON, "%s", detail);
+    return NULL;
+}
+
+/* ---- the request's life ----------------------------------------------- */
+
+/* Client-supplied request ids are echoed only when they are short and
+ * harmless in logs and headers; otherwise we make our own. */
+static bool acceptable_request_id(const char *id)
+{
+    size_t length = id != NULL ? strlen(id) : 0;
+    if (length == 0 || length >= REQUEST_ID_SIZE)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        char c = id[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.' || c == ':';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static void generate_request_id(char out[REQUEST_ID_SIZE])
+{
+    unsigned char bytes[16];
+    randombytes_buf(bytes, sizeof bytes);
+    bytes[6] = (bytes[6] & 0x0F) | 0x40; /* UUID version 4 */
+    bytes[8] = (bytes[8] & 0x3F) | 0x80; /* RFC 4122 variant */
+    snprintf(out, REQUEST_ID_SIZE,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", bytes[0],
+             bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8],
+             bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
+}
+
+/* Called by libmicrohttpd when a request line arrives, before headers: the
+ * request context is born here so that every request is counted and timed. */
+static void *request_begin(void *closure, const char *uri, struct MHD_Connection *connection)
+{
+    (void)closure;
+    (void)uri;
+    struct request *request = calloc(1, sizeof *request);
+    if (request == NULL)
+        return NULL;
+    request->connection = connection;
+    request->started_us = clock_monotonic_us();
+    request->match.index = api_route_count; /* unmatched until routed */
+    metrics_request_started();
+    return request;
+}
+
+static void request_end(void *closure, struct MHD_Connection *connection, void **context,
+                        enum MHD_RequestTerminationCode termination)
+{
+    (void)closure;
+    (void)connection;
+    struct request *request = *context;
+    if (request == NULL)
+        return;
+    int64_t duration = clock_monotonic_us() - request->started_us;
+    if (request->method[0] != '\0') {
+        metrics_record_request(request->match.index, request->status, duration);
+        const char *route = request->match.index < api_route_count
+                                ? api_routes[request->match.index].pattern : "unmatched";
+        log_event(request->status >= 500 ? LOG_WARN : LOG_INFO, "request",
+                  json_pack("{s:s, s:s, s:i, s:f, s:s, s:b}", "method", request->method,
+                            "route", route, "status", (int)request->status, "duration_ms",
+                            (double)duration / 1000.0, "request_id", request->id,
+                            "completed", termination == MHD_REQUEST_TERMINATED_COMPLETED_OK));
+    }
+    metrics_request_finished();
+    free(request->path);
+    free(request->body);
+    free(request->reply_body);
+    free(request);
+    *context = NULL;
+}
+
+/* Hands the chosen reply to libmicrohttpd, with the common headers. */
+static enum MHD_Result send_reply(struct request *request)
+{
+    if (!request->replied)
+        reply_problem(request, PROBLEM_INTERNAL, "The handler produced no answer.");
+    struct MHD_Response *response = MHD_create_response_from_buffer(
+        request->reply_length, request->reply_body, MHD_RESPMEM_MUST_FREE);
+    if (response == NULL)
+        return MHD_NO;
+    request->reply_body = NULL; /* now owned by the response */
+    if (request->content_type != NULL)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, request->content_type);
+    MHD_add_response_header(response, "X-Request-Id", request->id);
+    /* Personal data must not linger in caches; only the static problem
+     * pages may be cached. */
+    bool problem_page = strncmp(request->path ? request->path : "", "/problems/", 10) == 0 &&
+                        request->status == 200;
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            problem_page ? "public, max-age=86400" : "no-store");
+    for (int i = 0; i < request->header_count; i++)
+        MHD_add_response_header(response, request->headers[i].name, request->headers[i].value);
+    enum MHD_Result queued = MHD_queue_response(request->connection, request->status, response);
+    MHD_destroy_response(response);
+    return queued;
+}
+
+/* Runs the matched route's handler after authentication and permission. */
+static void dispatch(struct request *request)
+{
+    const struct route *route = request->match.route;
+    if (route->permission != PERMISSION_PUBLIC) {
+        if (!api_authenticate(request))
+            return; /* answered 401 or 503 */
+        if (!role_has_permission(request->principal.role, route->permission)) {
+            reply_problem(request, PROBLEM_FORBIDDEN, "The role %s may not do this.",
+                          role_name(request->principal.role));
+            return;
+        }
+    }
+    route->handler(request);
+}
+
+/* First call for a request: headers are in, the body is not. */
+static enum MHD_Result request_start(struct request *request, const char *url,
+                                     const char *method)
+{
+    const char *given_id = request_header(request, "X-Request-Id");
+    if (acceptable_request_id(given_id))
+        snprintf(request->id, sizeof request->id, "%s", given_id);
+    else
+        generate_request_id(request->id);
+    snprintf(request->method, sizeof request->method, "%s", method);
+    request->path = strdup(url);
+    if (request->path == NULL)
+        return MHD_NO;
+    request->routing = route_find(api_routes, api_route_count, method, url, &request->match);
+    if (request->routing != ROUTE_FOUND)
+        request->match.index = api_route_count;
+    /* A body over the limit is refused now, from its declared length,
+     * rather than read and thrown away.  (libmicrohttpd then closes the
+     * connection, since the body was not read.) */
+    const char *declared = request_header(request, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    long long length = 0;
+    if (declared != NULL &&
+        !config_parse_integer(declared, 0, (long long)active_settings.max_body, &length)) {
+        reply_problem(request, PROBLEM_PAYLOAD_TOO_LARGE, "The body may be at most %zu bytes.",
+                      active_settings.max_body);
+        return send_reply(request);
+    }
+    return MHD_YES;
+}
+
+/* Answers paths and methods that match no route. */
+static void reply_unrouted(struct request *request)
+{
+    if (request->routing == ROUTE_METHOD_NOT_ALLOWED) {
+        reply_add_header(request, MHD_HTTP_HEADER_ALLOW, request->match.allow);
+        reply_problem(request, PROBLEM_METHOD_NOT_ALLOWED, "This path supports: %s.",
+                      request->match.allow);
+    } else {
+        reply_problem(request, PROBLEM_NOT_FOUND, "No resource lives at this path.");
+    }
+}
+
+/* Appends an upload chunk; answers 413 once the limit is passed. */
+static bool append_body(struct request *request, const char *data, size_t size)
+{
+    if (request->body_length + size > active_settings.max_body) {
+        reply_problem(request, PROBLEM_PAYLOAD_TOO_LARGE, "The body may be at most %zu bytes.",
+                      active_settings.max_body);
+        return false;
+    }
+    if (request->body_length + size + 1 > request->body_capacity) {
+        size_t capacity = request->body_capacity ? request->body_capacity : 4096;
+        while (capacity < request->body_length + size + 1)
+            capacity *= 2;
+        char *grown = realloc(request->body, capacity);
+        if (grown == NULL) {
+            reply_problem(request, PROBLEM_INTERNAL, "Out of memory reading the body.");
+            return false;
+        }
+        request->body = grown;
+        request->body_capacity = capacity;
+    }
+    memcpy(request->body + request->body_length, data, size);
+    request->body_length += size;
+    request->body[request->body_length] = '\0';
+    return true;
+}
+
+static enum MHD_Result handle_request(void *closure, struct MHD_Connection *connection,
+                                      const char *url, const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **context)
+{
+    (void)closure;
+    (void)version;
+    (void)connection;
+    struct request *request = *context;
+    if (request == NULL)
+        return MHD_NO;
+    if (request->method[0] == '\0')
+        return request_start(request, url, method);
+    if (*upload_data_size != 0) {
+        size_t size = *upload_data_size;
+        *upload_data_size = 0;
+        if (request->replied)
+            return MHD_YES; /* discard the rest of a refused body */
+        if (!append_body(request, upload_data, size))
+            return send_reply(request);
+        return MHD_YES;
+    }
+    if (request->replied)
+        return send_reply(request);
+    if (request->routing == ROUTE_FOUND)
+        dispatch(request);
+    else
+        reply_unrouted(request);
+    return send_reply(request);
+}
+
+/* ---- start and stop --------------------------------------------------- */
+
+static void log_microhttpd(void *closure, const char *format, va_list args)
+{
+    (void)closure;
+    char message[512];
+    vsnprintf(message, sizeof message, format, args);
+    message[strcspn(message, "\n")] = '\0';
+    log_event(LOG_WARN, "microhttpd", json_pack("{s:s}", "message", message));
+}
+
+struct MHD_Daemon *server_start(const struct server_settings *settings)
+{
+    active_settings = *settings;
+    struct sockaddr_storage address;
+    memset(&address, 0, sizeof address);
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    struct sockaddr_in *ipv4 = (struct sockaddr_in *)&address;
+    struct sockaddr_in6 *ipv6 = (struct sockaddr_in6 *)&address;
+    if (inet_pton(AF_INET, settings->address, &ipv4->sin_addr) == 1) {
+        ipv4->sin_family = AF_INET;
+        ipv4->sin_port = htons((uint16_t)settings->port);
+    } else if (inet_pton(AF_INET6, settings->address, &ipv6->sin6_addr) == 1) {
+        ipv6->sin6_family = AF_INET6;
+        ipv6->sin6_port = htons((uint16_t)settings->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        log_message(LOG_ERROR, "BAOVE_HTTP_ADDR \"%s\" is not an IPv4 or IPv6 address",
+                    settings->address);
+        return NULL;
+    }
+    struct MHD_Daemon *daemon = MHD_start_daemon(
+        flags, (uint16_t)settings->port, NULL, NULL, handle_request, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+        MHD_OPTION_THREAD_POOL_SIZE, settings->threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, settings->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, settings->max_connections_per_address,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, settings->connection_memory,
+        MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, log_microhttpd, NULL,
+        MHD_OPTION_END);
+    if (daemon == NULL)
+        log_message(LOG_ERROR, "cannot listen on %s port %u", settings->address,
+                    settings->port);
+    return daemon;
+}
+
+void server_stop(struct MHD_Daemon *daemon, unsigned grace_seconds)
+{
+    /* Stop accepting first, then let requests already being handled finish
+     * before the pool threads (and their database connections) go away. */
+    MHD_socket listener = MHD_quiesce_daemon(daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
+    int64_t deadline = clock_monotonic_us() + (int64_t)grace_seconds * 1000000;
+    while (metrics_requests_in_flight() > 0 && clock_monotonic_us() < deadline)
+        usleep(20000);
+    MHD_stop_daemon(daemon);
+}

@@ -1,0 +1,106 @@
+#include "auth.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const role_names[ROLE_COUNT] = {
+    [ROLE_ADMIN] = "admin",
+    [ROLE_DISTRICT_OFFICER] = "district_officer",
+    [ROLE_COMMUNE_OFFICER] = "commune_officer",
+    [ROLE_COMMUNE_CHAIR] = "commune_chair",
+    [ROLE_COLLABORATOR] = "collaborator",
+    [ROLE_VIEWER] = "viewer",
+    [ROLE_SYNC_CLIENT] = "sync_client",
+};
+
+/* The role × permission matrix.  Scope restrictions (which units) are applied
+ * separately; this only says which operations a role may attempt at all. */
+static const bool role_permissions[ROLE_COUNT][PERMISSION_COUNT] = {
+    [ROLE_ADMIN] = {[PERMISSION_AUTHENTICATED] = true, [PERMISSION_REFERENCE_READ] = true},
+    [ROLE_DISTRICT_OFFICER] = {[PERMISSION_AUTHENTICATED] = true,
+                               [PERMISSION_REFERENCE_READ] = true},
+    [ROLE_COMMUNE_OFFICER] = {[PERMISSION_AUTHENTICATED] = true,
+                              [PERMISSION_REFERENCE_READ] = true},
+    [ROLE_COMMUNE_CHAIR] = {[PERMISSION_AUTHENTICATED] = true,
+                            [PERMISSION_REFERENCE_READ] = true},
+    [ROLE_COLLABORATOR] = {[PERMISSION_AUTHENTICATED] = true,
+                           [PERMISSION_REFERENCE_READ] = true},
+    [ROLE_VIEWER] = {[PERMISSION_AUTHENTICATED] = true, [PERMISSION_REFERENCE_READ] = true},
+    [ROLE_SYNC_CLIENT] = {[PERMISSION_AUTHENTICATED] = true,
+                          [PERMISSION_REFERENCE_READ] = true},
+};
+
+/* A hash of a random password nobody knows, computed once by auth_init()
+ * and only read afterwards: verifying against it makes unknown usernames
+ * cost as much as known ones. */
+static char dummy_password_hash[AUTH_PASSWORD_HASH_SIZE];
+
+bool auth_init(void)
+{
+    if (sodium_init() < 0)
+        return false;
+    char random_password[AUTH_TOKEN_SIZE];
+    auth_token_generate("dummy_", random_password);
+    return auth_password_hash(random_password, dummy_password_hash);
+}
+
+const char *role_name(enum role role)
+{
+    return role >= 0 && role < ROLE_COUNT ? role_names[role] : "invalid";
+}
+
+enum role role_parse(const char *name)
+{
+    for (int role = 0; role < ROLE_COUNT && name != NULL; role++)
+        if (strcmp(role_names[role], name) == 0)
+            return (enum role)role;
+    return ROLE_INVALID;
+}
+
+bool role_has_permission(enum role role, enum permission permission)
+{
+    if (permission == PERMISSION_PUBLIC)
+        return true;
+    if (role < 0 || role >= ROLE_COUNT || permission >= PERMISSION_COUNT)
+        return false;
+    return role_permissions[role][permission];
+}
+
+void auth_token_generate(const char *prefix, char out[AUTH_TOKEN_SIZE])
+{
+    unsigned char random[AUTH_TOKEN_RANDOM_BYTES];
+    randombytes_buf(random, sizeof random);
+    size_t prefix_length = strlen(prefix);
+    memcpy(out, prefix, prefix_length);
+    sodium_bin2base64(out + prefix_length, AUTH_TOKEN_SIZE - prefix_length, random,
+                      sizeof random, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(random, sizeof random);
+}
+
+void auth_token_hash_hex(const char *token, char out[AUTH_TOKEN_HASH_HEX_SIZE])
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_length = 0;
+    EVP_Digest(token, strlen(token), digest, &digest_length, EVP_sha256(), NULL);
+    sodium_bin2hex(out, AUTH_TOKEN_HASH_HEX_SIZE, digest, digest_length);
+}
+
+bool auth_password_hash(const char *password, char out[AUTH_PASSWORD_HASH_SIZE])
+{
+    return crypto_pwhash_str(out, password, strlen(password),
+                             crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                             crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+}
+
+bool auth_password_verify(const char *stored_hash, const char *password)
+{
+    size_t length = strlen(password);
+    if (stored_hash == NULL) {
+        /* The result is meaningless; only the time spent matters. */
+        int ignored = crypto_pwhash_str_verify(dummy_password_hash, password, length);
+        (void)ignored;
+        return false;
+    }
+    return crypto_pwhash_str_verify(stored_hash, password, length) == 0;
+}

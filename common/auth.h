@@ -1,0 +1,62 @@
+/* Credentials and roles: bearer tokens, password hashes, and what each role
+ * may do.  Scope (which administrative units a principal sees) is data in
+ * the database; this file only knows roles and permissions. */
+#ifndef BAOVE_AUTH_H
+#define BAOVE_AUTH_H
+
+#include <sodium.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define AUTH_TOKEN_RANDOM_BYTES 32 /* 256 bits of entropy */
+#define AUTH_TOKEN_SIZE 64         /* prefix + base64url of 32 bytes + NUL */
+#define AUTH_TOKEN_HASH_HEX_SIZE 65
+#define AUTH_PASSWORD_HASH_SIZE crypto_pwhash_STRBYTES
+#define AUTH_PASSWORD_MAX_LENGTH 1024
+
+/* Prefixes tell a leaked secret's kind at a glance (and let secret
+ * scanners find them): session tokens and machine API keys. */
+#define AUTH_SESSION_TOKEN_PREFIX "bvt_"
+#define AUTH_API_KEY_PREFIX "bvk_"
+
+enum role {
+    ROLE_ADMIN,
+    ROLE_DISTRICT_OFFICER,
+    ROLE_COMMUNE_OFFICER,
+    ROLE_COMMUNE_CHAIR,
+    ROLE_COLLABORATOR,
+    ROLE_VIEWER,
+    ROLE_SYNC_CLIENT,
+    ROLE_COUNT,
+    ROLE_INVALID = -1
+};
+
+enum permission {
+    PERMISSION_PUBLIC,        /* no credentials needed */
+    PERMISSION_AUTHENTICATED, /* any valid credentials */
+    PERMISSION_REFERENCE_READ, /* administrative units and other reference data */
+    PERMISSION_COUNT
+};
+
+/* Initialises libsodium; false when it cannot. Call once at start-up. */
+bool auth_init(void);
+
+const char *role_name(enum role role);
+enum role role_parse(const char *name);
+bool role_has_permission(enum role role, enum permission permission);
+
+/* A new random token: prefix followed by base64url (no padding). */
+void auth_token_generate(const char *prefix, char out[AUTH_TOKEN_SIZE]);
+
+/* Lower-case hex SHA-256 of the token text: what the database stores. */
+void auth_token_hash_hex(const char *token, char out[AUTH_TOKEN_HASH_HEX_SIZE]);
+
+/* argon2id (libsodium's crypto_pwhash_str, interactive limits). */
+bool auth_password_hash(const char *password, char out[AUTH_PASSWORD_HASH_SIZE]);
+
+/* Verifies a password.  With stored_hash NULL it verifies against a fixed
+ * dummy hash and returns false, so an unknown username costs the same time
+ * as a wrong password. */
+bool auth_password_verify(const char *stored_hash, const char *password);
+
+#endif

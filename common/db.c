@@ -1,0 +1,187 @@
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+
+#define DB_TRANSACTION_ATTEMPTS 5
+
+void db_params_init(struct db_params *params)
+{
+    params->count = 0;
+}
+
+int db_param_text(struct db_params *params, const char *value)
+{
+    if (params->count >= DB_MAX_PARAMS)
+        abort(); /* a programming error: the statement has too many parameters */
+    params->values[params->count] = value;
+    return ++params->count;
+}
+
+int db_param_integer(struct db_params *params, long long value)
+{
+    if (params->count >= DB_MAX_PARAMS)
+        abort();
+    snprintf(params->numbers[params->count], DB_NUMBER_SIZE, "%lld", value);
+    params->values[params->count] = params->numbers[params->count];
+    return ++params->count;
+}
+
+int db_param_bool(struct db_params *params, bool value)
+{
+    return db_param_text(params, value ? "true" : "false");
+}
+
+int db_param_instant(struct db_params *params, int64_t instant_us)
+{
+    if (params->count >= DB_MAX_PARAMS)
+        abort();
+    /* A UTC text literal keeps microsecond precision; timestamptz parses it. */
+    clock_format_instant(instant_us, params->numbers[params->count], DB_NUMBER_SIZE);
+    params->values[params->count] = params->numbers[params->count];
+    return ++params->count;
+}
+
+PGconn *db_connect(const char *url, const char *application_name, char *error,
+                   size_t error_size)
+{
+    if (url == NULL) {
+        snprintf(error, error_size, "DATABASE_URL is not set");
+        return NULL;
+    }
+    const char *keywords[] = {"dbname", "application_name", "connect_timeout", NULL};
+    const char *values[] = {url, application_name, "5", NULL};
+    PGconn *connection = PQconnectdbParams(keywords, values, 1);
+    if (connection == NULL) {
+        snprintf(error, error_size, "out of memory");
+        return NULL;
+    }
+    if (PQstatus(connection) != CONNECTION_OK) {
+        snprintf(error, error_size, "%s", PQerrorMessage(connection));
+        /* libpq messages end with a newline; logs are one line each. */
+        error[strcspn(error, "\n")] = '\0';
+        PQfinish(connection);
+        return NULL;
+    }
+    PGresult *result = PQexec(connection, "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; "
+                                          "SET intervalstyle = 'iso_8601'");
+    bool ok = db_ok(result);
+    PQclear(result);
+    if (!ok) {
+        snprintf(error, error_size, "session setup failed: %s", PQerrorMessage(connection));
+        PQfinish(connection);
+        return NULL;
+    }
+    return connection;
+}
+
+PGresult *db_query(PGconn *connection, const char *sql, const struct db_params *params)
+{
+    return PQexecParams(connection, sql, params != NULL ? params->count : 0, NULL,
+                        params != NULL ? params->values : NULL, NULL, NULL, 0);
+}
+
+bool db_ok(const PGresult *result)
+{
+    ExecStatusType status = PQresultStatus(result);
+    return result != NULL && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK);
+}
+
+const char *db_sqlstate(const PGresult *result)
+{
+    const char *state = result != NULL ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+    return state != NULL ? state : "";
+}
+
+bool db_connection_lost(PGconn *connection, const PGresult *result)
+{
+    if (connection == NULL || PQstatus(connection) != CONNECTION_OK)
+        return true;
+    const char *state = db_sqlstate(result);
+    return strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+           strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0;
+}
+
+bool db_retryable(const PGresult *result)
+{
+    const char *state = db_sqlstate(result);
+    return strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0;
+}
+
+void db_log_failure(const char *what, PGconn *connection, const PGresult *result)
+{
+    const char *message = result != NULL ? PQresultErrorMessage(result) : "";
+    if (message == NULL || message[0] == '\0')
+        message = connection != NULL ? PQerrorMessage(connection) : "no connection";
+    char line[512];
+    snprintf(line, sizeof line, "%s", message);
+    line[strcspn(line, "\n")] = '\0';
+    log_event(LOG_ERROR, "database_error",
+              json_pack("{s:s, s:s, s:s}", "operation", what, "sqlstate",
+                        db_sqlstate(result), "error", line));
+}
+
+bool db_command(PGconn *connection, const char *sql, const struct db_params *params)
+{
+    PGresult *result = db_query(connection, sql, params);
+    bool ok = db_ok(result);
+    if (!ok)
+        db_log_failure("command", connection, result);
+    PQclear(result);
+    return ok;
+}
+
+const char *db_text(const PGresult *result, int row, int column)
+{
+    return PQgetisnull(result, row, column) ? NULL : PQgetvalue(result, row, column);
+}
+
+long long db_integer(const PGresult *result, int row, int column)
+{
+    const char *text = db_text(result, row, column);
+    return text != NULL ? strtoll(text, NULL, 10) : 0;
+}
+
+bool db_bool(const PGresult *result, int row, int column)
+{
+    const char *text = db_text(result, row, column);
+    return text != NULL && text[0] == 't';
+}
+
+enum db_outcome db_transaction(PGconn *connection,
+                               enum db_outcome (*body)(PGconn *connection, void *context),
+                               void *context)
+{
+    for (int attempt = 1;; attempt++) {
+        PGresult *begun = PQexec(connection, "BEGIN ISOLATION LEVEL READ COMMITTED");
+        bool ok = db_ok(begun);
+        if (!ok)
+            db_log_failure("begin", connection, begun);
+        PQclear(begun);
+        if (!ok)
+            return DB_FAILED;
+        enum db_outcome outcome = body(connection, context);
+        if (outcome != DB_COMMIT) {
+            PQclear(PQexec(connection, "ROLLBACK"));
+            if (outcome == DB_RETRY && attempt < DB_TRANSACTION_ATTEMPTS)
+                continue;
+            return outcome == DB_RETRY ? DB_FAILED : outcome;
+        }
+        PGresult *committed = PQexec(connection, "COMMIT");
+        /* A COMMIT can fail on its own: serialization failures under
+         * SERIALIZABLE and deferred constraints are reported here. */
+        ok = db_ok(committed);
+        bool retry = !ok && db_retryable(committed) && attempt < DB_TRANSACTION_ATTEMPTS;
+        if (!ok && !retry)
+            db_log_failure("commit", connection, committed);
+        PQclear(committed);
+        if (ok)
+            return DB_COMMIT;
+        if (!retry)
+            return DB_FAILED;
+    }
+}

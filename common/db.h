@@ -1,0 +1,83 @@
+/* PostgreSQL access shared by the API, the worker and the admin tool.
+ *
+ * Every statement is parameterised (PQexecParams with text parameters);
+ * nothing from a request is ever spliced into SQL text. */
+#ifndef BAOVE_DB_H
+#define BAOVE_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DB_MAX_PARAMS 32
+#define DB_NUMBER_SIZE 40 /* fits an RFC 3339 instant with microseconds */
+
+/* A statement's text parameters.  Numbers are formatted into `numbers`, so a
+ * db_params owns everything it points to except the strings passed to
+ * db_param_text(), which must outlive the query. */
+struct db_params {
+    const char *values[DB_MAX_PARAMS];
+    char numbers[DB_MAX_PARAMS][DB_NUMBER_SIZE];
+    int count;
+};
+
+void db_params_init(struct db_params *params);
+/* Appends a text parameter (NULL is SQL NULL).  Returns its $ number. */
+int db_param_text(struct db_params *params, const char *value);
+int db_param_integer(struct db_params *params, long long value);
+int db_param_bool(struct db_params *params, bool value);
+/* An instant in microseconds since the epoch, as a timestamptz literal. */
+int db_param_instant(struct db_params *params, int64_t instant_us);
+
+/* Connects and sets the session up (UTC, ISO dates, application_name).
+ * Returns NULL and fills error on failure. */
+PGconn *db_connect(const char *url, const char *application_name, char *error,
+                   size_t error_size);
+
+/* Runs one statement.  Always returns a result (possibly an error result)
+ * that the caller must PQclear, or NULL when libpq could not allocate one. */
+PGresult *db_query(PGconn *connection, const char *sql, const struct db_params *params);
+
+/* True for PGRES_COMMAND_OK and PGRES_TUPLES_OK. */
+bool db_ok(const PGresult *result);
+
+/* The SQLSTATE of a failed result, or "" . */
+const char *db_sqlstate(const PGresult *result);
+
+/* True when the failure means the connection is gone (class 08, 57P01…). */
+bool db_connection_lost(PGconn *connection, const PGresult *result);
+
+/* True when retrying the whole transaction may succeed: 40001
+ * (serialization failure) and 40P01 (deadlock). */
+bool db_retryable(const PGresult *result);
+
+/* Runs a statement that returns nothing; false on failure (logged). */
+bool db_command(PGconn *connection, const char *sql, const struct db_params *params);
+
+/* Value of row/column as text, NULL for SQL NULL. */
+const char *db_text(const PGresult *result, int row, int column);
+long long db_integer(const PGresult *result, int row, int column);
+bool db_bool(const PGresult *result, int row, int column);
+
+/* Outcome of one attempt of a transaction body. */
+enum db_outcome {
+    DB_COMMIT,   /* commit (and retry the whole body if COMMIT hits 40001/40P01) */
+    DB_ROLLBACK, /* roll back: the body decided not to write */
+    DB_RETRY,    /* roll back and run the body again: a statement hit 40001/40P01 */
+    DB_FAILED    /* roll back: a statement failed for good */
+};
+
+/* Runs body inside BEGIN … COMMIT, retrying up to a few times when the
+ * database reports a serialization failure or deadlock.  The body must be
+ * safe to run again from the start.  Returns DB_COMMIT, DB_ROLLBACK or
+ * DB_FAILED (also when the retries ran out or the commit failed for good). */
+enum db_outcome db_transaction(PGconn *connection,
+                               enum db_outcome (*body)(PGconn *connection, void *context),
+                               void *context);
+
+/* Logs a failed result with its SQLSTATE and message (no parameters: they
+ * may hold personal data). */
+void db_log_failure(const char *what, PGconn *connection, const PGresult *result);
+
+#endif
