@@ -46,6 +46,20 @@ int db_param_instant(struct db_params *params, int64_t instant_us)
     return ++params->count;
 }
 
+static void log_notice(void *closure, const char *message)
+{
+    (void)closure;
+    char line[512];
+    snprintf(line, sizeof line, "%s", message);
+    line[strcspn(line, "\n")] = '\0';
+    log_event(LOG_WARN, "database_notice", json_pack("{s:s}", "message", line));
+}
+
+void db_log_notices(PGconn *connection)
+{
+    PQsetNoticeProcessor(connection, log_notice, NULL);
+}
+
 PGconn *db_connect(const char *url, const char *application_name, char *error,
                    size_t error_size)
 {
@@ -67,6 +81,7 @@ PGconn *db_connect(const char *url, const char *application_name, char *error,
         PQfinish(connection);
         return NULL;
     }
+    db_log_notices(connection);
     PGresult *result = PQexec(connection, "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; "
                                           "SET intervalstyle = 'iso_8601'");
     bool ok = db_ok(result);

@@ -35,6 +35,10 @@ int db_param_instant(struct db_params *params, int64_t instant_us);
 PGconn *db_connect(const char *url, const char *application_name, char *error,
                    size_t error_size);
 
+/* Sends the server's notices and asynchronous errors on this connection to
+ * the JSON log instead of libpq's default plain line on stderr. */
+void db_log_notices(PGconn *connection);
+
 /* Runs one statement.  Always returns a result (possibly an error result)
  * that the caller must PQclear, or NULL when libpq could not allocate one. */
 PGresult *db_query(PGconn *connection, const char *sql, const struct db_params *params);
