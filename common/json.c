@@ -50,7 +50,7 @@ enum json_parse_result json_parse_object(const char *text, size_t length, json_t
         return JSON_PARSE_TOO_DEEP;
     }
     json_error_t error;
-    json_t *value = json_loadb(text, length, JSON_REJECT_DUPLICATES, &error);
+    json_t *value = json_loadb(text, length, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &error);
     if (value == NULL) {
         if (json_error_code(&error) == json_error_duplicate_key) {
             snprintf(detail, detail_size, "%s (line %d, column %d).", error.text, error.line,

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# run.sh (make run): build Baove and run the API + worker locally.
+#
+# - Database: if DATABASE_URL is unset, the embedded cluster (scripts/pg.sh,
+#   <repo>/var/pg, reused across runs) is started and DATABASE_URL /
+#   BAOVE_ADMIN_DATABASE_URL point at it; it is stopped again when run.sh exits
+#   (even if it was already running before: simple and predictable).
+#   If DATABASE_URL is set, that database is used and left alone;
+#   BAOVE_ADMIN_DATABASE_URL defaults to DATABASE_URL.
+# - Runs `baove-admin migrate` and `baove-admin seed --demo` (both re-runnable),
+#   then starts build/baove-worker and build/baove-api in the background.
+# - Ctrl-C / SIGTERM stops api and worker (SIGTERM, then SIGKILL after a grace
+#   period) and then the embedded cluster.  If either child exits on its own,
+#   the other is stopped and run.sh exits non-zero.
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO_ROOT"
+
+say() { echo "run.sh: $*" >&2; }
+
+bash scripts/deps.sh
+
+# Build build/ the same way test.sh and `make build` do.  CC only matters on the
+# first configure, so an existing build/ is never reconfigured from scratch.
+CC=gcc cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j2
+
+EMBEDDED=0
+API_PID=""
+WORKER_PID=""
+CLEANED=0
+
+# Stop the children (SIGTERM, wait up to 15 s, then SIGKILL), then the
+# embedded cluster.  Safe to call more than once (signal trap + EXIT trap).
+# shellcheck disable=SC2317  # invoked from traps
+cleanup() {
+  ((CLEANED)) && return 0
+  CLEANED=1
+  local pid pids=() i
+  for pid in "$API_PID" "$WORKER_PID"; do
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  if ((${#pids[@]})); then
+    say "stopping api/worker (pids ${pids[*]})"
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do
+      local alive=0
+      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+      ((alive)) || break
+      sleep 0.1
+    done
+    for pid in "${pids[@]}"; do
+      if kill -0 "$pid" 2>/dev/null; then
+        say "pid $pid did not stop after 15 s; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+      wait "$pid" 2>/dev/null || true
+    done
+  fi
+  if ((EMBEDDED)); then
+    bash scripts/pg.sh stop || true
+  fi
+}
+trap cleanup EXIT
+# The children run in their own process groups (see set -m below): Ctrl-C
+# reaches only us, and we forward SIGTERM ourselves.
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+
+if [[ -z ${DATABASE_URL:-} ]]; then
+  EMBEDDED=1
+  bash scripts/pg.sh start
+  DATABASE_URL=$(bash scripts/pg.sh url)
+  BAOVE_ADMIN_DATABASE_URL=$(bash scripts/pg.sh admin-url)
+else
+  BAOVE_ADMIN_DATABASE_URL=${BAOVE_ADMIN_DATABASE_URL:-$DATABASE_URL}
+fi
+export DATABASE_URL BAOVE_ADMIN_DATABASE_URL
+
+build/baove-admin migrate
+build/baove-admin seed --demo
+
+# set -m puts each child in its own process group, so a terminal Ctrl-C (sent
+# to the whole foreground group) reaches only this script, whose INT trap then
+# stops the children in order.  Without it the children would get SIGINT too,
+# exit on their own, and bash (which then assumes the child "handled" the
+# interrupt) would never run the INT trap.
+set -m
+build/baove-worker &
+WORKER_PID=$!
+build/baove-api &
+API_PID=$!
+set +m
+
+# Where to reach the API from this machine (a wildcard bind is reachable on
+# loopback; IPv6 literals need brackets in URLs).
+http_host=${BAOVE_HTTP_ADDR:-127.0.0.1}
+case $http_host in
+  0.0.0.0 | "") http_host=127.0.0.1 ;;
+  ::) http_host='[::1]' ;;
+  *:*) http_host="[$http_host]" ;;
+esac
+base_url="http://$http_host:${BAOVE_HTTP_PORT:-8080}"
+
+# Wait (up to 10 s) for the API to accept connections so that the banner below
+# is true when it is printed; give up early if the API died.
+if command -v curl >/dev/null 2>&1; then
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$API_PID" 2>/dev/null || break
+    curl -s -o /dev/null --max-time 1 "$base_url/healthz" && break
+    sleep 0.1
+  done
+fi
+
+stops="the API and the worker"
+((EMBEDDED)) && stops+=" and the embedded PostgreSQL"
+# No banner if the API already died (e.g. port in use): wait -n below reports it.
+kill -0 "$API_PID" 2>/dev/null && cat >&2 <<EOF
+
+Baove is running: API $base_url (pid $API_PID), worker pid $WORKER_PID
+Database: $DATABASE_URL
+Demo users (password baove-demo): demo_admin demo_district demo_commune demo_chair demo_collaborator demo_viewer
+Get a token over HTTP:
+  curl -s -XPOST $base_url/v1/auth/token -H 'content-type: application/json' \\
+       -d '{"username":"demo_district","password":"baove-demo"}'
+or directly:
+  DATABASE_URL='$DATABASE_URL' BAOVE_ADMIN_DATABASE_URL='$BAOVE_ADMIN_DATABASE_URL' \\
+    build/baove-admin token issue --username demo_district
+Ctrl-C stops $stops.
+
+EOF
+
+# Block until either child exits (or a signal trap fires).  A child exiting on
+# its own is always an error for a long-running service.
+set +e
+wait -n "$API_PID" "$WORKER_PID"
+rc=$?
+set -e
+if ! kill -0 "$API_PID" 2>/dev/null; then
+  say "baove-api exited (status $rc); stopping the worker"
+else
+  say "baove-worker exited (status $rc); stopping the api"
+fi
+((rc != 0)) || rc=1
+exit "$rc"

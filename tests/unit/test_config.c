@@ -1,0 +1,72 @@
+/* Environment settings: integers, durations, fallbacks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+
+#include "config.h"
+
+static void integers_within_range(void **state)
+{
+    (void)state;
+    long long value = 0;
+    assert_true(config_parse_integer("8080", 1, 65535, &value));
+    assert_int_equal(value, 8080);
+    assert_true(config_parse_integer("-3", -5, 5, &value));
+    assert_int_equal(value, -3);
+    const char *refused[] = {"", "0", "65536", "80x", " 80", "+80", "8 0", "1e3",
+                             "99999999999999999999"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        assert_false(config_parse_integer(refused[i], 1, 65535, &value));
+    assert_false(config_parse_integer(NULL, 1, 2, &value));
+}
+
+static void durations_with_units(void **state)
+{
+    (void)state;
+    long long seconds = 0;
+    struct {
+        const char *text;
+        long long seconds;
+    } cases[] = {{"90", 90}, {"45s", 45}, {"30m", 1800}, {"8h", 28800}, {"30d", 2592000}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_true(config_parse_duration(cases[i].text, &seconds));
+        assert_int_equal(seconds, cases[i].seconds);
+    }
+    const char *refused[] = {"", "h", "0h", "-1h", "8w", "1.5h", "99999999999d", "8 h"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        assert_false(config_parse_duration(refused[i], &seconds));
+}
+
+static void variables_fall_back_and_are_checked(void **state)
+{
+    (void)state;
+    char error[256];
+    long long value = 0;
+    unsetenv("BAOVE_TEST_SETTING");
+    assert_true(config_integer("BAOVE_TEST_SETTING", 7, 1, 10, &value, error, sizeof error));
+    assert_int_equal(value, 7);
+    setenv("BAOVE_TEST_SETTING", "11", 1);
+    assert_false(config_integer("BAOVE_TEST_SETTING", 7, 1, 10, &value, error, sizeof error));
+    assert_string_equal(error,
+                        "BAOVE_TEST_SETTING must be a whole number from 1 to 10, not \"11\"");
+    setenv("BAOVE_TEST_SETTING", "", 1);
+    assert_string_equal(config_string("BAOVE_TEST_SETTING", "fallback"), "fallback");
+    setenv("DATABASE_URL", "postgresql:///app", 1);
+    unsetenv("BAOVE_ADMIN_DATABASE_URL");
+    assert_string_equal(config_admin_database_url(), "postgresql:///app");
+    setenv("BAOVE_ADMIN_DATABASE_URL", "postgresql:///owner", 1);
+    assert_string_equal(config_admin_database_url(), "postgresql:///owner");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(integers_within_range),
+        cmocka_unit_test(durations_with_units),
+        cmocka_unit_test(variables_fall_back_and_are_checked),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
