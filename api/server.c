@@ -191,7 +191,8 @@ json_t *request_json_body(struct request *request)
 /* ---- the request's life ----------------------------------------------- */
 
 /* Client-supplied request ids are echoed only when they are short and
- * harmless in logs and headers; otherwise we make our own. */
+ * harmless in logs and headers, and valid as a problem's `instance` (a URI
+ * reference: hence no ':'); otherwise we make our own. */
 static bool acceptable_request_id(const char *id)
 {
     size_t length = id != NULL ? strlen(id) : 0;
@@ -200,7 +201,7 @@ static bool acceptable_request_id(const char *id)
     for (size_t i = 0; i < length; i++) {
         char c = id[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_' || c == '.' || c == ':';
+                  c == '-' || c == '_' || c == '.';
         if (!ok)
             return false;
     }
@@ -346,6 +347,10 @@ static void reply_unrouted(struct request *request)
     }
 }
 
+/* How much of a refused body is read and dropped before the connection is
+ * cut: enough for an honest client to get its 413. */
+#define DISCARD_LIMIT (64u * 1024 * 1024)
+
 /* Appends an upload chunk; answers 413 once the limit is passed. */
 static bool append_body(struct request *request, const char *data, size_t size)
 {
@@ -388,11 +393,16 @@ static enum MHD_Result handle_request(void *closure, struct MHD_Connection *conn
     if (*upload_data_size != 0) {
         size_t size = *upload_data_size;
         *upload_data_size = 0;
-        if (request->replied)
-            return MHD_YES; /* discard the rest of a refused body */
-        if (!append_body(request, upload_data, size))
-            return send_reply(request);
-        return MHD_YES;
+        if (!request->replied) {
+            append_body(request, upload_data, size);
+            return MHD_YES;
+        }
+        /* libmicrohttpd 0.9 cannot queue a response while a body is still
+         * arriving, so the rest of a refused (chunked) body is read and
+         * dropped, and the 413 goes out at the end.  A sender that will not
+         * stop is cut off instead. */
+        request->discarded_length += size;
+        return request->discarded_length <= DISCARD_LIMIT ? MHD_YES : MHD_NO;
     }
     if (request->replied)
         return send_reply(request);
@@ -436,6 +446,7 @@ struct MHD_Daemon *server_start(const struct server_settings *settings)
     }
     struct MHD_Daemon *daemon = MHD_start_daemon(
         flags, (uint16_t)settings->port, NULL, NULL, handle_request, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, log_microhttpd, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
         MHD_OPTION_THREAD_POOL_SIZE, settings->threads,
         MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout,
@@ -444,7 +455,6 @@ struct MHD_Daemon *server_start(const struct server_settings *settings)
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, settings->connection_memory,
         MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, log_microhttpd, NULL,
         MHD_OPTION_END);
     if (daemon == NULL)
         log_message(LOG_ERROR, "cannot listen on %s port %u", settings->address,

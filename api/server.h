@@ -49,6 +49,7 @@ struct request {
     char *body;               /* owned; NUL-terminated copy of the upload */
     size_t body_length;
     size_t body_capacity;
+    size_t discarded_length;  /* of a body refused while it was arriving */
 
     bool authenticated;
     struct principal principal;

@@ -1,0 +1,564 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The test program's recording file, opened by harness_init(). */
+static FILE *contract_file;
+static char program_name[64];
+
+const char *harness_env(const char *name)
+{
+    const char *value = getenv(name);
+    if (value == NULL || value[0] == '\0') {
+        fprintf(stderr, "harness: %s is not set; run the tests through `make test`\n", name);
+        exit(1);
+    }
+    return value;
+}
+
+void harness_init(const char *name)
+{
+    snprintf(program_name, sizeof program_name, "%s", name);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.jsonl", harness_env("BAOVE_CONTRACT_DIR"), name);
+    contract_file = fopen(path, "we");
+    if (contract_file == NULL) {
+        fprintf(stderr, "harness: cannot write %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+}
+
+void harness_finish(void)
+{
+    if (contract_file != NULL)
+        fclose(contract_file);
+    contract_file = NULL;
+    curl_global_cleanup();
+}
+
+static void sleep_ms(int milliseconds)
+{
+    struct timespec pause = {milliseconds / 1000, (long)(milliseconds % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+}
+
+/* ---- child processes --------------------------------------------------- */
+
+/* Reads everything from a descriptor; the caller frees. */
+static char *read_all(int descriptor)
+{
+    size_t capacity = 4096, length = 0;
+    char *text = malloc(capacity);
+    ssize_t got;
+    while (text != NULL && (got = read(descriptor, text + length, capacity - length - 1)) > 0) {
+        length += (size_t)got;
+        if (capacity - length - 1 == 0) {
+            char *grown = realloc(text, capacity * 2);
+            if (grown == NULL) {
+                free(text);
+                return NULL;
+            }
+            text = grown;
+            capacity *= 2;
+        }
+    }
+    if (text != NULL)
+        text[length] = '\0';
+    return text;
+}
+
+static void apply_env(const char *const env[])
+{
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+        char *copy = strdup(env[i]);
+        char *equals = strchr(copy, '=');
+        if (equals != NULL) {
+            *equals = '\0';
+            setenv(copy, equals + 1, 1);
+        }
+        free(copy);
+    }
+}
+
+int harness_run(const char *const argv[], const char *const env[], const char *stdin_text,
+                char **stdout_text)
+{
+    int input[2], output[2];
+    if (pipe(input) != 0 || pipe(output) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(input[0], STDIN_FILENO);
+        dup2(output[1], STDOUT_FILENO);
+        /* Nothing else of ours may leak into the child: a server that
+         * pg.sh starts would keep our pipes open (and reads would never
+         * end) or hold our files. */
+        closefrom(STDERR_FILENO + 1);
+        /* A session of its own: no terminal signals reach programs that a
+         * test starts (pg_ctl, runuser) when tests run from a terminal. */
+        setsid();
+        apply_env(env);
+        execv(argv[0], (char *const *)argv);
+        fprintf(stderr, "harness: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(input[0]);
+    close(output[1]);
+    if (stdin_text != NULL && write(input[1], stdin_text, strlen(stdin_text)) < 0)
+        fprintf(stderr, "harness: cannot feed %s\n", argv[0]);
+    close(input[1]);
+    char *printed = read_all(output[0]);
+    close(output[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (stdout_text != NULL)
+        *stdout_text = printed;
+    else
+        free(printed);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Runs pg.sh with arguments and returns its first output line in out. */
+static bool pg_ctl(const char *action, const char *name, char *out, size_t size)
+{
+    const char *argv[] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL"), action, name, NULL};
+    char *printed = NULL;
+    int status = harness_run(argv, NULL, NULL, &printed);
+    if (out != NULL && printed != NULL) {
+        snprintf(out, size, "%s", printed);
+        out[strcspn(out, "\n")] = '\0';
+    }
+    free(printed);
+    return status == 0;
+}
+
+bool harness_cluster(const char *action)
+{
+    return pg_ctl(action, NULL, NULL, 0);
+}
+
+int harness_admin(const struct test_database *database, const char *const args[],
+                  const char *stdin_text, char **stdout_text)
+{
+    const char *argv[16] = {harness_env("BAOVE_ADMIN_BIN")};
+    size_t count = 1;
+    for (size_t i = 0; args[i] != NULL && count < 15; i++)
+        argv[count++] = args[i];
+    argv[count] = NULL;
+    char url[600];
+    snprintf(url, sizeof url, "BAOVE_ADMIN_DATABASE_URL=%s", database->admin_url);
+    const char *env[] = {url, NULL};
+    return harness_run(argv, env, stdin_text, stdout_text);
+}
+
+bool harness_create_database(const char *name, bool migrate, bool seed,
+                             struct test_database *database)
+{
+    memset(database, 0, sizeof *database);
+    snprintf(database->name, sizeof database->name, "%s", name);
+    if (!pg_ctl("createdb", name, NULL, 0) ||
+        !pg_ctl("url", name, database->app_url, sizeof database->app_url) ||
+        !pg_ctl("admin-url", name, database->admin_url, sizeof database->admin_url)) {
+        fprintf(stderr, "harness: cannot create database %s\n", name);
+        return false;
+    }
+    if (migrate && harness_admin(database, (const char *const[]){"migrate", NULL}, NULL,
+                                 NULL) != 0)
+        return false;
+    if (seed && harness_admin(database, (const char *const[]){"seed", "--demo", NULL}, NULL,
+                              NULL) != 0)
+        return false;
+    return true;
+}
+
+static int free_port(void)
+{
+    int descriptor = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    int port = -1;
+    if (bind(descriptor, (struct sockaddr *)&address, sizeof address) == 0 &&
+        getsockname(descriptor, (struct sockaddr *)&address, &length) == 0)
+        port = ntohs(address.sin_port);
+    close(descriptor);
+    return port;
+}
+
+static bool spawn(const char *binary, const struct test_database *database,
+                  const char *const extra_env[], const char *const args[],
+                  struct test_process *process)
+{
+    static int sequence;
+    snprintf(process->log_path, sizeof process->log_path, "%s/%s-%d-%d.log",
+             harness_env("BAOVE_CONTRACT_DIR"), program_name, (int)getpid(), ++sequence);
+    const char *argv[12] = {binary};
+    size_t count = 1;
+    for (size_t i = 0; args != NULL && args[i] != NULL && count < 11; i++)
+        argv[count++] = args[i];
+    argv[count] = NULL;
+    process->pid = fork();
+    if (process->pid < 0)
+        return false;
+    if (process->pid == 0) {
+        int log = open(process->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(log, STDERR_FILENO);
+        closefrom(STDERR_FILENO + 1);
+        setsid();
+        char port[16];
+        snprintf(port, sizeof port, "%d", process->port);
+        setenv("DATABASE_URL", database->app_url, 1);
+        setenv("BAOVE_HTTP_PORT", port, 1);
+        setenv("BAOVE_HTTP_ADDR", "127.0.0.1", 1);
+        setenv("BAOVE_HTTP_THREADS", "2", 1);
+        apply_env(extra_env);
+        execv(binary, (char *const *)argv);
+        _exit(127);
+    }
+    return true;
+}
+
+bool harness_start_api(const struct test_database *database, const char *const extra_env[],
+                       struct test_process *api)
+{
+    memset(api, 0, sizeof *api);
+    api->port = free_port();
+    if (api->port <= 0 || !spawn(harness_env("BAOVE_API_BIN"), database, extra_env, NULL, api))
+        return false;
+    CURL *curl = curl_easy_init();
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", api->port);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 2L);
+    bool up = false;
+    for (int attempt = 0; attempt < 300 && !up; attempt++) {
+        long status = 0;
+        if (curl_easy_perform(curl) == CURLE_OK &&
+            curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK)
+            up = status == 200;
+        int child_status;
+        if (!up && waitpid(api->pid, &child_status, WNOHANG) == api->pid) {
+            fprintf(stderr, "harness: baove-api exited early; see %s\n", api->log_path);
+            api->pid = 0;
+            break;
+        }
+        if (!up)
+            sleep_ms(50);
+    }
+    curl_easy_cleanup(curl);
+    return up;
+}
+
+bool harness_start_worker(const struct test_database *database,
+                          const char *const extra_env[], const char *const args[],
+                          struct test_process *worker)
+{
+    memset(worker, 0, sizeof *worker);
+    return spawn(harness_env("BAOVE_WORKER_BIN"), database, extra_env, args, worker);
+}
+
+int harness_stop(struct test_process *process)
+{
+    if (process->pid <= 0)
+        return -1;
+    kill(process->pid, SIGTERM);
+    int status = 0;
+    for (int waited = 0; waited < 3000; waited++) {
+        pid_t done = waitpid(process->pid, &status, WNOHANG);
+        if (done == process->pid) {
+            process->pid = 0;
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                fprintf(stderr, "harness: process ended with status %d; see %s\n", status,
+                        process->log_path);
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        sleep_ms(10);
+    }
+    kill(process->pid, SIGKILL);
+    waitpid(process->pid, &status, 0);
+    process->pid = 0;
+    return -1;
+}
+
+static int count_occurrences(const char *path, const char *text)
+{
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return 0;
+    int count = 0;
+    char line[8192];
+    while (fgets(line, sizeof line, file) != NULL)
+        if (strstr(line, text) != NULL)
+            count++;
+    fclose(file);
+    return count;
+}
+
+bool harness_wait_for_log(const struct test_process *process, const char *text,
+                          int occurrences, int seconds)
+{
+    for (int waited = 0; waited < seconds * 20; waited++) {
+        if (count_occurrences(process->log_path, text) >= occurrences)
+            return true;
+        sleep_ms(50);
+    }
+    fprintf(stderr, "harness: \"%s\" did not appear %d time(s) in %s\n", text, occurrences,
+            process->log_path);
+    return false;
+}
+
+/* ---- HTTP ------------------------------------------------------------- */
+
+struct buffer {
+    char *data;
+    size_t length;
+};
+
+static size_t collect(char *data, size_t size, size_t count, void *closure)
+{
+    struct buffer *buffer = closure;
+    size_t bytes = size * count;
+    char *grown = realloc(buffer->data, buffer->length + bytes + 1);
+    if (grown == NULL)
+        return 0;
+    buffer->data = grown;
+    memcpy(buffer->data + buffer->length, data, bytes);
+    buffer->length += bytes;
+    buffer->data[buffer->length] = '\0';
+    return bytes;
+}
+
+/* Keeps only the last header block (after a 100 Continue, say). */
+static size_t collect_header(char *data, size_t size, size_t count, void *closure)
+{
+    struct buffer *buffer = closure;
+    if (size * count > 5 && strncmp(data, "HTTP/", 5) == 0)
+        buffer->length = 0;
+    return collect(data, size, count, closure);
+}
+
+struct upload {
+    const char *data;
+    size_t remaining;
+};
+
+static size_t feed(char *out, size_t size, size_t count, void *closure)
+{
+    struct upload *upload = closure;
+    size_t bytes = size * count;
+    if (bytes > upload->remaining)
+        bytes = upload->remaining;
+    if (bytes > 16384)
+        bytes = 16384; /* several chunks */
+    memcpy(out, upload->data, bytes);
+    upload->data += bytes;
+    upload->remaining -= bytes;
+    return bytes;
+}
+
+const char *http_header(const struct http_response *response, const char *name)
+{
+    static char value[1024];
+    size_t name_length = strlen(name);
+    for (const char *line = response->headers; line != NULL && *line != '\0';) {
+        const char *end = strstr(line, "\r\n");
+        size_t length = end != NULL ? (size_t)(end - line) : strlen(line);
+        if (length > name_length && line[name_length] == ':' &&
+            strncasecmp(line, name, name_length) == 0) {
+            const char *start = line + name_length + 1;
+            while (*start == ' ')
+                start++;
+            size_t value_length = (size_t)(line + length - start);
+            if (value_length >= sizeof value)
+                value_length = sizeof value - 1;
+            memcpy(value, start, value_length);
+            value[value_length] = '\0';
+            return value;
+        }
+        line = end != NULL ? end + 2 : line + length;
+    }
+    return NULL;
+}
+
+static bool is_json_type(const char *content_type)
+{
+    return strncmp(content_type, "application/json", 16) == 0 ||
+           strncmp(content_type, "application/problem+json", 24) == 0;
+}
+
+/* Appends one record of the exchange for tests/contract/check.mjs. */
+static void record(const char *method, const char *path, const struct http_response *response)
+{
+    if (contract_file == NULL)
+        return;
+    json_t *line = json_object();
+    const char *query = strchr(path, '?');
+    size_t path_length = query != NULL ? (size_t)(query - path) : strlen(path);
+    json_object_set_new(line, "method", json_string(method));
+    json_object_set_new(line, "path", json_stringn(path, path_length));
+    json_object_set_new(line, "query", json_string(query != NULL ? query + 1 : ""));
+    json_object_set_new(line, "status", json_integer(response->status));
+    json_object_set_new(line, "content_type", json_string(response->content_type));
+    json_t *headers = json_object();
+    const char *names[] = {"x-request-id", "cache-control", "allow", "retry-after",
+                           "www-authenticate", "etag", "location", "idempotency-replayed"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *value = http_header(response, names[i]);
+        if (value != NULL)
+            json_object_set_new(headers, names[i], json_string(value));
+    }
+    json_object_set_new(line, "headers", headers);
+    if (response->json != NULL)
+        json_object_set(line, "body", response->json);
+    else {
+        json_object_set_new(line, "body", json_null());
+        if (response->length > 0)
+            json_object_set_new(line, "body_text",
+                                json_stringn_nocheck(response->body, response->length));
+    }
+    char *text = json_dumps(line, JSON_COMPACT);
+    if (text != NULL) {
+        fprintf(contract_file, "%s\n", text);
+        fflush(contract_file);
+    }
+    free(text);
+    json_decref(line);
+}
+
+struct http_response *http_call(const struct test_process *api,
+                                const struct http_options *options)
+{
+    const char *method = options->method != NULL ? options->method : "GET";
+    CURL *curl = curl_easy_init();
+    char url[2048];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", api->port, options->path);
+    struct curl_slist *headers = NULL;
+    char line[1024];
+    if (options->token != NULL) {
+        snprintf(line, sizeof line, "Authorization: Bearer %s", options->token);
+        headers = curl_slist_append(headers, line);
+    }
+    struct upload upload = {0};
+    if (options->body != NULL) {
+        size_t length = options->body_length ? options->body_length : strlen(options->body);
+        snprintf(line, sizeof line, "Content-Type: %s",
+                 options->content_type != NULL ? options->content_type : "application/json");
+        headers = curl_slist_append(headers, line);
+        if (options->chunked) {
+            upload.data = options->body;
+            upload.remaining = length;
+            headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+            curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+            curl_easy_setopt(curl, CURLOPT_READFUNCTION, feed);
+            curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
+        } else {
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDS, options->body);
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)length);
+        }
+    }
+    /* No "Expect: 100-continue" pause: send bodies straight away. */
+    headers = curl_slist_append(headers, "Expect:");
+    for (size_t i = 0; options->headers != NULL && options->headers[i] != NULL; i++)
+        headers = curl_slist_append(headers, options->headers[i]);
+    struct buffer body = {0}, header_block = {0};
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    else
+        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &header_block);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    CURLcode code = curl_easy_perform(curl);
+    struct http_response *response = calloc(1, sizeof *response);
+    if (code == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
+    else
+        fprintf(stderr, "harness: %s %s failed: %s\n", method, options->path,
+                curl_easy_strerror(code));
+    char *content_type = NULL;
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &content_type);
+    snprintf(response->content_type, sizeof response->content_type, "%s",
+             content_type != NULL ? content_type : "");
+    curl_easy_cleanup(curl);
+    curl_slist_free_all(headers);
+    response->body = body.data != NULL ? body.data : strdup("");
+    response->length = body.length;
+    response->headers = header_block.data != NULL ? header_block.data : strdup("");
+    if (is_json_type(response->content_type))
+        response->json = json_loadb(response->body, response->length, 0, NULL);
+    if (code == CURLE_OK)
+        record(method, options->path, response);
+    return response;
+}
+
+struct http_response *http_get(const struct test_process *api, const char *path,
+                               const char *token)
+{
+    struct http_options options = {.path = path, .token = token};
+    return http_call(api, &options);
+}
+
+struct http_response *http_post_json(const struct test_process *api, const char *path,
+                                     const char *token, const char *body)
+{
+    struct http_options options = {.method = "POST", .path = path, .token = token,
+                                   .body = body};
+    return http_call(api, &options);
+}
+
+void http_free(struct http_response *response)
+{
+    if (response == NULL)
+        return;
+    json_decref(response->json);
+    free(response->body);
+    free(response->headers);
+    free(response);
+}
+
+char *harness_login(const struct test_process *api, const char *username, const char *password)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", username, password);
+    struct http_response *response = http_post_json(api, "/v1/auth/token", NULL, body);
+    const char *token = response->status == 200 ? json_text(response->json, "access_token", NULL)
+                                                : NULL;
+    char *copy = token != NULL ? strdup(token) : NULL;
+    http_free(response);
+    return copy;
+}
+
+const char *json_text(const json_t *value, ...)
+{
+    va_list keys;
+    va_start(keys, value);
+    const char *key;
+    while (value != NULL && (key = va_arg(keys, const char *)) != NULL)
+        value = json_object_get(value, key);
+    va_end(keys);
+    return json_is_string(value) ? json_string_value(value) : NULL;
+}

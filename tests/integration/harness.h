@@ -1,0 +1,114 @@
+/* Integration test harness: real databases (through scripts/pg.sh), the real
+ * binaries started as child processes, and an HTTP client (libcurl) that
+ * records every response for the contract check against openapi.yaml.
+ *
+ * Environment (set by scripts/test.sh and tests/CMakeLists.txt):
+ *   BAOVE_TEST_PG_CTL   scripts/pg.sh of the throwaway test cluster
+ *   BAOVE_API_BIN, BAOVE_WORKER_BIN, BAOVE_ADMIN_BIN   the binaries under test
+ *   BAOVE_CONTRACT_DIR  where responses are recorded (one JSONL file per test)
+ * A missing variable or an unreachable database fails the test: nothing is
+ * ever skipped. */
+#ifndef BAOVE_TEST_HARNESS_H
+#define BAOVE_TEST_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct test_database {
+    char name[64];
+    char app_url[512];   /* baove_app: what the API and worker use */
+    char admin_url[512]; /* baove_owner: what baove-admin uses */
+};
+
+struct test_process {
+    pid_t pid;
+    int port;            /* the API's, 0 for other programs */
+    char log_path[512];  /* the child's stderr */
+};
+
+struct http_response {
+    long status;
+    char content_type[128];
+    char *body;          /* NUL-terminated */
+    size_t length;
+    json_t *json;        /* parsed body when it is JSON, else NULL */
+    char *headers;       /* raw header block of the final response */
+};
+
+struct http_options {
+    const char *method;        /* default GET */
+    const char *path;          /* with query string */
+    const char *token;         /* bearer token, or NULL */
+    const char *content_type;  /* default application/json when there is a body */
+    const char *body;          /* NULL for none */
+    size_t body_length;        /* 0 → strlen(body) */
+    bool chunked;              /* send the body with Transfer-Encoding: chunked */
+    const char *const *headers; /* extra "Name: value" lines, NULL-terminated */
+};
+
+/* Starts recording responses into $BAOVE_CONTRACT_DIR/<name>.jsonl and
+ * initialises libcurl.  Call once at the start of a test program. */
+void harness_init(const char *name);
+void harness_finish(void);
+
+/* The value of a required environment variable; aborts the test program
+ * with a message when it is missing. */
+const char *harness_env(const char *name);
+
+/* Runs a command with extra environment ("NAME=value" strings), feeding
+ * stdin_text; returns the exit status (-1 on failure to run) and, when
+ * stdout_text is not NULL, what it printed (caller frees). */
+int harness_run(const char *const argv[], const char *const env[], const char *stdin_text,
+                char **stdout_text);
+
+/* Creates (or re-creates) a database; with migrate, applies the migrations;
+ * with seed, loads the seed and the demo users. */
+bool harness_create_database(const char *name, bool migrate, bool seed,
+                             struct test_database *database);
+
+/* Runs baove-admin with the database's owner URL; returns its exit status. */
+int harness_admin(const struct test_database *database, const char *const args[],
+                  const char *stdin_text, char **stdout_text);
+
+/* Starts baove-api on a free port against the database and waits until it
+ * answers /healthz.  extra_env may be NULL. */
+bool harness_start_api(const struct test_database *database, const char *const extra_env[],
+                       struct test_process *api);
+
+/* Starts baove-worker; its log is api->log_path. */
+bool harness_start_worker(const struct test_database *database,
+                          const char *const extra_env[], const char *const args[],
+                          struct test_process *worker);
+
+/* Sends SIGTERM and waits (up to 30 s); returns the exit status, or -1 when
+ * it died of a signal or had to be killed. */
+int harness_stop(struct test_process *process);
+
+/* True once `text` appears in the process's log, waiting up to `seconds`. */
+bool harness_wait_for_log(const struct test_process *process, const char *text,
+                          int occurrences, int seconds);
+
+/* Stops or starts the test cluster (scripts/pg.sh stop|start). */
+bool harness_cluster(const char *action);
+
+struct http_response *http_call(const struct test_process *api,
+                                const struct http_options *options);
+struct http_response *http_get(const struct test_process *api, const char *path,
+                               const char *token);
+struct http_response *http_post_json(const struct test_process *api, const char *path,
+                                     const char *token, const char *body);
+void http_free(struct http_response *response);
+
+/* The value of a response header (case-insensitive name), copied into a
+ * static buffer; NULL when absent. */
+const char *http_header(const struct http_response *response, const char *name);
+
+/* Signs in and returns the access token (caller frees), or NULL. */
+char *harness_login(const struct test_process *api, const char *username, const char *password);
+
+/* The string member at a path of keys, e.g. json_text(body, "unit", "code", NULL). */
+const char *json_text(const json_t *value, ...);
+
+#endif

@@ -1,0 +1,421 @@
+/* The HTTP core end to end: the real baove-api against a real database.
+ * Health, request ids, routing errors, body limits, JSON errors, sign-in,
+ * throttling, token rejection, units, problem pages and metrics. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static struct test_database database;
+static struct test_process api;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!harness_create_database("baove_t_foundation", true, true, &database))
+        return -1;
+    return harness_start_api(&database, NULL, &api) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    /* A clean exit also proves the sanitizers found no leak on shutdown. */
+    return harness_stop(&api) == 0 ? 0 : -1;
+}
+
+static void assert_problem(const struct http_response *response, long status, const char *type)
+{
+    assert_int_equal(response->status, status);
+    assert_string_equal(response->content_type, "application/problem+json");
+    assert_non_null(response->json);
+    assert_string_equal(json_text(response->json, "type", NULL), type);
+    assert_int_equal(json_integer_value(json_object_get(response->json, "status")), status);
+    assert_non_null(json_text(response->json, "title", NULL));
+    assert_non_null(json_text(response->json, "detail", NULL));
+    /* The instance is the request id, so a report can be traced in the logs. */
+    assert_string_equal(json_text(response->json, "instance", NULL),
+                        http_header(response, "X-Request-Id"));
+}
+
+static void health_answers_and_echoes_request_ids(void **state)
+{
+    (void)state;
+    struct http_options options = {.path = "/healthz",
+                                   .headers = (const char *const[]){"X-Request-Id: case-42.a_b",
+                                                                    NULL}};
+    struct http_response *response = http_call(&api, &options);
+    assert_int_equal(response->status, 200);
+    assert_string_equal(json_text(response->json, "status", NULL), "ok");
+    assert_string_equal(http_header(response, "X-Request-Id"), "case-42.a_b");
+    http_free(response);
+
+    /* An unacceptable id (spaces, too long) is replaced by a generated UUID. */
+    options.headers = (const char *const[]){"X-Request-Id: two words", NULL};
+    response = http_call(&api, &options);
+    const char *generated = http_header(response, "X-Request-Id");
+    assert_int_equal(strlen(generated), 36);
+    assert_int_equal(generated[14], '4');
+    http_free(response);
+
+    response = http_get(&api, "/readyz", NULL);
+    assert_int_equal(response->status, 200);
+    assert_string_equal(json_text(response->json, "status", NULL), "ready");
+    assert_int_equal(json_integer_value(json_object_get(response->json, "schema_version")),
+                     json_integer_value(json_object_get(response->json,
+                                                        "expected_schema_version")));
+    http_free(response);
+}
+
+static void unknown_paths_and_methods(void **state)
+{
+    (void)state;
+    struct http_response *response = http_get(&api, "/v1/nothing-here", NULL);
+    assert_problem(response, 404, "/problems/not-found");
+    assert_string_equal(http_header(response, "Cache-Control"), "no-store");
+    http_free(response);
+
+    struct http_options options = {.method = "DELETE", .path = "/v1/units"};
+    response = http_call(&api, &options);
+    assert_problem(response, 405, "/problems/method-not-allowed");
+    assert_string_equal(http_header(response, "Allow"), "GET");
+    http_free(response);
+
+    options = (struct http_options){.method = "GET", .path = "/v1/auth/token"};
+    response = http_call(&api, &options);
+    assert_problem(response, 405, "/problems/method-not-allowed");
+    assert_string_equal(http_header(response, "Allow"), "POST");
+    http_free(response);
+}
+
+static void oversized_bodies_are_refused(void **state)
+{
+    (void)state;
+    size_t size = 1048576 + 10;
+    char *body = malloc(size + 1);
+    memset(body, ' ', size);
+    body[0] = '{';
+    body[size - 1] = '}';
+    body[size] = '\0';
+    /* Declared length over the limit: refused before the body is read. */
+    struct http_options options = {.method = "POST", .path = "/v1/auth/token", .body = body};
+    struct http_response *response = http_call(&api, &options);
+    assert_problem(response, 413, "/problems/payload-too-large");
+    http_free(response);
+    /* No declared length (chunked): refused once the limit is passed. */
+    options.chunked = true;
+    response = http_call(&api, &options);
+    assert_problem(response, 413, "/problems/payload-too-large");
+    http_free(response);
+    free(body);
+}
+
+static void malformed_json_is_a_clear_400(void **state)
+{
+    (void)state;
+    struct {
+        const char *body;
+        const char *type;
+    } cases[] = {
+        {"{\"username\": ", "/problems/malformed-json"},
+        {"[\"username\", \"password\"]", "/problems/malformed-json"},
+        {"{\"username\": \"a\", \"username\": \"b\", \"password\": \"c\"}",
+         "/problems/duplicate-key"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_response *response =
+            http_post_json(&api, "/v1/auth/token", NULL, cases[i].body);
+        assert_problem(response, 400, cases[i].type);
+        http_free(response);
+    }
+    /* 33 levels of nesting. */
+    char deep[256] = "{\"username\":";
+    for (int i = 0; i < 32; i++)
+        strcat(deep, "[");
+    for (int i = 0; i < 32; i++)
+        strcat(deep, "]");
+    strcat(deep, "}");
+    struct http_response *response = http_post_json(&api, "/v1/auth/token", NULL, deep);
+    assert_problem(response, 400, "/problems/json-too-deep");
+    http_free(response);
+
+    struct http_options options = {.method = "POST", .path = "/v1/auth/token",
+                                   .content_type = "text/plain", .body = "username=a"};
+    response = http_call(&api, &options);
+    assert_problem(response, 415, "/problems/unsupported-media-type");
+    http_free(response);
+}
+
+static void invalid_fields_are_all_listed(void **state)
+{
+    (void)state;
+    struct http_response *response =
+        http_post_json(&api, "/v1/auth/token", NULL, "{\"username\": 7, \"extra\": true}");
+    assert_problem(response, 422, "/problems/validation");
+    json_t *errors = json_object_get(response->json, "errors");
+    assert_int_equal(json_array_size(errors), 3);
+    assert_string_equal(json_text(json_array_get(errors, 0), "pointer", NULL), "/username");
+    assert_string_equal(json_text(json_array_get(errors, 1), "pointer", NULL), "/password");
+    assert_string_equal(json_text(json_array_get(errors, 2), "pointer", NULL), "/extra");
+    http_free(response);
+}
+
+static void sign_in_and_who_am_i(void **state)
+{
+    (void)state;
+    struct http_response *response = http_post_json(
+        &api, "/v1/auth/token", NULL,
+        "{\"username\": \"Demo_Commune\", \"password\": \"baove-demo\"}");
+    assert_int_equal(response->status, 200);
+    assert_string_equal(json_text(response->json, "token_type", NULL), "Bearer");
+    assert_int_equal(json_integer_value(json_object_get(response->json, "expires_in")), 28800);
+    const char *token = json_text(response->json, "access_token", NULL);
+    assert_non_null(token);
+    assert_true(strlen(token) >= 22); /* at least 128 bits in base64 */
+
+    struct http_response *me = http_get(&api, "/v1/me", token);
+    assert_int_equal(me->status, 200);
+    assert_string_equal(http_header(me, "Cache-Control"), "no-store");
+    assert_string_equal(json_text(me->json, "username", NULL), "demo_commune");
+    assert_string_equal(json_text(me->json, "role", NULL), "commune_officer");
+    assert_string_equal(json_text(me->json, "kind", NULL), "user");
+    assert_string_equal(json_text(me->json, "unit", "code", NULL), "29980");
+    assert_string_equal(json_text(me->json, "unit", "name", NULL), "Xã Long Khánh A");
+    http_free(me);
+    http_free(response);
+}
+
+static void wrong_password_and_unknown_user_look_alike(void **state)
+{
+    (void)state;
+    struct http_response *wrong = http_post_json(
+        &api, "/v1/auth/token", NULL, "{\"username\": \"demo_viewer\", \"password\": \"nope\"}");
+    struct http_response *unknown = http_post_json(
+        &api, "/v1/auth/token", NULL, "{\"username\": \"no_such_user\", \"password\": \"nope\"}");
+    assert_problem(wrong, 401, "/problems/unauthorized");
+    assert_problem(unknown, 401, "/problems/unauthorized");
+    assert_string_equal(json_text(wrong->json, "detail", NULL),
+                        json_text(unknown->json, "detail", NULL));
+    assert_string_equal(http_header(wrong, "WWW-Authenticate"), "Bearer realm=\"baove\"");
+    http_free(wrong);
+    http_free(unknown);
+}
+
+static void repeated_failures_are_throttled(void **state)
+{
+    (void)state;
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"user", "add", "--username", "throttled",
+                                                         "--role", "viewer", "--unit", "870",
+                                                         "--password-stdin", NULL},
+                                   "right-password\n", NULL),
+                     0);
+    const char *wrong = "{\"username\": \"throttled\", \"password\": \"wrong\"}";
+    for (int attempt = 0; attempt < 5; attempt++) {
+        struct http_response *response = http_post_json(&api, "/v1/auth/token", NULL, wrong);
+        assert_int_equal(response->status, 401);
+        http_free(response);
+    }
+    /* The sixth attempt, even with the right password, must wait. */
+    struct http_response *response = http_post_json(
+        &api, "/v1/auth/token", NULL,
+        "{\"username\": \"THROTTLED\", \"password\": \"right-password\"}");
+    assert_problem(response, 429, "/problems/too-many-requests");
+    long retry_after = strtol(http_header(response, "Retry-After"), NULL, 10);
+    assert_true(retry_after > 0 && retry_after <= 15 * 60);
+    http_free(response);
+    /* Other users from the same address are not locked out by it. */
+    char *token = harness_login(&api, "demo_viewer", "baove-demo");
+    assert_non_null(token);
+    free(token);
+}
+
+static void expect_unauthorized(const char *token)
+{
+    struct http_response *response = http_get(&api, "/v1/me", token);
+    assert_problem(response, 401, "/problems/unauthorized");
+    assert_non_null(strstr(http_header(response, "WWW-Authenticate"), "Bearer"));
+    http_free(response);
+}
+
+static void bad_tokens_are_refused(void **state)
+{
+    (void)state;
+    expect_unauthorized(NULL);
+    expect_unauthorized("bvt_not-a-real-token");
+
+    /* Revoked: works before, not after. */
+    char *token = harness_login(&api, "demo_district", "baove-demo");
+    assert_non_null(token);
+    struct http_response *response = http_post_json(&api, "/v1/auth/revoke", token, NULL);
+    assert_int_equal(response->status, 204);
+    assert_int_equal(response->length, 0);
+    http_free(response);
+    expect_unauthorized(token);
+    free(token);
+
+    /* Expired: issued for one hour in 2020. */
+    char *expired = NULL;
+    const char *argv[] = {harness_env("BAOVE_ADMIN_BIN"), "token", "issue", "--username",
+                          "demo_district", "--ttl", "1h", NULL};
+    char url[600];
+    snprintf(url, sizeof url, "BAOVE_ADMIN_DATABASE_URL=%s", database.admin_url);
+    const char *env[] = {url, "BAOVE_NOW=2020-01-02T08:00:00+07:00", NULL};
+    assert_int_equal(harness_run(argv, env, NULL, &expired), 0);
+    expired[strcspn(expired, "\n")] = '\0';
+    expect_unauthorized(expired);
+    free(expired);
+
+    /* A disabled user's tokens stop working at once. */
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"user", "add", "--username", "leaver",
+                                                         "--role", "collaborator", "--unit",
+                                                         "29983", "--password-stdin", NULL},
+                                   "pw-of-leaver\n", NULL),
+                     0);
+    token = harness_login(&api, "leaver", "pw-of-leaver");
+    assert_non_null(token);
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"user", "disable", "--username",
+                                                         "leaver", NULL}, NULL, NULL), 0);
+    expect_unauthorized(token);
+    free(token);
+}
+
+static void api_keys_identify_machine_clients(void **state)
+{
+    (void)state;
+    char *key = NULL;
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"apikey", "issue", "--client",
+                                                         "provincial-db", "--role", "sync_client",
+                                                         "--unit", "87", NULL}, NULL, &key), 0);
+    key[strcspn(key, "\n")] = '\0';
+    assert_memory_equal(key, "bvk_", 4);
+    struct http_response *me = http_get(&api, "/v1/me", key);
+    assert_int_equal(me->status, 200);
+    assert_string_equal(json_text(me->json, "kind", NULL), "client");
+    assert_string_equal(json_text(me->json, "role", NULL), "sync_client");
+    assert_string_equal(json_text(me->json, "unit", "code", NULL), "87");
+    http_free(me);
+    free(key);
+}
+
+/* True when the unit list contains `code`. */
+static bool lists_unit(const struct http_response *response, const char *code)
+{
+    json_t *items = json_object_get(response->json, "items");
+    for (size_t i = 0; i < json_array_size(items); i++)
+        if (strcmp(json_text(json_array_get(items, i), "code", NULL), code) == 0)
+            return true;
+    return false;
+}
+
+static void units_follow_the_calendar(void **state)
+{
+    (void)state;
+    char *token = harness_login(&api, "demo_collaborator", "baove-demo");
+    struct http_response *in_2019 = http_get(&api, "/v1/units?on=2019-06-01", token);
+    struct http_response *in_2020 = http_get(&api, "/v1/units?on=2020-06-01", token);
+    struct http_response *today = http_get(&api, "/v1/units", token);
+    assert_int_equal(in_2019->status, 200);
+    assert_int_equal(json_array_size(json_object_get(in_2019->json, "items")), 13);
+    assert_true(lists_unit(in_2019, "29968"));
+    assert_int_equal(json_array_size(json_object_get(in_2020->json, "items")), 12);
+    assert_false(lists_unit(in_2020, "29968"));
+    assert_true(lists_unit(today, "29980"));
+    /* Parents come before their children. */
+    json_t *first = json_array_get(json_object_get(in_2020->json, "items"), 0);
+    assert_string_equal(json_text(first, "code", NULL), "87");
+    assert_true(json_is_null(json_object_get(first, "parent_code")));
+    http_free(in_2019);
+    http_free(in_2020);
+    http_free(today);
+
+    struct http_response *lac = http_get(&api, "/v1/units/29977?on=2020-06-01", token);
+    assert_int_equal(lac->status, 200);
+    assert_string_equal(json_text(lac->json, "name", NULL), "Xã Thường Lạc");
+    json_t *predecessor = json_array_get(json_object_get(lac->json, "predecessors"), 0);
+    assert_string_equal(json_text(predecessor, "code", NULL), "29968");
+    assert_string_equal(json_text(predecessor, "effective_on", NULL), "2020-01-01");
+    http_free(lac);
+
+    struct http_response *district = http_get(&api, "/v1/units/870?on=2020-06-01", token);
+    assert_int_equal(json_array_size(json_object_get(district->json, "children")), 10);
+    http_free(district);
+
+    struct http_response *gone = http_get(&api, "/v1/units/29968?on=2020-06-01", token);
+    assert_problem(gone, 404, "/problems/not-found");
+    http_free(gone);
+
+    struct http_response *bad = http_get(&api, "/v1/units?on=2019-02-29", token);
+    assert_problem(bad, 400, "/problems/invalid-parameter");
+    assert_string_equal(
+        json_text(json_array_get(json_object_get(bad->json, "errors"), 0), "parameter", NULL),
+        "on");
+    http_free(bad);
+    free(token);
+}
+
+static void problem_types_have_pages(void **state)
+{
+    (void)state;
+    struct http_response *page = http_get(&api, "/problems/validation", NULL);
+    assert_int_equal(page->status, 200);
+    assert_string_equal(page->content_type, "text/html; charset=utf-8");
+    assert_non_null(strstr(page->body, "Validation failed"));
+    http_free(page);
+    struct http_response *missing = http_get(&api, "/problems/no-such-thing", NULL);
+    assert_problem(missing, 404, "/problems/not-found");
+    http_free(missing);
+}
+
+static void metrics_count_what_happened(void **state)
+{
+    (void)state;
+    struct http_response *metrics = http_get(&api, "/metrics", NULL);
+    assert_int_equal(metrics->status, 200);
+    assert_string_equal(metrics->content_type, "text/plain; version=0.0.4; charset=utf-8");
+    const char *expected[] = {
+        "baove_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}",
+        "baove_http_requests_total{method=\"\",route=\"unmatched\",status=\"404\"}",
+        "baove_http_requests_total{method=\"POST\",route=\"/v1/auth/token\",status=\"429\"}",
+        "baove_http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/me\",le=\"+Inf\"}",
+        /* This very request is in flight while the text is rendered. */
+        "baove_http_requests_in_flight 1\n",
+        "baove_database_errors_total ",
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
+        if (strstr(metrics->body, expected[i]) == NULL)
+            fail_msg("metrics lack %s", expected[i]);
+    http_free(metrics);
+}
+
+int main(void)
+{
+    harness_init("foundation");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(health_answers_and_echoes_request_ids),
+        cmocka_unit_test(unknown_paths_and_methods),
+        cmocka_unit_test(oversized_bodies_are_refused),
+        cmocka_unit_test(malformed_json_is_a_clear_400),
+        cmocka_unit_test(invalid_fields_are_all_listed),
+        cmocka_unit_test(sign_in_and_who_am_i),
+        cmocka_unit_test(wrong_password_and_unknown_user_look_alike),
+        cmocka_unit_test(repeated_failures_are_throttled),
+        cmocka_unit_test(bad_tokens_are_refused),
+        cmocka_unit_test(api_keys_identify_machine_clients),
+        cmocka_unit_test(units_follow_the_calendar),
+        cmocka_unit_test(problem_types_have_pages),
+        cmocka_unit_test(metrics_count_what_happened),
+    };
+    int failed = cmocka_run_group_tests_name("foundation", tests, setup, teardown);
+    harness_finish();
+    return failed;
+}
