@@ -27,4 +27,11 @@ bool api_authenticate(struct request *request);
 void handle_units_list(struct request *request);
 void handle_unit_get(struct request *request);
 
+/* children.c */
+void handle_children_list(struct request *request);
+void handle_child_put(struct request *request);
+void handle_child_get(struct request *request);
+void handle_child_patch(struct request *request);
+void handle_child_delete(struct request *request);
+
 #endif

@@ -12,7 +12,7 @@
 
 /* Statuses the API answers with; anything else is counted as "other". */
 static const unsigned known_statuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
-                                          409, 412, 413, 415, 422, 428, 429, 500, 503};
+                                          409, 410, 412, 413, 415, 422, 428, 429, 500, 503};
 #define STATUS_SLOTS (sizeof known_statuses / sizeof known_statuses[0] + 1)
 
 /* Histogram bucket upper bounds in microseconds (and their labels). */

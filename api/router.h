@@ -18,6 +18,7 @@ struct route {
     const char *pattern;      /* "/v1/units/{code}": literal and {param} segments */
     route_handler handler;
     enum permission permission;
+    const char *audited;      /* resource type whose refusals are audited, or NULL */
 };
 
 struct route_param {

@@ -4,15 +4,21 @@
 #include "router.h"
 
 const struct route api_routes[] = {
-    {"GET", "/healthz", handle_healthz, PERMISSION_PUBLIC},
-    {"GET", "/readyz", handle_readyz, PERMISSION_PUBLIC},
-    {"GET", "/metrics", handle_metrics, PERMISSION_PUBLIC},
-    {"GET", "/problems/{slug}", handle_problem_page, PERMISSION_PUBLIC},
-    {"POST", "/v1/auth/token", handle_auth_token, PERMISSION_PUBLIC},
-    {"POST", "/v1/auth/revoke", handle_auth_revoke, PERMISSION_AUTHENTICATED},
-    {"GET", "/v1/me", handle_me, PERMISSION_AUTHENTICATED},
-    {"GET", "/v1/units", handle_units_list, PERMISSION_REFERENCE_READ},
-    {"GET", "/v1/units/{code}", handle_unit_get, PERMISSION_REFERENCE_READ},
+    {"GET", "/healthz", handle_healthz, PERMISSION_PUBLIC, NULL},
+    {"GET", "/readyz", handle_readyz, PERMISSION_PUBLIC, NULL},
+    {"GET", "/metrics", handle_metrics, PERMISSION_PUBLIC, NULL},
+    {"GET", "/problems/{slug}", handle_problem_page, PERMISSION_PUBLIC, NULL},
+    {"POST", "/v1/auth/token", handle_auth_token, PERMISSION_PUBLIC, NULL},
+    {"POST", "/v1/auth/revoke", handle_auth_revoke, PERMISSION_AUTHENTICATED, NULL},
+    {"GET", "/v1/me", handle_me, PERMISSION_AUTHENTICATED, NULL},
+    {"GET", "/v1/units", handle_units_list, PERMISSION_REFERENCE_READ, NULL},
+    {"GET", "/v1/units/{code}", handle_unit_get, PERMISSION_REFERENCE_READ, NULL},
+    {"GET", "/v1/children", handle_children_list, PERMISSION_CHILDREN_READ, "children"},
+    {"PUT", "/v1/children/{id}", handle_child_put, PERMISSION_CHILDREN_WRITE, "children"},
+    {"GET", "/v1/children/{id}", handle_child_get, PERMISSION_CHILDREN_READ, "children"},
+    {"PATCH", "/v1/children/{id}", handle_child_patch, PERMISSION_CHILDREN_WRITE, "children"},
+    {"DELETE", "/v1/children/{id}", handle_child_delete, PERMISSION_CHILDREN_WRITE,
+     "children"},
 };
 
 const size_t api_route_count = sizeof api_routes / sizeof api_routes[0];

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "handlers.h"
 #include "metrics.h"
+#include "registry.h"
 
 /* Settings of the running server, copied once by server_start() before the
  * daemon's threads exist and only read afterwards. */
@@ -69,6 +70,16 @@ void reply_problem_errors(struct request *request, enum problem_type type, const
     json_t *body = problem_body(type, detail, request->id, errors);
     unsigned status = problem_info(type)->status;
     reply_json(request, status, body);
+    request->content_type = PROBLEM_CONTENT_TYPE;
+}
+
+void reply_problem_members(struct request *request, enum problem_type type, const char *detail,
+                           json_t *members)
+{
+    json_t *body = problem_body(type, detail, request->id, NULL);
+    json_object_update_missing(body, members);
+    json_decref(members);
+    reply_json(request, problem_info(type)->status, body);
     request->content_type = PROBLEM_CONTENT_TYPE;
 }
 
@@ -151,14 +162,18 @@ PGconn *request_database(struct request *request)
     return request->database;
 }
 
-/* application/json, optionally with parameters (charset=utf-8). */
+/* application/json or application/merge-patch+json (RFC 7396, for PATCH),
+ * optionally with parameters (charset=utf-8). */
 static bool is_json_media_type(const char *content_type)
 {
     if (content_type == NULL)
         return false;
     size_t length = strcspn(content_type, "; \t");
-    return length == strlen("application/json") &&
-           strncasecmp(content_type, "application/json", length) == 0;
+    static const char *const accepted[] = {"application/json", "application/merge-patch+json"};
+    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++)
+        if (length == strlen(accepted[i]) && strncasecmp(content_type, accepted[i], length) == 0)
+            return true;
+    return false;
 }
 
 json_t *request_json_body(struct request *request)
@@ -299,6 +314,9 @@ static void dispatch(struct request *request)
         if (!role_has_permission(request->principal.role, route->permission)) {
             reply_problem(request, PROBLEM_FORBIDDEN, "The role %s may not do this.",
                           role_name(request->principal.role));
+            if (route->audited != NULL)
+                audit_refusal(request, "denied", route->audited,
+                              route_param(&request->match, "id"), "denied");
             return;
         }
     }

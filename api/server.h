@@ -77,6 +77,11 @@ void reply_problem(struct request *request, enum problem_type type, const char *
 void reply_problem_errors(struct request *request, enum problem_type type, const char *detail,
                           json_t *errors);
 
+/* Answers with a problem carrying extension members (e.g. "current" for a
+ * 412, "allowed" for a 409); takes ownership of members (an object). */
+void reply_problem_members(struct request *request, enum problem_type type, const char *detail,
+                           json_t *members);
+
 /* Answers with text; takes ownership of text (malloc'd). */
 void reply_text(struct request *request, unsigned status, const char *content_type,
                 char *text, size_t length);

@@ -17,18 +17,42 @@ static const char *const role_names[ROLE_COUNT] = {
 /* The role × permission matrix.  Scope restrictions (which units) are applied
  * separately; this only says which operations a role may attempt at all. */
 static const bool role_permissions[ROLE_COUNT][PERMISSION_COUNT] = {
-    [ROLE_ADMIN] = {[PERMISSION_AUTHENTICATED] = true, [PERMISSION_REFERENCE_READ] = true},
+    [ROLE_ADMIN] = {[PERMISSION_AUTHENTICATED] = true, [PERMISSION_REFERENCE_READ] = true,
+                    [PERMISSION_CHILDREN_READ] = true, [PERMISSION_CHILDREN_WRITE] = true,
+                    [PERMISSION_CONSENTS_READ] = true, [PERMISSION_CONSENTS_WRITE] = true,
+                    [PERMISSION_CHANGES_READ] = true, [PERMISSION_AUDIT_READ] = true},
     [ROLE_DISTRICT_OFFICER] = {[PERMISSION_AUTHENTICATED] = true,
-                               [PERMISSION_REFERENCE_READ] = true},
+                               [PERMISSION_REFERENCE_READ] = true,
+                               [PERMISSION_CHILDREN_READ] = true,
+                               [PERMISSION_CHILDREN_WRITE] = true,
+                               [PERMISSION_CONSENTS_READ] = true,
+                               [PERMISSION_CONSENTS_WRITE] = true,
+                               [PERMISSION_CHANGES_READ] = true,
+                               [PERMISSION_AUDIT_READ] = true},
     [ROLE_COMMUNE_OFFICER] = {[PERMISSION_AUTHENTICATED] = true,
-                              [PERMISSION_REFERENCE_READ] = true},
+                              [PERMISSION_REFERENCE_READ] = true,
+                              [PERMISSION_CHILDREN_READ] = true,
+                              [PERMISSION_CHILDREN_WRITE] = true,
+                              [PERMISSION_CONSENTS_READ] = true,
+                              [PERMISSION_CONSENTS_WRITE] = true,
+                              [PERMISSION_CHANGES_READ] = true},
+    /* The chair approves plans (cases); in the registry, it reads. */
     [ROLE_COMMUNE_CHAIR] = {[PERMISSION_AUTHENTICATED] = true,
-                            [PERMISSION_REFERENCE_READ] = true},
+                            [PERMISSION_REFERENCE_READ] = true,
+                            [PERMISSION_CHILDREN_READ] = true,
+                            [PERMISSION_CONSENTS_READ] = true},
+    /* Collaborators register children and what they see, nothing of
+     * consents (or, later, cases). */
     [ROLE_COLLABORATOR] = {[PERMISSION_AUTHENTICATED] = true,
-                           [PERMISSION_REFERENCE_READ] = true},
+                           [PERMISSION_REFERENCE_READ] = true,
+                           [PERMISSION_CHILDREN_READ] = true,
+                           [PERMISSION_CHILDREN_WRITE] = true},
+    /* Aggregates only: no personal data at all. */
     [ROLE_VIEWER] = {[PERMISSION_AUTHENTICATED] = true, [PERMISSION_REFERENCE_READ] = true},
+    /* The provincial database reads personal data through the feed only. */
     [ROLE_SYNC_CLIENT] = {[PERMISSION_AUTHENTICATED] = true,
-                          [PERMISSION_REFERENCE_READ] = true},
+                          [PERMISSION_REFERENCE_READ] = true,
+                          [PERMISSION_CHANGES_READ] = true},
 };
 
 /* A hash of a random password nobody knows, computed once by auth_init()

@@ -35,6 +35,12 @@ enum permission {
     PERMISSION_PUBLIC,        /* no credentials needed */
     PERMISSION_AUTHENTICATED, /* any valid credentials */
     PERMISSION_REFERENCE_READ, /* administrative units and other reference data */
+    PERMISSION_CHILDREN_READ,  /* children, circumstances, risks, supports */
+    PERMISSION_CHILDREN_WRITE,
+    PERMISSION_CONSENTS_READ,
+    PERMISSION_CONSENTS_WRITE,
+    PERMISSION_CHANGES_READ,   /* the change feed */
+    PERMISSION_AUDIT_READ,
     PERMISSION_COUNT
 };
 

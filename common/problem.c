@@ -32,6 +32,16 @@ static const struct problem_info problems[PROBLEM_TYPE_COUNT] = {
         "lists the methods it does support."},
     [PROBLEM_CONFLICT] = {"conflict", 409, "Conflict",
         "The request conflicts with the current state of the resource."},
+    [PROBLEM_REQUEST_IN_PROGRESS] = {"request-in-progress", 409, "Request in progress",
+        "Another request with the same Idempotency-Key is still being processed. Wait for "
+        "it to finish, then retry: the stored response will be replayed."},
+    [PROBLEM_CURSOR_EXPIRED] = {"cursor-expired", 410, "Cursor expired",
+        "The change-feed cursor points before the oldest change still retained. Resynchronise "
+        "from scratch: read the full lists, then follow the feed from a new cursor."},
+    [PROBLEM_IDEMPOTENCY_KEY_REUSED] = {"idempotency-key-reused", 422,
+        "Idempotency key reused",
+        "This Idempotency-Key was already used with a different request body or path. Use a "
+        "new key for a new request."},
     [PROBLEM_PRECONDITION_FAILED] = {"precondition-failed", 412, "Precondition failed",
         "The If-Match header names a version that is no longer current: someone else "
         "changed the record. The body carries the current record; merge and retry."},

@@ -11,13 +11,13 @@
 static void handler(struct request *request) { (void)request; }
 
 static const struct route routes[] = {
-    {"GET", "/healthz", handler, PERMISSION_PUBLIC},
-    {"GET", "/v1/units", handler, PERMISSION_REFERENCE_READ},
-    {"GET", "/v1/units/{code}", handler, PERMISSION_REFERENCE_READ},
-    {"PUT", "/v1/children/{id}", handler, PERMISSION_AUTHENTICATED},
-    {"GET", "/v1/children/{id}", handler, PERMISSION_AUTHENTICATED},
-    {"GET", "/v1/children/search", handler, PERMISSION_AUTHENTICATED},
-    {"POST", "/v1/reports/{period}/{unit}/submit", handler, PERMISSION_AUTHENTICATED},
+    {"GET", "/healthz", handler, PERMISSION_PUBLIC, NULL},
+    {"GET", "/v1/units", handler, PERMISSION_REFERENCE_READ, NULL},
+    {"GET", "/v1/units/{code}", handler, PERMISSION_REFERENCE_READ, NULL},
+    {"PUT", "/v1/children/{id}", handler, PERMISSION_AUTHENTICATED, NULL},
+    {"GET", "/v1/children/{id}", handler, PERMISSION_AUTHENTICATED, NULL},
+    {"GET", "/v1/children/search", handler, PERMISSION_AUTHENTICATED, NULL},
+    {"POST", "/v1/reports/{period}/{unit}/submit", handler, PERMISSION_AUTHENTICATED, NULL},
 };
 static const size_t count = sizeof routes / sizeof routes[0];
 

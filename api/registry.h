@@ -1,0 +1,79 @@
+/* What every handler of personal data shares: the caller's scope inside a
+ * transaction (for row-level security), the audit log, optimistic
+ * concurrency (ETag / If-Match), idempotent creates, and the change log. */
+#ifndef BAOVE_REGISTRY_H
+#define BAOVE_REGISTRY_H
+
+#include <stdbool.h>
+
+#include "clock.h"
+#include "db.h"
+#include "server.h"
+
+#define AUDIT_MAX_IDS 500
+
+/* Runs a statement inside a transaction body.  On failure answers the
+ * request (unless the failure is retryable) and sets *outcome to what the
+ * body should return (DB_RETRY or DB_FAILED); returns NULL then. */
+PGresult *registry_query(struct request *request, const char *sql,
+                         const struct db_params *params, enum db_outcome *outcome);
+
+/* Sets the caller's scope for row-level security, transaction-locally: the
+ * principal's unit and today's date.  First statement of every transaction
+ * that touches personal data. */
+bool scope_enter(struct request *request, enum db_outcome *outcome);
+
+/* The id of the commune-level unit with this code valid on `on` and inside
+ * the caller's scope (today's tree), or 0 when there is none. */
+long long scope_commune(struct request *request, const char *code, const char *on,
+                        enum db_outcome *outcome);
+
+/* The id of any unit with this code valid today inside the caller's scope,
+ * or 0. */
+long long scope_unit(struct request *request, const char *code, enum db_outcome *outcome);
+
+/* Today in Asia/Ho_Chi_Minh as YYYY-MM-DD. */
+void registry_today(char out[CLOCK_DATE_SIZE]);
+
+/* Appends an audit entry.  ids is a PostgreSQL array literal of uuids
+ * ("{…}") or NULL; unit_id 0 means none.  Inside the request's transaction
+ * for successful operations; after a rollback (autocommit) for refusals, so
+ * that denied attempts are recorded too.  Returns false on failure. */
+bool audit_write(struct request *request, const char *action, const char *resource_type,
+                 const char *ids, long long unit_id, const char *outcome);
+
+/* Records a refused attempt (403/404/412/428/422) in its own statement. */
+void audit_refusal(struct request *request, const char *action, const char *resource_type,
+                   const char *id, const char *outcome);
+
+/* Parses If-Match.  Returns the version, 0 when the header is absent, -1
+ * when it is malformed (answered 412 then is the caller's choice). */
+long long request_if_match(const struct request *request);
+
+/* Sets the ETag header for a version. */
+void reply_etag(struct request *request, long long version);
+
+enum idempotency {
+    IDEMPOTENCY_NO_KEY,  /* no Idempotency-Key: proceed */
+    IDEMPOTENCY_NEW,     /* a new key: proceed, then idempotency_store() */
+    IDEMPOTENCY_ANSWERED /* replayed, refused or failed: the request is answered */
+};
+
+/* Checks the Idempotency-Key of a create inside its transaction: replays the
+ * stored response of the same request, refuses another request under the
+ * same key (422) and one still in flight (409). */
+enum idempotency idempotency_begin(struct request *request, enum db_outcome *outcome);
+
+/* Stores the response of a new key, in the same transaction as the write. */
+bool idempotency_store(struct request *request, unsigned status, const char *body,
+                       const char *location, enum db_outcome *outcome);
+
+/* Appends to the change log: the record as the API shows it (NULL for a
+ * delete tombstone), with the child's unit and, when it moved, its unit
+ * before (0 otherwise). */
+bool change_record(struct request *request, const char *resource_type,
+                   const char *resource_id, const char *child_id, const char *operation,
+                   long long version, const char *record, long long previous_unit_id,
+                   enum db_outcome *outcome);
+
+#endif
