@@ -34,4 +34,24 @@ void handle_child_get(struct request *request);
 void handle_child_patch(struct request *request);
 void handle_child_delete(struct request *request);
 
+/* child_records.c: one set of handlers per kind of record about a child */
+#define RECORD_HANDLER_DECLARATIONS(kind)                                                   \
+    void handle_##kind##_create(struct request *request);                                   \
+    void handle_##kind##_list(struct request *request);                                     \
+    void handle_##kind##_get(struct request *request);                                      \
+    void handle_##kind##_patch(struct request *request);
+RECORD_HANDLER_DECLARATIONS(circumstances)
+RECORD_HANDLER_DECLARATIONS(risks)
+RECORD_HANDLER_DECLARATIONS(supports)
+RECORD_HANDLER_DECLARATIONS(consents)
+
+/* changes.c */
+void handle_changes(struct request *request);
+
+/* audit.c */
+void handle_audit_list(struct request *request);
+
+/* reference.c */
+void handle_reference(struct request *request);
+
 #endif

@@ -201,9 +201,9 @@ enum idempotency idempotency_begin(struct request *request, enum db_outcome *out
      * a concurrent retry cannot take it and is told to wait (409). */
     PGresult *result = registry_query(
         request,
-        "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0)), "
+        "SELECT pg_try_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 0)), "
         "       (SELECT json_build_array(request_hash, status, response_body, location)::text "
-        "          FROM idempotency_keys WHERE principal_id = $1 AND key = $2)",
+        "          FROM idempotency_keys WHERE principal_id = $1::uuid AND key = $2)",
         &params, outcome);
     if (result == NULL)
         return IDEMPOTENCY_ANSWERED;
@@ -285,8 +285,8 @@ bool change_record(struct request *request, const char *resource_type,
         request,
         "INSERT INTO change_log (resource_type, resource_id, child_id, unit_id, "
         "previous_unit_id, operation, version, record) "
-        "SELECT $1, $2, $3, c.unit_id, nullif($7::bigint, c.unit_id), $4, $5, $6::jsonb "
-        "  FROM children c WHERE c.id = $3",
+        "SELECT $1, $2::uuid, $3::uuid, c.unit_id, nullif($7::bigint, c.unit_id), $4, $5, "
+        "       $6::jsonb FROM children c WHERE c.id = $3::uuid",
         &params, outcome);
     PQclear(result);
     return result != NULL;

@@ -19,6 +19,18 @@ const struct route api_routes[] = {
     {"PATCH", "/v1/children/{id}", handle_child_patch, PERMISSION_CHILDREN_WRITE, "children"},
     {"DELETE", "/v1/children/{id}", handle_child_delete, PERMISSION_CHILDREN_WRITE,
      "children"},
+#define RECORD_ROUTES(kind, read, write)                                                    \
+    {"POST", "/v1/children/{id}/" #kind, handle_##kind##_create, write, #kind},             \
+    {"GET", "/v1/children/{id}/" #kind, handle_##kind##_list, read, #kind},                 \
+    {"GET", "/v1/children/{id}/" #kind "/{record_id}", handle_##kind##_get, read, #kind},   \
+    {"PATCH", "/v1/children/{id}/" #kind "/{record_id}", handle_##kind##_patch, write, #kind}
+    RECORD_ROUTES(circumstances, PERMISSION_CHILDREN_READ, PERMISSION_CHILDREN_WRITE),
+    RECORD_ROUTES(risks, PERMISSION_CHILDREN_READ, PERMISSION_CHILDREN_WRITE),
+    RECORD_ROUTES(supports, PERMISSION_CHILDREN_READ, PERMISSION_CHILDREN_WRITE),
+    RECORD_ROUTES(consents, PERMISSION_CONSENTS_READ, PERMISSION_CONSENTS_WRITE),
+    {"GET", "/v1/changes", handle_changes, PERMISSION_CHANGES_READ, "changes"},
+    {"GET", "/v1/audit", handle_audit_list, PERMISSION_AUDIT_READ, NULL},
+    {"GET", "/v1/reference/{name}", handle_reference, PERMISSION_REFERENCE_READ, NULL},
 };
 
 const size_t api_route_count = sizeof api_routes / sizeof api_routes[0];
