@@ -156,10 +156,9 @@ void handle_changes(struct request *request)
                                     "supports, separated by commas");
     if (json_array_size(errors) > 0) {
         reply_problem_errors(request, PROBLEM_INVALID_PARAMETER, "The query is invalid.",
-                             errors);
+                             errors); /* takes the errors */
     } else {
         json_decref(errors);
-        errors = NULL;
         if (db_transaction(request->database, read_feed, &feed) == DB_COMMIT) {
             /* With nothing new, the next cursor is the one given. */
             if (feed.next_cursor[0] == '\0')
@@ -173,7 +172,6 @@ void handle_changes(struct request *request)
             reply_problem(request, PROBLEM_INTERNAL, "The feed could not be read.");
         }
     }
-    json_decref(errors);
     json_decref(feed.items);
     free(feed.types);
 }

@@ -197,13 +197,15 @@ enum idempotency idempotency_begin(struct request *request, enum db_outcome *out
     db_params_init(&params);
     db_param_text(&params, request->principal.id);
     db_param_text(&params, key);
+    db_param_instant(&params, clock_now_us());
     /* The transaction-scoped lock is held until the first request commits:
      * a concurrent retry cannot take it and is told to wait (409). */
     PGresult *result = registry_query(
         request,
         "SELECT pg_try_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 0)), "
         "       (SELECT json_build_array(request_hash, status, response_body, location)::text "
-        "          FROM idempotency_keys WHERE principal_id = $1::uuid AND key = $2)",
+        "          FROM idempotency_keys WHERE principal_id = $1::uuid AND key = $2 "
+        "           AND created_at >= $3::timestamptz - interval '30 days')",
         &params, outcome);
     if (result == NULL)
         return IDEMPOTENCY_ANSWERED;
@@ -251,8 +253,12 @@ bool idempotency_store(struct request *request, unsigned status, const char *bod
     db_param_text(&params, body);
     db_param_text(&params, location);
     db_param_instant(&params, clock_now_us());
+    /* Keys are kept 30 days (field devices may be offline that long); this
+     * principal's older ones are pruned as new ones arrive. */
     PGresult *result = registry_query(
         request,
+        "WITH expired AS (DELETE FROM idempotency_keys WHERE principal_id = $1::uuid "
+        "                  AND created_at < $7::timestamptz - interval '30 days') "
         "INSERT INTO idempotency_keys (principal_id, key, request_hash, status, "
         "response_body, location, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &params, outcome);

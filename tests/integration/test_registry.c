@@ -547,6 +547,21 @@ static void the_feed_delivers_every_commit_once(void **state)
     assert_string_equal(again, "");
     free(again);
     assert_int_equal(status_of("GET", "/v1/changes?cursor=garbage", sync_client, NULL, NULL), 400);
+    assert_int_equal(status_of("GET", "/v1/changes?types=children,cases", sync_client, NULL, NULL),
+                     400);
+
+    /* Once the log before a cursor is pruned, its holder must resync. */
+    PGconn *owner = PQconnectdb(database.admin_url);
+    result = PQexec(owner, "UPDATE change_log_horizon SET pruned_through = "
+                           "(SELECT max(transaction_id) FROM change_log)");
+    assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
+    PQclear(result);
+    struct http_response *expired = http_get(&api, "/v1/changes?cursor=1-1", sync_client);
+    assert_type(expired, 410, "/problems/cursor-expired");
+    http_free(expired);
+    result = PQexec(owner, "UPDATE change_log_horizon SET pruned_through = '0'");
+    PQclear(result);
+    PQfinish(owner);
 }
 
 static void moves_and_deletes_reach_the_feed(void **state)
