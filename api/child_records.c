@@ -192,6 +192,18 @@ static long long visible_child(struct record_operation *operation, enum db_outco
     return unit_id;
 }
 
+/* Sets the scope and finds the child: its unit, 0 after answering 404, or
+ * -1 on a failure (outcome set). */
+static long long enter_child(struct record_operation *operation, enum db_outcome *outcome)
+{
+    if (!scope_enter(operation->request, outcome))
+        return -1;
+    long long unit_id = visible_child(operation, outcome);
+    if (unit_id == 0)
+        *outcome = refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such child.");
+    return unit_id;
+}
+
 /* Maps a violated foreign key or check to a 422 on the field it guards;
  * other failures are the database's. */
 static void reply_write_failure(struct record_operation *operation, PGresult *result,
@@ -265,25 +277,14 @@ static enum db_outcome create_record(PGconn *connection, void *context)
     struct record_operation *operation = context;
     struct request *request = operation->request;
     enum db_outcome outcome = DB_COMMIT;
-    if (!scope_enter(request, &outcome))
+    long long unit_id = enter_child(operation, &outcome);
+    if (unit_id <= 0)
         return outcome;
     enum idempotency idempotency = idempotency_begin(request, &outcome);
     if (idempotency == IDEMPOTENCY_ANSWERED)
         return outcome;
-    long long unit_id = visible_child(operation, &outcome);
-    if (unit_id < 0)
-        return outcome;
-    if (unit_id == 0)
-        return refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such child.");
     /* A fresh id each attempt: a retried transaction starts over. */
-    unsigned char bytes[16];
-    randombytes_buf(bytes, sizeof bytes);
-    bytes[6] = (bytes[6] & 0x0F) | 0x40;
-    bytes[8] = (bytes[8] & 0x3F) | 0x80;
-    snprintf(operation->new_id, sizeof operation->new_id,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", bytes[0],
-             bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8],
-             bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
+    auth_random_uuid(operation->new_id);
     char *document = json_dumps(operation->document, JSON_COMPACT);
     char sql[SQL_SIZE];
     /* The validated members land in the columns of the same names. */
@@ -321,13 +322,9 @@ static enum db_outcome read_records(PGconn *connection, void *context)
     struct record_operation *operation = context;
     struct request *request = operation->request;
     enum db_outcome outcome = DB_COMMIT;
-    if (!scope_enter(request, &outcome))
+    long long unit_id = enter_child(operation, &outcome);
+    if (unit_id <= 0)
         return outcome;
-    long long unit_id = visible_child(operation, &outcome);
-    if (unit_id < 0)
-        return outcome;
-    if (unit_id == 0)
-        return refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such child.");
     char sql[SQL_SIZE];
     snprintf(sql, sizeof sql,
              "SELECT coalesce(json_agg(d.document ORDER BY d.created_at, d.id), '[]')::text, "
@@ -369,19 +366,6 @@ static enum db_outcome read_records(PGconn *connection, void *context)
 
 /* ---- patch ----------------------------------------------------------------- */
 
-/* Applies a merge patch (RFC 7396) to a flat record. */
-static void merge_flat(json_t *target, const json_t *patch)
-{
-    const char *key;
-    json_t *value;
-    json_object_foreach((json_t *)patch, key, value) {
-        if (json_is_null(value))
-            json_object_del(target, key);
-        else
-            json_object_set(target, key, value);
-    }
-}
-
 static enum db_outcome patch_record(PGconn *connection, void *context)
 {
     (void)connection;
@@ -389,13 +373,9 @@ static enum db_outcome patch_record(PGconn *connection, void *context)
     struct request *request = operation->request;
     const struct record_kind *kind = operation->kind;
     enum db_outcome outcome = DB_COMMIT;
-    if (!scope_enter(request, &outcome))
+    long long unit_id = enter_child(operation, &outcome);
+    if (unit_id <= 0)
         return outcome;
-    long long unit_id = visible_child(operation, &outcome);
-    if (unit_id < 0)
-        return outcome;
-    if (unit_id == 0)
-        return refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such child.");
     char sql[SQL_SIZE];
     snprintf(sql, sizeof sql,
              "SELECT r.version, " RECORD_DOCUMENT " FROM %s r "
@@ -436,7 +416,7 @@ static enum db_outcome patch_record(PGconn *connection, void *context)
             json_object_set(operation->document, kind->fields[i].name, value);
     }
     json_decref(current);
-    merge_flat(operation->document, operation->patch);
+    json_merge_patch(operation->document, operation->patch);
     json_t *errors = check_record(kind, operation->document);
     if (json_array_size(errors) > 0) {
         reply_problem_errors(request, PROBLEM_VALIDATION, "The patched record is invalid.",

@@ -174,6 +174,23 @@ static enum db_outcome refuse_not_found(struct child_operation *operation)
     return DB_ROLLBACK;
 }
 
+/* Sets the scope and reads the child as the caller sees it.  Returns false
+ * when the transaction must end (outcome set): a failure, or a 404 for a
+ * child that is absent, deleted or out of scope (unless absent is fine). */
+static bool enter_child(struct child_operation *operation, bool lock, bool may_be_absent,
+                        struct current_child *current, enum db_outcome *outcome)
+{
+    memset(current, 0, sizeof *current);
+    if (!scope_enter(operation->request, outcome) ||
+        !read_current(operation->request, operation->id, lock, current, outcome))
+        return false;
+    if (current->deleted || (!current->found && !may_be_absent)) {
+        *outcome = refuse_not_found(operation);
+        return false;
+    }
+    return true;
+}
+
 /* 428 without If-Match, 412 (with the current record) when it is stale. */
 static bool check_precondition(struct child_operation *operation,
                                const struct current_child *current, enum db_outcome *outcome)
@@ -328,13 +345,12 @@ static enum db_outcome put_child(PGconn *connection, void *context)
     struct child_operation *operation = context;
     enum db_outcome outcome = DB_COMMIT;
     struct current_child current;
-    if (!scope_enter(operation->request, &outcome) ||
-        !read_current(operation->request, operation->id, true, &current, &outcome))
+    if (!enter_child(operation, true, true, &current, &outcome)) {
+        free(current.document);
         return outcome;
+    }
     bool create = !current.found;
-    if (current.deleted) {
-        outcome = refuse_not_found(operation);
-    } else if (current.found && !check_precondition(operation, &current, &outcome)) {
+    if (current.found && !check_precondition(operation, &current, &outcome)) {
         /* answered */
     } else if (create && operation->if_match != 0) {
         reply_problem(operation->request, PROBLEM_PRECONDITION_FAILED,
@@ -382,11 +398,8 @@ static enum db_outcome get_child(PGconn *connection, void *context)
     struct child_operation *operation = context;
     enum db_outcome outcome = DB_COMMIT;
     struct current_child current;
-    if (!scope_enter(operation->request, &outcome) ||
-        !read_current(operation->request, operation->id, false, &current, &outcome))
-        return outcome;
-    if (!current.found || current.deleted) {
-        outcome = refuse_not_found(operation);
+    if (!enter_child(operation, false, false, &current, &outcome)) {
+        /* answered */
     } else {
         char ids[64];
         snprintf(ids, sizeof ids, "{%s}", operation->id);
@@ -416,27 +429,6 @@ void handle_child_get(struct request *request)
 
 /* ---- PATCH (JSON Merge Patch, RFC 7396) ----------------------------------- */
 
-/* Applies a merge patch to target in place. */
-static void merge_patch(json_t *target, const json_t *patch)
-{
-    const char *key;
-    json_t *value;
-    json_object_foreach((json_t *)patch, key, value) {
-        if (json_is_null(value)) {
-            json_object_del(target, key);
-        } else if (json_is_object(value)) {
-            json_t *existing = json_object_get(target, key);
-            if (!json_is_object(existing)) {
-                existing = json_object();
-                json_object_set_new(target, key, existing);
-            }
-            merge_patch(existing, value);
-        } else {
-            json_object_set(target, key, value);
-        }
-    }
-}
-
 static enum db_outcome patch_child(PGconn *connection, void *context)
 {
     (void)connection;
@@ -444,16 +436,12 @@ static enum db_outcome patch_child(PGconn *connection, void *context)
     struct request *request = operation->request;
     enum db_outcome outcome = DB_COMMIT;
     struct current_child current;
-    if (!scope_enter(request, &outcome) ||
-        !read_current(request, operation->id, true, &current, &outcome))
-        return outcome;
-    if (!current.found || current.deleted) {
-        outcome = refuse_not_found(operation);
-    } else if (check_precondition(operation, &current, &outcome)) {
+    if (enter_child(operation, true, false, &current, &outcome) &&
+        check_precondition(operation, &current, &outcome)) {
         json_decref(operation->document);
         operation->document = json_loads(current.document, 0, NULL);
         drop_read_only(operation->document);
-        merge_patch(operation->document, operation->patch);
+        json_merge_patch(operation->document, operation->patch);
         json_t *errors = check_child(operation->document);
         if (json_array_size(errors) > 0) {
             reply_problem_errors(request, PROBLEM_VALIDATION, "The patched child is invalid.",
@@ -496,12 +484,8 @@ static enum db_outcome delete_child(PGconn *connection, void *context)
     struct request *request = operation->request;
     enum db_outcome outcome = DB_COMMIT;
     struct current_child current;
-    if (!scope_enter(request, &outcome) ||
-        !read_current(request, operation->id, true, &current, &outcome))
-        return outcome;
-    if (!current.found || current.deleted) {
-        outcome = refuse_not_found(operation);
-    } else if (check_precondition(operation, &current, &outcome)) {
+    if (enter_child(operation, true, false, &current, &outcome) &&
+        check_precondition(operation, &current, &outcome)) {
         struct db_params params;
         db_params_init(&params);
         db_param_text(&params, operation->id);

@@ -223,17 +223,6 @@ static bool acceptable_request_id(const char *id)
     return true;
 }
 
-static void generate_request_id(char out[REQUEST_ID_SIZE])
-{
-    unsigned char bytes[16];
-    randombytes_buf(bytes, sizeof bytes);
-    bytes[6] = (bytes[6] & 0x0F) | 0x40; /* UUID version 4 */
-    bytes[8] = (bytes[8] & 0x3F) | 0x80; /* RFC 4122 variant */
-    snprintf(out, REQUEST_ID_SIZE,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", bytes[0],
-             bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8],
-             bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
-}
 
 /* Called by libmicrohttpd when a request line arrives, before headers: the
  * request context is born here so that every request is counted and timed. */
@@ -331,7 +320,7 @@ static enum MHD_Result request_start(struct request *request, const char *url,
     if (acceptable_request_id(given_id))
         snprintf(request->id, sizeof request->id, "%s", given_id);
     else
-        generate_request_id(request->id);
+        auth_random_uuid(request->id);
     snprintf(request->method, sizeof request->method, "%s", method);
     request->path = strdup(url);
     if (request->path == NULL)

@@ -102,6 +102,18 @@ void auth_token_generate(const char *prefix, char out[AUTH_TOKEN_SIZE])
     sodium_memzero(random, sizeof random);
 }
 
+void auth_random_uuid(char out[AUTH_UUID_SIZE])
+{
+    unsigned char bytes[16];
+    randombytes_buf(bytes, sizeof bytes);
+    bytes[6] = (bytes[6] & 0x0F) | 0x40; /* version 4 */
+    bytes[8] = (bytes[8] & 0x3F) | 0x80; /* RFC 4122 variant */
+    snprintf(out, AUTH_UUID_SIZE,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", bytes[0],
+             bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8],
+             bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
+}
+
 void auth_token_hash_hex(const char *token, char out[AUTH_TOKEN_HASH_HEX_SIZE])
 {
     unsigned char digest[EVP_MAX_MD_SIZE];

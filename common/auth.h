@@ -54,6 +54,10 @@ bool role_has_permission(enum role role, enum permission permission);
 /* A new random token: prefix followed by base64url (no padding). */
 void auth_token_generate(const char *prefix, char out[AUTH_TOKEN_SIZE]);
 
+#define AUTH_UUID_SIZE 37
+/* A random (version 4) UUID in canonical text form. */
+void auth_random_uuid(char out[AUTH_UUID_SIZE]);
+
 /* Lower-case hex SHA-256 of the token text: what the database stores. */
 void auth_token_hash_hex(const char *token, char out[AUTH_TOKEN_HASH_HEX_SIZE]);
 

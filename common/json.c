@@ -70,6 +70,26 @@ enum json_parse_result json_parse_object(const char *text, size_t length, json_t
     return JSON_PARSE_OK;
 }
 
+void json_merge_patch(json_t *target, const json_t *patch)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)patch, key, value) {
+        if (json_is_null(value)) {
+            json_object_del(target, key);
+        } else if (json_is_object(value)) {
+            json_t *existing = json_object_get(target, key);
+            if (!json_is_object(existing)) {
+                existing = json_object();
+                json_object_set_new(target, key, existing);
+            }
+            json_merge_patch(existing, value);
+        } else {
+            json_object_set(target, key, value);
+        }
+    }
+}
+
 size_t json_utf8_length(const char *text)
 {
     size_t count = 0;

@@ -59,6 +59,10 @@ struct json_field {
 bool json_check_fields(const json_t *object, const struct json_field *fields, size_t count,
                        const char *pointer_prefix, bool allow_unknown, json_t *errors);
 
+/* Applies a JSON Merge Patch (RFC 7396) to the object target, in place:
+ * null removes a member, objects merge recursively, anything else replaces. */
+void json_merge_patch(json_t *target, const json_t *patch);
+
 /* The string member `name`, or NULL when absent or not a string. */
 const char *json_member_string(const json_t *object, const char *name);
 
