@@ -50,10 +50,7 @@ void handle_audit_list(struct request *request)
     db_param_text(&params, resource_id);
     db_param_text(&params, from);
     db_param_text(&params, to);
-    if (before > 0)
-        db_param_integer(&params, before);
-    else
-        db_param_text(&params, NULL);
+    db_param_id(&params, before);
     db_param_integer(&params, limit + 1);
     db_param_bool(&params, request->principal.role == ROLE_ADMIN);
     /* Newest first; the cursor is the last id delivered. */

@@ -166,6 +166,12 @@ struct record_operation {
     char new_id[37];
 };
 
+static void record_location(const struct record_operation *operation, char *out, size_t size)
+{
+    snprintf(out, size, "/v1/children/%s/%s/%s", operation->child_id, operation->kind->name,
+             operation->new_id);
+}
+
 static enum db_outcome refuse(struct record_operation *operation, enum problem_type type,
                               const char *outcome_name, const char *detail)
 {
@@ -307,8 +313,7 @@ static enum db_outcome create_record(PGconn *connection, void *context)
     operation->status = 201;
     if (idempotency == IDEMPOTENCY_NEW) {
         char location[160];
-        snprintf(location, sizeof location, "/v1/children/%s/%s/%s", operation->child_id,
-                 operation->kind->name, operation->new_id);
+        record_location(operation, location, sizeof location);
         idempotency_store(request, 201, operation->body, location, &outcome);
     }
     return outcome;
@@ -458,8 +463,7 @@ static void answer(struct record_operation *operation, enum db_outcome outcome,
             reply_etag(request, operation->version);
         if (operation->status == 201) {
             char location[160];
-            snprintf(location, sizeof location, "/v1/children/%s/%s/%s", operation->child_id,
-                     operation->kind->name, operation->new_id);
+            record_location(operation, location, sizeof location);
             reply_add_header(request, MHD_HTTP_HEADER_LOCATION, location);
         }
         reply_text(request, operation->status, "application/json", operation->body,

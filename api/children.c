@@ -576,10 +576,7 @@ static enum db_outcome list_children(PGconn *connection, void *context)
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, today);
-    if (unit_id > 0)
-        db_param_integer(&params, unit_id);
-    else
-        db_param_text(&params, NULL);
+    db_param_id(&params, unit_id);
     db_param_text(&params, list->hamlet);
     db_param_text(&params, list->circumstance);
     db_param_text(&params, list->at_risk);

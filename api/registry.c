@@ -101,10 +101,7 @@ bool audit_write(struct request *request, const char *action, const char *resour
     db_param_text(&params, action);
     db_param_text(&params, resource_type);
     db_param_text(&params, ids != NULL ? ids : "{}");
-    if (unit_id > 0)
-        db_param_integer(&params, unit_id);
-    else
-        db_param_text(&params, NULL);
+    db_param_id(&params, unit_id);
     db_param_text(&params, request->id);
     db_param_text(&params, outcome);
     return db_command(request->database,
@@ -281,10 +278,7 @@ bool change_record(struct request *request, const char *resource_type,
     db_param_text(&params, operation);
     db_param_integer(&params, version);
     db_param_text(&params, record);
-    if (previous_unit_id > 0)
-        db_param_integer(&params, previous_unit_id);
-    else
-        db_param_text(&params, NULL);
+    db_param_id(&params, previous_unit_id);
     /* The child's unit is read back here rather than passed in, so the log
      * always names the unit the child is in after this transaction. */
     PGresult *result = registry_query(

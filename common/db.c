@@ -36,6 +36,11 @@ int db_param_bool(struct db_params *params, bool value)
     return db_param_text(params, value ? "true" : "false");
 }
 
+int db_param_id(struct db_params *params, long long id)
+{
+    return id > 0 ? db_param_integer(params, id) : db_param_text(params, NULL);
+}
+
 int db_param_instant(struct db_params *params, int64_t instant_us)
 {
     if (params->count >= DB_MAX_PARAMS)

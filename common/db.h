@@ -27,6 +27,8 @@ void db_params_init(struct db_params *params);
 int db_param_text(struct db_params *params, const char *value);
 int db_param_integer(struct db_params *params, long long value);
 int db_param_bool(struct db_params *params, bool value);
+/* A row id, or SQL NULL when id <= 0 (ids start at 1). */
+int db_param_id(struct db_params *params, long long id);
 /* An instant in microseconds since the epoch, as a timestamptz literal. */
 int db_param_instant(struct db_params *params, int64_t instant_us);
 
