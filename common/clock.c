@@ -88,6 +88,30 @@ int civil_weekday(struct civil_date date)
     return (int)weekday + 1;
 }
 
+static bool is_working_day(struct civil_date date, const struct civil_date *holidays,
+                           size_t holiday_count)
+{
+    if (civil_weekday(date) >= 6)
+        return false;
+    for (size_t i = 0; i < holiday_count; i++)
+        if (civil_compare(holidays[i], date) == 0)
+            return false;
+    return true;
+}
+
+struct civil_date civil_add_working_days(struct civil_date start, int count,
+                                         const struct civil_date *holidays,
+                                         size_t holiday_count)
+{
+    int64_t day = civil_to_days(start);
+    for (int counted = 0; counted < count;) {
+        day++;
+        if (is_working_day(days_to_civil(day), holidays, holiday_count))
+            counted++;
+    }
+    return days_to_civil(day);
+}
+
 static int days_in_month(int year, int month)
 {
     static const int lengths[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

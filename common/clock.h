@@ -51,6 +51,13 @@ int civil_weekday(struct civil_date date);
 bool civil_is_valid(struct civil_date date);
 int civil_compare(struct civil_date a, struct civil_date b);
 
+/* The working day `count` working days after `start` (count ≥ 0): weekends
+ * and the given public holidays are skipped.  Holidays are data (stored
+ * per year in public_holidays), passed in sorted or not. */
+struct civil_date civil_add_working_days(struct civil_date start, int count,
+                                         const struct civil_date *holidays,
+                                         size_t holiday_count);
+
 /* Strict "YYYY-MM-DD" of a real calendar day. */
 bool date_parse(const char *text, struct civil_date *out);
 void date_format(struct civil_date date, char out[CLOCK_DATE_SIZE]);

@@ -87,6 +87,34 @@ static void local_date_turns_at_local_midnight(void **state)
     assert_int_equal(day.day, 13);
 }
 
+/* The 2020 holidays as seeded in sql/seed/0004_holidays_2020.sql. */
+static const struct civil_date holidays_2020[] = {
+    {2020, 1, 1},  {2020, 1, 23}, {2020, 1, 24}, {2020, 1, 25}, {2020, 1, 26}, {2020, 1, 27},
+    {2020, 1, 28}, {2020, 1, 29}, {2020, 4, 2},  {2020, 4, 30}, {2020, 5, 1},  {2020, 9, 2},
+};
+
+static void working_days_skip_tet_and_weekends(void **state)
+{
+    (void)state;
+    size_t count = sizeof holidays_2020 / sizeof holidays_2020[0];
+    /* A detailed assessment on Wednesday 22 January 2020: the plan is due
+     * five working days later, on Wednesday 5 February, after Tết (23–29
+     * January) and two weekends. */
+    struct civil_date due = civil_add_working_days((struct civil_date){2020, 1, 22}, 5,
+                                                   holidays_2020, count);
+    assert_int_equal(due.month, 2);
+    assert_int_equal(due.day, 5);
+    /* Across 30/4–1/5: Wednesday 29 April + 2 working days is Tuesday 5 May. */
+    due = civil_add_working_days((struct civil_date){2020, 4, 29}, 2, holidays_2020, count);
+    assert_int_equal(due.month, 5);
+    assert_int_equal(due.day, 5);
+    /* Without holidays only weekends count; zero days is the same day. */
+    due = civil_add_working_days((struct civil_date){2020, 1, 22}, 5, NULL, 0);
+    assert_int_equal(due.day, 29);
+    due = civil_add_working_days((struct civil_date){2020, 1, 22}, 0, holidays_2020, count);
+    assert_int_equal(due.day, 22);
+}
+
 static void baove_now_fixes_the_clock(void **state)
 {
     (void)state;
@@ -110,6 +138,7 @@ int main(void)
         cmocka_unit_test(instants_parse_with_offsets),
         cmocka_unit_test(instants_format_in_utc_and_local_time),
         cmocka_unit_test(local_date_turns_at_local_midnight),
+        cmocka_unit_test(working_days_skip_tet_and_weekends),
         cmocka_unit_test(baove_now_fixes_the_clock),
     };
     return cmocka_run_group_tests_name("clock", tests, NULL, NULL);
