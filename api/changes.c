@@ -59,7 +59,10 @@ static bool parse_types(const char *text, struct feed *feed)
             ok |= strcmp(feed_types[i], name) == 0;
     }
     free(copy);
-    return ok && text[0] != '\0';
+    /* strtok_r skips empty names; an empty list or stray commas are errors. */
+    size_t length = strlen(text);
+    return ok && length > 0 && text[0] != ',' && text[length - 1] != ',' &&
+           strstr(text, ",,") == NULL;
 }
 
 static json_t *entry_json(const PGresult *result, int row)
@@ -134,7 +137,8 @@ static enum db_outcome read_feed(PGconn *connection, void *context)
     }
     sprintf(cursor, "}");
     PQclear(result);
-    bool audited = audit_write(request, "list", "changes", ids, 0, "success");
+    bool audited = audit_write(request, "list", "changes", ids, request->principal.unit_id,
+                               "success");
     free(ids);
     return audited ? DB_COMMIT : DB_FAILED;
 }

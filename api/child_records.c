@@ -333,7 +333,8 @@ static enum db_outcome read_records(PGconn *connection, void *context)
     char sql[SQL_SIZE];
     snprintf(sql, sizeof sql,
              "SELECT coalesce(json_agg(d.document ORDER BY d.created_at, d.id), '[]')::text, "
-             "       coalesce(array_agg(d.id), '{}')::text, max(d.version) "
+             "       array_append(coalesce(array_agg(d.id), '{}'), $1::uuid)::text, "
+             "       max(d.version) "
              "  FROM (SELECT r.id, r.created_at, r.version, " RECORD_DOCUMENT "::json AS document "
              "          FROM %s r WHERE r.child_id = $1 AND ($2::uuid IS NULL OR r.id = $2)) d",
              operation->kind->table);
@@ -359,12 +360,15 @@ static enum db_outcome read_records(PGconn *connection, void *context)
     } else if (asprintf(&operation->body, "{\"items\":%s,\"next_cursor\":null}", items) < 0) {
         operation->body = NULL;
     }
-    char ids[AUDIT_MAX_IDS * 40];
-    snprintf(ids, sizeof ids, "%s", db_text(result, 0, 1));
+    /* The records read and their child, so that the child's audit trail
+     * shows who read what about it. */
+    char *ids = strdup(db_text(result, 0, 1));
     PQclear(result);
     operation->status = 200;
-    if (!audit_write(request, operation->record_id ? "read" : "list", operation->kind->name,
-                     ids, unit_id, "success"))
+    bool audited = ids != NULL && audit_write(request, operation->record_id ? "read" : "list",
+                                              operation->kind->name, ids, unit_id, "success");
+    free(ids);
+    if (!audited)
         return DB_FAILED;
     return operation->body != NULL ? DB_COMMIT : DB_FAILED;
 }
@@ -492,6 +496,11 @@ static bool read_path(struct request *request, struct record_operation *operatio
         reply_problem(request, PROBLEM_NOT_FOUND, "No such record.");
         return false;
     }
+    /* Canonical lower case, as the database prints ids. */
+    for (size_t i = 0; i < request->match.param_count; i++)
+        for (char *c = request->match.params[i].value; *c != '\0'; c++)
+            if (*c >= 'A' && *c <= 'F')
+                *c = (char)(*c - 'A' + 'a');
     return true;
 }
 

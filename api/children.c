@@ -89,7 +89,8 @@ static json_t *check_child(json_t *document)
     json_t *errors = json_array();
     char today_text[CLOCK_DATE_SIZE];
     registry_today(today_text);
-    if (!json_is_string(json_object_get(document, "registered_on")))
+    json_t *registered_on = json_object_get(document, "registered_on");
+    if (registered_on == NULL || json_is_null(registered_on))
         json_object_set_new(document, "registered_on", json_string(today_text));
     if (!json_check_fields(document, child_fields, CHILD_FIELD_COUNT, "", false, errors))
         return errors;
@@ -329,11 +330,15 @@ static void finish(struct child_operation *operation, enum db_outcome outcome,
 /* The {id} of the path, answering 404 when it is not a UUID. */
 static const char *child_id(struct request *request)
 {
-    const char *id = route_param(&request->match, "id");
+    char *id = (char *)route_param(&request->match, "id");
     if (!json_is_uuid_text(id)) {
         reply_problem(request, PROBLEM_NOT_FOUND, "No such child.");
         return NULL;
     }
+    /* Canonical lower case, as the database prints it (Location, audit). */
+    for (char *c = id; *c != '\0'; c++)
+        if (*c >= 'A' && *c <= 'F')
+            *c = (char)(*c - 'A' + 'a');
     return id;
 }
 
@@ -629,7 +634,9 @@ static enum db_outcome list_children(PGconn *connection, void *context)
         snprintf(list->next_cursor, sizeof list->next_cursor, "%s",
                  db_text(result, rows - 1, 0));
     PQclear(result);
-    bool audited = audit_write(request, "list", "children", ids, unit_id, "success");
+    /* Without a unit filter the list spans the caller's whole scope. */
+    bool audited = audit_write(request, "list", "children", ids,
+                               unit_id > 0 ? unit_id : request->principal.unit_id, "success");
     free(ids);
     return audited ? DB_COMMIT : DB_FAILED;
 }

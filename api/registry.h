@@ -10,8 +10,6 @@
 #include "db.h"
 #include "server.h"
 
-#define AUDIT_MAX_IDS 500
-
 /* Runs a statement inside a transaction body.  On failure answers the
  * request (unless the failure is retryable) and sets *outcome to what the
  * body should return (DB_RETRY or DB_FAILED); returns NULL then. */
