@@ -45,6 +45,13 @@ RECORD_HANDLER_DECLARATIONS(risks)
 RECORD_HANDLER_DECLARATIONS(supports)
 RECORD_HANDLER_DECLARATIONS(consents)
 
+/* cases.c */
+void handle_case_create(struct request *request);
+void handle_cases_list(struct request *request);
+void handle_case_get(struct request *request);
+void handle_case_history(struct request *request);
+void handle_case_transition(struct request *request);
+
 /* changes.c */
 void handle_changes(struct request *request);
 

@@ -41,6 +41,8 @@ enum permission {
     PERMISSION_CONSENTS_WRITE,
     PERMISSION_CHANGES_READ,   /* the change feed */
     PERMISSION_AUDIT_READ,
+    PERMISSION_CASES_READ,     /* cases, their history */
+    PERMISSION_CASES_WRITE,    /* intake, transitions */
     PERMISSION_COUNT
 };
 

@@ -1,0 +1,980 @@
+/* Case management (Decree 56/2017/NĐ-CP, Arts. 25–32): intake (Mẫu 01),
+ * the workflow of assessed, planned, approved, reviewed and closed steps
+ * with each step's form, the legal deadlines those steps start and stop,
+ * and the append-only history.
+ *
+ * Like the registry, every operation runs in one transaction under the
+ * caller's scope (row-level security on cases), is audited, and writes are
+ * versioned (If-Match). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "handlers.h"
+#include "json.h"
+#include "registry.h"
+
+#define LIST_DEFAULT_LIMIT 50
+#define LIST_MAX_LIMIT 500
+
+/* ---- the workflow ---------------------------------------------------------- */
+
+enum case_status {
+    STATUS_RECEIVED,
+    STATUS_INITIAL_ASSESSED,
+    STATUS_EMERGENCY_APPLIED,
+    STATUS_DETAILED_ASSESSED,
+    STATUS_PLAN_SUBMITTED,
+    STATUS_PLAN_APPROVED,
+    STATUS_IN_PROGRESS,
+    STATUS_REVIEWED,
+    STATUS_CLOSED,
+    STATUS_COUNT
+};
+
+static const char *const status_names[STATUS_COUNT + 1] = {
+    "received", "initial_assessed", "emergency_applied", "detailed_assessed", "plan_submitted",
+    "plan_approved", "in_progress", "reviewed", "closed", NULL};
+
+static enum case_status status_parse(const char *name)
+{
+    for (int status = 0; status < STATUS_COUNT; status++)
+        if (name != NULL && strcmp(status_names[status], name) == 0)
+            return (enum case_status)status;
+    return STATUS_COUNT;
+}
+
+/* The steps that may follow each status, before the rules that depend on
+ * the case's content (serious risk, the review's outcome, the reason). */
+static const bool next_steps[STATUS_COUNT][STATUS_COUNT] = {
+    [STATUS_RECEIVED] = {[STATUS_INITIAL_ASSESSED] = true, [STATUS_CLOSED] = true},
+    [STATUS_INITIAL_ASSESSED] = {[STATUS_EMERGENCY_APPLIED] = true,
+                                 [STATUS_DETAILED_ASSESSED] = true, [STATUS_CLOSED] = true},
+    [STATUS_EMERGENCY_APPLIED] = {[STATUS_DETAILED_ASSESSED] = true},
+    [STATUS_DETAILED_ASSESSED] = {[STATUS_PLAN_SUBMITTED] = true},
+    [STATUS_PLAN_SUBMITTED] = {[STATUS_PLAN_APPROVED] = true},
+    [STATUS_PLAN_APPROVED] = {[STATUS_IN_PROGRESS] = true},
+    [STATUS_IN_PROGRESS] = {[STATUS_REVIEWED] = true},
+    /* After a review: close, or re-plan (a new plan is submitted). */
+    [STATUS_REVIEWED] = {[STATUS_CLOSED] = true, [STATUS_PLAN_SUBMITTED] = true},
+};
+
+struct case_state {
+    enum case_status status;
+    bool serious_risk;
+    const char *review_outcome; /* "close" | "replan" | NULL */
+};
+
+/* Whether `to` may follow, given what the case says.  Decree 56: when the
+ * initial assessment finds a serious risk, emergency measures come first;
+ * an early closure is only for unfounded or duplicate reports. */
+static bool transition_allowed(const struct case_state *state, enum case_status to,
+                               const char *closed_reason)
+{
+    if (!next_steps[state->status][to])
+        return false;
+    if (state->status == STATUS_INITIAL_ASSESSED && to == STATUS_DETAILED_ASSESSED)
+        return !state->serious_risk;
+    if (state->status == STATUS_INITIAL_ASSESSED && to == STATUS_EMERGENCY_APPLIED)
+        return state->serious_risk;
+    if (to == STATUS_CLOSED && state->status != STATUS_REVIEWED)
+        return closed_reason == NULL || strcmp(closed_reason, "unfounded") == 0 ||
+               strcmp(closed_reason, "duplicate") == 0;
+    if (state->status == STATUS_REVIEWED && state->review_outcome != NULL)
+        return strcmp(state->review_outcome, to == STATUS_CLOSED ? "close" : "replan") == 0;
+    return true;
+}
+
+/* The allowed next states, as a JSON array (for the 409 problem). */
+static json_t *allowed_next(const struct case_state *state)
+{
+    json_t *allowed = json_array();
+    for (int to = 0; to < STATUS_COUNT; to++)
+        if (transition_allowed(state, (enum case_status)to, NULL))
+            json_array_append_new(allowed, json_string(status_names[to]));
+    return allowed;
+}
+
+/* ---- the forms of the steps (Mẫu 02 … 07) ------------------------------------ */
+
+static const char *const levels[] = {"none", "low", "medium", "high", NULL};
+static const char *const ratings[] = {"high", "medium", "low", NULL};
+static const char *const outcomes[] = {"close", "replan", NULL};
+static const char *const closed_reasons[] = {"safe_and_stable", "unfounded", "duplicate",
+                                             "moved", "turned_16", "deceased", "other", NULL};
+
+static const struct json_field initial_assessment_form[] = {  /* Mẫu 02 */
+    {.name = "harm_level", .kind = JSON_FIELD_ENUM, .required = true, .choices = levels},
+    {.name = "serious_risk", .kind = JSON_FIELD_BOOLEAN, .required = true},
+    {.name = "immediate_needs", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 4000},
+};
+static const struct json_field emergency_form[] = {  /* Mẫu 07 */
+    {.name = "measures", .kind = JSON_FIELD_ARRAY, .required = true},
+    {.name = "taken_by", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
+     .max_length = 200},
+    {.name = "decision_number", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 100},
+};
+static const struct json_field detailed_assessment_form[] = {  /* Mẫu 03 */
+    {.name = "physical_state", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
+     .max_length = 4000},
+    {.name = "psychological_state", .kind = JSON_FIELD_STRING, .required = true,
+     .min_length = 1, .max_length = 4000},
+    {.name = "family_situation", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
+     .max_length = 4000},
+    {.name = "protective_capacity", .kind = JSON_FIELD_STRING, .required = true,
+     .min_length = 1, .max_length = 4000},
+    {.name = "needs", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
+     .max_length = 4000},
+    {.name = "meeting_on", .kind = JSON_FIELD_DATE, .required = true},
+    {.name = "meeting_minutes", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 8000},
+};
+static const struct json_field plan_form[] = {  /* Mẫu 04 */
+    {.name = "measures", .kind = JSON_FIELD_ARRAY, .required = true},
+    {.name = "review_on", .kind = JSON_FIELD_DATE, .required = true},
+};
+static const struct json_field approval_form[] = {  /* Mẫu 05 */
+    {.name = "decision_number", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
+     .max_length = 100},
+    {.name = "decision_on", .kind = JSON_FIELD_DATE, .required = true},
+};
+static const struct json_field review_form[] = {  /* Mẫu 06 */
+    {.name = "harm", .kind = JSON_FIELD_ENUM, .required = true, .choices = ratings},
+    {.name = "abuser_access", .kind = JSON_FIELD_ENUM, .required = true, .choices = ratings},
+    {.name = "obstacles", .kind = JSON_FIELD_ENUM, .required = true, .choices = ratings},
+    {.name = "self_protection", .kind = JSON_FIELD_ENUM, .required = true, .choices = ratings},
+    {.name = "recovery", .kind = JSON_FIELD_ENUM, .required = true, .choices = ratings},
+    {.name = "outcome", .kind = JSON_FIELD_ENUM, .required = true, .choices = outcomes},
+};
+static const struct json_field closure_form[] = {
+    {.name = "reason", .kind = JSON_FIELD_ENUM, .required = true, .choices = closed_reasons},
+};
+static const struct json_field no_form[] = {
+    {.name = "note", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 4000},
+};
+
+/* Each plan measure (Law on Children, Arts. 49–50). */
+static const char *const plan_measures[] = {
+    "medical_care", "psychological_therapy", "safe_shelter", "alternative_care",
+    "parent_counselling", "legal_aid", "education_support", "material_aid",
+    "vocational_training", "other", NULL};
+static const char *const sectors[] = {"labour", "health", "education", "justice", "police",
+                                      "union", "ngo", "other", NULL};
+static const struct json_field plan_measure_fields[] = {
+    {.name = "measure", .kind = JSON_FIELD_ENUM, .required = true, .choices = plan_measures},
+    {.name = "responsible_sector", .kind = JSON_FIELD_ENUM, .required = true,
+     .choices = sectors},
+    {.name = "responsible_person", .kind = JSON_FIELD_STRING, .required = true,
+     .min_length = 1, .max_length = 200},
+    {.name = "planned_from", .kind = JSON_FIELD_DATE, .required = true},
+    {.name = "planned_to", .kind = JSON_FIELD_DATE, .nullable = true},
+};
+static const char *const emergency_measures[] = {"temporary_separation", "safe_shelter",
+                                                 "medical_care", "police_protection", "other",
+                                                 NULL};
+
+static const struct {
+    const struct json_field *fields;
+    size_t count;
+} step_forms[STATUS_COUNT] = {
+#define FORM(status, fields) [status] = {fields, sizeof fields / sizeof fields[0]}
+    FORM(STATUS_INITIAL_ASSESSED, initial_assessment_form),
+    FORM(STATUS_EMERGENCY_APPLIED, emergency_form),
+    FORM(STATUS_DETAILED_ASSESSED, detailed_assessment_form),
+    FORM(STATUS_PLAN_SUBMITTED, plan_form),
+    FORM(STATUS_PLAN_APPROVED, approval_form),
+    FORM(STATUS_IN_PROGRESS, no_form),
+    FORM(STATUS_REVIEWED, review_form),
+    FORM(STATUS_CLOSED, closure_form),
+#undef FORM
+};
+
+/* Checks the lists inside the forms that the flat field specs cannot. */
+static void check_form_lists(enum case_status to, const json_t *form, json_t *errors)
+{
+    const json_t *measures = json_object_get(form, "measures");
+    if (!json_is_array(measures))
+        return;
+    if (json_array_size(measures) == 0)
+        problem_add_field_error(errors, "/form/measures", "must not be empty");
+    size_t index;
+    const json_t *measure;
+    json_array_foreach(measures, index, measure) {
+        char pointer[48];
+        snprintf(pointer, sizeof pointer, "/form/measures/%zu", index);
+        if (to == STATUS_EMERGENCY_APPLIED) {
+            bool known = false;
+            for (size_t i = 0; json_is_string(measure) && emergency_measures[i] != NULL; i++)
+                known |= strcmp(emergency_measures[i], json_string_value(measure)) == 0;
+            if (!known)
+                problem_add_field_error(errors, pointer,
+                                        "must be one of: temporary_separation, safe_shelter, "
+                                        "medical_care, police_protection, other");
+        } else if (!json_is_object(measure)) {
+            problem_add_field_error(errors, pointer, "must be an object");
+        } else {
+            json_check_fields(measure, plan_measure_fields,
+                              sizeof plan_measure_fields / sizeof plan_measure_fields[0],
+                              pointer, false, errors);
+        }
+    }
+}
+
+/* ---- shared pieces ----------------------------------------------------------- */
+
+static const char *const sources[] = {"hotline_111", "police", "school", "health_facility",
+                                      "community", "family", "self", "other", NULL};
+static const char *const concern_names[] = {"violence", "sexual_abuse", "exploitation",
+                                            "trafficking", "neglect", "abandonment", "other",
+                                            NULL};
+
+static const struct json_field case_fields[] = {  /* Mẫu 01 */
+    {.name = "child_id", .kind = JSON_FIELD_UUID, .required = true},
+    {.name = "received_at", .kind = JSON_FIELD_INSTANT, .required = true},
+    {.name = "source", .kind = JSON_FIELD_ENUM, .required = true, .choices = sources},
+    {.name = "reporter", .kind = JSON_FIELD_OBJECT, .nullable = true},
+    {.name = "concerns", .kind = JSON_FIELD_ARRAY, .required = true},
+    {.name = "summary", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
+     .max_length = 4000},
+};
+static const struct json_field reporter_fields[] = {
+    {.name = "name", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 200},
+    {.name = "relation", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 100},
+    {.name = "phone", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 20},
+};
+static const struct json_field transition_fields[] = {
+    {.name = "to", .kind = JSON_FIELD_ENUM, .required = true, .choices = status_names},
+    {.name = "at", .kind = JSON_FIELD_INSTANT, .required = true},
+    {.name = "note", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 4000},
+    {.name = "form", .kind = JSON_FIELD_OBJECT, .nullable = true},
+};
+
+struct case_operation {
+    struct request *request;
+    const char *id;
+    json_t *body;
+    long long if_match;
+    unsigned status;
+    char *document;          /* the answer */
+    long long version;
+    const char *refusal;     /* audit outcome of a refusal */
+    char new_id[AUTH_UUID_SIZE];
+};
+
+/* The representation of the case, with its version. */
+static bool read_case_document(struct case_operation *operation, const char *id,
+                               enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, id);
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = registry_query(operation->request,
+                                      "SELECT c.version, case_document(c, $2, true)::text "
+                                      "  FROM cases c WHERE c.id = $1::uuid", &params, outcome);
+    if (result == NULL)
+        return false;
+    bool found = PQntuples(result) == 1;
+    if (found) {
+        operation->version = db_integer(result, 0, 0);
+        free(operation->document);
+        operation->document = strdup(db_text(result, 0, 1));
+    }
+    PQclear(result);
+    return found;
+}
+
+static enum db_outcome refuse_case(struct case_operation *operation, enum problem_type type,
+                                   const char *outcome_name, const char *detail)
+{
+    reply_problem(operation->request, type, "%s", detail);
+    operation->refusal = outcome_name;
+    return DB_ROLLBACK;
+}
+
+static bool record_history(struct case_operation *operation, const char *id,
+                           const char *action, const char *from, const char *to,
+                           const char *note, const json_t *details, const char *at,
+                           enum db_outcome *outcome)
+{
+    char *details_text = details != NULL ? json_dumps(details, JSON_COMPACT) : NULL;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, id);
+    db_param_text(&params, at);
+    db_param_text(&params, operation->request->principal.username);
+    db_param_text(&params, action);
+    db_param_text(&params, from);
+    db_param_text(&params, to);
+    db_param_text(&params, note);
+    db_param_text(&params, details_text);
+    PGresult *result = registry_query(
+        operation->request,
+        "INSERT INTO case_history (case_id, at, actor, action, from_status, to_status, note, "
+        "details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+        &params, outcome);
+    free(details_text);
+    PQclear(result);
+    return result != NULL;
+}
+
+static bool audit_case(struct case_operation *operation, const char *action, const char *id,
+                       enum db_outcome *outcome)
+{
+    char ids[48];
+    snprintf(ids, sizeof ids, "{%s}", id);
+    if (audit_write(operation->request, action, "cases", ids, operation->request->principal.unit_id,
+                    "success"))
+        return true;
+    *outcome = DB_FAILED;
+    return false;
+}
+
+static void answer(struct case_operation *operation, enum db_outcome outcome,
+                   const char *action, const char *id)
+{
+    struct request *request = operation->request;
+    if (outcome == DB_COMMIT && operation->document != NULL) {
+        reply_etag(request, operation->version);
+        if (operation->status == 201) {
+            char location[64];
+            snprintf(location, sizeof location, "/v1/cases/%s", id);
+            reply_add_header(request, MHD_HTTP_HEADER_LOCATION, location);
+        }
+        reply_text(request, operation->status, "application/json", operation->document,
+                   strlen(operation->document));
+        operation->document = NULL;
+    } else if (!request->replied) {
+        reply_problem(request, PROBLEM_INTERNAL, "The request could not be completed.");
+    }
+    if (operation->refusal != NULL)
+        audit_refusal(request, action, "cases", id, operation->refusal);
+    free(operation->document);
+}
+
+/* ---- intake (POST /v1/cases) -------------------------------------------------- */
+
+static json_t *check_case(json_t *body)
+{
+    json_t *errors = json_array();
+    if (!json_check_fields(body, case_fields, sizeof case_fields / sizeof case_fields[0], "",
+                           false, errors))
+        return errors;
+    const json_t *reporter = json_object_get(body, "reporter");
+    if (json_is_object(reporter))
+        json_check_fields(reporter, reporter_fields,
+                          sizeof reporter_fields / sizeof reporter_fields[0], "/reporter", false,
+                          errors);
+    const json_t *concerns = json_object_get(body, "concerns");
+    if (json_array_size(concerns) == 0)
+        problem_add_field_error(errors, "/concerns", "must name at least one concern");
+    size_t index;
+    const json_t *concern;
+    json_array_foreach(concerns, index, concern) {
+        bool known = false;
+        for (size_t i = 0; json_is_string(concern) && concern_names[i] != NULL; i++)
+            known |= strcmp(concern_names[i], json_string_value(concern)) == 0;
+        char pointer[32];
+        snprintf(pointer, sizeof pointer, "/concerns/%zu", index);
+        if (!known)
+            problem_add_field_error(errors, pointer,
+                                    "must be one of: violence, sexual_abuse, exploitation, "
+                                    "trafficking, neglect, abandonment, other");
+    }
+    int64_t received;
+    if (clock_parse_instant(json_member_string(body, "received_at"), &received) &&
+        received > clock_now_us())
+        problem_add_field_error(errors, "/received_at", "must not be in the future");
+    return errors;
+}
+
+static enum db_outcome create_case(PGconn *connection, void *context)
+{
+    (void)connection;
+    struct case_operation *operation = context;
+    struct request *request = operation->request;
+    enum db_outcome outcome = DB_COMMIT;
+    if (!scope_enter(request, &outcome))
+        return outcome;
+    enum idempotency idempotency = idempotency_begin(request, &outcome);
+    if (idempotency == IDEMPOTENCY_ANSWERED)
+        return outcome;
+    auth_random_uuid(operation->new_id);
+    json_t *reporter = json_object_get(operation->body, "reporter");
+    char *reporter_text = json_is_object(reporter) ? json_dumps(reporter, JSON_COMPACT) : NULL;
+    char *concerns = json_dumps(json_object_get(operation->body, "concerns"), JSON_COMPACT);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->new_id);
+    db_param_text(&params, json_member_string(operation->body, "child_id"));
+    db_param_text(&params, json_member_string(operation->body, "received_at"));
+    db_param_text(&params, json_member_string(operation->body, "source"));
+    db_param_text(&params, reporter_text);
+    db_param_text(&params, concerns);
+    db_param_text(&params, json_member_string(operation->body, "summary"));
+    db_param_instant(&params, clock_now_us());
+    /* The case belongs to the child's commune; a child the caller cannot
+     * see (row-level security) inserts nothing: 404. */
+    PGresult *result = registry_query(
+        request,
+        "INSERT INTO cases (id, child_id, unit_id, received_at, source, reporter, concerns, "
+        "  summary, status, created_at, updated_at) "
+        "SELECT $1, c.id, c.unit_id, $3, $4, $5::jsonb, "
+        "       ARRAY(SELECT json_array_elements_text($6::json)), $7, 'received', $8, $8 "
+        "  FROM children c WHERE c.id = $2::uuid AND c.deleted_at IS NULL",
+        &params, &outcome);
+    free(reporter_text);
+    free(concerns);
+    if (result == NULL)
+        return outcome;
+    bool inserted = strcmp(PQcmdTuples(result), "1") == 0;
+    PQclear(result);
+    if (!inserted)
+        return refuse_case(operation, PROBLEM_NOT_FOUND, "not_found", "No such child.");
+    if (!record_history(operation, operation->new_id, "received", NULL, "received",
+                        json_member_string(operation->body, "summary"), NULL,
+                        json_member_string(operation->body, "received_at"), &outcome) ||
+        !read_case_document(operation, operation->new_id, &outcome) ||
+        !audit_case(operation, "create", operation->new_id, &outcome))
+        return outcome;
+    operation->status = 201;
+    if (idempotency == IDEMPOTENCY_NEW) {
+        char location[64];
+        snprintf(location, sizeof location, "/v1/cases/%s", operation->new_id);
+        idempotency_store(request, 201, operation->document, location, &outcome);
+    }
+    return outcome;
+}
+
+void handle_case_create(struct request *request)
+{
+    json_t *body = request_json_body(request);
+    if (body == NULL)
+        return;
+    json_t *errors = check_case(body);
+    if (json_array_size(errors) > 0) {
+        reply_problem_errors(request, PROBLEM_VALIDATION, "The case is invalid.", errors);
+        audit_refusal(request, "create", "cases", json_member_string(body, "child_id"),
+                      "invalid");
+    } else {
+        json_decref(errors);
+        struct case_operation operation = {.request = request, .body = body};
+        answer(&operation, db_transaction(request->database, create_case, &operation),
+               "create", operation.new_id);
+    }
+    json_decref(body);
+}
+
+/* ---- read ---------------------------------------------------------------------- */
+
+/* The {id} of the path in canonical lower case, or NULL after a 404. */
+static const char *case_id(struct request *request)
+{
+    char *id = (char *)route_param(&request->match, "id");
+    if (!json_is_uuid_text(id)) {
+        reply_problem(request, PROBLEM_NOT_FOUND, "No such case.");
+        return NULL;
+    }
+    for (char *c = id; *c != '\0'; c++)
+        if (*c >= 'A' && *c <= 'F')
+            *c = (char)(*c - 'A' + 'a');
+    return id;
+}
+
+static enum db_outcome get_case(PGconn *connection, void *context)
+{
+    (void)connection;
+    struct case_operation *operation = context;
+    enum db_outcome outcome = DB_COMMIT;
+    if (!scope_enter(operation->request, &outcome))
+        return outcome;
+    if (!read_case_document(operation, operation->id, &outcome))
+        return outcome != DB_COMMIT ? outcome
+                                    : refuse_case(operation, PROBLEM_NOT_FOUND, "not_found",
+                                                  "No such case.");
+    operation->status = 200;
+    audit_case(operation, "read", operation->id, &outcome);
+    return outcome;
+}
+
+void handle_case_get(struct request *request)
+{
+    struct case_operation operation = {.request = request, .id = case_id(request)};
+    if (operation.id != NULL)
+        answer(&operation, db_transaction(request->database, get_case, &operation), "read",
+               operation.id);
+}
+
+static enum db_outcome get_history(PGconn *connection, void *context)
+{
+    (void)connection;
+    struct case_operation *operation = context;
+    enum db_outcome outcome = DB_COMMIT;
+    if (!scope_enter(operation->request, &outcome))
+        return outcome;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    PGresult *result = registry_query(
+        operation->request,
+        "SELECT c.version, (SELECT json_build_object('items', coalesce(json_agg(json_build_object("
+        "    'at', rfc3339(h.at), 'actor', h.actor, 'action', h.action, "
+        "    'from', h.from_status, 'to', h.to_status, 'note', h.note, 'details', h.details) "
+        "    ORDER BY h.id), '[]'), 'next_cursor', NULL) "
+        "    FROM case_history h WHERE h.case_id = c.id)::text "
+        "  FROM cases c WHERE c.id = $1::uuid",
+        &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    if (PQntuples(result) != 1) {
+        PQclear(result);
+        return refuse_case(operation, PROBLEM_NOT_FOUND, "not_found", "No such case.");
+    }
+    operation->version = db_integer(result, 0, 0);
+    operation->document = strdup(db_text(result, 0, 1));
+    PQclear(result);
+    operation->status = 200;
+    audit_case(operation, "read", operation->id, &outcome);
+    return outcome;
+}
+
+void handle_case_history(struct request *request)
+{
+    struct case_operation operation = {.request = request, .id = case_id(request)};
+    if (operation.id != NULL)
+        answer(&operation, db_transaction(request->database, get_history, &operation), "read",
+               operation.id);
+}
+
+/* ---- legal deadlines ------------------------------------------------------------ */
+
+/* Decree 56/2017 Art. 26: the plan is drafted within 5 working days of the
+ * detailed assessment; the approval (local procedure sheets) defaults to 2
+ * working days after submission.  Both are settings, read when used. */
+static long long working_days_setting(const char *name, long long fallback)
+{
+    long long days;
+    char error[128];
+    return config_integer(name, fallback, 0, 60, &days, error, sizeof error) ? days : fallback;
+}
+
+#define EMERGENCY_HOURS 12 /* Decree 56/2017 Art. 25: emergency measures within 12 hours */
+#define MAX_HOLIDAYS 64
+
+/* The end (23:59:59 in Asia/Ho_Chi_Minh) of the day `count` working days
+ * after the local date of `at`, skipping weekends and stored holidays. */
+static bool working_deadline(struct case_operation *operation, int64_t at, long long count,
+                             int64_t *due, enum db_outcome *outcome)
+{
+    struct civil_date start = clock_local_date(at);
+    char start_text[CLOCK_DATE_SIZE];
+    date_format(start, start_text);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, start_text);
+    PGresult *result = registry_query(operation->request,
+                                      "SELECT day::text FROM public_holidays "
+                                      " WHERE day > $1::date AND day <= $1::date + 180 "
+                                      " ORDER BY day LIMIT 64",
+                                      &params, outcome);
+    if (result == NULL)
+        return false;
+    struct civil_date holidays[MAX_HOLIDAYS];
+    size_t holiday_count = 0;
+    for (int row = 0; row < PQntuples(result) && holiday_count < MAX_HOLIDAYS; row++)
+        if (date_parse(db_text(result, row, 0), &holidays[holiday_count]))
+            holiday_count++;
+    PQclear(result);
+    struct civil_date day = civil_add_working_days(start, (int)count, holidays, holiday_count);
+    *due = ((civil_to_days(day) + 1) * 86400 - CLOCK_LOCAL_OFFSET_SECONDS - 1) * 1000000LL;
+    return true;
+}
+
+static bool set_deadline(struct case_operation *operation, const char *kind, int64_t due,
+                         enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    db_param_text(&params, kind);
+    db_param_instant(&params, due);
+    /* A re-plan starts the clocks again. */
+    PGresult *result = registry_query(
+        operation->request,
+        "INSERT INTO case_deadlines (case_id, kind, due_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (case_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at, met_at = NULL",
+        &params, outcome);
+    PQclear(result);
+    return result != NULL;
+}
+
+static bool meet_deadline(struct case_operation *operation, const char *kind, int64_t at,
+                          enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    db_param_text(&params, kind);
+    db_param_instant(&params, at);
+    PGresult *result = registry_query(operation->request,
+                                      "UPDATE case_deadlines SET met_at = $3 "
+                                      " WHERE case_id = $1 AND kind = $2 AND met_at IS NULL",
+                                      &params, outcome);
+    PQclear(result);
+    return result != NULL;
+}
+
+/* Starts and stops the clocks a step affects. */
+static bool update_deadlines(struct case_operation *operation, enum case_status to, int64_t at,
+                             int64_t received_at, const json_t *form, enum db_outcome *outcome)
+{
+    int64_t due;
+    switch (to) {
+    case STATUS_INITIAL_ASSESSED:
+        if (!json_is_true(json_object_get(form, "serious_risk")))
+            return true;
+        return set_deadline(operation, "emergency",
+                            received_at + (int64_t)EMERGENCY_HOURS * 3600 * 1000000, outcome);
+    case STATUS_EMERGENCY_APPLIED:
+        return meet_deadline(operation, "emergency", at, outcome);
+    case STATUS_DETAILED_ASSESSED:
+        return working_deadline(operation, at,
+                                working_days_setting("BAOVE_PLAN_SUBMISSION_WORKING_DAYS", 5),
+                                &due, outcome) &&
+               set_deadline(operation, "plan_submission", due, outcome);
+    case STATUS_PLAN_SUBMITTED: {
+        struct civil_date review;
+        date_parse(json_member_string(form, "review_on"), &review);
+        int64_t review_due = ((civil_to_days(review) + 1) * 86400 -
+                              CLOCK_LOCAL_OFFSET_SECONDS - 1) * 1000000LL;
+        return meet_deadline(operation, "plan_submission", at, outcome) &&
+               working_deadline(operation, at,
+                                working_days_setting("BAOVE_PLAN_APPROVAL_WORKING_DAYS", 2),
+                                &due, outcome) &&
+               set_deadline(operation, "plan_approval", due, outcome) &&
+               set_deadline(operation, "review", review_due, outcome);
+    }
+    case STATUS_PLAN_APPROVED:
+        return meet_deadline(operation, "plan_approval", at, outcome);
+    case STATUS_REVIEWED:
+        return meet_deadline(operation, "review", at, outcome);
+    default:
+        return true;
+    }
+}
+
+/* ---- transitions ----------------------------------------------------------------- */
+
+struct current_case {
+    long long version;
+    enum case_status status;
+    bool serious_risk;
+    char review_outcome[16];
+    int64_t received_at;
+};
+
+static bool read_current_case(struct case_operation *operation, struct current_case *current,
+                              bool *found, enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    PGresult *result = registry_query(
+        operation->request,
+        "SELECT version, status, coalesce(serious_risk, false), "
+        "       coalesce(forms->'reviewed'->>'outcome', ''), rfc3339(received_at) "
+        "  FROM cases WHERE id = $1::uuid FOR UPDATE",
+        &params, outcome);
+    if (result == NULL)
+        return false;
+    *found = PQntuples(result) == 1;
+    if (*found) {
+        current->version = db_integer(result, 0, 0);
+        current->status = status_parse(db_text(result, 0, 1));
+        current->serious_risk = db_bool(result, 0, 2);
+        snprintf(current->review_outcome, sizeof current->review_outcome, "%s",
+                 db_text(result, 0, 3));
+        clock_parse_instant(db_text(result, 0, 4), &current->received_at);
+    }
+    PQclear(result);
+    return true;
+}
+
+/* 428 without If-Match; 412 with the current case when it is stale. */
+static bool case_precondition(struct case_operation *operation, long long version,
+                              enum db_outcome *outcome)
+{
+    if (operation->if_match == version)
+        return true;
+    if (operation->if_match == 0) {
+        *outcome = refuse_case(operation, PROBLEM_PRECONDITION_REQUIRED, "conflict",
+                               "Send If-Match with the ETag of the version you last read.");
+        return false;
+    }
+    if (read_case_document(operation, operation->id, outcome)) {
+        reply_etag(operation->request, operation->version);
+        reply_problem_members(operation->request, PROBLEM_PRECONDITION_FAILED,
+                              "The case was changed since that version; the current case is in "
+                              "`current`.",
+                              json_pack("{s:o}", "current",
+                                        json_loads(operation->document, 0, NULL)));
+        operation->refusal = "conflict";
+        *outcome = DB_ROLLBACK;
+    }
+    return false;
+}
+
+/* Checks the step's form; answers 422 (false) when it is wrong. */
+static bool check_step_form(struct case_operation *operation, enum case_status to,
+                            const json_t *form, int64_t at, const struct current_case *current,
+                            enum db_outcome *outcome)
+{
+    json_t *errors = json_array();
+    json_check_fields(form, step_forms[to].fields, step_forms[to].count, "/form", false, errors);
+    check_form_lists(to, form, errors);
+    if (at > clock_now_us())
+        problem_add_field_error(errors, "/at", "must not be in the future");
+    if (at < current->received_at)
+        problem_add_field_error(errors, "/at", "must not be before the case was received");
+    if (json_array_size(errors) == 0) {
+        json_decref(errors);
+        return true;
+    }
+    reply_problem_errors(operation->request, PROBLEM_VALIDATION, "The step's form is invalid.",
+                         errors);
+    operation->refusal = "invalid";
+    *outcome = DB_ROLLBACK;
+    return false;
+}
+
+static bool apply_transition(struct case_operation *operation, enum case_status to,
+                             const json_t *form, const char *at_text, enum db_outcome *outcome)
+{
+    json_t *step = json_deep_copy(form);
+    json_object_set_new(step, "at", json_string(at_text));
+    json_object_set_new(step, "by", json_string(operation->request->principal.username));
+    char *step_text = json_dumps(step, JSON_COMPACT);
+    json_decref(step);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    db_param_text(&params, status_names[to]);
+    db_param_text(&params, step_text);
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = registry_query(
+        operation->request,
+        "UPDATE cases SET status = $2::text, "
+        "  forms = forms || jsonb_build_object($2::text, $3::jsonb), "
+        "  serious_risk = CASE WHEN $2::text = 'initial_assessed' "
+        "                      THEN ($3::jsonb->>'serious_risk')::boolean ELSE serious_risk END, "
+        "  closed_reason = CASE WHEN $2::text = 'closed' THEN $3::jsonb->>'reason' END, "
+        "  version = version + 1, updated_at = $4 WHERE id = $1::uuid",
+        &params, outcome);
+    free(step_text);
+    PQclear(result);
+    return result != NULL;
+}
+
+static enum db_outcome transition_case(PGconn *connection, void *context)
+{
+    (void)connection;
+    struct case_operation *operation = context;
+    struct request *request = operation->request;
+    enum db_outcome outcome = DB_COMMIT;
+    struct current_case current;
+    bool found = false;
+    if (!scope_enter(request, &outcome) ||
+        !read_current_case(operation, &current, &found, &outcome))
+        return outcome;
+    if (!found)
+        return refuse_case(operation, PROBLEM_NOT_FOUND, "not_found", "No such case.");
+    if (!case_precondition(operation, current.version, &outcome))
+        return outcome;
+    enum case_status to = status_parse(json_member_string(operation->body, "to"));
+    /* Approving the plan is the commune chair's decision (Mẫu 05). */
+    if (to == STATUS_PLAN_APPROVED && request->principal.role != ROLE_COMMUNE_CHAIR &&
+        request->principal.role != ROLE_ADMIN)
+        return refuse_case(operation, PROBLEM_FORBIDDEN, "denied",
+                           "Only the commune chair approves a plan.");
+    json_t *empty = json_object();
+    const json_t *form = json_is_object(json_object_get(operation->body, "form"))
+                             ? json_object_get(operation->body, "form") : empty;
+    const char *at_text = json_member_string(operation->body, "at");
+    int64_t at = 0;
+    clock_parse_instant(at_text, &at);
+    struct case_state state = {current.status, current.serious_risk,
+                               current.review_outcome[0] ? current.review_outcome : NULL};
+    const char *reason = json_member_string(form, "reason");
+    if (!transition_allowed(&state, to, reason)) {
+        reply_problem_members(request, PROBLEM_CONFLICT,
+                              "This step cannot follow the case's current state.",
+                              json_pack("{s:s, s:o}", "current_status",
+                                        status_names[current.status], "allowed",
+                                        allowed_next(&state)));
+        operation->refusal = "conflict";
+        outcome = DB_ROLLBACK;
+    } else if (check_step_form(operation, to, form, at, &current, &outcome) &&
+               apply_transition(operation, to, form, at_text, &outcome) &&
+               update_deadlines(operation, to, at, current.received_at, form, &outcome) &&
+               record_history(operation, operation->id, "transition",
+                              status_names[current.status], status_names[to],
+                              json_member_string(operation->body, "note"), form, at_text,
+                              &outcome) &&
+               read_case_document(operation, operation->id, &outcome) &&
+               audit_case(operation, "update", operation->id, &outcome)) {
+        operation->status = 200;
+    }
+    json_decref(empty);
+    return outcome;
+}
+
+void handle_case_transition(struct request *request)
+{
+    struct case_operation operation = {.request = request, .id = case_id(request)};
+    if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
+        return;
+    json_t *errors = json_array();
+    if (!json_check_fields(operation.body, transition_fields,
+                           sizeof transition_fields / sizeof transition_fields[0], "", false,
+                           errors)) {
+        reply_problem_errors(request, PROBLEM_VALIDATION, "The transition is invalid.", errors);
+        audit_refusal(request, "update", "cases", operation.id, "invalid");
+    } else {
+        json_decref(errors);
+        operation.if_match = request_if_match(request);
+        answer(&operation, db_transaction(request->database, transition_case, &operation),
+               "update", operation.id);
+    }
+    json_decref(operation.body);
+}
+
+/* ---- the list ---------------------------------------------------------------------- */
+
+struct case_list {
+    struct request *request;
+    const char *unit, *status, *concern, *overdue, *emergency, *cursor;
+    bool assigned_to_me;
+    long long limit;
+    char *body;
+    bool unit_not_found;
+};
+
+static enum db_outcome read_case_list(PGconn *connection, void *context)
+{
+    (void)connection;
+    struct case_list *list = context;
+    struct request *request = list->request;
+    enum db_outcome outcome = DB_COMMIT;
+    if (!scope_enter(request, &outcome))
+        return outcome;
+    long long unit_id = 0;
+    if (list->unit != NULL) {
+        unit_id = scope_unit(request, list->unit, &outcome);
+        if (unit_id < 0)
+            return outcome;
+        if (unit_id == 0) {
+            list->unit_not_found = true;
+            reply_problem(request, PROBLEM_NOT_FOUND, "No such unit in your scope.");
+            return DB_ROLLBACK;
+        }
+    }
+    char today[CLOCK_DATE_SIZE];
+    registry_today(today);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_instant(&params, clock_now_us());
+    db_param_id(&params, unit_id);
+    db_param_text(&params, today);
+    db_param_text(&params, list->status);
+    db_param_text(&params, list->concern);
+    db_param_text(&params, list->overdue);
+    db_param_text(&params, list->emergency);
+    db_param_text(&params, list->assigned_to_me ? request->principal.id : NULL);
+    db_param_text(&params, list->cursor);
+    db_param_integer(&params, list->limit);
+    /* Overdue: a deadline missed, or pending and past due, at "now". */
+    PGresult *result = registry_query(
+        request,
+        "WITH page AS (SELECT c.id, row_number() OVER (ORDER BY c.id) AS rank FROM cases c "
+        "  WHERE ($2::bigint IS NULL OR c.unit_id IN (SELECT id FROM unit_subtree($2, $3))) "
+        "    AND ($4::text IS NULL OR c.status = $4) "
+        "    AND ($5::text IS NULL OR $5 = ANY (c.concerns)) "
+        "    AND ($6::boolean IS NULL OR $6 = EXISTS (SELECT 1 FROM case_deadlines d "
+        "         WHERE d.case_id = c.id AND deadline_state(d.due_at, d.met_at, $1) = 'missed')) "
+        "    AND ($7::boolean IS NULL OR $7 = coalesce(c.serious_risk, false)) "
+        "    AND ($8::uuid IS NULL OR c.assigned_to = $8::uuid) "
+        "    AND ($9::uuid IS NULL OR c.id > $9::uuid) "
+        "  ORDER BY c.id LIMIT $10 + 1) "
+        "SELECT coalesce(json_agg(case_document(c, $1, true) ORDER BY c.id) "
+        "         FILTER (WHERE p.rank <= $10), '[]')::text, "
+        "       CASE WHEN count(*) > $10 THEN max(c.id::text) FILTER (WHERE p.rank <= $10) END, "
+        "       coalesce(array_agg(c.id) FILTER (WHERE p.rank <= $10), '{}')::text "
+        "  FROM page p JOIN cases c ON c.id = p.id",
+        &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    const char *next = db_text(result, 0, 1);
+    int length = next != NULL
+                     ? asprintf(&list->body, "{\"items\":%s,\"next_cursor\":\"%s\"}",
+                                db_text(result, 0, 0), next)
+                     : asprintf(&list->body, "{\"items\":%s,\"next_cursor\":null}",
+                                db_text(result, 0, 0));
+    bool audited = audit_write(request, "list", "cases", db_text(result, 0, 2),
+                               unit_id > 0 ? unit_id : request->principal.unit_id, "success");
+    PQclear(result);
+    if (length < 0)
+        list->body = NULL;
+    return audited && list->body != NULL ? DB_COMMIT : DB_FAILED;
+}
+
+static void list_cases(struct case_list *list)
+{
+    struct request *request = list->request;
+    enum db_outcome outcome = db_transaction(request->database, read_case_list, list);
+    if (outcome == DB_COMMIT) {
+        reply_text(request, 200, "application/json", list->body, strlen(list->body));
+        list->body = NULL;
+    } else if (list->unit_not_found) {
+        audit_refusal(request, "list", "cases", NULL, "not_found");
+    } else if (!request->replied) {
+        reply_problem(request, PROBLEM_INTERNAL, "The list could not be read.");
+    }
+    free(list->body);
+}
+
+void handle_cases_list(struct request *request)
+{
+    const char *unit = request_query(request, "unit");
+    const char *status = request_query(request, "status");
+    const char *concern = request_query(request, "concern");
+    const char *overdue = request_query(request, "overdue");
+    const char *assigned_to = request_query(request, "assigned_to");
+    const char *emergency = request_query(request, "emergency");
+    const char *cursor = request_query(request, "cursor");
+    const char *limit_text = request_query(request, "limit");
+    long long limit = LIST_DEFAULT_LIMIT;
+    json_t *errors = json_array();
+    if (status != NULL && status_parse(status) == STATUS_COUNT)
+        problem_add_parameter_error(errors, "status", "is not a case status");
+    if (overdue != NULL && strcmp(overdue, "true") != 0 && strcmp(overdue, "false") != 0)
+        problem_add_parameter_error(errors, "overdue", "must be true or false");
+    if (emergency != NULL && strcmp(emergency, "true") != 0 && strcmp(emergency, "false") != 0)
+        problem_add_parameter_error(errors, "emergency", "must be true or false");
+    if (assigned_to != NULL && strcmp(assigned_to, "me") != 0)
+        problem_add_parameter_error(errors, "assigned_to", "must be me");
+    if (cursor != NULL && !json_is_uuid_text(cursor))
+        problem_add_parameter_error(errors, "cursor", "is not a cursor this API gave out");
+    if (limit_text != NULL && !config_parse_integer(limit_text, 1, LIST_MAX_LIMIT, &limit))
+        problem_add_parameter_error(errors, "limit", "must be from 1 to %d", LIST_MAX_LIMIT);
+    if (json_array_size(errors) > 0) {
+        reply_problem_errors(request, PROBLEM_INVALID_PARAMETER, "The query is invalid.",
+                             errors);
+        return;
+    }
+    json_decref(errors);
+    struct case_list list = {.request = request, .unit = unit, .status = status,
+                             .concern = concern, .overdue = overdue, .emergency = emergency,
+                             .assigned_to_me = assigned_to != NULL, .cursor = cursor,
+                             .limit = limit};
+    list_cases(&list);
+}
