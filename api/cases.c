@@ -330,6 +330,31 @@ static bool audit_case(struct case_operation *operation, const char *action, con
     return false;
 }
 
+/* Appends the case to the change feed: status, concerns, deadlines and
+ * services, never the reporter (and notes are not part of the case). */
+static bool case_changed(struct case_operation *operation, const char *id,
+                         const char *change, long long previous_unit_id,
+                         enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, id);
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = registry_query(operation->request,
+                                      "SELECT c.child_id, c.unit_id, c.version, "
+                                      "       case_document(c, $2, false)::text "
+                                      "  FROM cases c WHERE c.id = $1::uuid",
+                                      &params, outcome);
+    if (result == NULL)
+        return false;
+    bool ok = PQntuples(result) == 1 &&
+              change_record(operation->request, "cases", id, db_text(result, 0, 0), change,
+                            db_integer(result, 0, 2), db_text(result, 0, 3),
+                            db_integer(result, 0, 1), previous_unit_id, outcome);
+    PQclear(result);
+    return ok;
+}
+
 static void answer(struct case_operation *operation, enum db_outcome outcome,
                    const char *action, const char *id)
 {
@@ -434,6 +459,7 @@ static enum db_outcome create_case(PGconn *connection, void *context)
     if (!record_history(operation, operation->new_id, "received", NULL, "received",
                         json_member_string(operation->body, "summary"), NULL,
                         json_member_string(operation->body, "received_at"), &outcome) ||
+        !case_changed(operation, operation->new_id, "create", 0, &outcome) ||
         !read_case_document(operation, operation->new_id, &outcome) ||
         !audit_case(operation, "create", operation->new_id, &outcome))
         return outcome;
@@ -820,6 +846,7 @@ static enum db_outcome transition_case(PGconn *connection, void *context)
                               status_names[current.status], status_names[to],
                               json_member_string(operation->body, "note"), form, at_text,
                               &outcome) &&
+               case_changed(operation, operation->id, "update", 0, &outcome) &&
                read_case_document(operation, operation->id, &outcome) &&
                audit_case(operation, "update", operation->id, &outcome)) {
         operation->status = 200;
@@ -977,4 +1004,529 @@ void handle_cases_list(struct request *request)
                              .assigned_to_me = assigned_to != NULL, .cursor = cursor,
                              .limit = limit};
     list_cases(&list);
+}
+
+/* ---- assignment and summary (PATCH /v1/cases/{id}) ----------------------------------- */
+
+static const struct json_field case_patch_fields[] = {
+    {.name = "assigned_to", .kind = JSON_FIELD_STRING, .nullable = true, .min_length = 1,
+     .max_length = 64},
+    {.name = "summary", .kind = JSON_FIELD_STRING, .min_length = 1, .max_length = 4000},
+};
+
+/* Locks the case and checks If-Match; false when the transaction must end. */
+static bool enter_case(struct case_operation *operation, struct current_case *current,
+                       enum db_outcome *outcome)
+{
+    bool found = false;
+    if (!scope_enter(operation->request, outcome) ||
+        !read_current_case(operation, current, &found, outcome))
+        return false;
+    if (!found) {
+        *outcome = refuse_case(operation, PROBLEM_NOT_FOUND, "not_found", "No such case.");
+        return false;
+    }
+    return case_precondition(operation, current->version, outcome);
+}
+
+/* Finishes a change to the case: history, feed, the new representation, audit. */
+static bool case_updated(struct case_operation *operation, const char *action,
+                         const char *note, const json_t *details, long long previous_unit_id,
+                         enum db_outcome *outcome)
+{
+    char now[CLOCK_INSTANT_SIZE];
+    clock_format_instant(clock_now_us(), now, sizeof now);
+    if (!record_history(operation, operation->id, action, NULL, NULL, note, details, now,
+                        outcome) ||
+        !case_changed(operation, operation->id, "update", previous_unit_id, outcome) ||
+        !read_case_document(operation, operation->id, outcome) ||
+        !audit_case(operation, "update", operation->id, outcome))
+        return false;
+    operation->status = 200;
+    return true;
+}
+
+static enum db_outcome patch_case(PGconn *connection, void *context)
+{
+    (void)connection;
+    struct case_operation *operation = context;
+    enum db_outcome outcome = DB_COMMIT;
+    struct current_case current;
+    if (!enter_case(operation, &current, &outcome))
+        return outcome;
+    const json_t *assignee = json_object_get(operation->body, "assigned_to");
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    db_param_bool(&params, assignee != NULL);
+    db_param_text(&params, json_is_string(assignee) ? json_string_value(assignee) : NULL);
+    db_param_text(&params, json_member_string(operation->body, "summary"));
+    db_param_instant(&params, clock_now_us());
+    /* The assignee must be an active person who may handle cases. */
+    PGresult *result = registry_query(
+        operation->request,
+        "WITH assignee AS (SELECT id FROM principals WHERE lower(username) = lower($3) "
+        "                    AND kind = 'user' AND disabled_at IS NULL AND role IN "
+        "                    ('admin', 'district_officer', 'commune_officer', 'commune_chair')) "
+        "UPDATE cases SET assigned_to = CASE WHEN $2 THEN (SELECT id FROM assignee) "
+        "                                    ELSE assigned_to END, "
+        "  summary = coalesce($4, summary), version = version + 1, updated_at = $5 "
+        " WHERE id = $1::uuid AND ($3 IS NULL OR EXISTS (SELECT 1 FROM assignee)) "
+        "RETURNING id",
+        &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    bool updated = PQntuples(result) == 1;
+    PQclear(result);
+    if (!updated) {
+        json_t *errors = json_array();
+        problem_add_field_error(errors, "/assigned_to",
+                                "must be the username of an active case worker");
+        reply_problem_errors(operation->request, PROBLEM_VALIDATION, "The change is invalid.",
+                             errors);
+        operation->refusal = "invalid";
+        return DB_ROLLBACK;
+    }
+    case_updated(operation, assignee != NULL ? "assigned" : "updated", NULL, operation->body, 0,
+                 &outcome);
+    return outcome;
+}
+
+void handle_case_patch(struct request *request)
+{
+    struct case_operation operation = {.request = request, .id = case_id(request)};
+    if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
+        return;
+    json_t *errors = json_array();
+    if (!json_check_fields(operation.body, case_patch_fields,
+                           sizeof case_patch_fields / sizeof case_patch_fields[0], "", false,
+                           errors)) {
+        reply_problem_errors(request, PROBLEM_VALIDATION, "The change is invalid.", errors);
+    } else {
+        json_decref(errors);
+        operation.if_match = request_if_match(request);
+        answer(&operation, db_transaction(request->database, patch_case, &operation), "update",
+               operation.id);
+    }
+    json_decref(operation.body);
+}
+
+/* ---- transfer to another commune ---------------------------------------------------- */
+
+static const struct json_field transfer_fields[] = {
+    {.name = "to_unit", .kind = JSON_FIELD_STRING, .required = true, .min_length = 2,
+     .max_length = 5},
+    {.name = "note", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 4000},
+};
+
+static enum db_outcome transfer_case(PGconn *connection, void *context)
+{
+    (void)connection;
+    struct case_operation *operation = context;
+    enum db_outcome outcome = DB_COMMIT;
+    struct current_case current;
+    if (!enter_case(operation, &current, &outcome))
+        return outcome;
+    char today[CLOCK_DATE_SIZE];
+    registry_today(today);
+    long long unit_id = scope_commune(operation->request,
+                                      json_member_string(operation->body, "to_unit"), today,
+                                      &outcome);
+    if (unit_id < 0)
+        return outcome;
+    if (unit_id == 0 || current.status == STATUS_CLOSED) {
+        json_t *errors = json_array();
+        problem_add_field_error(errors, unit_id == 0 ? "/to_unit" : "",
+                                unit_id == 0 ? "must be a commune within your scope"
+                                             : "a closed case is not transferred");
+        reply_problem_errors(operation->request, PROBLEM_VALIDATION,
+                             "The transfer is invalid.", errors);
+        operation->refusal = "invalid";
+        return DB_ROLLBACK;
+    }
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    db_param_integer(&params, unit_id);
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = registry_query(
+        operation->request,
+        "UPDATE cases n SET unit_id = $2, version = n.version + 1, updated_at = $3 "
+        "  FROM cases o WHERE n.id = $1::uuid AND o.id = n.id RETURNING o.unit_id",
+        &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    long long previous = db_integer(result, 0, 0);
+    PQclear(result);
+    json_t *details = json_pack("{s:s}", "to_unit", json_member_string(operation->body, "to_unit"));
+    /* The old commune loses the case: the feed tells it so (a scope exit). */
+    case_updated(operation, "transferred", json_member_string(operation->body, "note"), details,
+                 previous != unit_id ? previous : 0, &outcome);
+    json_decref(details);
+    return outcome;
+}
+
+void handle_case_transfer(struct request *request)
+{
+    struct case_operation operation = {.request = request, .id = case_id(request)};
+    if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
+        return;
+    json_t *errors = json_array();
+    if (!json_check_fields(operation.body, transfer_fields,
+                           sizeof transfer_fields / sizeof transfer_fields[0], "", false,
+                           errors)) {
+        reply_problem_errors(request, PROBLEM_VALIDATION, "The transfer is invalid.", errors);
+    } else {
+        json_decref(errors);
+        operation.if_match = request_if_match(request);
+        answer(&operation, db_transaction(request->database, transfer_case, &operation),
+               "update", operation.id);
+    }
+    json_decref(operation.body);
+}
+
+/* ---- notes (never in the feed; every read audited) ------------------------------------ */
+
+static const struct json_field note_fields[] = {
+    {.name = "text", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
+     .max_length = 8000},
+};
+
+static enum db_outcome notes(PGconn *connection, void *context)
+{
+    (void)connection;
+    struct case_operation *operation = context;
+    enum db_outcome outcome = DB_COMMIT;
+    if (!scope_enter(operation->request, &outcome))
+        return outcome;
+    bool create = operation->body != NULL;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    if (create) {
+        auth_random_uuid(operation->new_id);
+        db_param_text(&params, operation->new_id);
+        db_param_text(&params, operation->request->principal.username);
+        db_param_text(&params, json_member_string(operation->body, "text"));
+        db_param_instant(&params, clock_now_us());
+    }
+    PGresult *result = registry_query(
+        operation->request,
+        create ? "INSERT INTO case_notes (id, case_id, author, text, created_at) "
+                 "SELECT $2, c.id, $3, $4, $5 FROM cases c WHERE c.id = $1::uuid "
+                 "RETURNING json_build_object('id', id, 'author', author, 'text', text, "
+                 "  'created_at', rfc3339(created_at))::text"
+               : "SELECT (SELECT json_build_object('items', coalesce(json_agg(json_build_object("
+                 "  'id', n.id, 'author', n.author, 'text', n.text, "
+                 "  'created_at', rfc3339(n.created_at)) ORDER BY n.created_at, n.id), '[]'), "
+                 "  'next_cursor', NULL) FROM case_notes n WHERE n.case_id = c.id)::text "
+                 "  FROM cases c WHERE c.id = $1::uuid",
+        &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    if (PQntuples(result) != 1) {
+        PQclear(result);
+        return refuse_case(operation, PROBLEM_NOT_FOUND, "not_found", "No such case.");
+    }
+    operation->document = strdup(db_text(result, 0, 0));
+    PQclear(result);
+    operation->status = create ? 201 : 200;
+    char ids[96];
+    snprintf(ids, sizeof ids, create ? "{%s,%s}" : "{%s}", operation->id, operation->new_id);
+    if (!audit_write(operation->request, create ? "create" : "read", "case_notes", ids,
+                     operation->request->principal.unit_id, "success"))
+        return DB_FAILED;
+    return outcome;
+}
+
+static void answer_notes(struct case_operation *operation)
+{
+    struct request *request = operation->request;
+    enum db_outcome outcome = db_transaction(request->database, notes, operation);
+    if (outcome == DB_COMMIT && operation->document != NULL) {
+        reply_text(request, operation->status, "application/json", operation->document,
+                   strlen(operation->document));
+        operation->document = NULL;
+    } else if (!request->replied) {
+        reply_problem(request, PROBLEM_INTERNAL, "The request could not be completed.");
+    }
+    if (operation->refusal != NULL)
+        audit_refusal(request, operation->body ? "create" : "read", "case_notes", operation->id,
+                      operation->refusal);
+    free(operation->document);
+}
+
+void handle_case_notes_list(struct request *request)
+{
+    struct case_operation operation = {.request = request, .id = case_id(request)};
+    if (operation.id != NULL)
+        answer_notes(&operation);
+}
+
+void handle_case_note_create(struct request *request)
+{
+    struct case_operation operation = {.request = request, .id = case_id(request)};
+    if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
+        return;
+    json_t *errors = json_array();
+    if (!json_check_fields(operation.body, note_fields, 1, "", false, errors)) {
+        reply_problem_errors(request, PROBLEM_VALIDATION, "The note is invalid.", errors);
+    } else {
+        json_decref(errors);
+        answer_notes(&operation);
+    }
+    json_decref(operation.body);
+}
+
+/* ---- services of the plan ----------------------------------------------------------- */
+
+static const char *const service_statuses[] = {"planned", "delivered", "cancelled", NULL};
+
+static const struct json_field service_fields[] = {
+    {.name = "measure", .kind = JSON_FIELD_ENUM, .required = true, .choices = plan_measures},
+    {.name = "provider_sector", .kind = JSON_FIELD_ENUM, .required = true, .choices = sectors},
+    {.name = "responsible", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
+     .max_length = 200},
+    {.name = "planned_on", .kind = JSON_FIELD_DATE, .required = true},
+    {.name = "delivered_on", .kind = JSON_FIELD_DATE, .nullable = true},
+    {.name = "status", .kind = JSON_FIELD_ENUM, .required = true, .choices = service_statuses},
+    {.name = "note", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 4000},
+};
+#define SERVICE_FIELD_COUNT (sizeof service_fields / sizeof service_fields[0])
+
+/* The kind of child support a delivered measure counts as. */
+static const char *support_kind_of(const char *measure)
+{
+    static const char *const pairs[][2] = {
+        {"psychological_therapy", "psychological_counselling"},
+        {"parent_counselling", "psychological_counselling"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+        if (strcmp(pairs[i][0], measure) == 0)
+            return pairs[i][1];
+    return measure; /* the other measures share their support kind's name */
+}
+
+static json_t *check_service(json_t *service)
+{
+    json_t *errors = json_array();
+    if (!json_check_fields(service, service_fields, SERVICE_FIELD_COUNT, "", false, errors))
+        return errors;
+    bool delivered = strcmp(json_member_string(service, "status"), "delivered") == 0;
+    const char *delivered_on = json_member_string(service, "delivered_on");
+    struct civil_date day;
+    if (delivered != (delivered_on != NULL))
+        problem_add_field_error(errors, "/delivered_on",
+                                "is required exactly when the status is delivered");
+    else if (delivered_on != NULL && date_parse(delivered_on, &day) &&
+             civil_compare(day, clock_today()) > 0)
+        problem_add_field_error(errors, "/delivered_on", "must not be in the future");
+    return errors;
+}
+
+struct service_operation {
+    struct case_operation base;
+    const char *service_id;  /* PATCH */
+    char new_id[AUTH_UUID_SIZE];
+};
+
+/* A delivered service becomes a support of the child, linked both ways,
+ * and reaches the change feed like any support. */
+static bool record_delivery(struct case_operation *operation, const char *service_id,
+                            const json_t *service, enum db_outcome *outcome)
+{
+    char support_id[AUTH_UUID_SIZE];
+    auth_random_uuid(support_id);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, support_id);
+    db_param_text(&params, operation->id);
+    db_param_text(&params, service_id);
+    db_param_text(&params, support_kind_of(json_member_string(service, "measure")));
+    db_param_text(&params, json_member_string(service, "provider_sector"));
+    db_param_text(&params, json_member_string(service, "delivered_on"));
+    db_param_text(&params, json_member_string(service, "note"));
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = registry_query(
+        operation->request,
+        "WITH support AS (INSERT INTO child_supports AS r (id, child_id, kind, level, "
+        "    provider_sector, provided_on, funded_by_fund, note, version, created_at, "
+        "    updated_at, case_id, case_service_id) "
+        "  SELECT $1, c.child_id, $4, 'intervention', $5, $6, false, $7, 1, $8, $8, c.id, $3 "
+        "    FROM cases c WHERE c.id = $2::uuid "
+        "  RETURNING r.child_id, ((to_jsonb(r) - 'created_at' - 'updated_at') || "
+        "    jsonb_build_object('created_at', rfc3339(r.created_at), "
+        "                       'updated_at', rfc3339(r.updated_at)))::text AS document), "
+        "linked AS (UPDATE case_services SET support_id = $1 WHERE id = $3::uuid) "
+        "SELECT child_id, document FROM support",
+        &params, outcome);
+    if (result == NULL)
+        return false;
+    bool ok = PQntuples(result) == 1 &&
+              change_record(operation->request, "supports", support_id, db_text(result, 0, 0),
+                            "create", 1, db_text(result, 0, 1), 0, 0, outcome);
+    PQclear(result);
+    return ok;
+}
+
+static enum db_outcome add_service(PGconn *connection, void *context)
+{
+    (void)connection;
+    struct service_operation *service = context;
+    struct case_operation *operation = &service->base;
+    enum db_outcome outcome = DB_COMMIT;
+    bool found = false;
+    struct current_case current;
+    if (!scope_enter(operation->request, &outcome) ||
+        !read_current_case(operation, &current, &found, &outcome))
+        return outcome;
+    if (!found)
+        return refuse_case(operation, PROBLEM_NOT_FOUND, "not_found", "No such case.");
+    auth_random_uuid(service->new_id);
+    char *body = json_dumps(operation->body, JSON_COMPACT);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, body);
+    db_param_text(&params, service->new_id);
+    db_param_text(&params, operation->id);
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = registry_query(
+        operation->request,
+        "INSERT INTO case_services SELECT * FROM jsonb_populate_record(NULL::case_services, "
+        "  $1::jsonb || jsonb_build_object('id', $2::uuid, 'case_id', $3::uuid, 'version', 1, "
+        "  'created_at', $4::timestamptz, 'updated_at', $4::timestamptz))",
+        &params, &outcome);
+    free(body);
+    PQclear(result);
+    if (result == NULL)
+        return outcome;
+    if (strcmp(json_member_string(operation->body, "status"), "delivered") == 0 &&
+        !record_delivery(operation, service->new_id, operation->body, &outcome))
+        return outcome;
+    json_t *details = json_pack("{s:s, s:O}", "service_id", service->new_id, "service",
+                                operation->body);
+    case_updated(operation, "updated", "service added", details, 0, &outcome);
+    json_decref(details);
+    if (outcome == DB_COMMIT)
+        operation->status = 201;
+    return outcome;
+}
+
+void handle_case_service_create(struct request *request)
+{
+    struct service_operation service = {.base = {.request = request, .id = case_id(request)}};
+    struct case_operation *operation = &service.base;
+    if (operation->id == NULL || (operation->body = request_json_body(request)) == NULL)
+        return;
+    json_t *errors = check_service(operation->body);
+    if (json_array_size(errors) > 0) {
+        reply_problem_errors(request, PROBLEM_VALIDATION, "The service is invalid.", errors);
+    } else {
+        json_decref(errors);
+        answer(operation, db_transaction(request->database, add_service, &service), "update",
+               operation->id);
+    }
+    json_decref(operation->body);
+}
+
+static enum db_outcome change_service(PGconn *connection, void *context)
+{
+    (void)connection;
+    struct service_operation *service = context;
+    struct case_operation *operation = &service->base;
+    enum db_outcome outcome = DB_COMMIT;
+    if (!scope_enter(operation->request, &outcome))
+        return outcome;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    db_param_text(&params, service->service_id);
+    PGresult *result = registry_query(
+        operation->request,
+        "SELECT s.version, s.status, (to_jsonb(s) - 'id' - 'case_id' - 'support_id' - "
+        "  'version' - 'created_at' - 'updated_at')::text "
+        "  FROM case_services s WHERE s.case_id = $1::uuid AND s.id = $2::uuid FOR UPDATE",
+        &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    if (PQntuples(result) != 1) {
+        PQclear(result);
+        return refuse_case(operation, PROBLEM_NOT_FOUND, "not_found", "No such service.");
+    }
+    long long version = db_integer(result, 0, 0);
+    bool was_delivered = strcmp(db_text(result, 0, 1), "delivered") == 0;
+    json_t *merged = json_loads(db_text(result, 0, 2), 0, NULL);
+    PQclear(result);
+    if (operation->if_match != version) {
+        json_decref(merged);
+        reply_etag(operation->request, version);
+        return refuse_case(operation,
+                           operation->if_match == 0 ? PROBLEM_PRECONDITION_REQUIRED
+                                                    : PROBLEM_PRECONDITION_FAILED,
+                           "conflict", "Send If-Match with the service's current version.");
+    }
+    /* Absent members are null in the stored row: drop them before merging. */
+    const char *key;
+    json_t *value;
+    void *iterator_safe;
+    json_object_foreach_safe(merged, iterator_safe, key, value)
+        if (json_is_null(value))
+            json_object_del(merged, key);
+    json_merge_patch(merged, operation->body);
+    json_t *errors = check_service(merged);
+    if (json_array_size(errors) == 0 && was_delivered &&
+        strcmp(json_member_string(merged, "status"), "delivered") != 0)
+        problem_add_field_error(errors, "/status", "a delivered service stays delivered");
+    if (json_array_size(errors) > 0) {
+        json_decref(merged);
+        reply_problem_errors(operation->request, PROBLEM_VALIDATION, "The service is invalid.",
+                             errors);
+        operation->refusal = "invalid";
+        return DB_ROLLBACK;
+    }
+    json_decref(errors);
+    char *text = json_dumps(merged, JSON_COMPACT);
+    db_param_text(&params, text);
+    db_param_instant(&params, clock_now_us());
+    result = registry_query(
+        operation->request,
+        "UPDATE case_services s SET measure = i.measure, provider_sector = i.provider_sector, "
+        "  responsible = i.responsible, planned_on = i.planned_on, "
+        "  delivered_on = i.delivered_on, status = i.status, note = i.note, "
+        "  version = s.version + 1, updated_at = $4 "
+        "  FROM jsonb_populate_record(NULL::case_services, $3::jsonb) i "
+        " WHERE s.case_id = $1::uuid AND s.id = $2::uuid",
+        &params, &outcome);
+    free(text);
+    PQclear(result);
+    bool delivered_now = !was_delivered &&
+                         strcmp(json_member_string(merged, "status"), "delivered") == 0;
+    if (result != NULL &&
+        (!delivered_now || record_delivery(operation, service->service_id, merged, &outcome))) {
+        json_t *details = json_pack("{s:s, s:O}", "service_id", service->service_id, "change",
+                                    operation->body);
+        case_updated(operation, "updated", "service changed", details, 0, &outcome);
+        json_decref(details);
+    }
+    json_decref(merged);
+    return outcome;
+}
+
+void handle_case_service_patch(struct request *request)
+{
+    struct service_operation service = {.base = {.request = request, .id = case_id(request)}};
+    struct case_operation *operation = &service.base;
+    service.service_id = route_param(&request->match, "service_id");
+    if (operation->id == NULL)
+        return;
+    if (!json_is_uuid_text(service.service_id)) {
+        reply_problem(request, PROBLEM_NOT_FOUND, "No such service.");
+        return;
+    }
+    if ((operation->body = request_json_body(request)) == NULL)
+        return;
+    operation->if_match = request_if_match(request);
+    answer(operation, db_transaction(request->database, change_service, &service), "update",
+           operation->id);
+    json_decref(operation->body);
 }

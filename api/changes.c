@@ -19,7 +19,8 @@
 #define CHANGES_DEFAULT_LIMIT 100
 #define CHANGES_MAX_LIMIT 1000
 
-static const char *const feed_types[] = {"children", "circumstances", "risks", "supports", NULL};
+static const char *const feed_types[] = {"children", "circumstances", "risks", "supports",
+                                         "cases", NULL};
 
 struct feed {
     struct request *request;
@@ -157,7 +158,7 @@ void handle_changes(struct request *request)
     if (types != NULL && !parse_types(types, &feed))
         problem_add_parameter_error(errors, "types",
                                     "must list some of children, circumstances, risks, "
-                                    "supports, separated by commas");
+                                    "supports, cases, separated by commas");
     if (json_array_size(errors) > 0) {
         reply_problem_errors(request, PROBLEM_INVALID_PARAMETER, "The query is invalid.",
                              errors); /* takes the errors */

@@ -264,7 +264,7 @@ static bool record_written(struct record_operation *operation, const char *actio
     const struct record_kind *kind = operation->kind;
     if (kind->in_change_feed &&
         !change_record(operation->request, kind->name, record_id, operation->child_id, action,
-                       operation->version, operation->body, 0, outcome))
+                       operation->version, operation->body, 0, 0, outcome))
         return false;
     char ids[96];
     snprintf(ids, sizeof ids, "{%s,%s}", record_id, operation->child_id);

@@ -296,7 +296,7 @@ static bool write_child(struct child_operation *operation, bool create, long lon
     char ids[64];
     snprintf(ids, sizeof ids, "{%s}", operation->id);
     return change_record(request, "children", operation->id, operation->id,
-                         create ? "create" : "update", operation->version, operation->body,
+                         create ? "create" : "update", operation->version, operation->body, 0,
                          previous_unit_id, outcome) &&
            audit_write(request, create ? "create" : "update", "children", ids, unit_id,
                        "success");
@@ -506,7 +506,7 @@ static enum db_outcome delete_child(PGconn *connection, void *context)
             snprintf(ids, sizeof ids, "{%s}", operation->id);
             operation->status = 204;
             if (change_record(request, "children", operation->id, operation->id, "delete",
-                              version, NULL, 0, &outcome) &&
+                              version, NULL, 0, 0, &outcome) &&
                 !audit_write(request, "delete", "children", ids, current.unit_id, "success"))
                 outcome = DB_FAILED;
         }

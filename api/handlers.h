@@ -51,6 +51,12 @@ void handle_cases_list(struct request *request);
 void handle_case_get(struct request *request);
 void handle_case_history(struct request *request);
 void handle_case_transition(struct request *request);
+void handle_case_patch(struct request *request);
+void handle_case_transfer(struct request *request);
+void handle_case_notes_list(struct request *request);
+void handle_case_note_create(struct request *request);
+void handle_case_service_create(struct request *request);
+void handle_case_service_patch(struct request *request);
 
 /* changes.c */
 void handle_changes(struct request *request);

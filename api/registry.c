@@ -267,8 +267,8 @@ bool idempotency_store(struct request *request, unsigned status, const char *bod
 
 bool change_record(struct request *request, const char *resource_type,
                    const char *resource_id, const char *child_id, const char *operation,
-                   long long version, const char *record, long long previous_unit_id,
-                   enum db_outcome *outcome)
+                   long long version, const char *record, long long unit_id,
+                   long long previous_unit_id, enum db_outcome *outcome)
 {
     struct db_params params;
     db_params_init(&params);
@@ -279,14 +279,16 @@ bool change_record(struct request *request, const char *resource_type,
     db_param_integer(&params, version);
     db_param_text(&params, record);
     db_param_id(&params, previous_unit_id);
+    db_param_id(&params, unit_id);
     /* The child's unit is read back here rather than passed in, so the log
      * always names the unit the child is in after this transaction. */
     PGresult *result = registry_query(
         request,
         "INSERT INTO change_log (resource_type, resource_id, child_id, unit_id, "
         "previous_unit_id, operation, version, record) "
-        "SELECT $1, $2::uuid, $3::uuid, c.unit_id, nullif($7::bigint, c.unit_id), $4, $5, "
-        "       $6::jsonb FROM children c WHERE c.id = $3::uuid",
+        "SELECT $1, $2::uuid, $3::uuid, coalesce($8::bigint, c.unit_id), "
+        "       nullif($7::bigint, coalesce($8::bigint, c.unit_id)), $4, $5, $6::jsonb "
+        "  FROM children c WHERE c.id = $3::uuid",
         &params, outcome);
     PQclear(result);
     return result != NULL;

@@ -67,11 +67,11 @@ bool idempotency_store(struct request *request, unsigned status, const char *bod
                        const char *location, enum db_outcome *outcome);
 
 /* Appends to the change log: the record as the API shows it (NULL for a
- * delete tombstone), with the child's unit and, when it moved, its unit
- * before (0 otherwise). */
+ * delete tombstone), with its unit (0: the child's current unit) and, when
+ * it moved, its unit before (0 otherwise). */
 bool change_record(struct request *request, const char *resource_type,
                    const char *resource_id, const char *child_id, const char *operation,
-                   long long version, const char *record, long long previous_unit_id,
-                   enum db_outcome *outcome);
+                   long long version, const char *record, long long unit_id,
+                   long long previous_unit_id, enum db_outcome *outcome);
 
 #endif

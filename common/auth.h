@@ -42,7 +42,8 @@ enum permission {
     PERMISSION_CHANGES_READ,   /* the change feed */
     PERMISSION_AUDIT_READ,
     PERMISSION_CASES_READ,     /* cases, their history */
-    PERMISSION_CASES_WRITE,    /* intake, transitions */
+    PERMISSION_CASES_WRITE,    /* intake, transitions, notes */
+    PERMISSION_CASES_TRANSFER, /* moving a case to another commune */
     PERMISSION_COUNT
 };
 

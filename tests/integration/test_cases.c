@@ -185,6 +185,48 @@ static void from_hotline_report_to_closure(void **state)
     json_decref(document);
     json_decref(step(commune, "{\"to\":\"in_progress\",\"at\":\"2020-02-10T08:00:00+07:00\"}",
                      200));
+    /* Services of the plan: a delivered one is a support of the child. */
+    char services_path[96];
+    snprintf(services_path, sizeof services_path, "%s/services", case_path);
+    struct http_response *delivered = post(
+        services_path, commune,
+        "{\"measure\":\"psychological_therapy\",\"provider_sector\":\"health\","
+        "\"responsible\":\"Trạm y tế xã\",\"planned_on\":\"2020-02-10\","
+        "\"delivered_on\":\"2020-02-12\",\"status\":\"delivered\"}", NULL);
+    assert_int_equal(delivered->status, 201);
+    http_free(delivered);
+    struct http_response *planned = post(
+        services_path, commune,
+        "{\"measure\":\"legal_aid\",\"provider_sector\":\"justice\","
+        "\"responsible\":\"Phòng Tư pháp\",\"planned_on\":\"2020-03-01\","
+        "\"status\":\"planned\"}", NULL);
+    assert_int_equal(planned->status, 201);
+    json_t *services = json_object_get(planned->json, "services");
+    assert_int_equal(json_array_size(services), 2);
+    /* Both were added at the same (fixed) instant: find the planned one. */
+    json_t *legal_aid = json_array_get(services, 0);
+    if (strcmp(json_text(legal_aid, "measure", NULL), "legal_aid") != 0)
+        legal_aid = json_array_get(services, 1);
+    char service_path[160];
+    snprintf(service_path, sizeof service_path, "%s/%s", services_path,
+             json_text(legal_aid, "id", NULL));
+    http_free(planned);
+    struct http_options deliver = {
+        .method = "PATCH", .path = service_path, .token = commune,
+        .body = "{\"status\":\"delivered\",\"delivered_on\":\"2020-03-02\"}",
+        .headers = (const char *const[]){"If-Match: \"1\"", NULL}};
+    struct http_response *patched = http_call(&api, &deliver);
+    assert_int_equal(patched->status, 200);
+    http_free(patched);
+    struct http_response *supports = http_get(&api, "/v1/children/" LAN "/supports", commune);
+    json_t *support_items = json_object_get(supports->json, "items");
+    assert_int_equal(json_array_size(support_items), 2);
+    assert_non_null(strstr(supports->body, "\"kind\": \"psychological_counselling\""));
+    assert_non_null(strstr(supports->body, "\"kind\": \"legal_aid\""));
+    for (size_t i = 0; i < 2; i++)
+        assert_string_equal(json_text(json_array_get(support_items, i), "case_id", NULL),
+                            case_path + strlen("/v1/cases/"));
+    http_free(supports);
     /* The review's form is checked like every other. */
     json_decref(step(commune,
                      "{\"to\":\"reviewed\",\"at\":\"2020-05-14T08:00:00+07:00\","
@@ -215,10 +257,11 @@ static void from_hotline_report_to_closure(void **state)
     struct http_response *history = http_get(&api, history_path, chair);
     assert_int_equal(history->status, 200);
     json_t *items = json_object_get(history->json, "items");
-    assert_int_equal(json_array_size(items), 9);
+    /* Received, eight steps, and three service changes. */
+    assert_int_equal(json_array_size(items), 12);
     assert_string_equal(json_text(json_array_get(items, 0), "to", NULL), "received");
     assert_string_equal(json_text(json_array_get(items, 5), "actor", NULL), "demo_chair");
-    assert_string_equal(json_text(json_array_get(items, 8), "to", NULL), "closed");
+    assert_string_equal(json_text(json_array_get(items, 11), "to", NULL), "closed");
     http_free(history);
 
     /* The audit trail names the case's readers and writers. */
@@ -321,6 +364,87 @@ static void concurrent_steps_with_one_version(void **state)
     http_free(missing);
 }
 
+static void notes_assignment_and_transfer(void **state)
+{
+    (void)state;
+    struct http_response *created = post(
+        "/v1/cases", commune,
+        "{\"child_id\":\"" LAN "\",\"received_at\":\"2020-06-20T08:00:00+07:00\","
+        "\"source\":\"community\",\"reporter\":{\"name\":\"Bà Tư\"},"
+        "\"concerns\":[\"neglect\"],\"summary\":\"Trẻ ở nhà một mình\"}", NULL);
+    assert_int_equal(created->status, 201);
+    char path[64], notes_path[80], transfer_path[80];
+    snprintf(path, sizeof path, "/v1/cases/%s", json_text(created->json, "id", NULL));
+    snprintf(notes_path, sizeof notes_path, "%s/notes", path);
+    snprintf(transfer_path, sizeof transfer_path, "%s/transfer", path);
+    http_free(created);
+
+    /* Notes: confidential, for case workers only, never in the feed. */
+    struct http_response *note = post(notes_path, commune,
+                                      "{\"text\":\"Mẹ đi làm xa, bà ngoại chăm sóc\"}", NULL);
+    assert_int_equal(note->status, 201);
+    http_free(note);
+    struct http_response *notes = http_get(&api, notes_path, chair);
+    assert_int_equal(json_array_size(json_object_get(notes->json, "items")), 1);
+    http_free(notes);
+    struct http_response *denied = http_get(&api, notes_path, collaborator);
+    assert_int_equal(denied->status, 403);
+    http_free(denied);
+
+    /* Assignment, with If-Match, to an active case worker only. */
+    struct http_options patch = {.method = "PATCH", .path = path, .token = commune,
+                                 .body = "{\"assigned_to\":\"demo_collaborator\"}",
+                                 .headers = (const char *const[]){"If-Match: \"1\"", NULL}};
+    struct http_response *refused = http_call(&api, &patch);
+    assert_int_equal(refused->status, 422);
+    http_free(refused);
+    patch.body = "{\"assigned_to\":\"demo_commune\"}";
+    struct http_response *assigned = http_call(&api, &patch);
+    assert_int_equal(assigned->status, 200);
+    assert_string_equal(json_text(assigned->json, "assigned_to", NULL), "demo_commune");
+    http_free(assigned);
+    struct http_response *mine = http_get(&api, "/v1/cases?assigned_to=me", commune);
+    assert_int_equal(json_array_size(json_object_get(mine->json, "items")), 1);
+    http_free(mine);
+
+    /* The family moves to Xã Long Khánh B: only the district transfers. */
+    char cursor[64] = "0-0";
+    struct http_response *feed = http_get(&api, "/v1/changes?limit=1000", commune);
+    snprintf(cursor, sizeof cursor, "%s", json_text(feed->json, "next_cursor", NULL));
+    assert_null(strstr(feed->body, "Mẹ đi làm xa"));   /* notes never in the feed */
+    assert_null(strstr(feed->body, "Bà Tư"));          /* nor the reporter */
+    assert_non_null(strstr(feed->body, "\"type\":\"cases\""));
+    http_free(feed);
+    struct http_response *forbidden = post(transfer_path, commune, "{\"to_unit\":\"29983\"}",
+                                           "2");
+    assert_int_equal(forbidden->status, 403);
+    http_free(forbidden);
+    struct http_response *moved = post(transfer_path, district,
+                                       "{\"to_unit\":\"29983\",\"note\":\"Gia đình chuyển đến\"}",
+                                       "2");
+    assert_int_equal(moved->status, 200);
+    assert_string_equal(json_text(moved->json, "unit", NULL), "29983");
+    http_free(moved);
+    struct http_response *gone = http_get(&api, path, commune);
+    assert_int_equal(gone->status, 404);
+    http_free(gone);
+    char feed_path[128];
+    snprintf(feed_path, sizeof feed_path, "/v1/changes?cursor=%s", cursor);
+    struct http_response *exit_entry = http_get(&api, feed_path, commune);
+    json_t *items = json_object_get(exit_entry->json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(json_text(json_array_get(items, 0), "operation", NULL), "scope_exit");
+    assert_string_equal(json_text(json_array_get(items, 0), "type", NULL), "cases");
+    http_free(exit_entry);
+    char history_path[96];
+    snprintf(history_path, sizeof history_path, "%s/history", path);
+    struct http_response *history = http_get(&api, history_path, district);
+    json_t *entries = json_object_get(history->json, "items");
+    assert_string_equal(json_text(json_array_get(entries, json_array_size(entries) - 1),
+                                  "action", NULL), "transferred");
+    http_free(history);
+}
+
 int main(void)
 {
     harness_init("cases");
@@ -329,6 +453,7 @@ int main(void)
         cmocka_unit_test(a_missed_deadline_is_overdue),
         cmocka_unit_test(roles_and_scope),
         cmocka_unit_test(concurrent_steps_with_one_version),
+        cmocka_unit_test(notes_assignment_and_transfer),
     };
     int failed = cmocka_run_group_tests_name("cases", tests, setup, teardown);
     harness_finish();

@@ -550,7 +550,7 @@ static void the_feed_delivers_every_commit_once(void **state)
     assert_string_equal(again, "");
     free(again);
     assert_int_equal(status_of("GET", "/v1/changes?cursor=garbage", sync_client, NULL, NULL), 400);
-    assert_int_equal(status_of("GET", "/v1/changes?types=children,cases", sync_client, NULL, NULL),
+    assert_int_equal(status_of("GET", "/v1/changes?types=children,notes", sync_client, NULL, NULL),
                      400);
 
     /* Once the log before a cursor is pruned, its holder must resync. */
