@@ -15,6 +15,25 @@ int admin_schema_version(PGconn *connection);
 /* Loads every .sql file of <sql_dir>/seed (idempotent) and, with demo, one user per role. */
 int admin_seed(PGconn *connection, const char *sql_dir, bool demo);
 
+#define ADMIN_DEMO_MAX_CHILDREN 10000000LL
+#define ADMIN_DEMO_MAX_COMMUNES 50000LL
+
+/* `seed [--demo [--children N [--communes M]]]` */
+struct admin_seed_options {
+    bool demo;
+    long long children; /* 0: none */
+    long long communes;
+};
+
+/* Parses the arguments after "seed"; false after saying why on stderr. */
+bool admin_seed_parse(int argc, char **argv, struct admin_seed_options *options);
+
+/* Synthetic, deterministic demo data (admin/demo.c): `communes` made-up
+ * communes under district 870 and `children` made-up children spread over
+ * the district's 2020 communes, with special circumstances, supports and
+ * change-log rows.  Idempotent.  Returns 0, or 1 after saying why. */
+int admin_seed_demo(PGconn *connection, long long children, long long communes);
+
 int admin_user_add(PGconn *connection, int argc, char **argv);
 int admin_user_disable(PGconn *connection, int argc, char **argv);
 int admin_token_issue(PGconn *connection, int argc, char **argv);

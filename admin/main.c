@@ -1,5 +1,6 @@
-/* baove-admin: migrate | seed [--demo] | user add|disable | token issue |
- * apikey issue.  Secrets go to stdout alone; everything else to stderr. */
+/* baove-admin: migrate | seed [--demo [--children N [--communes M]]] | user
+ * add|disable | token issue | apikey issue.  Secrets go to stdout alone;
+ * everything else to stderr. */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,7 +15,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: baove-admin migrate\n"
-            "       baove-admin seed [--demo]\n"
+            "       baove-admin seed [--demo [--children N [--communes M]]]\n"
             "       baove-admin user add --username U --role R --unit CODE [--password-stdin]\n"
             "       baove-admin user disable --username U\n"
             "       baove-admin token issue --username U [--ttl 8h]\n"
@@ -24,15 +25,20 @@ static void usage(void)
             BAOVE_DEFAULT_SQL_DIR);
 }
 
-static int run(PGconn *connection, int argc, char **argv)
+static int run(PGconn *connection, int argc, char **argv,
+               const struct admin_seed_options *seed_options)
 {
     const char *sql_dir = config_string("BAOVE_SQL_DIR", BAOVE_DEFAULT_SQL_DIR);
     const char *command = argv[1];
     const char *subcommand = argc > 2 ? argv[2] : "";
     if (strcmp(command, "migrate") == 0)
         return admin_migrate(connection, sql_dir);
-    if (strcmp(command, "seed") == 0)
-        return admin_seed(connection, sql_dir, argc > 2 && strcmp(argv[2], "--demo") == 0);
+    if (strcmp(command, "seed") == 0) {
+        int status = admin_seed(connection, sql_dir, seed_options->demo);
+        if (status == 0 && seed_options->children > 0)
+            status = admin_seed_demo(connection, seed_options->children, seed_options->communes);
+        return status;
+    }
     if (strcmp(command, "user") == 0 && strcmp(subcommand, "add") == 0)
         return admin_user_add(connection, argc - 3, argv + 3);
     if (strcmp(command, "user") == 0 && strcmp(subcommand, "disable") == 0)
@@ -52,6 +58,12 @@ int main(int argc, char **argv)
         usage();
         return argc < 2 ? 2 : 0;
     }
+    /* Bad seed arguments are a usage error before any connection attempt. */
+    struct admin_seed_options seed_options = {0};
+    if (strcmp(argv[1], "seed") == 0 && !admin_seed_parse(argc - 2, argv + 2, &seed_options)) {
+        usage();
+        return 2;
+    }
     char error[512];
     if (!clock_init(error, sizeof error)) {
         fprintf(stderr, "baove-admin: %s\n", error);
@@ -70,7 +82,7 @@ int main(int argc, char **argv)
     /* Keep the server's notices (e.g. "relation exists, skipping") off the
      * operator's screen; errors are reported by the commands themselves. */
     PQclear(PQexec(connection, "SET client_min_messages = warning"));
-    int status = run(connection, argc, argv);
+    int status = run(connection, argc, argv, &seed_options);
     PQfinish(connection);
     return status;
 }

@@ -101,3 +101,61 @@ done:
     admin_free_names(names, count);
     return status;
 }
+
+/* A whole number from minimum (>= 0) to maximum in plain digits: no sign,
+ * spaces or exponent, so that "1e6" or "-5" is refused rather than misread.
+ * Nine digits at most keep strtoll() far from overflow. */
+static bool parse_count(const char *option, const char *text, long long minimum,
+                        long long maximum, long long *value)
+{
+    size_t digits = strspn(text, "0123456789");
+    long long parsed = digits > 0 && digits <= 9 && text[digits] == '\0'
+                           ? strtoll(text, NULL, 10)
+                           : -1;
+    if (parsed < minimum || parsed > maximum) {
+        fprintf(stderr, "baove-admin: %s must be a whole number from %lld to %lld, not \"%s\"\n",
+                option, minimum, maximum, text);
+        return false;
+    }
+    *value = parsed;
+    return true;
+}
+
+bool admin_seed_parse(int argc, char **argv, struct admin_seed_options *options)
+{
+    *options = (struct admin_seed_options){0};
+    bool communes_given = false;
+    for (int i = 0; i < argc; i++) {
+        const char *option = argv[i];
+        if (strcmp(option, "--demo") == 0) {
+            options->demo = true;
+            continue;
+        }
+        bool children = strcmp(option, "--children") == 0;
+        if (!children && strcmp(option, "--communes") != 0) {
+            fprintf(stderr, "baove-admin: seed: unknown argument \"%s\"\n", option);
+            return false;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "baove-admin: seed: %s needs a number\n", option);
+            return false;
+        }
+        if (children ? !parse_count(option, argv[++i], 1, ADMIN_DEMO_MAX_CHILDREN,
+                                    &options->children)
+                     : !parse_count(option, argv[++i], 0, ADMIN_DEMO_MAX_COMMUNES,
+                                    &options->communes))
+            return false;
+        communes_given = communes_given || !children;
+    }
+    /* Synthetic records belong to a demo database only, and communes alone
+     * would be empty. */
+    if (options->children > 0 && !options->demo) {
+        fprintf(stderr, "baove-admin: seed: --children needs --demo\n");
+        return false;
+    }
+    if (communes_given && options->children == 0) {
+        fprintf(stderr, "baove-admin: seed: --communes needs --children\n");
+        return false;
+    }
+    return true;
+}
