@@ -697,6 +697,7 @@ struct current_case {
     bool serious_risk;
     char review_outcome[16];
     int64_t received_at;
+    int64_t last_step_at;   /* when the latest step happened */
 };
 
 static bool read_current_case(struct case_operation *operation, struct current_case *current,
@@ -708,7 +709,9 @@ static bool read_current_case(struct case_operation *operation, struct current_c
     PGresult *result = registry_query(
         operation->request,
         "SELECT version, status, coalesce(serious_risk, false), "
-        "       coalesce(forms->'reviewed'->>'outcome', ''), rfc3339(received_at) "
+        "       coalesce(forms->'reviewed'->>'outcome', ''), rfc3339(received_at), "
+        "       rfc3339((SELECT max(h.at) FROM case_history h WHERE h.case_id = cases.id "
+        "                   AND h.to_status IS NOT NULL)) "
         "  FROM cases WHERE id = $1::uuid FOR UPDATE",
         &params, outcome);
     if (result == NULL)
@@ -721,6 +724,9 @@ static bool read_current_case(struct case_operation *operation, struct current_c
         snprintf(current->review_outcome, sizeof current->review_outcome, "%s",
                  db_text(result, 0, 3));
         clock_parse_instant(db_text(result, 0, 4), &current->received_at);
+        current->last_step_at = current->received_at;
+        if (db_text(result, 0, 5) != NULL)
+            clock_parse_instant(db_text(result, 0, 5), &current->last_step_at);
     }
     PQclear(result);
     return true;
@@ -760,8 +766,8 @@ static bool check_step_form(struct case_operation *operation, enum case_status t
     check_form_lists(to, form, errors);
     if (at > clock_now_us())
         problem_add_field_error(errors, "/at", "must not be in the future");
-    if (at < current->received_at)
-        problem_add_field_error(errors, "/at", "must not be before the case was received");
+    if (at < current->last_step_at)
+        problem_add_field_error(errors, "/at", "must not be before the previous step");
     if (json_array_size(errors) == 0) {
         json_decref(errors);
         return true;
@@ -776,8 +782,13 @@ static bool check_step_form(struct case_operation *operation, enum case_status t
 static bool apply_transition(struct case_operation *operation, enum case_status to,
                              const json_t *form, const char *at_text, enum db_outcome *outcome)
 {
+    /* Stored in the district's time, whatever offset the client used. */
+    int64_t at = 0;
+    char local_at[CLOCK_INSTANT_SIZE];
+    clock_parse_instant(at_text, &at);
+    clock_format_local_instant(at, local_at, sizeof local_at);
     json_t *step = json_deep_copy(form);
-    json_object_set_new(step, "at", json_string(at_text));
+    json_object_set_new(step, "at", json_string(local_at));
     json_object_set_new(step, "by", json_string(operation->request->principal.username));
     char *step_text = json_dumps(step, JSON_COMPACT);
     json_decref(step);
@@ -926,8 +937,9 @@ static enum db_outcome read_case_list(PGconn *connection, void *context)
         "  WHERE ($2::bigint IS NULL OR c.unit_id IN (SELECT id FROM unit_subtree($2, $3))) "
         "    AND ($4::text IS NULL OR c.status = $4) "
         "    AND ($5::text IS NULL OR $5 = ANY (c.concerns)) "
-        "    AND ($6::boolean IS NULL OR $6 = EXISTS (SELECT 1 FROM case_deadlines d "
-        "         WHERE d.case_id = c.id AND deadline_state(d.due_at, d.met_at, $1) = 'missed')) "
+        "    AND ($6::boolean IS NULL OR $6 = (c.status <> 'closed' AND EXISTS ( "
+        "         SELECT 1 FROM case_deadlines d WHERE d.case_id = c.id "
+        "            AND deadline_state(d.due_at, d.met_at, $1) = 'missed'))) "
         "    AND ($7::boolean IS NULL OR $7 = coalesce(c.serious_risk, false)) "
         "    AND ($8::uuid IS NULL OR c.assigned_to = $8::uuid) "
         "    AND ($9::uuid IS NULL OR c.id > $9::uuid) "
@@ -983,6 +995,11 @@ void handle_cases_list(struct request *request)
     json_t *errors = json_array();
     if (status != NULL && status_parse(status) == STATUS_COUNT)
         problem_add_parameter_error(errors, "status", "is not a case status");
+    bool known_concern = concern == NULL;
+    for (size_t i = 0; !known_concern && concern_names[i] != NULL; i++)
+        known_concern = strcmp(concern_names[i], concern) == 0;
+    if (!known_concern)
+        problem_add_parameter_error(errors, "concern", "is not a known concern");
     if (overdue != NULL && strcmp(overdue, "true") != 0 && strcmp(overdue, "false") != 0)
         problem_add_parameter_error(errors, "overdue", "must be true or false");
     if (emergency != NULL && strcmp(emergency, "true") != 0 && strcmp(emergency, "false") != 0)

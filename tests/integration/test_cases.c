@@ -164,6 +164,12 @@ static void from_hotline_report_to_closure(void **state)
                     200);
     assert_string_equal(deadline_due(document, "plan_submission"), "2020-02-05T23:59:59+07:00");
     json_decref(document);
+    /* A step cannot be dated before the one it follows. */
+    json_decref(step(commune,
+                     "{\"to\":\"plan_submitted\",\"at\":\"2020-01-21T15:00:00+07:00\","
+                     "\"form\":{\"measures\":[{\"measure\":\"legal_aid\","
+                     "\"responsible_sector\":\"justice\",\"responsible_person\":\"Tư pháp\","
+                     "\"planned_from\":\"2020-02-10\"}],\"review_on\":\"2020-05-15\"}}", 422));
     document = step(commune,
                     "{\"to\":\"plan_submitted\",\"at\":\"2020-02-04T15:00:00+07:00\","
                     "\"form\":{\"measures\":[{\"measure\":\"psychological_therapy\","
@@ -300,6 +306,9 @@ static void a_missed_deadline_is_overdue(void **state)
     assert_int_equal(json_array_size(items), 1);
     assert_string_equal(json_text(json_array_get(items, 0), "id", NULL), id_copy);
     http_free(overdue);
+    struct http_response *bad = http_get(&api, "/v1/cases?concern=gossip", district);
+    assert_int_equal(bad->status, 400);
+    http_free(bad);
     struct http_response *emergencies = http_get(&api, "/v1/cases?emergency=true&unit=29980",
                                                  commune);
     assert_int_equal(json_array_size(json_object_get(emergencies->json, "items")), 2);
