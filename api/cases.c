@@ -1046,6 +1046,21 @@ static bool enter_case(struct case_operation *operation, struct current_case *cu
     return case_precondition(operation, current->version, outcome);
 }
 
+/* A change to what the case contains (its services) is a new version. */
+static bool touch_case(struct case_operation *operation, enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = registry_query(operation->request,
+                                      "UPDATE cases SET version = version + 1, updated_at = $2 "
+                                      " WHERE id = $1::uuid",
+                                      &params, outcome);
+    PQclear(result);
+    return result != NULL;
+}
+
 /* Finishes a change to the case: history, feed, the new representation, audit. */
 static bool case_updated(struct case_operation *operation, const char *action,
                          const char *note, const json_t *details, long long previous_unit_id,
@@ -1151,11 +1166,25 @@ static enum db_outcome transfer_case(PGconn *connection, void *context)
                                       &outcome);
     if (unit_id < 0)
         return outcome;
-    if (unit_id == 0 || current.status == STATUS_CLOSED) {
+    if (current.status == STATUS_CLOSED)
+        return refuse_case(operation, PROBLEM_CONFLICT, "conflict",
+                           "A closed case is not transferred.");
+    struct db_params unit_params;
+    db_params_init(&unit_params);
+    db_param_text(&unit_params, operation->id);
+    db_param_integer(&unit_params, unit_id);
+    PGresult *same = registry_query(operation->request,
+                                    "SELECT unit_id = $2 FROM cases WHERE id = $1::uuid",
+                                    &unit_params, &outcome);
+    if (same == NULL)
+        return outcome;
+    bool already_there = db_bool(same, 0, 0);
+    PQclear(same);
+    if (unit_id == 0 || already_there) {
         json_t *errors = json_array();
-        problem_add_field_error(errors, unit_id == 0 ? "/to_unit" : "",
+        problem_add_field_error(errors, "/to_unit",
                                 unit_id == 0 ? "must be a commune within your scope"
-                                             : "a closed case is not transferred");
+                                             : "is already the case's commune");
         reply_problem_errors(operation->request, PROBLEM_VALIDATION,
                              "The transfer is invalid.", errors);
         operation->refusal = "invalid";
@@ -1399,6 +1428,12 @@ static enum db_outcome add_service(PGconn *connection, void *context)
         return outcome;
     if (!found)
         return refuse_case(operation, PROBLEM_NOT_FOUND, "not_found", "No such case.");
+    if (current.status == STATUS_CLOSED)
+        return refuse_case(operation, PROBLEM_CONFLICT, "conflict",
+                           "The case is closed: its plan takes no more services.");
+    enum idempotency idempotency = idempotency_begin(operation->request, &outcome);
+    if (idempotency == IDEMPOTENCY_ANSWERED)
+        return outcome;
     auth_random_uuid(service->new_id);
     char *body = json_dumps(operation->body, JSON_COMPACT);
     struct db_params params;
@@ -1422,10 +1457,17 @@ static enum db_outcome add_service(PGconn *connection, void *context)
         return outcome;
     json_t *details = json_pack("{s:s, s:O}", "service_id", service->new_id, "service",
                                 operation->body);
-    case_updated(operation, "updated", "service added", details, 0, &outcome);
+    bool updated = touch_case(operation, &outcome) &&
+                   case_updated(operation, "updated", "service added", details, 0, &outcome);
     json_decref(details);
-    if (outcome == DB_COMMIT)
-        operation->status = 201;
+    if (!updated)
+        return outcome;
+    operation->status = 201;
+    if (idempotency == IDEMPOTENCY_NEW) {
+        char location[64];
+        snprintf(location, sizeof location, "/v1/cases/%s", operation->id);
+        idempotency_store(operation->request, 201, operation->document, location, &outcome);
+    }
     return outcome;
 }
 
@@ -1522,7 +1564,8 @@ static enum db_outcome change_service(PGconn *connection, void *context)
         (!delivered_now || record_delivery(operation, service->service_id, merged, &outcome))) {
         json_t *details = json_pack("{s:s, s:O}", "service_id", service->service_id, "change",
                                     operation->body);
-        case_updated(operation, "updated", "service changed", details, 0, &outcome);
+        if (touch_case(operation, &outcome))
+            case_updated(operation, "updated", "service changed", details, 0, &outcome);
         json_decref(details);
     }
     json_decref(merged);
