@@ -32,9 +32,11 @@ void database_discard(void)
     }
 }
 
-/* An idle connection has nothing to read.  If its socket is readable, the
- * server has sent something unasked (a FATAL after a restart, or EOF):
- * consume it so libpq notices a dead connection before we use it. */
+/* An idle connection has nothing to read: the API never LISTENs.  If its
+ * socket is readable, the server has sent something unasked, which in
+ * practice is a FATAL before closing (a restart, an administrator) or EOF.
+ * libpq may not have seen the EOF yet, so such a connection is not trusted
+ * with the next request: it is replaced. */
 static bool still_alive(PGconn *connection)
 {
     if (PQstatus(connection) != CONNECTION_OK ||
@@ -44,13 +46,10 @@ static bool still_alive(PGconn *connection)
     if (descriptor.fd < 0)
         return false;
     if (poll(&descriptor, 1, 0) > 0) {
-        if (!PQconsumeInput(connection))
-            return false;
-        PGnotify *notification;
-        while ((notification = PQnotifies(connection)) != NULL)
-            PQfreemem(notification);
+        PQconsumeInput(connection); /* logs the server's parting message */
+        return false;
     }
-    return PQstatus(connection) == CONNECTION_OK;
+    return true;
 }
 
 PGconn *database_connection(void)

@@ -19,6 +19,12 @@
 
 /* The test program's recording file, opened by harness_init(). */
 static FILE *contract_file;
+
+/* Every process spawned, so that one left running by a failed assertion
+ * (which skips harness_stop) is killed when the program finishes. */
+#define MAX_SPAWNED 64
+static pid_t spawned[MAX_SPAWNED];
+static size_t spawned_count;
 static char program_name[64];
 
 const char *harness_env(const char *name)
@@ -44,8 +50,19 @@ void harness_init(const char *name)
     }
 }
 
+/* Forgets a process that has been waited for (its pid may be reused). */
+static void forget(pid_t pid)
+{
+    for (size_t i = 0; i < spawned_count; i++)
+        if (spawned[i] == pid)
+            spawned[i] = 0;
+}
+
 void harness_finish(void)
 {
+    for (size_t i = 0; i < spawned_count; i++)
+        if (spawned[i] > 0 && kill(spawned[i], SIGKILL) == 0)
+            waitpid(spawned[i], NULL, 0);
     if (contract_file != NULL)
         fclose(contract_file);
     contract_file = NULL;
@@ -221,6 +238,9 @@ static bool spawn(const char *binary, const struct test_database *database,
         return false;
     if (process->pid == 0) {
         int log = open(process->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        /* Nothing of the child may hold the test's own output open: ctest
+         * waits for it to close before it reports the test. */
+        dup2(log, STDOUT_FILENO);
         dup2(log, STDERR_FILENO);
         closefrom(STDERR_FILENO + 1);
         setsid();
@@ -234,6 +254,8 @@ static bool spawn(const char *binary, const struct test_database *database,
         execv(binary, (char *const *)argv);
         _exit(127);
     }
+    if (spawned_count < MAX_SPAWNED)
+        spawned[spawned_count++] = process->pid;
     return true;
 }
 
@@ -259,6 +281,7 @@ bool harness_start_api(const struct test_database *database, const char *const e
         int child_status;
         if (!up && waitpid(api->pid, &child_status, WNOHANG) == api->pid) {
             fprintf(stderr, "harness: baove-api exited early; see %s\n", api->log_path);
+            forget(api->pid);
             api->pid = 0;
             break;
         }
@@ -281,6 +304,7 @@ int harness_stop(struct test_process *process)
 {
     if (process->pid <= 0)
         return -1;
+    forget(process->pid);
     kill(process->pid, SIGTERM);
     int status = 0;
     for (int waited = 0; waited < 3000; waited++) {

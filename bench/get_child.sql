@@ -1,0 +1,58 @@
+-- pgbench script: the statements baove-api runs for one
+-- GET /v1/children/{id} (bench/run.sh, scenario A), in order, with the same
+-- parameters.  Run with -M extended: like the API's PQexecParams, every
+-- statement is parsed, planned and executed with its parameters sent apart.
+--
+--   api/auth.c      api_authenticate: the token lookup (autocommit)
+--   common/db.c     db_transaction: BEGIN ISOLATION LEVEL READ COMMITTED
+--   api/registry.c  scope_enter: the transaction-local scope for row-level security
+--   api/children.c  get_child → read_current: the child and child_document()
+--   api/registry.c  audit_write: the audit entry of the read
+--   common/db.c     COMMIT
+--
+-- Variables from bench/run.sh (-D): token_hash (SHA-256 of the bearer
+-- token), now (an instant, formatted as common/clock.c formats them), today
+-- (the Asia/Ho_Chi_Minh date), principal_id, username, role, scope_unit (the
+-- principal's unit id), request_id, children (N), and the constant texts the
+-- API also binds as parameters (action_read, resource_type, outcome).
+--
+-- Two differences from the API, both negligible: the API sends the child's
+-- id as a parameter, while pgbench cannot compute an md5 client-side, so the
+-- id is the expression admin/demo.c derives demo child g's id with (md5 of
+-- 'baove-demo-child-' || g with the UUID version and variant bits set),
+-- which the planner folds to a constant as it does the API's parameter; and
+-- one column gets an alias (deleted), because \gset needs usable names.
+
+\set g random(1, :children)
+
+SELECT p.id, p.username, p.kind, p.role, p.unit_id, u.code
+  FROM access_tokens t JOIN principals p ON p.id = t.principal_id
+  JOIN units u ON u.id = p.unit_id
+ WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL
+   AND (t.expires_at IS NULL OR t.expires_at > :now) AND p.disabled_at IS NULL;
+
+BEGIN ISOLATION LEVEL READ COMMITTED;
+
+SELECT set_config('baove.scope_unit', :scope_unit, true),
+       set_config('baove.scope_on', :today, true);
+
+SELECT c.version, c.unit_id, c.deleted_at IS NOT NULL AS deleted,
+       child_document(c, :today)::text
+  FROM children c
+ WHERE c.id = (left(md5('baove-demo-child-' || :g), 12) || '4'
+               || substr(md5('baove-demo-child-' || :g), 14, 3)
+               || translate(substr(md5('baove-demo-child-' || :g), 17, 1),
+                            '0123456789abcdef', '89ab89ab89ab89ab')
+               || substr(md5('baove-demo-child-' || :g), 18))::uuid \gset
+
+INSERT INTO audit_log (at, actor_id, actor, role, action, resource_type, resource_ids,
+                       unit_id, request_id, outcome)
+VALUES (:now, :principal_id, :username, :role, :action_read, :resource_type,
+        ARRAY[(left(md5('baove-demo-child-' || :g), 12) || '4'
+               || substr(md5('baove-demo-child-' || :g), 14, 3)
+               || translate(substr(md5('baove-demo-child-' || :g), 17, 1),
+                            '0123456789abcdef', '89ab89ab89ab89ab')
+               || substr(md5('baove-demo-child-' || :g), 18))::uuid],
+        :unit_id, :request_id, :outcome);
+
+COMMIT;

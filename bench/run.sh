@@ -1,0 +1,437 @@
+#!/usr/bin/env bash
+# bench/run.sh (make bench): throughput of the API against its own database
+# work.  Not part of `make test`.
+#
+# For each scenario, wrk drives baove-api over HTTP and pgbench runs, on the
+# same database in the same run, exactly the SQL statements the API runs per
+# request (bench/get_child.sql, bench/put_child.sql).  The ratio API req/s /
+# pgbench tps is what the HTTP layer (libmicrohttpd, routing, JSON,
+# authentication and the thread pool) leaves of the database's throughput;
+# the target is >= 0.8.  See bench/README.md.
+#
+#   A  GET /v1/children/{id}: authenticated, scoped (row-level security) and
+#      audited reads of random children among BENCH_CHILDREN demo children
+#   B  PUT /v1/children/{id}: creates under fresh random UUIDs
+#
+# Steps: scripts/deps.sh; build build/ (the release build `make run` uses); a
+# dedicated cluster in var/bench-pg (port 54349) with a fresh database
+# baove_bench; migrate; seed --demo --children N; baove-api on 127.0.0.1:8099;
+# then, per scenario, BENCH_ROUNDS rounds of wrk, pgbench with as many
+# clients, and pgbench with as many clients as the API has database
+# connections (after an unmeasured warm-up).  Prints the table and writes it to
+# var/bench-results.txt (raw outputs in var/bench-logs/).  A run with any
+# non-2xx response, socket error or failed pgbench transaction fails, and so
+# does one whose audit entries do not match its requests or transactions.  The
+# API and the cluster are stopped on exit, also on failure or Ctrl-C.
+#
+# Settings (environment):
+#   BENCH_CHILDREN        demo children to seed and read     (100000)
+#   BENCH_DURATION        seconds per measured run           (15)
+#   BENCH_ROUNDS          measured rounds per scenario       (3; medians are reported)
+#   BENCH_WARMUP          seconds of unmeasured warm-up      (3)
+#   BENCH_CONNECTIONS     wrk connections = pgbench clients  (16)
+#   BENCH_WRK_THREADS     wrk threads                        (1)
+#   BENCH_PGBENCH_THREADS pgbench threads (-j)               (1)
+#   BENCH_API_THREADS     BAOVE_HTTP_THREADS of the API      (2)
+#   BENCH_POOL_COMPARISON 1: also run pgbench with as many clients as the API
+#                         has database connections (1; 0 skips it)
+#   BENCH_HTTP_PORT       API port                           (8099)
+#   BENCH_PG_DIR / BENCH_PG_PORT   the bench cluster         (var/bench-pg / 54349)
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO_ROOT"
+
+say() { echo "bench: $*" >&2; }
+die() { echo "bench: FAILED: $*" >&2; exit 1; }
+
+CHILDREN=${BENCH_CHILDREN:-100000}
+DURATION=${BENCH_DURATION:-15}
+ROUNDS=${BENCH_ROUNDS:-3}
+WARMUP=${BENCH_WARMUP:-3}
+CONNECTIONS=${BENCH_CONNECTIONS:-16}
+WRK_THREADS=${BENCH_WRK_THREADS:-1}
+PGBENCH_THREADS=${BENCH_PGBENCH_THREADS:-1}
+API_THREADS=${BENCH_API_THREADS:-2}
+POOL_COMPARISON=${BENCH_POOL_COMPARISON:-1}
+HTTP_PORT=${BENCH_HTTP_PORT:-8099}
+for setting in CHILDREN DURATION ROUNDS WARMUP CONNECTIONS WRK_THREADS PGBENCH_THREADS \
+               API_THREADS POOL_COMPARISON HTTP_PORT; do
+  [[ ${!setting} =~ ^[0-9]+$ ]] || die "BENCH_$setting must be a whole number, got '${!setting}'"
+done
+((CHILDREN >= 1 && DURATION >= 1 && ROUNDS >= 1 && CONNECTIONS >= 1 && WRK_THREADS >= 1 &&
+  PGBENCH_THREADS >= 1 && API_THREADS >= 1)) || die "the BENCH_* counts must be at least 1"
+((WRK_THREADS <= CONNECTIONS && PGBENCH_THREADS <= CONNECTIONS)) ||
+  die "BENCH_WRK_THREADS and BENCH_PGBENCH_THREADS must not exceed BENCH_CONNECTIONS"
+
+export BAOVE_PG_DIR=${BENCH_PG_DIR:-$REPO_ROOT/var/bench-pg}
+export BAOVE_PG_PORT=${BENCH_PG_PORT:-54349}
+DB=baove_bench
+RESULTS=$REPO_ROOT/var/bench-results.txt
+LOGS=$REPO_ROOT/var/bench-logs
+
+# Our libpq clients (psql, pgbench) must reach the bench cluster and nothing
+# else, with only the session settings we give them below.
+unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD PGPASSFILE PGSERVICE \
+      PGSERVICEFILE PGOPTIONS PGSSLMODE PGCONNECT_TIMEOUT || true
+# The API must judge dates against the real today (the PUT body's dates are
+# checked against it), and its settings are ours.
+unset BAOVE_NOW DATABASE_URL BAOVE_ADMIN_DATABASE_URL || true
+
+# Whatever else runs on the machine competes with the benchmark for the
+# cores: note the load now, before our own build and seeding add to it.
+LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+bash scripts/deps.sh
+command -v wrk >/dev/null || die "wrk is not installed (scripts/deps.sh should have installed it)"
+command -v pgbench >/dev/null || die "pgbench is not installed (it comes with postgresql-15)"
+command -v curl >/dev/null || die "curl is not installed"
+
+# The release build, configured exactly as `make run` / `make build` do
+# (their chatter to stderr: stdout is the report).
+CC=gcc cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+cmake --build build -j2 >&2
+
+API_PID=""
+CLEANED=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/baove-bench.XXXXXX")
+
+# shellcheck disable=SC2317  # invoked from traps
+cleanup() {
+  ((CLEANED)) && return 0
+  CLEANED=1
+  if [[ -n $API_PID ]] && kill -0 "$API_PID" 2>/dev/null; then
+    say "stopping baove-api (pid $API_PID)"
+    kill -TERM "$API_PID" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 150; i++)); do
+      kill -0 "$API_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$API_PID" 2>/dev/null; then
+      say "baove-api did not stop after 15 s; sending SIGKILL"
+      kill -KILL "$API_PID" 2>/dev/null || true
+    fi
+    wait "$API_PID" 2>/dev/null || true
+  fi
+  bash scripts/pg.sh stop || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+
+# ---- the database ----------------------------------------------------------
+
+bash scripts/pg.sh start
+bash scripts/pg.sh createdb "$DB" # drops an earlier run's database first
+APP_URL=$(bash scripts/pg.sh url "$DB")
+ADMIN_URL=$(bash scripts/pg.sh admin-url "$DB")
+
+# psql as the cluster's superuser (for checks, CHECKPOINT, VACUUM).
+su_sql() { bash scripts/pg.sh psql "$DB" -q -v ON_ERROR_STOP=1 -tA "$@"; }
+
+DATABASE_URL=$APP_URL BAOVE_ADMIN_DATABASE_URL=$ADMIN_URL build/baove-admin migrate
+say "seeding the demo users and $CHILDREN demo children"
+DATABASE_URL=$APP_URL BAOVE_ADMIN_DATABASE_URL=$ADMIN_URL \
+  build/baove-admin seed --demo --children "$CHILDREN"
+
+# The reads pick g in 1..N and expect demo child g, whose id admin/demo.c
+# derives from md5('baove-demo-child-' || g) with the UUID version (4) and
+# variant bits set (the same expression is in bench/get_child.sql).  A
+# mismatch would make every read a 404: check first.
+DEMO_ID="(left(md5('baove-demo-child-' || g), 12) || '4' || substr(md5('baove-demo-child-' || g), 14, 3)
+          || translate(substr(md5('baove-demo-child-' || g), 17, 1), '0123456789abcdef', '89ab89ab89ab89ab')
+          || substr(md5('baove-demo-child-' || g), 18))::uuid"
+seeded=$(su_sql -c "SELECT count(*) FROM generate_series(1, $CHILDREN) g
+                      JOIN children c ON c.id = $DEMO_ID WHERE c.deleted_at IS NULL")
+[[ $seeded == "$CHILDREN" ]] ||
+  die "found $seeded of the $CHILDREN demo children (g = 1..$CHILDREN) after 'baove-admin seed --demo --children $CHILDREN'; bench/run.sh and bench/get_child.sql must derive demo ids as admin/demo.c does"
+su_sql -c "VACUUM ANALYZE"
+# Lua has no md5: wrk reads the ids from a file (bench/get_child.lua).
+su_sql -c "SELECT $DEMO_ID FROM generate_series(1, $CHILDREN) g" >"$WORK/ids"
+
+# ---- the API ---------------------------------------------------------------
+
+BASE_URL=http://127.0.0.1:$HTTP_PORT
+if curl -s -o /dev/null --max-time 1 "$BASE_URL/healthz"; then
+  die "something already listens on 127.0.0.1:$HTTP_PORT (set BENCH_HTTP_PORT)"
+fi
+per_ip=$((CONNECTIONS * 2 > 256 ? CONNECTIONS * 2 : 256))
+mkdir -p "$LOGS"
+rm -f "$LOGS"/*
+# Own process group (set -m): a Ctrl-C reaches this script, whose trap stops
+# the API in order.
+set -m
+DATABASE_URL=$APP_URL BAOVE_HTTP_ADDR=127.0.0.1 BAOVE_HTTP_PORT=$HTTP_PORT \
+  BAOVE_HTTP_THREADS=$API_THREADS BAOVE_HTTP_MAX_CONNECTIONS_PER_IP=$per_ip \
+  BAOVE_LOG_LEVEL=warn build/baove-api 2>"$LOGS/api.log" &
+API_PID=$!
+set +m
+ready=0
+for ((i = 0; i < 150; i++)); do
+  kill -0 "$API_PID" 2>/dev/null || break
+  if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$BASE_URL/readyz") == 200 ]]; then
+    ready=1
+    break
+  fi
+  sleep 0.1
+done
+if ((!ready)); then
+  tail -n 20 "$LOGS/api.log" >&2 || true
+  die "baove-api did not become ready on $BASE_URL"
+fi
+
+# A session token of demo_district (district officer: the whole district is
+# in scope), and what the API's token lookup finds for it.
+TOKEN=$(DATABASE_URL=$APP_URL BAOVE_ADMIN_DATABASE_URL=$ADMIN_URL \
+          build/baove-admin token issue --username demo_district)
+TOKEN_HASH=$(printf '%s' "$TOKEN" | sha256sum | cut -c1-64)
+IFS='|' read -r PRINCIPAL_ID USERNAME ROLE SCOPE_UNIT < <(su_sql -c "
+  SELECT p.id, p.username, p.role, p.unit_id FROM access_tokens t
+    JOIN principals p ON p.id = t.principal_id WHERE t.token_hash = '$TOKEN_HASH'")
+[[ -n ${SCOPE_UNIT:-} ]] || die "the token issued for demo_district is not in access_tokens"
+
+# The PUT body (scenario B): the API re-serialises it compactly with the same
+# members in the same order, which is the text pgbench passes as :document.
+UNIT=29980
+REGISTERED_ON=2020-01-10
+DOCUMENT='{"unit":"'$UNIT'","full_name":"Nguyễn Thị Ngọc Hân","sex":"female","date_of_birth":"2012-05-04","registered_on":"'$REGISTERED_ON'"}'
+
+# One request of each kind by hand first: a scenario that answers errors is
+# not worth measuring.
+check_status() { # expected method path [body]
+  local expected=$1 method=$2 path=$3 body=${4:-} status
+  local args=(-s --max-time 30 -o "$WORK/reply" -w '%{http_code}' -X "$method"
+              -H "Authorization: Bearer $TOKEN")
+  [[ -n $body ]] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  status=$(curl "${args[@]}" "$BASE_URL$path")
+  if [[ $status != "$expected" ]]; then
+    cat "$WORK/reply" >&2 || true
+    echo >&2
+    die "$method $path answered $status, expected $expected"
+  fi
+}
+check_status 200 GET "/v1/children/$(head -n 1 "$WORK/ids")"
+check_status 201 PUT "/v1/children/$(cat /proc/sys/kernel/random/uuid)" "$DOCUMENT"
+
+# ---- measuring ---------------------------------------------------------------
+
+# The values the API binds as parameters, fixed for the run: "now" as
+# common/clock.c formats instants, today in Asia/Ho_Chi_Minh (UTC+07:00, no
+# DST), a request id shaped like the API's own.
+NOW=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+TODAY=$(date -u -d '+7 hours' +%F)
+PGBENCH_VARS=(
+  -D "token_hash=$TOKEN_HASH" -D "now=$NOW" -D "today=$TODAY"
+  -D "principal_id=$PRINCIPAL_ID" -D "username=$USERNAME" -D "role=$ROLE"
+  -D "scope_unit=$SCOPE_UNIT" -D "request_id=$(cat /proc/sys/kernel/random/uuid)"
+  -D "children=$CHILDREN" -D "action_read=read" -D "action_create=create"
+  -D "resource_type=children" -D "outcome=success" -D "unit=$UNIT"
+  -D "registered_on=$REGISTERED_ON" -D "document=$DOCUMENT" -D "run=$(date +%s%N)"
+)
+# The API's connections run SET TIME ZONE 'UTC', datestyle and intervalstyle
+# (common/db.c db_connect); pgbench's sessions get the same settings.
+PGBENCH_OPTIONS='-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601'
+
+count_audit() { su_sql -c "SELECT count(*) FROM audit_log WHERE action = '$1'"; }
+
+# wrk's latency ("850.12us", "18.48ms", "1.02s") in milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+    else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.2f", v * 60000 }
+    else { sub(/s$/, "", v); printf "%.2f", v * 1000 } }'
+}
+
+# CPU time (clock ticks) of each thread of the API but the main one, as
+# "tid ticks" lines: libmicrohttpd's pool threads.
+api_thread_ticks() {
+  local task
+  for task in /proc/"$API_PID"/task/*; do
+    [[ ${task##*/} == "$API_PID" ]] && continue
+    # Fields after "(comm) ": state is 1, utime 12, stime 13.
+    sed 's/^.*) //' "$task/stat" 2>/dev/null | awk -v t="${task##*/}" '{print t, $12 + $13}'
+  done | sort -n
+}
+
+# run_wrk NAME SECONDS LUA ARGS... — sets WRK_RPS, WRK_P50, WRK_P99,
+# WRK_REQUESTS and WRK_SPLIT (how the API's CPU time divided among its pool
+# threads: each keeps the connections it accepted).
+run_wrk() {
+  local name=$1 seconds=$2 lua=$3 out ticks_before
+  shift 3
+  out=$LOGS/$name.wrk.txt
+  ticks_before=$(api_thread_ticks)
+  wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$lua" "$BASE_URL" \
+      -- "$@" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed ($name)"; }
+  if grep -q 'Non-2xx or 3xx responses' "$out" || grep -q 'Socket errors' "$out"; then
+    cat "$out" >&2
+    tail -n 20 "$LOGS/api.log" >&2 || true
+    die "$name: wrk saw error responses or socket errors (above); a benchmark of errors is worthless"
+  fi
+  WRK_SPLIT=$(join <(echo "$ticks_before") <(api_thread_ticks) |
+    awk '{d[NR] = $3 - $2; total += d[NR]}
+         END {for (i = 1; i <= NR; i++) printf "%s%.0f", (i > 1 ? "/" : ""), total ? 100 * d[i] / total : 0; print "%"}')
+  WRK_RPS=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  WRK_REQUESTS=$(awk '/requests in/ {print $1}' "$out")
+  WRK_P50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+  WRK_P99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+  [[ -n $WRK_RPS && -n $WRK_REQUESTS ]] || { cat "$out" >&2; die "cannot read wrk's output ($name)"; }
+}
+
+# run_pgbench NAME SECONDS SCRIPT CLIENTS THREADS — sets PGB_TPS, PGB_P50,
+# PGB_P99, PGB_TRANSACTIONS.
+run_pgbench() {
+  local name=$1 seconds=$2 script=$3 clients=$4 threads=$5 out
+  out=$LOGS/$name.pgbench.txt
+  rm -f "$WORK/$name".log*
+  PGOPTIONS=$PGBENCH_OPTIONS pgbench -n -M extended -c "$clients" -j "$threads" \
+    -T "$seconds" -f "$script" "${PGBENCH_VARS[@]}" -l --log-prefix="$WORK/$name.log" \
+    "$APP_URL" >"$out" 2>&1 || { cat "$out" >&2; die "pgbench failed ($name)"; }
+  local failed
+  failed=$(awk '/^number of failed transactions:/ {print $5}' "$out")
+  if [[ ${failed:-x} != 0 ]] || grep -q 'aborted' "$out"; then
+    cat "$out" >&2
+    die "$name: pgbench reports failed transactions (above)"
+  fi
+  PGB_TPS=$(awk '/^tps = / {print $3}' "$out")
+  PGB_TRANSACTIONS=$(awk '/^number of transactions actually processed:/ {split($6, a, "/"); print a[1]}' "$out")
+  # Per-transaction log: client, transaction, latency (us), script, epoch, us.
+  cat "$WORK/$name".log* | awk '{print $3}' | sort -n >"$WORK/$name.latencies"
+  local n
+  n=$(wc -l <"$WORK/$name.latencies")
+  PGB_P50=$(awk -v n="$n" 'NR == int(n * 0.50 + 0.5) {printf "%.2f", $1 / 1000}' "$WORK/$name.latencies")
+  PGB_P99=$(awk -v n="$n" 'NR == int(n * 0.99 + 0.5) {printf "%.2f", $1 / 1000}' "$WORK/$name.latencies")
+  rm -f "$WORK/$name".log* "$WORK/$name.latencies"
+  [[ -n $PGB_TPS && -n $PGB_TRANSACTIONS ]] || { cat "$out" >&2; die "cannot read pgbench's output ($name)"; }
+}
+
+# The median of numbers (the lower middle one for an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+ROUND_LINES=()
+SUMMARY_LINES=()
+POOL_LINES=()
+
+# Checks that each run did its work: one audit entry per request or
+# transaction, plus at most one per client for those still in flight when
+# the tool stopped counting (they finish and commit all the same).
+AUDIT_COUNT=0
+audit_mark() { AUDIT_COUNT=$(count_audit "$1"); }
+audit_check() { # action what counted clients
+  local now
+  now=$(count_audit "$1")
+  ((now - AUDIT_COUNT >= $3 && now - AUDIT_COUNT <= $3 + $4)) ||
+    die "$2 counted $3 requests or transactions, but $((now - AUDIT_COUNT)) audit entries appeared"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+# scenario KEY TITLE LUA SCRIPT AUDIT_ACTION LUA_ARGS...
+scenario() {
+  local key=$1 title=$2 lua=$3 script=$4 action=$5
+  shift 5
+  local rps=() tps=() pool=() a50=() a99=() p50=() p99=() round skewed=0
+  say "$title: warming up (${WARMUP}s of each)"
+  if ((WARMUP > 0)); then
+    run_wrk "$key-warmup" "$WARMUP" "$lua" "$@"
+    run_pgbench "$key-warmup" "$WARMUP" "$script" "$CONNECTIONS" "$PGBENCH_THREADS"
+  fi
+  for ((round = 1; round <= ROUNDS; round++)); do
+    # A checkpoint before each run, so that no run pays for the dirty pages
+    # of the one before.
+    su_sql -c CHECKPOINT
+    audit_mark "$action"
+    run_wrk "$key-$round" "$DURATION" "$lua" "$@"
+    audit_check "$action" "$title, round $round: wrk" "$WRK_REQUESTS" "$CONNECTIONS"
+
+    su_sql -c CHECKPOINT
+    audit_mark "$action"
+    run_pgbench "$key-$round" "$DURATION" "$script" "$CONNECTIONS" "$PGBENCH_THREADS"
+    audit_check "$action" "$title, round $round: pgbench" "$PGB_TRANSACTIONS" "$CONNECTIONS"
+    # A round where one pool thread did (nearly) all the work: libmicrohttpd
+    # let one thread accept (nearly) all of wrk's connections.
+    if ((API_THREADS > 1)) &&
+       awk -v s="$WRK_SPLIT" 'BEGIN {n = split(s, p, "/"); for (i = 1; i <= n; i++) if (p[i] + 0 >= 90) exit 0; exit 1}'; then
+      skewed=$((skewed + 1))
+    fi
+    rps+=("$WRK_RPS"); tps+=("$PGB_TPS")
+    a50+=("$WRK_P50"); a99+=("$WRK_P99"); p50+=("$PGB_P50"); p99+=("$PGB_P99")
+    ROUND_LINES+=("$(printf '%-2s round %d: API %7.1f req/s (p50 %6.2f, p99 %6.2f ms; pool threads CPU %s)  pgbench %7.1f tps (p50 %6.2f, p99 %6.2f ms)  ratio %s' \
+      "$key" "$round" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_SPLIT" "$PGB_TPS" "$PGB_P50" \
+      "$PGB_P99" "$(ratio "$WRK_RPS" "$PGB_TPS")")")
+    say "${ROUND_LINES[-1]}"
+
+    if ((POOL_COMPARISON)); then
+      # The same statements with as many pgbench clients as the API has
+      # database connections: what the API could do with no HTTP cost at
+      # its own database concurrency.
+      su_sql -c CHECKPOINT
+      audit_mark "$action"
+      run_pgbench "$key-$round-c$API_THREADS" "$DURATION" "$script" "$API_THREADS" 1
+      audit_check "$action" "$title, round $round: pgbench -c$API_THREADS" "$PGB_TRANSACTIONS" "$API_THREADS"
+      pool+=("$PGB_TPS")
+      ROUND_LINES+=("$(printf '%-2s round %d: pgbench -c%d: %7.1f tps (p50 %6.2f, p99 %6.2f ms)' \
+        "$key" "$round" "$API_THREADS" "$PGB_TPS" "$PGB_P50" "$PGB_P99")")
+      say "${ROUND_LINES[-1]}"
+    fi
+  done
+  local m_rps m_tps m_pool
+  m_rps=$(median "${rps[@]}")
+  m_tps=$(median "${tps[@]}")
+  SUMMARY_LINES+=("$(printf '%-29s %10.1f %12.1f %6s %8.2f %8.2f %8.2f %8.2f %8s' "$title" \
+    "$m_rps" "$m_tps" "$(ratio "$m_rps" "$m_tps")" \
+    "$(median "${a50[@]}")" "$(median "${a99[@]}")" "$(median "${p50[@]}")" "$(median "${p99[@]}")" \
+    "$skewed/$ROUNDS")")
+  if ((POOL_COMPARISON)); then
+    m_pool=$(median "${pool[@]}")
+    POOL_LINES+=("$(printf '%-29s %10.1f %12.1f %6s' "$title" "$m_rps" "$m_pool" \
+      "$(ratio "$m_rps" "$m_pool")")")
+  fi
+}
+
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+scenario A "A  GET /v1/children/{id}" bench/get_child.lua bench/get_child.sql read \
+  "$WORK/ids" "$TOKEN"
+scenario B "B  PUT /v1/children/{id} (new)" bench/put_child.lua bench/put_child.sql create \
+  "$TOKEN" "$DOCUMENT"
+
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- the report ----------------------------------------------------------------
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git status --porcelain --untracked-files=no 2>/dev/null) ]]; then
+  commit+=" (with uncommitted changes)"
+fi
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+{
+  echo "Baove benchmark (bench/run.sh), $STARTED, commit $commit"
+  echo "Machine: $(nproc) cores ($cpu), $(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(uname -sr)"
+  echo "Load average at the start: $LOAD_AT_START; at the end: $LOAD_AFTER (wrk, pgbench, the API and PostgreSQL share the cores)"
+  if awk -v l="${LOAD_AT_START%% *}" 'BEGIN {exit !(l >= 1)}'; then
+    echo "WARNING: the machine was busy when the benchmark started (load ${LOAD_AT_START%% *}): other processes competed for the cores"
+  fi
+  echo "PostgreSQL $(su_sql -c 'SHOW server_version' | cut -d' ' -f1), scripts/pg.sh cluster (shared_buffers $(su_sql -c 'SHOW shared_buffers'), synchronous_commit $(su_sql -c 'SHOW synchronous_commit')); $CHILDREN demo children"
+  echo "API: build/ (RelWithDebInfo), BAOVE_HTTP_THREADS=$API_THREADS (one database connection each), BAOVE_LOG_LEVEL=warn; token of demo_district (district scope)"
+  echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency; pgbench -M extended -c$CONNECTIONS -j$PGBENCH_THREADS -T$DURATION as baove_app over the unix socket"
+  echo "$ROUNDS round(s) per scenario after a ${WARMUP}s warm-up; a round is wrk, then pgbench$( ((POOL_COMPARISON)) && echo ", then pgbench -c$API_THREADS"); medians of the rounds"
+  echo
+  printf '%-29s %10s %12s %6s %8s %8s %8s %8s %8s\n' "scenario" "API req/s" "pgbench tps" "ratio" \
+    "API p50" "API p99" "pgb p50" "pgb p99" "skewed"
+  printf '%s\n' "${SUMMARY_LINES[@]}"
+  echo "(ratio = API req/s / pgbench tps, target >= 0.80; latencies in ms; skewed: rounds in which"
+  echo " one API pool thread did >= 90% of the work, having accepted (nearly) all of wrk's connections)"
+  if ((POOL_COMPARISON)); then
+    echo
+    echo "At the API's database concurrency (pgbench -c$API_THREADS = BAOVE_HTTP_THREADS):"
+    printf '%-29s %10s %12s %6s\n' "scenario" "API req/s" "pgbench tps" "ratio"
+    printf '%s\n' "${POOL_LINES[@]}"
+  fi
+  echo
+  printf '%s\n' "${ROUND_LINES[@]}"
+} | tee "$RESULTS"
+say "written to $RESULTS (raw wrk and pgbench outputs in $LOGS)"
