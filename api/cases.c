@@ -866,24 +866,33 @@ static enum db_outcome transition_case(PGconn *connection, void *context)
     return outcome;
 }
 
-void handle_case_transition(struct request *request)
+/* Parses and checks a change's body, then runs it in a transaction and
+ * answers: the shape of PATCH, transfer and transitions alike. */
+static void change_case(struct request *request, const struct json_field *fields,
+                        size_t field_count, enum db_outcome (*body)(PGconn *, void *),
+                        const char *invalid)
 {
     struct case_operation operation = {.request = request, .id = case_id(request)};
     if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
         return;
     json_t *errors = json_array();
-    if (!json_check_fields(operation.body, transition_fields,
-                           sizeof transition_fields / sizeof transition_fields[0], "", false,
-                           errors)) {
-        reply_problem_errors(request, PROBLEM_VALIDATION, "The transition is invalid.", errors);
+    if (!json_check_fields(operation.body, fields, field_count, "", false, errors)) {
+        reply_problem_errors(request, PROBLEM_VALIDATION, invalid, errors);
         audit_refusal(request, "update", "cases", operation.id, "invalid");
     } else {
         json_decref(errors);
         operation.if_match = request_if_match(request);
-        answer(&operation, db_transaction(request->database, transition_case, &operation),
-               "update", operation.id);
+        answer(&operation, db_transaction(request->database, body, &operation), "update",
+               operation.id);
     }
     json_decref(operation.body);
+}
+
+void handle_case_transition(struct request *request)
+{
+    change_case(request, transition_fields,
+                sizeof transition_fields / sizeof transition_fields[0], transition_case,
+                "The transition is invalid.");
 }
 
 /* ---- the list ---------------------------------------------------------------------- */
@@ -905,17 +914,9 @@ static enum db_outcome read_case_list(PGconn *connection, void *context)
     enum db_outcome outcome = DB_COMMIT;
     if (!scope_enter(request, &outcome))
         return outcome;
-    long long unit_id = 0;
-    if (list->unit != NULL) {
-        unit_id = scope_unit(request, list->unit, &outcome);
-        if (unit_id < 0)
-            return outcome;
-        if (unit_id == 0) {
-            list->unit_not_found = true;
-            reply_problem(request, PROBLEM_NOT_FOUND, "No such unit in your scope.");
-            return DB_ROLLBACK;
-        }
-    }
+    long long unit_id = scope_list_filter(request, list->unit, &list->unit_not_found, &outcome);
+    if (unit_id < 0)
+        return outcome;
     char today[CLOCK_DATE_SIZE];
     registry_today(today);
     struct db_params params;
@@ -1126,21 +1127,9 @@ static enum db_outcome patch_case(PGconn *connection, void *context)
 
 void handle_case_patch(struct request *request)
 {
-    struct case_operation operation = {.request = request, .id = case_id(request)};
-    if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
-        return;
-    json_t *errors = json_array();
-    if (!json_check_fields(operation.body, case_patch_fields,
-                           sizeof case_patch_fields / sizeof case_patch_fields[0], "", false,
-                           errors)) {
-        reply_problem_errors(request, PROBLEM_VALIDATION, "The change is invalid.", errors);
-    } else {
-        json_decref(errors);
-        operation.if_match = request_if_match(request);
-        answer(&operation, db_transaction(request->database, patch_case, &operation), "update",
-               operation.id);
-    }
-    json_decref(operation.body);
+    change_case(request, case_patch_fields,
+                sizeof case_patch_fields / sizeof case_patch_fields[0], patch_case,
+                "The change is invalid.");
 }
 
 /* ---- transfer to another commune ---------------------------------------------------- */
@@ -1214,21 +1203,8 @@ static enum db_outcome transfer_case(PGconn *connection, void *context)
 
 void handle_case_transfer(struct request *request)
 {
-    struct case_operation operation = {.request = request, .id = case_id(request)};
-    if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
-        return;
-    json_t *errors = json_array();
-    if (!json_check_fields(operation.body, transfer_fields,
-                           sizeof transfer_fields / sizeof transfer_fields[0], "", false,
-                           errors)) {
-        reply_problem_errors(request, PROBLEM_VALIDATION, "The transfer is invalid.", errors);
-    } else {
-        json_decref(errors);
-        operation.if_match = request_if_match(request);
-        answer(&operation, db_transaction(request->database, transfer_case, &operation),
-               "update", operation.id);
-    }
-    json_decref(operation.body);
+    change_case(request, transfer_fields, sizeof transfer_fields / sizeof transfer_fields[0],
+                transfer_case, "The transfer is invalid.");
 }
 
 /* ---- notes (never in the feed; every read audited) ------------------------------------ */

@@ -564,18 +564,9 @@ static enum db_outcome list_children(PGconn *connection, void *context)
     enum db_outcome outcome = DB_COMMIT;
     if (!scope_enter(request, &outcome))
         return outcome;
-    long long unit_id = 0;
-    if (list->unit != NULL) {
-        unit_id = scope_unit(request, list->unit, &outcome);
-        if (unit_id < 0)
-            return outcome;
-        if (unit_id == 0) {
-            /* A unit outside the scope is as absent as a child would be. */
-            list->not_found = true;
-            reply_problem(request, PROBLEM_NOT_FOUND, "No such unit in your scope.");
-            return DB_ROLLBACK;
-        }
-    }
+    long long unit_id = scope_list_filter(request, list->unit, &list->not_found, &outcome);
+    if (unit_id < 0)
+        return outcome;
     char today[CLOCK_DATE_SIZE];
     registry_today(today);
     struct db_params params;

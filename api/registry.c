@@ -86,6 +86,21 @@ long long scope_unit(struct request *request, const char *code, enum db_outcome 
                      code, today, outcome);
 }
 
+long long scope_list_filter(struct request *request, const char *code, bool *not_found,
+                            enum db_outcome *outcome)
+{
+    if (code == NULL)
+        return 0;
+    long long unit_id = scope_unit(request, code, outcome);
+    if (unit_id == 0) {
+        *not_found = true;
+        reply_problem(request, PROBLEM_NOT_FOUND, "No such unit in your scope.");
+        *outcome = DB_ROLLBACK;
+        return -1;
+    }
+    return unit_id;
+}
+
 /* ---- audit -------------------------------------------------------------- */
 
 bool audit_write(struct request *request, const char *action, const char *resource_type,

@@ -30,6 +30,12 @@ long long scope_commune(struct request *request, const char *code, const char *o
  * or 0. */
 long long scope_unit(struct request *request, const char *code, enum db_outcome *outcome);
 
+/* A list's ?unit= filter: the unit's id (0 without a filter), or -1 when
+ * the transaction must end: a failure, or a unit outside the scope, which
+ * is answered 404 (*not_found set) as an absent record would be. */
+long long scope_list_filter(struct request *request, const char *code, bool *not_found,
+                            enum db_outcome *outcome);
+
 /* Today in Asia/Ho_Chi_Minh as YYYY-MM-DD. */
 void registry_today(char out[CLOCK_DATE_SIZE]);
 
