@@ -496,15 +496,7 @@ void handle_case_create(struct request *request)
 /* The {id} of the path in canonical lower case, or NULL after a 404. */
 static const char *case_id(struct request *request)
 {
-    char *id = (char *)route_param(&request->match, "id");
-    if (!json_is_uuid_text(id)) {
-        reply_problem(request, PROBLEM_NOT_FOUND, "No such case.");
-        return NULL;
-    }
-    for (char *c = id; *c != '\0'; c++)
-        if (*c >= 'A' && *c <= 'F')
-            *c = (char)(*c - 'A' + 'a');
-    return id;
+    return request_uuid_param(request, "id", "case");
 }
 
 static enum db_outcome get_case(PGconn *connection, void *context)
@@ -1552,13 +1544,9 @@ void handle_case_service_patch(struct request *request)
 {
     struct service_operation service = {.base = {.request = request, .id = case_id(request)}};
     struct case_operation *operation = &service.base;
-    service.service_id = route_param(&request->match, "service_id");
-    if (operation->id == NULL)
+    if (operation->id == NULL ||
+        (service.service_id = request_uuid_param(request, "service_id", "service")) == NULL)
         return;
-    if (!json_is_uuid_text(service.service_id)) {
-        reply_problem(request, PROBLEM_NOT_FOUND, "No such service.");
-        return;
-    }
     if ((operation->body = request_json_body(request)) == NULL)
         return;
     operation->if_match = request_if_match(request);

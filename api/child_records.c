@@ -489,18 +489,14 @@ static bool read_path(struct request *request, struct record_operation *operatio
                       const struct record_kind *kind, bool with_record)
 {
     *operation = (struct record_operation){.request = request, .kind = kind};
-    operation->child_id = route_param(&request->match, "id");
-    operation->record_id = with_record ? route_param(&request->match, "record_id") : NULL;
-    if (!json_is_uuid_text(operation->child_id) ||
-        (with_record && !json_is_uuid_text(operation->record_id))) {
-        reply_problem(request, PROBLEM_NOT_FOUND, "No such record.");
+    operation->child_id = request_uuid_param(request, "id", "child");
+    if (operation->child_id == NULL)
         return false;
+    if (with_record) {
+        operation->record_id = request_uuid_param(request, "record_id", "record");
+        if (operation->record_id == NULL)
+            return false;
     }
-    /* Canonical lower case, as the database prints ids. */
-    for (size_t i = 0; i < request->match.param_count; i++)
-        for (char *c = request->match.params[i].value; *c != '\0'; c++)
-            if (*c >= 'A' && *c <= 'F')
-                *c = (char)(*c - 'A' + 'a');
     return true;
 }
 

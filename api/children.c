@@ -330,16 +330,7 @@ static void finish(struct child_operation *operation, enum db_outcome outcome,
 /* The {id} of the path, answering 404 when it is not a UUID. */
 static const char *child_id(struct request *request)
 {
-    char *id = (char *)route_param(&request->match, "id");
-    if (!json_is_uuid_text(id)) {
-        reply_problem(request, PROBLEM_NOT_FOUND, "No such child.");
-        return NULL;
-    }
-    /* Canonical lower case, as the database prints it (Location, audit). */
-    for (char *c = id; *c != '\0'; c++)
-        if (*c >= 'A' && *c <= 'F')
-            *c = (char)(*c - 'A' + 'a');
-    return id;
+    return request_uuid_param(request, "id", "child");
 }
 
 /* ---- PUT ----------------------------------------------------------------- */

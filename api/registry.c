@@ -86,6 +86,20 @@ long long scope_unit(struct request *request, const char *code, enum db_outcome 
                      code, today, outcome);
 }
 
+const char *request_uuid_param(struct request *request, const char *name, const char *what)
+{
+    /* The value lives in the request's route match, which we may rewrite. */
+    char *id = (char *)route_param(&request->match, name);
+    if (!json_is_uuid_text(id)) {
+        reply_problem(request, PROBLEM_NOT_FOUND, "No such %s.", what);
+        return NULL;
+    }
+    for (char *c = id; *c != '\0'; c++)
+        if (*c >= 'A' && *c <= 'F')
+            *c = (char)(*c - 'A' + 'a');
+    return id;
+}
+
 long long scope_list_filter(struct request *request, const char *code, bool *not_found,
                             enum db_outcome *outcome)
 {

@@ -36,6 +36,11 @@ long long scope_unit(struct request *request, const char *code, enum db_outcome 
 long long scope_list_filter(struct request *request, const char *code, bool *not_found,
                             enum db_outcome *outcome);
 
+/* The path parameter `name` as a UUID in canonical lower case (as the
+ * database prints it, for Location and audit), or NULL after answering 404
+ * ("No such <what>.") when it is not a UUID. */
+const char *request_uuid_param(struct request *request, const char *name, const char *what);
+
 /* Today in Asia/Ho_Chi_Minh as YYYY-MM-DD. */
 void registry_today(char out[CLOCK_DATE_SIZE]);
 
