@@ -44,6 +44,19 @@ enum permission {
     PERMISSION_CASES_READ,     /* cases, their history */
     PERMISSION_CASES_WRITE,    /* intake, transitions, notes */
     PERMISSION_CASES_TRANSFER, /* moving a case to another commune */
+    PERMISSION_FUND_READ,      /* donors, pledges, payments, disbursements */
+    PERMISSION_FUND_WRITE,
+    PERMISSION_FUND_SUMMARY_READ, /* fund summary, targets, public disclosure */
+    PERMISSION_FUND_TARGETS_WRITE,
+    PERMISSION_JOBS_READ,         /* the worker's job queue */
+    PERMISSION_INDICATORS_READ,   /* indicator snapshots */
+    PERMISSION_INDICATORS_RECOMPUTE,
+    PERMISSION_REPORTS_READ,      /* report periods, commune reports, summaries */
+    PERMISSION_REPORTS_WRITE,     /* a commune's draft and submission */
+    PERMISSION_REPORTS_REVIEW,    /* returning or accepting a submitted report */
+    PERMISSION_REPORT_PERIODS_WRITE,
+    PERMISSION_NOTIFICATIONS_READ, /* outbox, channels */
+    PERMISSION_NOTIFICATIONS_WRITE, /* channels, resending */
     PERMISSION_COUNT
 };
 
