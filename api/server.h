@@ -86,6 +86,15 @@ void reply_problem_members(struct request *request, enum problem_type type, cons
 void reply_text(struct request *request, unsigned status, const char *content_type,
                 char *text, size_t length);
 
+/* Answers with a CSV document (common/csv.h), as an attachment named
+ * filename; takes ownership of text (malloc'd).  NULL text (out of memory)
+ * answers 500. */
+void reply_csv(struct request *request, char *text, size_t length, const char *filename);
+
+/* Whether the client asked for CSV rather than JSON: ?format=csv, or an
+ * Accept header giving text/csv a higher quality than application/json. */
+bool request_wants_csv(const struct request *request);
+
 /* Answers with no body (204). */
 void reply_empty(struct request *request, unsigned status);
 
