@@ -67,4 +67,27 @@ void handle_audit_list(struct request *request);
 /* reference.c */
 void handle_reference(struct request *request);
 
+/* report_periods.c */
+void handle_report_periods_list(struct request *request);
+void handle_report_period_get(struct request *request);
+void handle_report_period_put(struct request *request);
+/* True for a period key's shape: "2020" or "2020S1". */
+bool report_period_key_valid(const char *key);
+
+/* reports.c */
+void handle_reports_list(struct request *request);
+void handle_report_summary(struct request *request);
+void handle_report_get(struct request *request);
+void handle_report_put(struct request *request);
+void handle_report_submit(struct request *request);
+void handle_report_return(struct request *request);
+void handle_report_accept(struct request *request);
+
+/* notifications.c */
+void handle_channels_list(struct request *request);
+void handle_channel_put(struct request *request);
+void handle_channel_delete(struct request *request);
+void handle_notifications_list(struct request *request);
+void handle_notification_resend(struct request *request);
+
 #endif

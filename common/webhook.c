@@ -1,0 +1,176 @@
+#include "webhook.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+#define BASE64_VARIANT sodium_base64_VARIANT_ORIGINAL
+
+void webhook_secret_generate(char out[WEBHOOK_SECRET_SIZE])
+{
+    unsigned char key[WEBHOOK_SECRET_BYTES];
+    randombytes_buf(key, sizeof key);
+    memcpy(out, WEBHOOK_SECRET_PREFIX, sizeof WEBHOOK_SECRET_PREFIX);
+    size_t prefix = strlen(WEBHOOK_SECRET_PREFIX);
+    sodium_bin2base64(out + prefix, WEBHOOK_SECRET_SIZE - prefix, key, sizeof key,
+                      BASE64_VARIANT);
+    sodium_memzero(key, sizeof key);
+}
+
+bool webhook_sign(const char *secret, const char *id, const char *timestamp, const char *body,
+                  size_t body_length, char out[WEBHOOK_SIGNATURE_SIZE])
+{
+    size_t prefix = strlen(WEBHOOK_SECRET_PREFIX);
+    if (strncmp(secret, WEBHOOK_SECRET_PREFIX, prefix) != 0)
+        return false;
+    unsigned char key[128];
+    size_t key_length = 0;
+    if (sodium_base642bin(key, sizeof key, secret + prefix, strlen(secret + prefix), NULL,
+                          &key_length, NULL, BASE64_VARIANT) != 0 ||
+        key_length == 0)
+        return false;
+    crypto_auth_hmacsha256_state state;
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_init(&state, key, key_length);
+    crypto_auth_hmacsha256_update(&state, (const unsigned char *)id, strlen(id));
+    crypto_auth_hmacsha256_update(&state, (const unsigned char *)".", 1);
+    crypto_auth_hmacsha256_update(&state, (const unsigned char *)timestamp, strlen(timestamp));
+    crypto_auth_hmacsha256_update(&state, (const unsigned char *)".", 1);
+    crypto_auth_hmacsha256_update(&state, (const unsigned char *)body, body_length);
+    crypto_auth_hmacsha256_final(&state, mac);
+    sodium_memzero(key, sizeof key);
+    memcpy(out, "v1,", 4);
+    sodium_bin2base64(out + 3, WEBHOOK_SIGNATURE_SIZE - 3, mac, sizeof mac, BASE64_VARIANT);
+    return true;
+}
+
+bool webhook_host_allowed(const char *host)
+{
+    const char *list = config_string("BAOVE_WEBHOOK_ALLOW_HOSTS", "");
+    size_t host_length = strlen(host);
+    while (*list != '\0') {
+        while (*list == ',' || *list == ' ')
+            list++;
+        size_t length = strcspn(list, ", ");
+        if (length > 0 && length == host_length && strncasecmp(list, host, length) == 0)
+            return true;
+        list += length;
+    }
+    return false;
+}
+
+static bool ipv4_private(uint32_t address)
+{
+    static const struct {
+        uint32_t network;
+        int bits;
+    } ranges[] = {
+        {0x00000000, 8},  {0x0A000000, 8},  {0x64400000, 10}, {0x7F000000, 8},
+        {0xA9FE0000, 16}, {0xAC100000, 12}, {0xC0000000, 24}, {0xC0000200, 24},
+        {0xC0A80000, 16}, {0xC6120000, 15}, {0xC6336400, 24}, {0xCB007100, 24},
+        {0xE0000000, 4},  {0xF0000000, 4},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        uint32_t mask = 0xFFFFFFFFu << (32 - ranges[i].bits);
+        if ((address & mask) == ranges[i].network)
+            return true;
+    }
+    return false;
+}
+
+bool webhook_address_private(const struct sockaddr *address)
+{
+    if (address->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)(const void *)address;
+        return ipv4_private(ntohl(v4->sin_addr.s_addr));
+    }
+    if (address->sa_family != AF_INET6)
+        return true;
+    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)(const void *)address;
+    const unsigned char *bytes = v6->sin6_addr.s6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) || IN6_IS_ADDR_V4COMPAT(&v6->sin6_addr)) {
+        uint32_t embedded = (uint32_t)bytes[12] << 24 | (uint32_t)bytes[13] << 16 |
+                            (uint32_t)bytes[14] << 8 | bytes[15];
+        return ipv4_private(embedded);
+    }
+    /* Only global unicast (2000::/3) is public; within it, documentation
+     * (2001:db8::/32) and NAT64/6to4 prefixes are refused too. */
+    if ((bytes[0] & 0xE0) != 0x20)
+        return true;
+    if (bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x0d && bytes[3] == 0xb8)
+        return true;
+    if (bytes[0] == 0x20 && bytes[1] == 0x02)
+        return true;
+    return false;
+}
+
+/* Splits scheme://host[:port]/… into its scheme and host. */
+static const char *parse_url(const char *url, bool *https, char host[WEBHOOK_HOST_SIZE])
+{
+    const char *rest;
+    if (strncasecmp(url, "https://", 8) == 0) {
+        *https = true;
+        rest = url + 8;
+    } else if (strncasecmp(url, "http://", 7) == 0) {
+        *https = false;
+        rest = url + 7;
+    } else {
+        return "must be an https URL";
+    }
+    size_t authority = strcspn(rest, "/?#");
+    if (memchr(rest, '@', authority) != NULL)
+        return "must not carry user information";
+    size_t length;
+    if (rest[0] == '[') {
+        const char *end = memchr(rest, ']', authority);
+        if (end == NULL)
+            return "has a malformed host";
+        rest++;
+        length = (size_t)(end - rest);
+    } else {
+        length = strcspn(rest, ":/?#");
+    }
+    if (length == 0 || length >= WEBHOOK_HOST_SIZE)
+        return "must name a host";
+    memcpy(host, rest, length);
+    host[length] = '\0';
+    for (size_t i = 0; i < length; i++)
+        if (isspace((unsigned char)host[i]) || iscntrl((unsigned char)host[i]))
+            return "has a malformed host";
+    return NULL;
+}
+
+const char *webhook_url_refusal(const char *url)
+{
+    bool https = false;
+    char host[WEBHOOK_HOST_SIZE];
+    const char *refusal = parse_url(url, &https, host);
+    if (refusal != NULL)
+        return refusal;
+    bool allowed = webhook_host_allowed(host);
+    if (!https && !allowed)
+        return "must be an https URL";
+    if (allowed)
+        return NULL;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *addresses = NULL;
+    if (getaddrinfo(host, NULL, &hints, &addresses) != 0)
+        return "names a host that does not resolve";
+    for (struct addrinfo *address = addresses; address != NULL; address = address->ai_next) {
+        if (webhook_address_private(address->ai_addr)) {
+            refusal = "resolves to a private, loopback or link-local address";
+            break;
+        }
+    }
+    freeaddrinfo(addresses);
+    return refusal;
+}
