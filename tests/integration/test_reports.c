@@ -1,0 +1,330 @@
+/* The 2020 six-month reporting cycle through the API: the district moves a
+ * period's dates; Xã Long Khánh A drafts, submits right before the due date
+ * ends, is returned, resubmits right after it (late) and is accepted; Xã
+ * Long Khánh B submits on time; the district's summary counts them (JSON
+ * and CSV); scope and roles; notification channels and their URL rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static struct test_database database;
+/* The same database seen on the last minute of the due date and on the
+ * first minute after it. */
+static struct test_process before_due, after_due;
+static char *district, *commune, *viewer;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!harness_create_database("baove_t_reports", true, true, &database))
+        return -1;
+    const char *before[] = {"BAOVE_NOW=2020-05-13T23:59:00+07:00",
+                            "BAOVE_WEBHOOK_ALLOW_HOSTS=127.0.0.1", NULL};
+    const char *after[] = {"BAOVE_NOW=2020-05-14T00:00:30+07:00", NULL};
+    if (!harness_start_api(&database, before, &before_due) ||
+        !harness_start_api(&database, after, &after_due))
+        return -1;
+    district = harness_login(&before_due, "demo_district", "baove-demo");
+    commune = harness_login(&before_due, "demo_commune", "baove-demo");
+    viewer = harness_login(&before_due, "demo_viewer", "baove-demo");
+    return district && commune && viewer ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(district);
+    free(commune);
+    free(viewer);
+    int first = harness_stop(&before_due), second = harness_stop(&after_due);
+    return first == 0 && second == 0 ? 0 : -1;
+}
+
+static struct http_response *call(const struct test_process *api, const char *method,
+                                  const char *path, const char *token, const char *body,
+                                  const char *if_match)
+{
+    char header[48];
+    snprintf(header, sizeof header, "If-Match: \"%s\"", if_match ? if_match : "");
+    const char *headers[] = {if_match ? header : NULL, NULL};
+    struct http_options options = {.method = method, .path = path, .token = token,
+                                   .body = body, .headers = headers};
+    return http_call(api, &options);
+}
+
+static long status_of(struct http_response *response)
+{
+    long status = response->status;
+    http_free(response);
+    return status;
+}
+
+static long long integer_at(const json_t *object, const char *name)
+{
+    return json_integer_value(json_object_get(object, name));
+}
+
+static void report_periods(void **state)
+{
+    (void)state;
+    struct http_response *list = http_get(&before_due, "/v1/report-periods?year=2020", viewer);
+    assert_int_equal(list->status, 200);
+    json_t *items = json_object_get(list->json, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(json_text(json_array_get(items, 0), "key", NULL), "2020S1");
+    assert_string_equal(json_text(json_array_get(items, 0), "due_on", NULL), "2020-05-13");
+    assert_string_equal(json_text(json_array_get(items, 1), "covers_to", NULL), "2020-10-31");
+    http_free(list);
+    assert_int_equal(status_of(http_get(&before_due, "/v1/report-periods?year=20x", viewer)),
+                     400);
+    assert_int_equal(status_of(http_get(&before_due, "/v1/report-periods/2019S1", viewer)), 404);
+
+    struct http_response *period = http_get(&before_due, "/v1/report-periods/2020", district);
+    assert_int_equal(period->status, 200);
+    assert_string_equal(http_header(period, "ETag"), "\"1\"");
+    http_free(period);
+    const char *dates = "{\"covers_from\":\"2020-01-01\",\"covers_to\":\"2020-10-15\","
+                        "\"due_on\":\"2020-11-12\"}";
+    const char *path = "/v1/report-periods/2020";
+    assert_int_equal(status_of(call(&before_due, "PUT", path, district, dates, NULL)), 428);
+    assert_int_equal(status_of(call(&before_due, "PUT", path, district, dates, "7")), 412);
+    assert_int_equal(status_of(call(&before_due, "PUT", path, commune, dates, "1")), 403);
+    struct http_response *bad = call(&before_due, "PUT", path, district,
+                                     "{\"covers_from\":\"2019-12-01\",\"covers_to\":"
+                                     "\"2020-10-15\",\"due_on\":\"2020-10-01\"}", "1");
+    assert_int_equal(bad->status, 422);
+    assert_int_equal(json_array_size(json_object_get(bad->json, "errors")), 2);
+    http_free(bad);
+    struct http_response *moved = call(&before_due, "PUT", path, district, dates, "1");
+    assert_int_equal(moved->status, 200);
+    assert_string_equal(json_text(moved->json, "covers_to", NULL), "2020-10-15");
+    assert_int_equal(integer_at(moved->json, "version"), 2);
+    http_free(moved);
+}
+
+static const char draft[] =
+    "{\"narrative\":{\"results\":\"Tặng quà Trung thu cho 120 trẻ em.\","
+    "\"difficulties\":\"Thiếu cộng tác viên ở ấp Long Thạnh.\","
+    "\"proposals\":\"Đề nghị huyện tập huấn thêm.\"},"
+    "\"activities\":{\"mid_autumn_gift_children\":120,\"forum_participants\":35,"
+    "\"month_of_action_events\":2}}";
+
+#define LONG_KHANH_A "/v1/reports/2020S1/29980"
+#define LONG_KHANH_B "/v1/reports/2020S1/29983"
+
+static void a_commune_report_from_draft_to_accepted(void **state)
+{
+    (void)state;
+    assert_int_equal(status_of(http_get(&before_due, LONG_KHANH_A, commune)), 404);
+    struct http_response *created = call(&before_due, "PUT", LONG_KHANH_A, commune, draft, NULL);
+    assert_int_equal(created->status, 201);
+    assert_string_equal(json_text(created->json, "status", NULL), "draft");
+    assert_string_equal(json_text(created->json, "unit_name", NULL), "Xã Long Khánh A");
+    assert_int_equal(integer_at(json_object_get(created->json, "activities"),
+                                "mid_autumn_gift_children"), 120);
+    assert_true(json_is_null(json_object_get(created->json, "on_time")));
+    assert_string_equal(http_header(created, "Location"), LONG_KHANH_A);
+    http_free(created);
+    /* Editing needs the version; invalid counts are refused field by field. */
+    assert_int_equal(status_of(call(&before_due, "PUT", LONG_KHANH_A, commune, draft, NULL)),
+                     428);
+    struct http_response *invalid = call(&before_due, "PUT", LONG_KHANH_A, commune,
+                                         "{\"narrative\":{\"results\":7},\"activities\":"
+                                         "{\"forum_participants\":-1,\"gifts\":3}}", "1");
+    assert_int_equal(invalid->status, 422);
+    assert_int_equal(json_array_size(json_object_get(invalid->json, "errors")), 3);
+    http_free(invalid);
+    struct http_response *edited = call(&before_due, "PUT", LONG_KHANH_A, commune, draft, "1");
+    assert_int_equal(edited->status, 200);
+    assert_string_equal(http_header(edited, "ETag"), "\"2\"");
+    http_free(edited);
+
+    /* 23:59 on the due date: on time. */
+    struct http_response *submitted =
+        call(&before_due, "POST", LONG_KHANH_A "/submit", commune, NULL, "2");
+    assert_int_equal(submitted->status, 200);
+    assert_string_equal(json_text(submitted->json, "status", NULL), "submitted");
+    assert_true(json_is_true(json_object_get(submitted->json, "on_time")));
+    assert_string_equal(json_text(submitted->json, "submitted_at", NULL),
+                        "2020-05-13T23:59:00+07:00");
+    http_free(submitted);
+    assert_int_equal(status_of(call(&before_due, "PUT", LONG_KHANH_A, commune, draft, "3")),
+                     409);
+    assert_int_equal(status_of(call(&before_due, "POST", LONG_KHANH_A "/submit", commune,
+                                    NULL, NULL)), 409);
+    /* Only the district reviews. */
+    assert_int_equal(status_of(call(&before_due, "POST", LONG_KHANH_A "/accept", commune, NULL,
+                                    NULL)), 403);
+    assert_int_equal(status_of(call(&before_due, "POST", LONG_KHANH_A "/return", district,
+                                    "{}", NULL)), 422);
+    struct http_response *returned =
+        call(&before_due, "POST", LONG_KHANH_A "/return", district,
+             "{\"reason\":\"Bổ sung số liệu diễn đàn trẻ em.\"}", "3");
+    assert_int_equal(returned->status, 200);
+    assert_string_equal(json_text(returned->json, "status", NULL), "returned");
+    assert_string_equal(json_text(returned->json, "reviewed_by", NULL), "demo_district");
+    http_free(returned);
+    assert_int_equal(status_of(call(&before_due, "POST", LONG_KHANH_A "/accept", district,
+                                    NULL, NULL)), 409);
+    assert_int_equal(status_of(call(&after_due, "PUT", LONG_KHANH_A, commune, draft, "4")), 200);
+
+    /* 00:00:30 the day after: late. */
+    struct http_response *late =
+        call(&after_due, "POST", LONG_KHANH_A "/submit", commune, NULL, NULL);
+    assert_int_equal(late->status, 200);
+    assert_true(json_is_false(json_object_get(late->json, "on_time")));
+    assert_int_equal(integer_at(late->json, "submissions"), 2);
+    http_free(late);
+    struct http_response *accepted =
+        call(&after_due, "POST", LONG_KHANH_A "/accept", district, NULL, "6");
+    assert_int_equal(accepted->status, 200);
+    assert_string_equal(json_text(accepted->json, "status", NULL), "accepted");
+    assert_string_equal(json_text(accepted->json, "accepted_at", NULL),
+                        "2020-05-14T00:00:30+07:00");
+    http_free(accepted);
+
+    /* Xã Long Khánh B, by the district on its behalf, on time. */
+    assert_int_equal(status_of(call(&before_due, "PUT", LONG_KHANH_B, district, draft, NULL)),
+                     201);
+    struct http_response *on_time =
+        call(&before_due, "POST", LONG_KHANH_B "/submit", district, NULL, NULL);
+    assert_true(json_is_true(json_object_get(on_time->json, "on_time")));
+    http_free(on_time);
+}
+
+static void summary_counts_completeness_and_timeliness(void **state)
+{
+    (void)state;
+    struct http_response *summary =
+        http_get(&after_due, "/v1/reports/2020S1/summary?unit=870", district);
+    assert_int_equal(summary->status, 200);
+    assert_int_equal(integer_at(summary->json, "expected"), 10);
+    assert_int_equal(integer_at(summary->json, "submitted"), 2);
+    assert_int_equal(integer_at(summary->json, "on_time"), 1);
+    assert_int_equal(integer_at(summary->json, "accepted"), 1);
+    assert_true(json_real_value(json_object_get(summary->json, "completeness_percent")) == 20.0 ||
+                json_integer_value(json_object_get(summary->json, "completeness_percent")) == 20);
+    json_t *missing = json_object_get(summary->json, "not_reported");
+    assert_int_equal(json_array_size(missing), 8);
+    assert_string_equal(json_text(json_array_get(missing, 0), "unit", NULL), "29956");
+    assert_int_equal(json_array_size(json_object_get(summary->json, "communes")), 10);
+    http_free(summary);
+
+    const char *headers[] = {"Accept: text/csv", NULL};
+    struct http_options csv = {.path = "/v1/reports/2020S1/summary?unit=870",
+                               .token = district, .headers = headers};
+    struct http_response *sheet = http_call(&after_due, &csv);
+    assert_int_equal(sheet->status, 200);
+    assert_memory_equal(sheet->body, "\xEF\xBB\xBF" "period,unit,unit_name,status", 31);
+    int lines = 0;
+    for (const char *c = sheet->body; *c != '\0'; c++)
+        lines += *c == '\n';
+    assert_int_equal(lines, 11);
+    assert_non_null(strstr(sheet->body, "2020S1,29980,Xã Long Khánh A,accepted,"
+                                        "2020-05-14T00:00:30+07:00,no,"));
+    http_free(sheet);
+
+    /* A commune sees only its own commune. */
+    assert_int_equal(status_of(http_get(&after_due, "/v1/reports/2020S1/summary?unit=870",
+                                        commune)), 404);
+    struct http_response *own = http_get(&after_due, "/v1/reports/2020S1/summary", commune);
+    assert_int_equal(own->status, 200);
+    assert_int_equal(integer_at(own->json, "expected"), 1);
+    http_free(own);
+    struct http_response *list = http_get(&after_due, "/v1/reports?period=2020S1", commune);
+    assert_int_equal(json_array_size(json_object_get(list->json, "items")), 1);
+    http_free(list);
+    list = http_get(&after_due, "/v1/reports?period=2020S1&unit=870", district);
+    assert_int_equal(json_array_size(json_object_get(list->json, "items")), 2);
+    http_free(list);
+    assert_int_equal(status_of(http_get(&after_due, LONG_KHANH_B, commune)), 404);
+    assert_int_equal(status_of(http_get(&after_due, "/v1/reports?period=bad", district)), 400);
+    assert_int_equal(status_of(http_get(&after_due, "/v1/reports/2021/29980", district)), 404);
+}
+
+static void channels(void **state)
+{
+    (void)state;
+    const char *path = "/v1/units/29980/channels/ubnd";
+    struct http_response *created =
+        call(&before_due, "PUT", path, district,
+             "{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:9/hook\"}", NULL);
+    assert_int_equal(created->status, 201);
+    const char *secret = json_text(created->json, "secret", NULL);
+    assert_non_null(secret);
+    assert_int_equal(strncmp(secret, "whsec_", 6), 0);
+    assert_int_equal(strlen(secret), 6 + 44);
+    http_free(created);
+    /* Saved again: no secret shown. */
+    struct http_response *again =
+        call(&before_due, "PUT", path, district,
+             "{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:9/other\"}", NULL);
+    assert_int_equal(again->status, 200);
+    assert_null(json_object_get(again->json, "secret"));
+    http_free(again);
+    struct http_response *refused =
+        call(&before_due, "PUT", "/v1/units/29980/channels/x", district,
+             "{\"kind\":\"webhook\",\"url\":\"http://example.org/hook\"}", NULL);
+    assert_int_equal(refused->status, 422);
+    assert_string_equal(json_text(json_array_get(json_object_get(refused->json, "errors"), 0),
+                                  "detail", NULL), "must be an https URL");
+    http_free(refused);
+    refused = call(&before_due, "PUT", "/v1/units/29980/channels/x", district,
+                   "{\"kind\":\"webhook\",\"url\":\"https://10.1.2.3/hook\"}", NULL);
+    assert_int_equal(refused->status, 422);
+    assert_string_equal(json_text(json_array_get(json_object_get(refused->json, "errors"), 0),
+                                  "detail", NULL),
+                        "resolves to a private, loopback or link-local address");
+    http_free(refused);
+    assert_int_equal(status_of(call(&before_due, "PUT", "/v1/units/29980/channels/x", district,
+                                    "{\"kind\":\"webhook\",\"url\":\"https://[::1]:8443/\"}",
+                                    NULL)), 422);
+    assert_int_equal(status_of(call(&before_due, "PUT", "/v1/units/29980/channels/mail",
+                                    district, "{\"kind\":\"email\",\"address\":\"nope\"}",
+                                    NULL)), 422);
+    assert_int_equal(status_of(call(&before_due, "PUT", "/v1/units/29980/channels/mail",
+                                    district,
+                                    "{\"kind\":\"email\",\"address\":\"lkA@hongngu.gov.vn\"}",
+                                    NULL)), 201);
+    assert_int_equal(status_of(call(&before_due, "PUT", "/v1/units/29980/channels/Bad!",
+                                    district, "{\"kind\":\"email\",\"address\":\"a@b.vn\"}",
+                                    NULL)), 400);
+    assert_int_equal(status_of(call(&before_due, "PUT", path, commune,
+                                    "{\"kind\":\"email\",\"address\":\"a@b.vn\"}", NULL)), 403);
+    struct http_response *list = http_get(&before_due, "/v1/units/29980/channels", district);
+    assert_int_equal(list->status, 200);
+    assert_int_equal(json_array_size(json_object_get(list->json, "items")), 2);
+    assert_null(strstr(list->body, "whsec_"));
+    http_free(list);
+    assert_int_equal(status_of(call(&before_due, "DELETE", "/v1/units/29980/channels/mail",
+                                    district, NULL, NULL)), 204);
+    assert_int_equal(status_of(call(&before_due, "DELETE", "/v1/units/29980/channels/mail",
+                                    district, NULL, NULL)), 404);
+    assert_int_equal(status_of(http_get(&before_due, "/v1/notifications?status=x", district)),
+                     400);
+    struct http_response *outbox = http_get(&before_due, "/v1/notifications", district);
+    assert_int_equal(outbox->status, 200);
+    assert_int_equal(json_array_size(json_object_get(outbox->json, "items")), 0);
+    http_free(outbox);
+}
+
+int main(void)
+{
+    harness_init("reports");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(report_periods),
+        cmocka_unit_test(a_commune_report_from_draft_to_accepted),
+        cmocka_unit_test(summary_counts_completeness_and_timeliness),
+        cmocka_unit_test(channels),
+    };
+    int failed = cmocka_run_group_tests_name("reports", tests, setup, teardown);
+    harness_finish();
+    return failed;
+}
