@@ -138,9 +138,9 @@ struct server_settings {
 const struct server_settings *server_settings(void);
 
 /* Starts listening; NULL on failure (logged). */
-struct MHD_Daemon *server_start(const struct server_settings *settings);
+struct server *server_start(const struct server_settings *settings);
 
 /* Stops accepting, waits for in-flight requests (up to grace_seconds), stops. */
-void server_stop(struct MHD_Daemon *daemon, unsigned grace_seconds);
+void server_stop(struct server *server, unsigned grace_seconds);
 
 #endif
