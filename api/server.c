@@ -367,6 +367,10 @@ static void dispatch(struct request *request)
         }
     }
     route->handler(request);
+    /* A replayed create hands a personal record out again, without the
+     * handler having run its audited transaction: record that read here. */
+    if (request->idempotent_replay && route->audited != NULL)
+        audit_refusal(request, "read", route->audited, request->replayed_id, "success");
 }
 
 /* First call for a request: headers are in, the body is not. */
