@@ -318,13 +318,25 @@ static bool record_history(struct case_operation *operation, const char *id,
     return result != NULL;
 }
 
+/* The audit entry of a case operation names the case's commune (where the
+ * record lives, as for children), not the caller's unit. */
 static bool audit_case(struct case_operation *operation, const char *action, const char *id,
                        enum db_outcome *outcome)
 {
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, id);
+    PGresult *result = registry_query(operation->request,
+                                      "SELECT unit_id FROM cases WHERE id = $1::uuid", &params,
+                                      outcome);
+    if (result == NULL)
+        return false;
+    long long unit_id = PQntuples(result) == 1 ? db_integer(result, 0, 0)
+                                               : operation->request->principal.unit_id;
+    PQclear(result);
     char ids[48];
     snprintf(ids, sizeof ids, "{%s}", id);
-    if (audit_write(operation->request, action, "cases", ids, operation->request->principal.unit_id,
-                    "success"))
+    if (audit_write(operation->request, action, "cases", ids, unit_id, "success"))
         return true;
     *outcome = DB_FAILED;
     return false;
