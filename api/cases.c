@@ -318,16 +318,36 @@ static bool record_history(struct case_operation *operation, const char *id,
     return result != NULL;
 }
 
+/* The audit entry of an operation on a case or its notes: ids is the
+ * array literal of the records; the entry names the case's commune (where
+ * the record lives, as for children), not the caller's unit. */
+static bool audit_case_records(struct case_operation *operation, const char *action,
+                               const char *resource_type, const char *case_id,
+                               const char *ids, enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, case_id);
+    PGresult *result = registry_query(operation->request,
+                                      "SELECT unit_id FROM cases WHERE id = $1::uuid", &params,
+                                      outcome);
+    if (result == NULL)
+        return false;
+    long long unit_id = PQntuples(result) == 1 ? db_integer(result, 0, 0)
+                                               : operation->request->principal.unit_id;
+    PQclear(result);
+    if (audit_write(operation->request, action, resource_type, ids, unit_id, "success"))
+        return true;
+    *outcome = DB_FAILED;
+    return false;
+}
+
 static bool audit_case(struct case_operation *operation, const char *action, const char *id,
                        enum db_outcome *outcome)
 {
     char ids[48];
     snprintf(ids, sizeof ids, "{%s}", id);
-    if (audit_write(operation->request, action, "cases", ids, operation->request->principal.unit_id,
-                    "success"))
-        return true;
-    *outcome = DB_FAILED;
-    return false;
+    return audit_case_records(operation, action, "cases", id, ids, outcome);
 }
 
 /* Appends the case to the change feed: status, concerns, deadlines and
@@ -1247,9 +1267,8 @@ static enum db_outcome notes(PGconn *connection, void *context)
     operation->status = create ? 201 : 200;
     char ids[96];
     snprintf(ids, sizeof ids, create ? "{%s,%s}" : "{%s}", operation->id, operation->new_id);
-    if (!audit_write(operation->request, create ? "create" : "read", "case_notes", ids,
-                     operation->request->principal.unit_id, "success"))
-        return DB_FAILED;
+    audit_case_records(operation, create ? "create" : "read", "case_notes", operation->id, ids,
+                       &outcome);
     return outcome;
 }
 

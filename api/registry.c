@@ -202,6 +202,22 @@ static void request_hash(const struct request *request, char out[65])
     sodium_bin2hex(out, 65, digest, length);
 }
 
+/* What a replayed response carries besides its body: the record's version
+ * as ETag (as the original response had), and its id for the audit entry
+ * that dispatch() writes. */
+static void replay_describe(struct request *request, const char *body)
+{
+    request->idempotent_replay = true;
+    json_t *document = json_loads(body, 0, NULL);
+    const char *id = json_string_value(json_object_get(document, "id"));
+    if (id != NULL && json_is_uuid_text(id))
+        snprintf(request->replayed_id, sizeof request->replayed_id, "%s", id);
+    json_t *version = json_object_get(document, "version");
+    if (json_is_integer(version))
+        reply_etag(request, json_integer_value(version));
+    json_decref(document);
+}
+
 enum idempotency idempotency_begin(struct request *request, enum db_outcome *outcome)
 {
     const char *key = request_header(request, "Idempotency-Key");
@@ -259,6 +275,7 @@ enum idempotency idempotency_begin(struct request *request, enum db_outcome *out
         reply_add_header(request, "Idempotency-Replayed", "true");
         if (location != NULL)
             reply_add_header(request, MHD_HTTP_HEADER_LOCATION, location);
+        replay_describe(request, body);
     }
     json_decref(stored);
     return IDEMPOTENCY_ANSWERED;

@@ -275,7 +275,13 @@ static void from_hotline_report_to_closure(void **state)
     snprintf(audit_path, sizeof audit_path, "/v1/audit?resource_id=%s&limit=100",
              case_path + strlen("/v1/cases/"));
     struct http_response *audit = http_get(&api, audit_path, district);
-    assert_true(json_array_size(json_object_get(audit->json, "items")) >= 10);
+    json_t *entries = json_object_get(audit->json, "items");
+    assert_true(json_array_size(entries) >= 10);
+    /* Every entry names the case's commune, whoever acted (the district
+     * officer's reads too). */
+    for (size_t i = 0; i < json_array_size(entries); i++)
+        if (!strcmp(json_text(json_array_get(entries, i), "resource_type", NULL), "cases"))
+            assert_string_equal(json_text(json_array_get(entries, i), "unit", NULL), "29980");
     http_free(audit);
 }
 
