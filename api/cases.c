@@ -1107,12 +1107,20 @@ static enum db_outcome patch_case(PGconn *connection, void *context)
     db_param_text(&params, json_is_string(assignee) ? json_string_value(assignee) : NULL);
     db_param_text(&params, json_member_string(operation->body, "summary"));
     db_param_instant(&params, clock_now_us());
-    /* The assignee must be an active person who may handle cases. */
+    char today[CLOCK_DATE_SIZE];
+    registry_today(today);
+    db_param_text(&params, today);
+    /* The assignee must be an active person who may handle cases and whose
+     * area includes the case's commune (another commune's officer could not
+     * even see it). */
     PGresult *result = registry_query(
         operation->request,
-        "WITH assignee AS (SELECT id FROM principals WHERE lower(username) = lower($3) "
-        "                    AND kind = 'user' AND disabled_at IS NULL AND role IN "
-        "                    ('admin', 'district_officer', 'commune_officer', 'commune_chair')) "
+        "WITH assignee AS (SELECT p.id FROM principals p, cases c "
+        "                   WHERE lower(p.username) = lower($3) AND c.id = $1::uuid "
+        "                     AND p.kind = 'user' AND p.disabled_at IS NULL AND p.role IN "
+        "                    ('admin', 'district_officer', 'commune_officer', 'commune_chair') "
+        "                     AND c.unit_id IN (SELECT id FROM unit_subtree(p.unit_id, "
+        "                                                                   $6::date))) "
         "UPDATE cases SET assigned_to = CASE WHEN $2 THEN (SELECT id FROM assignee) "
         "                                    ELSE assigned_to END, "
         "  summary = coalesce($4, summary), version = version + 1, updated_at = $5 "
@@ -1126,7 +1134,8 @@ static enum db_outcome patch_case(PGconn *connection, void *context)
     if (!updated) {
         json_t *errors = json_array();
         problem_add_field_error(errors, "/assigned_to",
-                                "must be the username of an active case worker");
+                                "must be the username of an active case worker whose "
+                                "area includes the case's commune");
         reply_problem_errors(operation->request, PROBLEM_VALIDATION, "The change is invalid.",
                              errors);
         operation->refusal = "invalid";

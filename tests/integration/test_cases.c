@@ -427,6 +427,18 @@ static void notes_assignment_and_transfer(void **state)
     struct http_response *refused = http_call(&api, &patch);
     assert_int_equal(refused->status, 422);
     http_free(refused);
+    /* Nor to another commune's officer, who could not see the case. */
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"user", "add", "--username",
+                                                         "officer_long_khanh_b", "--role",
+                                                         "commune_officer", "--unit", "29983",
+                                                         NULL},
+                                   NULL, NULL),
+                     0);
+    patch.body = "{\"assigned_to\":\"officer_long_khanh_b\"}";
+    refused = http_call(&api, &patch);
+    assert_int_equal(refused->status, 422);
+    http_free(refused);
     patch.body = "{\"assigned_to\":\"demo_commune\"}";
     struct http_response *assigned = http_call(&api, &patch);
     assert_int_equal(assigned->status, 200);
