@@ -326,14 +326,15 @@ bool change_record(struct request *request, const char *resource_type,
     db_param_text(&params, record);
     db_param_id(&params, previous_unit_id);
     db_param_id(&params, unit_id);
+    db_param_instant(&params, clock_now_us()); /* recorded_at: retention (0006) */
     /* The child's unit is read back here rather than passed in, so the log
      * always names the unit the child is in after this transaction. */
     PGresult *result = registry_query(
         request,
         "INSERT INTO change_log (resource_type, resource_id, child_id, unit_id, "
-        "previous_unit_id, operation, version, record) "
+        "previous_unit_id, operation, version, record, recorded_at) "
         "SELECT $1, $2::uuid, $3::uuid, coalesce($8::bigint, c.unit_id), "
-        "       nullif($7::bigint, coalesce($8::bigint, c.unit_id)), $4, $5, $6::jsonb "
+        "       nullif($7::bigint, coalesce($8::bigint, c.unit_id)), $4, $5, $6::jsonb, $9 "
         "  FROM children c WHERE c.id = $3::uuid",
         &params, outcome);
     PQclear(result);
