@@ -113,8 +113,7 @@ bool webhook_address_private(const struct sockaddr *address)
     return false;
 }
 
-/* Splits scheme://host[:port]/… into its scheme and host. */
-static const char *parse_url(const char *url, bool *https, char host[WEBHOOK_HOST_SIZE])
+const char *webhook_url_host(const char *url, bool *https, char host[WEBHOOK_HOST_SIZE])
 {
     const char *rest;
     if (strncasecmp(url, "https://", 8) == 0) {
@@ -153,7 +152,7 @@ const char *webhook_url_refusal(const char *url)
 {
     bool https = false;
     char host[WEBHOOK_HOST_SIZE];
-    const char *refusal = parse_url(url, &https, host);
+    const char *refusal = webhook_url_host(url, &https, host);
     if (refusal != NULL)
         return refusal;
     bool allowed = webhook_host_allowed(host);

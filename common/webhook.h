@@ -35,6 +35,10 @@ bool webhook_host_allowed(const char *host);
  * including IPv4-mapped IPv6). */
 bool webhook_address_private(const struct sockaddr *address);
 
+/* Splits an http(s) URL into whether it is https and its host (without
+ * IPv6 brackets).  Returns NULL, or why the URL is not acceptable. */
+const char *webhook_url_host(const char *url, bool *https, char host[WEBHOOK_HOST_SIZE]);
+
 /* Checks a webhook URL: http(s), a host, no user info; https unless the
  * host is allowed; every address the host resolves to public unless it is
  * allowed.  Returns NULL when acceptable, else why not (static text). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "delivery.h"
 #include "log.h"
 #include "worker.h"
 
@@ -32,11 +33,18 @@ static bool all_idle_and_ready(struct worker *worker)
     return true;
 }
 
-/* --once: the queue holds nothing due and nothing runs here. */
-static void once_done(struct worker *worker)
+static void once_delivered(void *context)
 {
+    struct worker *worker = context;
     log_event(LOG_INFO, "drained", json_pack("{s:b}", "failures", worker->any_job_failed));
     worker_stop(worker);
+}
+
+/* --once: the queue holds nothing due and nothing runs here; what the jobs
+ * wrote to the outbox (and anything else due now) is sent before exiting. */
+static void once_done(struct worker *worker)
+{
+    delivery_drain(worker->delivery, once_delivered, worker);
 }
 
 static void tick_finished(struct worker *worker, bool claimed_nothing)
@@ -261,6 +269,8 @@ void worker_stop(struct worker *worker)
     if (any_busy(worker) || worker->shut_down)
         return;
     worker->shut_down = true;
+    delivery_stop(worker->delivery);
+    worker->delivery = NULL;
     pgloop_close(&worker->control, NULL);
     for (long long i = 0; i < worker->settings.concurrency; i++)
         pgloop_close(&worker->executors[i].database, NULL);

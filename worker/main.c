@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "delivery.h"
 #include "worker.h"
 
 static struct worker *worker_of(struct pgloop *database)
@@ -130,6 +131,10 @@ static bool start(struct worker *worker, const char *url)
               json_pack("{s:s, s:s, s:b, s:I}", "version", BAOVE_VERSION, "identity",
                         worker->identity, "once", worker->settings.once, "concurrency",
                         (json_int_t)worker->settings.concurrency));
+    worker->delivery = delivery_start(worker->loop, url, worker->identity,
+                                      worker->settings.poll_seconds);
+    if (worker->delivery == NULL)
+        return false;
     worker_start_timers(worker);
     pgloop_start(&worker->control);
     for (long long i = 0; i < worker->settings.concurrency; i++)

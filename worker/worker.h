@@ -64,6 +64,7 @@ struct worker {
     bool tick_running, tick_again;
     int schedules_pending;          /* schedule fires awaiting their answer */
     bool any_job_failed;            /* --once exit status */
+    struct delivery *delivery;      /* owned: the notification outbox (delivery.c) */
 };
 
 /* control.c */

@@ -324,6 +324,23 @@ int harness_stop(struct test_process *process)
     return -1;
 }
 
+int harness_wait_exit(struct test_process *process, int seconds)
+{
+    if (process->pid <= 0)
+        return -1;
+    int status = 0;
+    for (int waited = 0; waited < seconds * 100; waited++) {
+        if (waitpid(process->pid, &status, WNOHANG) == process->pid) {
+            forget(process->pid);
+            process->pid = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        sleep_ms(10);
+    }
+    harness_stop(process); /* it did not end in time */
+    return -1;
+}
+
 static int count_occurrences(const char *path, const char *text)
 {
     FILE *file = fopen(path, "r");

@@ -86,6 +86,11 @@ bool harness_start_worker(const struct test_database *database,
  * it died of a signal or had to be killed. */
 int harness_stop(struct test_process *process);
 
+/* Waits (up to `seconds`) for a process to exit by itself (e.g.
+ * `baove-worker --once`); returns its exit status, or -1 when it died of
+ * a signal or had to be killed. */
+int harness_wait_exit(struct test_process *process, int seconds);
+
 /* True once `text` appears in the process's log, waiting up to `seconds`. */
 bool harness_wait_for_log(const struct test_process *process, const char *text,
                           int occurrences, int seconds);

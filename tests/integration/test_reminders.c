@@ -1,0 +1,360 @@
+/* Report reminders of the 2020 cycle, end to end: the API configures a
+ * signed webhook for each of the 10 communes and the district (and an
+ * e-mail address for the district); `baove-worker --once`, standing on a
+ * given day through BAOVE_NOW, generates the reminders and delivers them to
+ * this test's own webhook receiver and SMTP sink.
+ *
+ *   29/4 07:00  −14 to each of the 10 communes; again the same day: nothing
+ *   4/5         nothing (Long Khánh A submitted, no offset reached)
+ *   12/5        after downtime since 5/5: one −1 each, not −7/−3; Long Khánh A
+ *               none; a receiver answering 500 gets it again later, once
+ *   14/5        +1 to the communes and to the district (webhook and e-mail);
+ *               a receiver answering 410 has its channel disabled
+ *   29/10       two workers at once: every reminder exactly once
+ * Every delivery's signature is verified here with OpenSSL, independently
+ * of the worker's code. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "receiver.h"
+
+#define COMMUNES 10
+static const char *const codes[COMMUNES + 1] = {"29956", "29962", "29971", "29974", "29977",
+                                                "29980", "29983", "29992", "29995", "29998",
+                                                "870"};
+static char secrets[COMMUNES + 1][80];
+static struct test_database database;
+static struct test_process api;
+static char *district, *commune;
+static int receiver_port, smtp_port;
+
+static struct http_response *call(const char *method, const char *path, const char *token,
+                                  const char *body)
+{
+    struct http_options options = {.method = method, .path = path, .token = token,
+                                   .body = body};
+    return http_call(&api, &options);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!harness_create_database("baove_t_reminders", true, true, &database) ||
+        !receiver_start(&receiver_port) || !smtp_sink_start(&smtp_port))
+        return -1;
+    const char *env[] = {"BAOVE_NOW=2020-04-28T09:00:00+07:00",
+                         "BAOVE_WEBHOOK_ALLOW_HOSTS=127.0.0.1", NULL};
+    if (!harness_start_api(&database, env, &api))
+        return -1;
+    district = harness_login(&api, "demo_district", "baove-demo");
+    commune = harness_login(&api, "demo_commune", "baove-demo");
+    if (district == NULL || commune == NULL)
+        return -1;
+    for (size_t i = 0; i <= COMMUNES; i++) {
+        char path[64], body[160];
+        snprintf(path, sizeof path, "/v1/units/%s/channels/hook", codes[i]);
+        snprintf(body, sizeof body,
+                 "{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:%d/hook/%s\"}",
+                 receiver_port, codes[i]);
+        struct http_response *created = call("PUT", path, district, body);
+        const char *secret = json_text(created->json, "secret", NULL);
+        if (created->status != 201 || secret == NULL)
+            return -1;
+        snprintf(secrets[i], sizeof secrets[i], "%s", secret);
+        http_free(created);
+    }
+    struct http_response *mail =
+        call("PUT", "/v1/units/870/channels/mail", district,
+             "{\"kind\":\"email\",\"address\":\"phong-ldtbxh@hongngu.gov.vn\"}");
+    bool ok = mail->status == 201;
+    http_free(mail);
+    return ok ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(district);
+    free(commune);
+    receiver_stop();
+    smtp_sink_stop();
+    return harness_stop(&api) == 0 ? 0 : -1;
+}
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static void start_worker(const char *now, struct test_process *worker)
+{
+    char now_setting[64], smtp[64];
+    snprintf(now_setting, sizeof now_setting, "BAOVE_NOW=%s", now);
+    snprintf(smtp, sizeof smtp, "BAOVE_SMTP_URL=smtp://127.0.0.1:%d", smtp_port);
+    const char *env[] = {now_setting, smtp, "BAOVE_WEBHOOK_ALLOW_HOSTS=127.0.0.1", NULL};
+    const char *args[] = {"--once", NULL};
+    assert_true(harness_start_worker(&database, env, args, worker));
+}
+
+static void finish_worker(struct test_process *worker)
+{
+    assert_int_equal(harness_wait_exit(worker, 90), 0);
+}
+
+/* Runs `baove-worker --once` standing at `now`; returns how many webhooks
+ * arrived during the run. */
+static size_t run_worker(const char *now)
+{
+    size_t before = receiver_count();
+    struct test_process worker;
+    start_worker(now, &worker);
+    finish_worker(&worker);
+    return receiver_count() - before;
+}
+
+static const char *secret_of(const char *path)
+{
+    for (size_t i = 0; i <= COMMUNES; i++) {
+        char expected[32];
+        snprintf(expected, sizeof expected, "/hook/%s", codes[i]);
+        if (strcmp(path, expected) == 0)
+            return secrets[i];
+    }
+    return NULL;
+}
+
+/* Standard Webhooks: v1,base64(HMAC-SHA256(base64-decoded secret,
+ * id.timestamp.body)), computed here with OpenSSL. */
+static void verify_signature(const struct received_webhook *request)
+{
+    const char *secret = secret_of(request->path);
+    assert_non_null(secret);
+    assert_int_equal(strncmp(secret, "whsec_", 6), 0);
+    const char *encoded = secret + 6;
+    unsigned char key[64];
+    int key_length = EVP_DecodeBlock(key, (const unsigned char *)encoded, (int)strlen(encoded));
+    for (const char *c = encoded + strlen(encoded); c > encoded && c[-1] == '='; c--)
+        key_length--;
+    assert_int_equal(key_length, 32);
+    char *signed_text = NULL;
+    assert_true(asprintf(&signed_text, "%s.%s.%s", request->id, request->timestamp,
+                         request->body) > 0);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_length = 0;
+    HMAC(EVP_sha256(), key, key_length, (const unsigned char *)signed_text,
+         strlen(signed_text), mac, &mac_length);
+    free(signed_text);
+    unsigned char expected[128] = "v1,";
+    EVP_EncodeBlock(expected + 3, mac, (int)mac_length);
+    assert_string_equal(request->signature, (const char *)expected);
+}
+
+/* The reminder's data member, checked for its period and offset. */
+static json_t *reminder_data(const struct received_webhook *request, const char *period,
+                             long long offset)
+{
+    verify_signature(request);
+    json_t *body = json_loads(request->body, 0, NULL);
+    assert_non_null(body);
+    assert_string_equal(json_text(body, "type", NULL), "report.reminder");
+    json_t *data = json_incref(json_object_get(body, "data"));
+    json_decref(body);
+    assert_string_equal(json_text(data, "period", NULL), period);
+    assert_int_equal(json_integer_value(json_object_get(data, "offset_days")), offset);
+    return data;
+}
+
+static bool webhook_ids_distinct(size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        for (size_t j = i + 1; j < to; j++)
+            if (strcmp(receiver_get(i)->id, receiver_get(j)->id) == 0)
+                return false;
+    return true;
+}
+
+/* ---- the cycle ------------------------------------------------------------------- */
+
+static void fourteen_days_before(void **state)
+{
+    (void)state;
+    assert_int_equal(run_worker("2020-04-29T07:00:00+07:00"), COMMUNES);
+    for (size_t i = 0; i < COMMUNES; i++) {
+        const struct received_webhook *request = receiver_get(i);
+        assert_int_equal(request->answered, 200);
+        assert_null(strstr(request->path, "870"));
+        json_t *data = reminder_data(request, "2020S1", -14);
+        assert_int_equal(json_integer_value(json_object_get(data, "days_left")), 14);
+        const char *text = json_text(data, "text", NULL);
+        assert_non_null(strstr(text, "Báo cáo sơ kết 6 tháng năm 2020"));
+        assert_non_null(strstr(text, "hạn nộp ngày 13/05/2020: còn 14 ngày"));
+        assert_non_null(strstr(text, "/v1/reports/2020S1/"));
+        assert_non_null(strstr(json_text(data, "text_en", NULL), "14 days left"));
+        json_decref(data);
+    }
+    assert_true(webhook_ids_distinct(0, COMMUNES));
+    /* The same morning again: nothing new. */
+    assert_int_equal(run_worker("2020-04-29T07:00:00+07:00"), 0);
+    assert_int_equal(run_worker("2020-04-29T18:00:00+07:00"), 0);
+    struct http_response *outbox = http_get(&api, "/v1/notifications?status=delivered", district);
+    assert_int_equal(outbox->status, 200);
+    assert_int_equal(json_array_size(json_object_get(outbox->json, "items")), COMMUNES);
+    http_free(outbox);
+}
+
+static void catch_up_after_downtime(void **state)
+{
+    (void)state;
+    /* Xã Long Khánh A submits. */
+    struct http_response *saved =
+        call("PUT", "/v1/reports/2020S1/29980", commune,
+             "{\"narrative\":{\"results\":\"Đã hoàn thành.\"},\"activities\":{}}");
+    assert_int_equal(saved->status, 201);
+    http_free(saved);
+    struct http_response *submitted =
+        call("POST", "/v1/reports/2020S1/29980/submit", commune, NULL);
+    assert_int_equal(submitted->status, 200);
+    http_free(submitted);
+    assert_int_equal(run_worker("2020-05-04T07:00:00+07:00"), 0);
+
+    /* Down from 5/5 (−7 on 6/5 and −3 on 10/5 missed) until 12/5. */
+    const unsigned fail_once[] = {500};
+    receiver_script("/hook/29956", fail_once, 1);
+    size_t first = receiver_count();
+    assert_int_equal(run_worker("2020-05-12T07:00:00+07:00"), COMMUNES - 1);
+    char failed_id[64] = "";
+    for (size_t i = first; i < receiver_count(); i++) {
+        const struct received_webhook *request = receiver_get(i);
+        assert_string_not_equal(request->path, "/hook/29980");
+        json_t *data = reminder_data(request, "2020S1", -1);
+        assert_non_null(strstr(json_text(data, "text", NULL), "còn 1 ngày"));
+        json_decref(data);
+        if (strcmp(request->path, "/hook/29956") == 0) {
+            assert_int_equal(request->answered, 500);
+            snprintf(failed_id, sizeof failed_id, "%s", request->id);
+        }
+    }
+    assert_true(failed_id[0] != '\0');
+    struct http_response *waiting = http_get(&api, "/v1/notifications?unit=29956&status=failed",
+                                             district);
+    assert_int_equal(json_array_size(json_object_get(waiting->json, "items")), 1);
+    assert_string_equal(json_text(json_array_get(json_object_get(waiting->json, "items"), 0),
+                                  "last_error", NULL), "the receiver answered HTTP 500");
+    http_free(waiting);
+
+    /* Half an hour later the retry is due: the same webhook-id, once. */
+    assert_int_equal(run_worker("2020-05-12T07:30:00+07:00"), 1);
+    const struct received_webhook *retry = receiver_get(receiver_count() - 1);
+    assert_string_equal(retry->path, "/hook/29956");
+    assert_string_equal(retry->id, failed_id);
+    assert_int_equal(retry->answered, 200);
+    json_decref(reminder_data(retry, "2020S1", -1));
+    struct http_response *delivered =
+        http_get(&api, "/v1/notifications?unit=29956&status=delivered", district);
+    json_t *items = json_object_get(delivered->json, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(json_text(json_array_get(items, 0), "id", NULL), failed_id);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 0), "attempts")),
+                     2);
+    http_free(delivered);
+    assert_int_equal(run_worker("2020-05-12T08:00:00+07:00"), 0);
+}
+
+static void overdue_to_commune_and_district(void **state)
+{
+    (void)state;
+    const unsigned gone[] = {410};
+    receiver_script("/hook/29962", gone, 1);
+    size_t first = receiver_count();
+    assert_int_equal(run_worker("2020-05-14T07:00:00+07:00"), 2 * (COMMUNES - 1));
+    size_t to_district = 0;
+    for (size_t i = first; i < receiver_count(); i++) {
+        const struct received_webhook *request = receiver_get(i);
+        json_t *data = reminder_data(request, "2020S1", 1);
+        assert_non_null(strstr(json_text(data, "text", NULL), "đã quá hạn 1 ngày"));
+        assert_int_equal(json_integer_value(json_object_get(data, "days_overdue")), 1);
+        assert_string_not_equal(json_text(data, "unit", NULL), "29980");
+        json_decref(data);
+        to_district += strcmp(request->path, "/hook/870") == 0;
+    }
+    assert_int_equal(to_district, COMMUNES - 1);
+    assert_true(webhook_ids_distinct(first, receiver_count()));
+
+    /* The district's e-mail: one per overdue commune, subject encoded. */
+    assert_int_equal(smtp_sink_count(), COMMUNES - 1);
+    assert_string_equal(smtp_sink_recipient(0), "<phong-ldtbxh@hongngu.gov.vn>");
+    const char *message = smtp_sink_message(0);
+    assert_non_null(strstr(message, "Subject: =?UTF-8?B?"));
+    assert_non_null(strstr(message, "Content-Type: text/plain; charset=UTF-8"));
+    assert_non_null(strstr(message, "đã quá hạn 1 ngày"));
+
+    /* 410: the channel is disabled, the notification dead. */
+    struct http_response *channels = http_get(&api, "/v1/units/29962/channels", district);
+    json_t *channel = json_array_get(json_object_get(channels->json, "items"), 0);
+    assert_true(json_is_false(json_object_get(channel, "enabled")));
+    assert_string_equal(json_text(channel, "disabled_reason", NULL),
+                        "the receiver answered 410 Gone");
+    http_free(channels);
+    struct http_response *dead = http_get(&api, "/v1/notifications?unit=29962&status=dead",
+                                          district);
+    json_t *items = json_object_get(dead->json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/notifications/%s/resend",
+             json_text(json_array_get(items, 0), "id", NULL));
+    http_free(dead);
+    struct http_response *refused = call("POST", path, district, NULL);
+    assert_int_equal(refused->status, 409);
+    http_free(refused);
+    assert_int_equal(run_worker("2020-05-14T09:00:00+07:00"), 0);
+}
+
+static void two_workers_send_each_reminder_once(void **state)
+{
+    (void)state;
+    /* The annual report's −14 is written first (the job's own function,
+     * as the worker would run it), so both workers compete to deliver. */
+    PGconn *connection = PQconnectdb(database.app_url);
+    assert_int_equal(PQstatus(connection), CONNECTION_OK);
+    PGresult *result = PQexec(connection, "SELECT report_reminders('{}', "
+                                          "'2020-10-29T07:00:00+07:00')::text");
+    assert_int_equal(PQresultStatus(result), PGRES_TUPLES_OK);
+    /* 10 communes; Thường Thới Hậu A's channel is disabled since its 410. */
+    assert_string_equal(PQgetvalue(result, 0, 0), "{\"reminded\": 10, \"notifications\": 9}");
+    PQclear(result);
+    PQfinish(connection);
+
+    receiver_set_delay_ms(300);
+    size_t first = receiver_count();
+    struct test_process one, two;
+    start_worker("2020-10-29T07:00:00+07:00", &one);
+    start_worker("2020-10-29T07:00:00+07:00", &two);
+    finish_worker(&one);
+    finish_worker(&two);
+    receiver_set_delay_ms(0);
+    assert_int_equal(receiver_count() - first, COMMUNES - 1);
+    assert_true(webhook_ids_distinct(first, receiver_count()));
+    for (size_t i = first; i < receiver_count(); i++)
+        json_decref(reminder_data(receiver_get(i), "2020", -14));
+}
+
+int main(void)
+{
+    harness_init("reminders");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fourteen_days_before),
+        cmocka_unit_test(catch_up_after_downtime),
+        cmocka_unit_test(overdue_to_commune_and_district),
+        cmocka_unit_test(two_workers_send_each_reminder_once),
+    };
+    int failed = cmocka_run_group_tests_name("reminders", tests, setup, teardown);
+    harness_finish();
+    return failed;
+}
