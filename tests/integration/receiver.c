@@ -221,7 +221,7 @@ static void smtp_session(int client)
         if (strncasecmp(line, "EHLO", 4) == 0 || strncasecmp(line, "HELO", 4) == 0) {
             smtp_reply(client, "250-sink\r\n250 8BITMIME\r\n");
         } else if (strncasecmp(line, "RCPT TO:", 8) == 0) {
-            snprintf(recipient, sizeof recipient, "%s", line + 8);
+            snprintf(recipient, sizeof recipient, "%.*s", (int)sizeof recipient - 1, line + 8);
             smtp_reply(client, "250 OK\r\n");
         } else if (strncasecmp(line, "DATA", 4) == 0) {
             smtp_reply(client, "354 go ahead\r\n");
