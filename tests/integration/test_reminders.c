@@ -180,13 +180,76 @@ static bool webhook_ids_distinct(size_t from, size_t to)
     return true;
 }
 
+/* ---- case deadline alerts ------------------------------------------------------- */
+
+#define CHILD "5a5b8c69-4c9e-4a7f-9b8c-b0c6d7e8f9a0"
+
+/* A report to hotline 111 on 28/4 at 08:00 with serious risk: emergency
+ * measures are due 12 hours later, at 20:00. */
+static void case_deadline_alerts_carry_no_names(void **state)
+{
+    (void)state;
+    struct http_response *child = call(
+        "PUT", "/v1/children/" CHILD, commune,
+        "{\"unit\":\"29980\",\"full_name\":\"Nguyễn Thị Hoa\",\"sex\":\"female\","
+        "\"date_of_birth\":\"2011-03-02\",\"registered_on\":\"2020-01-02\"}");
+    assert_int_equal(child->status, 201);
+    http_free(child);
+    struct http_response *created = call(
+        "POST", "/v1/cases", commune,
+        "{\"child_id\":\"" CHILD "\",\"received_at\":\"2020-04-28T08:00:00+07:00\","
+        "\"source\":\"hotline_111\",\"concerns\":[\"violence\"],"
+        "\"summary\":\"Hoa bị đánh\"}");
+    assert_int_equal(created->status, 201);
+    char case_id[40], path[96];
+    snprintf(case_id, sizeof case_id, "%s", json_text(created->json, "id", NULL));
+    http_free(created);
+    snprintf(path, sizeof path, "/v1/cases/%s/transitions", case_id);
+    const char *headers[] = {"If-Match: \"1\"", NULL};
+    struct http_options step = {
+        .method = "POST", .path = path, .token = commune, .headers = headers,
+        .body = "{\"to\":\"initial_assessed\",\"at\":\"2020-04-28T08:30:00+07:00\","
+                "\"form\":{\"harm_level\":\"high\",\"serious_risk\":true}}"};
+    struct http_response *assessed = http_call(&api, &step);
+    assert_int_equal(assessed->status, 200);
+    http_free(assessed);
+
+    /* The alerts' schedule runs every 15 minutes from the first run. */
+    const char *moments[] = {"2020-04-28T13:59:00+07:00", "2020-04-28T14:14:00+07:00",
+                             "2020-04-28T14:30:00+07:00", "2020-04-28T19:00:00+07:00",
+                             "2020-04-28T20:00:00+07:00"};
+    const size_t expected[] = {0, 1, 0, 1, 1};
+    const char *alerts[] = {NULL, "due_in_6h", NULL, "due_in_1h", "missed"};
+    for (size_t i = 0; i < sizeof moments / sizeof moments[0]; i++) {
+        assert_int_equal(run_worker(moments[i]), expected[i]);
+        if (expected[i] == 0)
+            continue;
+        const struct received_webhook *request = receiver_get(receiver_count() - 1);
+        assert_string_equal(request->path, "/hook/29980");
+        verify_signature(request);
+        assert_null(strstr(request->body, "Hoa"));
+        assert_null(strstr(request->body, CHILD));
+        json_t *body = json_loads(request->body, 0, NULL);
+        assert_string_equal(json_text(body, "type", NULL), "case.deadline");
+        assert_string_equal(json_text(body, "data", "case_id", NULL), case_id);
+        assert_string_equal(json_text(body, "data", "deadline", NULL), "emergency");
+        assert_string_equal(json_text(body, "data", "alert", NULL), alerts[i]);
+        assert_string_equal(json_text(body, "data", "due_at", NULL),
+                            "2020-04-28T20:00:00+07:00");
+        json_decref(body);
+    }
+    /* Nothing is said twice. */
+    assert_int_equal(run_worker("2020-04-28T22:00:00+07:00"), 0);
+}
+
 /* ---- the cycle ------------------------------------------------------------------- */
 
 static void fourteen_days_before(void **state)
 {
     (void)state;
+    size_t first = receiver_count();
     assert_int_equal(run_worker("2020-04-29T07:00:00+07:00"), COMMUNES);
-    for (size_t i = 0; i < COMMUNES; i++) {
+    for (size_t i = first; i < first + COMMUNES; i++) {
         const struct received_webhook *request = receiver_get(i);
         assert_int_equal(request->answered, 200);
         assert_null(strstr(request->path, "870"));
@@ -199,13 +262,14 @@ static void fourteen_days_before(void **state)
         assert_non_null(strstr(json_text(data, "text_en", NULL), "14 days left"));
         json_decref(data);
     }
-    assert_true(webhook_ids_distinct(0, COMMUNES));
+    assert_true(webhook_ids_distinct(first, first + COMMUNES));
     /* The same morning again: nothing new. */
     assert_int_equal(run_worker("2020-04-29T07:00:00+07:00"), 0);
     assert_int_equal(run_worker("2020-04-29T18:00:00+07:00"), 0);
     struct http_response *outbox = http_get(&api, "/v1/notifications?status=delivered", district);
     assert_int_equal(outbox->status, 200);
-    assert_int_equal(json_array_size(json_object_get(outbox->json, "items")), COMMUNES);
+    /* The reminders and the case's three alerts. */
+    assert_int_equal(json_array_size(json_object_get(outbox->json, "items")), COMMUNES + 3);
     http_free(outbox);
 }
 
@@ -264,7 +328,17 @@ static void catch_up_after_downtime(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 0), "attempts")),
                      2);
     http_free(delivered);
-    assert_int_equal(run_worker("2020-05-12T08:00:00+07:00"), 0);
+    assert_int_equal(run_worker("2020-05-12T07:45:00+07:00"), 0);
+
+    /* Sent again on request: pending, then delivered with the same id. */
+    char resend[96];
+    snprintf(resend, sizeof resend, "/v1/notifications/%s/resend", failed_id);
+    struct http_response *queued = call("POST", resend, district, NULL);
+    assert_int_equal(queued->status, 200);
+    assert_string_equal(json_text(queued->json, "status", NULL), "pending");
+    http_free(queued);
+    assert_int_equal(run_worker("2020-05-12T08:00:00+07:00"), 1);
+    assert_string_equal(receiver_get(receiver_count() - 1)->id, failed_id);
 }
 
 static void overdue_to_commune_and_district(void **state)
@@ -349,6 +423,7 @@ int main(void)
 {
     harness_init("reminders");
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(case_deadline_alerts_carry_no_names),
         cmocka_unit_test(fourteen_days_before),
         cmocka_unit_test(catch_up_after_downtime),
         cmocka_unit_test(overdue_to_commune_and_district),
