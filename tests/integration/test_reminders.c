@@ -419,6 +419,38 @@ static void two_workers_send_each_reminder_once(void **state)
         json_decref(reminder_data(receiver_get(i), "2020", -14));
 }
 
+/* A notification still failing 3 days after it was written is given up. */
+static void gives_up_after_three_days(void **state)
+{
+    (void)state;
+    struct http_response *sent =
+        http_get(&api, "/v1/notifications?unit=29995&status=delivered", district);
+    json_t *items = json_object_get(sent->json, "items");
+    /* Newest first: −14 (29/4), −1, +1, annual −14; the oldest is last. */
+    json_t *oldest = json_array_get(items, json_array_size(items) - 1);
+    assert_string_equal(json_text(oldest, "created_at", NULL), "2020-04-29T07:00:00+07:00");
+    char id[40], path[96];
+    snprintf(id, sizeof id, "%s", json_text(oldest, "id", NULL));
+    http_free(sent);
+    snprintf(path, sizeof path, "/v1/notifications/%s/resend", id);
+    struct http_response *queued = call("POST", path, district, NULL);
+    assert_int_equal(queued->status, 200);
+    http_free(queued);
+    const unsigned failing[] = {500};
+    receiver_script("/hook/29995", failing, 1);
+    /* 2/5 08:00 is past 29/4 07:00 + 3 days: no further attempt. */
+    assert_int_equal(run_worker("2020-05-02T08:00:00+07:00"), 1);
+    assert_string_equal(receiver_get(receiver_count() - 1)->id, id);
+    struct http_response *dead =
+        http_get(&api, "/v1/notifications?unit=29995&status=dead", district);
+    items = json_object_get(dead->json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(json_text(json_array_get(items, 0), "id", NULL), id);
+    assert_true(json_is_null(json_object_get(json_array_get(items, 0), "next_attempt_at")));
+    http_free(dead);
+    assert_int_equal(run_worker("2020-05-09T08:00:00+07:00"), 0);
+}
+
 int main(void)
 {
     harness_init("reminders");
@@ -428,6 +460,7 @@ int main(void)
         cmocka_unit_test(catch_up_after_downtime),
         cmocka_unit_test(overdue_to_commune_and_district),
         cmocka_unit_test(two_workers_send_each_reminder_once),
+        cmocka_unit_test(gives_up_after_three_days),
     };
     int failed = cmocka_run_group_tests_name("reminders", tests, setup, teardown);
     harness_finish();
