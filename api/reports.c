@@ -284,15 +284,23 @@ static char *freeze_indicators(struct report_operation *operation, enum db_outco
     db_param_text(&params, operation->unit_code);
     db_param_text(&params, operation->covers_to);
     db_param_instant(&params, clock_now_us());
-    db_param_integer(&params, operation->unit_id);
     result = registry_query(operation->request,
                             "SELECT rollup_indicators(jsonb_build_object('unit', $1::text, "
-                            "                         'period', $2::text), $3), "
-                            "       indicator_snapshot($4, $2)::text",
+                            "                         'period', $2::text), $3)",
+                            &params, outcome);
+    PQclear(result);
+    if (result == NULL)
+        return NULL;
+    /* A statement of its own: a STABLE function sees only what earlier
+     * statements wrote, not the rollup running in the same one. */
+    db_params_init(&params);
+    db_param_integer(&params, operation->unit_id);
+    db_param_text(&params, operation->covers_to);
+    result = registry_query(operation->request, "SELECT indicator_snapshot($1, $2)::text",
                             &params, outcome);
     if (result == NULL)
         return NULL;
-    const char *snapshot = db_text(result, 0, 1);
+    const char *snapshot = db_text(result, 0, 0);
     char *copy = strdup(snapshot != NULL ? snapshot : "null");
     PQclear(result);
     return copy;
@@ -541,8 +549,10 @@ struct report_summary {
 };
 
 /* Completeness and timeliness of the communes under a unit, the communes
- * not yet reported, and the sum of every number in the frozen indicator
- * snapshots of the reports submitted (keys joined with "."). */
+ * not yet reported, and the district aggregate of the indicator snapshots
+ * frozen in the reports submitted: per indicator code, numerators and
+ * denominators summed and rates recomputed from the sums (per mille, round
+ * half up, as the indicators compute them), never averaged. */
 static const char summary_sql[] =
     "WITH expected AS (SELECT * FROM expected_communes($1, $2::date)), "
     "rows AS (SELECT e.code, e.name, r.status, r.submitted_at, r.on_time, r.accepted_at, "
@@ -550,14 +560,15 @@ static const char summary_sql[] =
     "                  AS reported "
     "           FROM expected e LEFT JOIN reports r "
     "             ON r.unit_id = e.id AND r.period_key = $3), "
-    "leaves AS (WITH RECURSIVE walk (path, value) AS ( "
-    "             SELECT k.key, k.value FROM rows, jsonb_each(rows.indicators) k "
-    "              WHERE rows.reported AND jsonb_typeof(rows.indicators) = 'object' "
-    "             UNION ALL "
-    "             SELECT walk.path || '.' || k.key, k.value FROM walk, jsonb_each(walk.value) k "
-    "              WHERE jsonb_typeof(walk.value) = 'object') "
-    "           SELECT path, sum((value #>> '{}')::numeric) AS total FROM walk "
-    "            WHERE jsonb_typeof(value) = 'number' GROUP BY path) "
+    "items AS (SELECT i.item ->> 'code' AS code, i.item ->> 'scale' AS scale, "
+    "                 min(i.position) AS position, count(*) AS reports, "
+    "                 sum((i.item ->> 'numerator')::bigint)::bigint AS numerator, "
+    "                 sum((i.item ->> 'denominator')::bigint)::bigint AS denominator "
+    "            FROM rows CROSS JOIN LATERAL jsonb_array_elements( "
+    "                   CASE WHEN jsonb_typeof(rows.indicators -> 'items') = 'array' "
+    "                        THEN rows.indicators -> 'items' ELSE '[]' END) "
+    "                   WITH ORDINALITY AS i (item, position) "
+    "           WHERE rows.reported GROUP BY 1, 2) "
     "SELECT json_build_object( "
     "  'period', $3::text, 'unit', $4::text, 'cut_off', $2::text, "
     "  'expected', count(*), "
@@ -574,8 +585,13 @@ static const char summary_sql[] =
     "       'status', status, 'submitted_at', rfc3339(submitted_at), "
     "       'on_time', CASE WHEN reported THEN on_time END, "
     "       'accepted_at', rfc3339(accepted_at)) ORDER BY code), '[]'), "
-    "  'indicators', (SELECT coalesce(json_object_agg(path, total ORDER BY path), '{}') "
-    "                   FROM leaves))::text "
+    "  'indicators', (SELECT coalesce(json_agg(json_build_object( "
+    "       'code', code, 'scale', scale, 'reports', reports, 'numerator', numerator, "
+    "       'denominator', denominator, "
+    "       'value', CASE WHEN scale <> 'per_mille' THEN numerator "
+    "                     WHEN denominator > 0 "
+    "                     THEN (2000 * numerator + denominator) / (2 * denominator) END) "
+    "       ORDER BY position, code), '[]') FROM items))::text "
     "  FROM rows";
 
 static enum db_outcome read_summary(PGconn *connection, void *context)
