@@ -407,6 +407,9 @@ static bool prepare_webhook(struct send *send, const char *url, const char *secr
     curl_easy_setopt(easy, CURLOPT_URL, url);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, send->host_allowed ? "http,https" : "https");
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    /* No proxy from the environment: the address check must see the
+     * receiver's own address. */
+    curl_easy_setopt(easy, CURLOPT_PROXY, "");
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, send->headers);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, send->body);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)send->body_length);
