@@ -44,7 +44,8 @@ static void once_delivered(void *context)
  * wrote to the outbox (and anything else due now) is sent before exiting. */
 static void once_done(struct worker *worker)
 {
-    delivery_drain(worker->delivery, once_delivered, worker);
+    if (worker->delivery != NULL) /* NULL once shut down */
+        delivery_drain(worker->delivery, once_delivered, worker);
 }
 
 static void tick_finished(struct worker *worker, bool claimed_nothing)
