@@ -855,7 +855,24 @@ static void scope_and_roles(void **state)
     list = expect("GET", "/v1/fund/disbursements?unit=29980&status=earmarked", district, NULL,
                   NULL, 200);
     assert_int_equal(json_array_size(json_object_get(list, "items")), 1);
+    /* One record of each kind, read by its commune and refused to another. */
+    snprintf(path, sizeof path, "/v1/fund/disbursements/%s",
+             json_text(json_array_get(json_object_get(list, "items"), 0), "id", NULL));
     json_decref(list);
+    json_t *record = expect("GET", path, commune_a, NULL, NULL, 200);
+    assert_int_equal(integer(record, "amount_vnd"), 3000000);
+    json_decref(record);
+    json_decref(expect("GET", path, commune_b, NULL, NULL, 404));
+    list = expect("GET", "/v1/fund/payments?unit=29980&status=overpaid", commune_a, NULL, NULL,
+                  200);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 1); /* PT-002 */
+    snprintf(path, sizeof path, "/v1/fund/payments/%s",
+             json_text(json_array_get(json_object_get(list, "items"), 0), "id", NULL));
+    json_decref(list);
+    record = expect("GET", path, commune_a, NULL, NULL, 200);
+    assert_string_equal(json_text(record, "receipt_no", NULL), "PT-002");
+    json_decref(record);
+    json_decref(expect("GET", path, commune_c, NULL, NULL, 404));
     snprintf(path, sizeof path, "/v1/fund/donors/%s", donor_red_cross);
     json_decref(expect("GET", path, district, NULL, NULL, 200));
 
