@@ -683,6 +683,16 @@ static void the_summary_adds_up(void **state)
               "  FROM fund_unit_figures(2020, '2020-07-01')",
               value, sizeof value);
     assert_string_equal(value, "79000000 46900000");
+    /* For reminders, on 2020-07-01 within 7 days: P1's second instalment
+     * (3 000 000 open) and P6's second (25 000 000), both overdue; nothing
+     * of the cancelled P5.  Within 62 days also P3's (due 2020-08-31). */
+    sql_value("SELECT count(*) || ' ' || sum(amount_vnd - paid_vnd) "
+              "  FROM fund_instalments_due('2020-07-01', 7)",
+              value, sizeof value);
+    assert_string_equal(value, "2 28000000");
+    sql_value("SELECT count(*) FROM fund_instalments_due('2020-07-01', 62)", value,
+              sizeof value);
+    assert_string_equal(value, "3");
 }
 
 /* ---- the clock ------------------------------------------------------------------------ */
