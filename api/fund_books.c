@@ -382,6 +382,8 @@ static enum db_outcome read_list(PGconn *connection, void *context)
     if (result == NULL)
         return outcome;
     const char *next = db_text(result, 0, 1);
+    free(list->body); /* of an attempt that was retried */
+    list->body = NULL;
     int length = next != NULL ? asprintf(&list->body, "{\"items\":%s,\"next_cursor\":\"%s\"}",
                                          db_text(result, 0, 0), next)
                               : asprintf(&list->body, "{\"items\":%s,\"next_cursor\":null}",

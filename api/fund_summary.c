@@ -74,6 +74,7 @@ static enum db_outcome answer_query(struct figures_query *query, const char *sql
     PGresult *result = registry_query(query->request, sql, &params, &outcome);
     if (result == NULL)
         return outcome;
+    free(query->body); /* of an attempt that was retried */
     query->body = strdup(db_text(result, 0, 0));
     PQclear(result);
     return DB_COMMIT;
@@ -150,6 +151,7 @@ static enum db_outcome write_target(PGconn *connection, void *context)
         return outcome;
     query->version = db_integer(result, 0, 0);
     query->status = query->version == 1 ? 201 : 200;
+    free(query->body); /* of an attempt that was retried */
     query->body = strdup(db_text(result, 0, 1));
     char id[AUTH_UUID_SIZE], ids[48], *record = NULL;
     snprintf(id, sizeof id, "%s", db_text(result, 0, 2));
@@ -373,8 +375,8 @@ void handle_fund_disclosure(struct request *request)
     size_t length = 0;
     char *text = statement ? disclosure_csv(statement, &length) : NULL;
     char filename[64];
-    snprintf(filename, sizeof filename, "cong-khai-quy-%s-%lld.csv",
-             json_string_value(json_object_get(statement, "unit")), query.year);
+    /* The unit's code, found in the caller's scope: digits only. */
+    snprintf(filename, sizeof filename, "cong-khai-quy-%s-%lld.csv", query.unit, query.year);
     reply_csv(request, text, length, filename);
     json_decref(statement);
     free(query.body);
