@@ -290,6 +290,7 @@ static const struct json_field disbursement_fields[] = {
      .max_length = 200},
     {.name = "child_id", .kind = JSON_FIELD_UUID, .nullable = true},
     {.name = "earmarked", .kind = JSON_FIELD_BOOLEAN},
+    {.name = "in_kind", .kind = JSON_FIELD_BOOLEAN},
     {.name = "note", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 4000},
 };
 
@@ -318,6 +319,7 @@ static bool pool_balance(struct fund_operation *operation, long long unit_id,
     db_param_text(&params, earmarked ? child_id : NULL);
     db_param_text(&params, earmarked && child_id == NULL ? json_member_string(body, "purpose")
                                                          : NULL);
+    db_param_bool(&params, json_is_true(json_object_get(body, "in_kind")));
     struct db_params lock_params;
     db_params_init(&lock_params);
     db_param_integer(&lock_params, unit_id);
@@ -331,7 +333,7 @@ static bool pool_balance(struct fund_operation *operation, long long unit_id,
     /* A statement after the lock sees what a disbursement that held it
      * committed (read committed takes a new snapshot per statement). */
     result = registry_query(operation->request,
-                            "SELECT fund_pool_balance($1::bigint, $2::uuid, $3::text)", &params,
+                            "SELECT fund_pool_balance($1::bigint, $2::uuid, $3::text, $4::boolean)", &params,
                             outcome);
     if (result == NULL)
         return false;
@@ -349,10 +351,12 @@ static enum db_outcome refuse_overdraft(struct fund_operation *operation, long l
                        : json_member_string(body, "child_id") != NULL
                            ? "balance earmarked for this child"
                            : "balance earmarked for this purpose";
+    const char *form = json_is_true(json_object_get(body, "in_kind")) ? "goods" : "money";
     char detail[256];
     snprintf(detail, sizeof detail,
-             "The unit's available %s is %lld đồng; %lld đồng cannot be disbursed from it.",
-             pool, balance, amount);
+             "The unit's available %s in %s is %lld đồng; %lld đồng cannot be disbursed from "
+             "it.",
+             pool, form, balance, amount);
     reply_problem_members(operation->request, PROBLEM_CONFLICT, detail,
                           json_pack("{s:I}", "available_vnd", (json_int_t)balance));
     operation->refusal = "conflict";
@@ -392,11 +396,12 @@ static enum db_outcome insert_disbursement(struct fund_operation *operation,
     db_param_bool(&params, json_is_true(json_object_get(body, "earmarked")));
     db_param_text(&params, json_member_string(body, "note"));
     db_param_instant(&params, clock_now_us());
+    db_param_bool(&params, json_is_true(json_object_get(body, "in_kind")));
     PGresult *result = registry_query(
         operation->request,
         "INSERT INTO fund_disbursements (id, unit_id, year, amount_vnd, disbursed_on, "
-        "  decision_no, purpose, child_id, earmarked, note, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "  decision_no, purpose, child_id, earmarked, note, created_at, in_kind) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         &params, &outcome);
     PQclear(result);
     operation->status = 201;

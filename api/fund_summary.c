@@ -268,7 +268,7 @@ static const char disclosure_sql[] =
     " WHERE p.year = $2 AND p.unit_id IN (SELECT id FROM tree)), "
     "spending AS (SELECT d.disbursed_on, u.code, u.name, d.decision_no, "
     "    CASE WHEN d.child_id IS NOT NULL THEN '" CHILD_EARMARK_LABEL "' "
-    "         ELSE d.purpose END AS purpose, d.earmarked, d.amount_vnd "
+    "         ELSE d.purpose END AS purpose, d.earmarked, d.in_kind, d.amount_vnd "
     "  FROM fund_disbursements d JOIN units u ON u.id = d.unit_id "
     " WHERE d.year = $2 AND d.unit_id IN (SELECT id FROM tree)), "
     "sums AS (SELECT (SELECT coalesce(sum(amount_vnd), 0) FROM receipts) AS received, "
@@ -284,7 +284,8 @@ static const char disclosure_sql[] =
     "     FROM receipts r), "
     "  'spending', (SELECT coalesce(json_agg(json_build_object('disbursed_on', s.disbursed_on, "
     "       'unit', s.code, 'unit_name', s.name, 'decision_no', s.decision_no, "
-    "       'purpose', s.purpose, 'earmarked', s.earmarked, 'amount_vnd', s.amount_vnd) "
+    "       'purpose', s.purpose, 'earmarked', s.earmarked, 'in_kind', s.in_kind, "
+    "       'amount_vnd', s.amount_vnd) "
     "       ORDER BY s.disbursed_on, s.code, s.decision_no), '[]') FROM spending s), "
     "  'total_receipts_vnd', sums.received::bigint, 'total_spending_vnd', sums.spent::bigint, "
     "  'balance_vnd', (sums.received - sums.spent)::bigint)::text FROM sums";
@@ -349,7 +350,8 @@ static char *disclosure_csv(const json_t *statement, size_t *length)
         csv_line(&csv, "Chi", json_string_value(json_object_get(line, "disbursed_on")),
                  json_string_value(json_object_get(line, "unit_name")),
                  json_string_value(json_object_get(line, "decision_no")), NULL,
-                 json_string_value(json_object_get(line, "purpose")), NULL,
+                 json_string_value(json_object_get(line, "purpose")),
+                 json_is_true(json_object_get(line, "in_kind")) ? "Hiện vật" : "Tiền",
                  json_integer_value(json_object_get(line, "amount_vnd")));
     }
     csv_line(&csv, "Tổng thu", NULL, NULL, NULL, NULL, NULL, NULL,

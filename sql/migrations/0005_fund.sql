@@ -103,6 +103,7 @@ CREATE TABLE fund_disbursements (
     purpose      text NOT NULL CHECK (length(purpose) BETWEEN 1 AND 200),
     child_id     uuid REFERENCES children (id),
     earmarked    boolean NOT NULL DEFAULT false,
+    in_kind      boolean NOT NULL DEFAULT false,  -- goods handed out, at their value
     note         text CHECK (length(note) <= 4000),
     version      bigint NOT NULL DEFAULT 1,
     created_at   timestamptz NOT NULL
@@ -253,28 +254,34 @@ CREATE FUNCTION fund_disbursement_document(disbursement fund_disbursements) RETU
         'purpose', disbursement.purpose,
         'child_id', disbursement.child_id,
         'earmarked', disbursement.earmarked,
+        'in_kind', disbursement.in_kind,
         'note', disbursement.note,
         'created_at', rfc3339(disbursement.created_at))
     $$;
 
 -- What is left in one pool of a unit's books: the general pool (both
--- earmark arguments NULL), a child's, or a purpose's.  Sums as numeric:
--- no count of entries can overflow them; the result fits bigint as long as
+-- earmark arguments NULL), a child's, or a purpose's; money, or goods
+-- received in kind (valued), which only a disbursement of goods hands out:
+-- a gift of exercise books never pays a cash grant.  Sums as numeric: no
+-- count of entries can overflow them; the result fits bigint as long as
 -- the books do not hold more than 9.2 × 10^18 đồng.
-CREATE FUNCTION fund_pool_balance(pool_unit bigint, pool_child uuid, pool_purpose text)
+CREATE FUNCTION fund_pool_balance(pool_unit bigint, pool_child uuid, pool_purpose text,
+                                  pool_in_kind boolean)
     RETURNS bigint
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT ((SELECT coalesce(sum(p.amount_vnd), 0) FROM fund_payments p
               WHERE p.unit_id = pool_unit
                 AND p.earmark_child_id IS NOT DISTINCT FROM pool_child
-                AND p.earmark_purpose IS NOT DISTINCT FROM pool_purpose)
+                AND p.earmark_purpose IS NOT DISTINCT FROM pool_purpose
+                AND (p.method = 'in_kind') = pool_in_kind)
           - (SELECT coalesce(sum(d.amount_vnd), 0) FROM fund_disbursements d
               WHERE d.unit_id = pool_unit
                 AND d.earmarked = (pool_child IS NOT NULL OR pool_purpose IS NOT NULL)
                 AND (pool_child IS NULL OR d.child_id = pool_child)
                 AND (pool_purpose IS NULL
-                     OR (d.child_id IS NULL AND d.purpose = pool_purpose))))::bigint
+                     OR (d.child_id IS NULL AND d.purpose = pool_purpose))
+                AND d.in_kind = pool_in_kind))::bigint
     $$;
 
 -- Per unit, its own books only (not rolled up), for the summary and the
@@ -308,7 +315,7 @@ REVOKE ALL ON FUNCTION fund_unit_figures(integer, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fund_pledge_status(fund_pledges, date), fund_earmark(uuid, text),
     fund_donor_document(fund_donors), fund_pledge_document(fund_pledges, date),
     fund_payment_document(fund_payments), fund_disbursement_document(fund_disbursements),
-    fund_pool_balance(bigint, uuid, text), fund_unit_figures(integer, date) TO baove_app;
+    fund_pool_balance(bigint, uuid, text, boolean), fund_unit_figures(integer, date) TO baove_app;
 
 -- Targets get a version, for the change feed.
 ALTER TABLE fund_targets ADD COLUMN version bigint NOT NULL DEFAULT 1;

@@ -337,22 +337,37 @@ static void commune_a_books(void)
     assert_true(json_is_null(json_object_get(payment, "pledge_id")));
     json_decref(payment);
 
-    /* General money: 5 000 000 + 2 000 000 = 7 000 000; 4 000 000 spent. */
+    /* General money: 5 000 000 in cash and 2 000 000 in goods, apart:
+     * 4 000 000 of the cash is spent. */
     json_decref(expect("POST", "/v1/fund/disbursements", commune_a,
                        "{\"unit\":\"29980\",\"amount_vnd\":4000000,\"disbursed_on\":"
                        "\"2020-06-15\",\"decision_no\":\"QĐ-12/UBND\","
                        "\"purpose\":\"Quà Trung thu cho trẻ em\"}",
                        NULL, 201));
-    /* 3 500 000 more is refused: 3 000 000 general is left, and Lan's
-     * 3 500 000 cannot pay for anything else. */
+    /* 3 500 000 more is refused: 1 000 000 general cash is left; neither
+     * the goods nor Lan's 3 500 000 can pay for it. */
     json_t *overdraft = expect("POST", "/v1/fund/disbursements", commune_a,
                                "{\"unit\":\"29980\",\"amount_vnd\":3500000,\"disbursed_on\":"
                                "\"2020-06-20\",\"decision_no\":\"QĐ-14/UBND\","
                                "\"purpose\":\"Sửa nhà cho hộ nghèo\"}",
                                NULL, 409);
     assert_string_equal(json_text(overdraft, "type", NULL), "/problems/conflict");
-    assert_int_equal(integer(overdraft, "available_vnd"), 3000000);
+    assert_int_equal(integer(overdraft, "available_vnd"), 1000000);
     json_decref(overdraft);
+    /* The exercise books are handed out as goods, at their value (and no
+     * more goods than were given). */
+    overdraft = expect("POST", "/v1/fund/disbursements", commune_a,
+                       "{\"unit\":\"29980\",\"amount_vnd\":2500000,\"disbursed_on\":"
+                       "\"2020-06-25\",\"decision_no\":\"QĐ-16/UBND\",\"purpose\":\"Phát vở "
+                       "và sách giáo khoa cho trẻ em\",\"in_kind\":true}",
+                       NULL, 409);
+    assert_int_equal(integer(overdraft, "available_vnd"), 2000000);
+    json_decref(overdraft);
+    json_decref(expect("POST", "/v1/fund/disbursements", commune_a,
+                       "{\"unit\":\"29980\",\"amount_vnd\":2000000,\"disbursed_on\":"
+                       "\"2020-06-25\",\"decision_no\":\"QĐ-16/UBND\",\"purpose\":\"Phát vở "
+                       "và sách giáo khoa cho trẻ em\",\"in_kind\":true}",
+                       NULL, 201));
     /* Lan's money goes to Lan: 3 000 000 of the 3 500 000. */
     json_t *earmarked = expect("POST", "/v1/fund/disbursements", commune_a,
                                "{\"unit\":\"29980\",\"amount_vnd\":3000000,\"disbursed_on\":"
@@ -635,11 +650,12 @@ static void the_summary_adds_up(void **state)
      * raised 5 000 000 + 3 500 000 (500 000 over) + 2 000 000 in kind
      * = 10 500 000; outstanding P1 14 000 000 − 5 000 000 = 9 000 000, of
      * which overdue the second instalment's 4 000 000 − 1 000 000 =
-     * 3 000 000; disbursed 4 000 000 + 3 000 000; general 5 000 000 +
-     * 2 000 000 − 4 000 000 = 3 000 000; earmarked 3 500 000 − 3 000 000 =
-     * 500 000; 10 500 000 × 1000 / 20 000 000 = 525 ‰. */
+     * 3 000 000; disbursed 4 000 000 + 3 000 000 (Lan) + 2 000 000 (the
+     * books); general 5 000 000 + 2 000 000 − 4 000 000 − 2 000 000 =
+     * 1 000 000; earmarked 3 500 000 − 3 000 000 = 500 000;
+     * 10 500 000 × 1000 / 20 000 000 = 525 ‰. */
     assert_figures(unit_figures(summary, "29980"), 20000000, 17000000, 10500000, 2000000,
-                   9000000, 3000000, 7000000, 3000000, 500000, 525);
+                   9000000, 3000000, 9000000, 1000000, 500000, 525);
     /* Long Khánh B: pledged P3 10 000 000; raised 3 000 000 × 2 + 1 000 000
      * + 1 500 000 (donation) = 8 500 000; outstanding 3 000 000, none due
      * yet (2020-08-31); disbursed 4 000 000 of the scholarship money;
@@ -656,19 +672,19 @@ static void the_summary_adds_up(void **state)
     assert_figures(unit_figures(summary, "29998"), 20000000, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     /* The district as a whole: 300 000 000 target; pledged 50 + 17 + 10 + 2
      * = 79 M; raised 25 + 10.5 + 8.5 + 2.9 = 46.9 M (2 M in kind);
-     * outstanding 25 + 9 + 3 = 37 M; overdue 25 + 3 = 28 M; disbursed 7 + 4
-     * = 11 M; general 25 + 3 + 1.5 + 2.9 = 32.4 M; earmarked 0.5 + 3 =
-     * 3.5 M (and 46.9 − 11 = 32.4 + 3.5); 46 900 000 × 1000 / 300 000 000
+     * outstanding 25 + 9 + 3 = 37 M; overdue 25 + 3 = 28 M; disbursed 9 + 4
+     * = 13 M; general 25 + 1 + 1.5 + 2.9 = 30.4 M; earmarked 0.5 + 3 =
+     * 3.5 M (and 46.9 − 13 = 30.4 + 3.5); 46 900 000 × 1000 / 300 000 000
      * = 156.33: 156 ‰. */
     assert_figures(json_object_get(summary, "total"), 300000000, 79000000, 46900000, 2000000,
-                   37000000, 28000000, 11000000, 32400000, 3500000, 156);
+                   37000000, 28000000, 13000000, 30400000, 3500000, 156);
     json_decref(summary);
 
     /* A commune's officer gets its own commune, by default. */
     summary = expect("GET", "/v1/fund/summary?year=2020", commune_a, NULL, NULL, 200);
     assert_int_equal(json_array_size(json_object_get(summary, "units")), 1);
     assert_figures(json_object_get(summary, "total"), 20000000, 17000000, 10500000, 2000000,
-                   9000000, 3000000, 7000000, 3000000, 500000, 525);
+                   9000000, 3000000, 9000000, 1000000, 500000, 525);
     json_decref(summary);
 
     /* The indicators' function, per unit and as of a date: on 2020-05-31
@@ -919,8 +935,8 @@ static void the_public_statement(void **state)
     json_t *statement = expect("GET", "/v1/fund/disclosure?year=2020&unit=870", viewer, NULL,
                                NULL, 200);
     assert_int_equal(integer(statement, "total_receipts_vnd"), 46900000);
-    assert_int_equal(integer(statement, "total_spending_vnd"), 11000000);
-    assert_int_equal(integer(statement, "balance_vnd"), 35900000);
+    assert_int_equal(integer(statement, "total_spending_vnd"), 13000000);
+    assert_int_equal(integer(statement, "balance_vnd"), 33900000);
     json_t *receipts = json_object_get(statement, "receipts");
     assert_int_equal(json_array_size(receipts), 10);
     /* In date order: HN-001 (03-30) first; PT-002 (anonymous donor, for a
@@ -939,7 +955,7 @@ static void the_public_statement(void **state)
     }
     assert_int_equal(anonymous, 2);
     json_t *spending = json_object_get(statement, "spending");
-    assert_int_equal(json_array_size(spending), 3);
+    assert_int_equal(json_array_size(spending), 4);
     char *text = json_dumps(statement, 0);
     /* No phone, no address, no child's name, no donor who asked not to be named. */
     assert_null(strstr(text, "0912888777"));
@@ -961,8 +977,10 @@ static void the_public_statement(void **state)
     assert_non_null(strstr(csv->body, "Thu,2020-06-01,Xã Long Khánh A,PT-003,Nhà hảo tâm ẩn "
                                       "danh,\"200 cuốn vở, 50 bộ sách giáo khoa\",Hiện vật,"
                                       "2000000\r\n"));
-    assert_non_null(strstr(csv->body, "Tổng thu,,,,,,,10500000\r\nTổng chi,,,,,,,7000000\r\n"
-                                      "Còn lại,,,,,,,3500000\r\n"));
+    assert_non_null(strstr(csv->body, "Chi,2020-06-25,Xã Long Khánh A,QĐ-16/UBND,,Phát vở và "
+                                      "sách giáo khoa cho trẻ em,Hiện vật,2000000\r\n"));
+    assert_non_null(strstr(csv->body, "Tổng thu,,,,,,,10500000\r\nTổng chi,,,,,,,9000000\r\n"
+                                      "Còn lại,,,,,,,1500000\r\n"));
     assert_null(strstr(csv->body, "Lan"));
     http_free(csv);
 }
