@@ -1,6 +1,6 @@
-/* What the handlers of the child protection fund share (fund_books.c:
- * donors and pledges; fund_money.c: payments and disbursements;
- * fund_summary.c: targets, summary, disclosure).
+/* What the handlers of the child protection fund share (fund.c; then
+ * fund_books.c: donors and pledges; fund_money.c: payments and
+ * disbursements; fund_summary.c: targets, summary, disclosure).
  *
  * Every fund record belongs to the unit whose books it is in; the caller's
  * scope applies through row-level security (scope_enter) as in the
@@ -84,6 +84,14 @@ bool fund_written(struct fund_operation *operation, const char *change,
 /* Stores the answer of a create under its Idempotency-Key (when it had one). */
 bool fund_remember(struct fund_operation *operation, enum idempotency idempotency,
                    enum db_outcome *outcome);
+
+/* 428 without If-Match; 412 with the current record (read by fund_read)
+ * when it is stale.  True when the version matches. */
+bool fund_precondition(struct fund_operation *operation, enum db_outcome *outcome);
+
+/* Enters the scope and reads (and locks) the record of operation->id:
+ * false when the transaction must end, after a 404 when it is not visible. */
+bool fund_enter_record(struct fund_operation *operation, bool lock, enum db_outcome *outcome);
 
 /* Sends the answer of a finished transaction and audits a refusal. */
 void fund_answer(struct fund_operation *operation, enum db_outcome outcome,
