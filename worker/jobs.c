@@ -25,6 +25,8 @@ static const struct job_kind job_kinds[] = {
     {"report_reminders", "SELECT report_reminders($1::jsonb, $2::timestamptz)", NULL, false},
     {"case_deadline_alerts", "SELECT case_deadline_alerts($1::jsonb, $2::timestamptz)", NULL,
      false},
+    {"fund_instalment_reminders",
+     "SELECT fund_instalment_reminders($1::jsonb, $2::timestamptz)", NULL, false},
     /* Test kinds: their functions exist only in test databases (created by
      * tests/integration/test_worker.c), so a job can be made to sleep or
      * fail on demand without any test hook in production code paths. */

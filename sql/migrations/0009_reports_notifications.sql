@@ -414,7 +414,8 @@ $$;
 -- The daily reminder run at 07:00 in Asia/Ho_Chi_Minh; case alerts every
 -- 15 minutes so that the 6 h and 1 h emergency alerts fall in time.
 INSERT INTO schedules (name, job_kind, daily_at) VALUES
-    ('report_reminders', 'report_reminders', '07:00');
+    ('report_reminders', 'report_reminders', '07:00'),
+    ('fund_instalment_reminders', 'fund_instalment_reminders', '07:00');
 INSERT INTO schedules (name, job_kind, every) VALUES
     ('case_deadline_alerts', 'case_deadline_alerts', interval '15 minutes');
 
@@ -424,6 +425,7 @@ GRANT SELECT, INSERT, UPDATE ON notifications TO baove_app;
 GRANT SELECT ON report_reminder_rules, report_reminders TO baove_app;
 GRANT EXECUTE ON FUNCTION report_reminders(jsonb, timestamptz),
                           case_deadline_alerts(jsonb, timestamptz),
+                          fund_instalment_reminders(jsonb, timestamptz),
                           report_document(reports), report_period_document(report_periods),
                           expected_communes(bigint, date), date_vi(date) TO baove_app;
 REVOKE EXECUTE ON FUNCTION notify_unit(bigint, text, text, jsonb, timestamptz) FROM PUBLIC;
