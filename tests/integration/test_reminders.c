@@ -451,6 +451,58 @@ static void gives_up_after_three_days(void **state)
     assert_int_equal(run_worker("2020-05-09T08:00:00+07:00"), 0);
 }
 
+/* Pledge instalments due within 7 days, and overdue ones, to the receiving
+ * commune: once each, without the donor's name. */
+static void fund_instalments_due_and_overdue(void **state)
+{
+    (void)state;
+    struct http_response *donor =
+        call("POST", "/v1/fund/donors", district,
+             "{\"unit\":\"29983\",\"kind\":\"individual\",\"name\":\"Lê Văn Phúc\"}");
+    assert_int_equal(donor->status, 201);
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"donor_id\":\"%s\",\"unit\":\"29983\",\"year\":2020,"
+             "\"amount_vnd\":5000000,\"pledged_on\":\"2020-03-01\",\"instalments\":["
+             "{\"due_on\":\"2020-10-20\",\"amount_vnd\":2000000},"
+             "{\"due_on\":\"2020-11-05\",\"amount_vnd\":3000000}]}",
+             json_text(donor->json, "id", NULL));
+    http_free(donor);
+    struct http_response *pledge = call("POST", "/v1/fund/pledges", district, body);
+    assert_int_equal(pledge->status, 201);
+    char pledge_id[40];
+    snprintf(pledge_id, sizeof pledge_id, "%s", json_text(pledge->json, "id", NULL));
+    http_free(pledge);
+
+    size_t first = receiver_count();
+    assert_int_equal(run_worker("2020-10-30T07:00:00+07:00"), 2);
+    bool seen_overdue = false, seen_soon = false;
+    for (size_t i = first; i < receiver_count(); i++) {
+        const struct received_webhook *request = receiver_get(i);
+        assert_string_equal(request->path, "/hook/29983");
+        verify_signature(request);
+        assert_null(strstr(request->body, "Phúc"));
+        json_t *message = json_loads(request->body, 0, NULL);
+        assert_string_equal(json_text(message, "type", NULL), "fund.instalment");
+        assert_string_equal(json_text(message, "data", "pledge_id", NULL), pledge_id);
+        const char *text = json_text(message, "data", "text", NULL);
+        if (strcmp(json_text(message, "data", "state", NULL), "overdue") == 0) {
+            seen_overdue = true;
+            assert_string_equal(json_text(message, "data", "due_on", NULL), "2020-10-20");
+            assert_non_null(strstr(text, "đã quá hạn từ ngày 20/10/2020: còn 2.000.000 đồng"));
+        } else {
+            seen_soon = true;
+            assert_string_equal(json_text(message, "data", "state", NULL), "due_soon");
+            assert_non_null(strstr(text, "đến hạn ngày 05/11/2020: còn 3.000.000 đồng"));
+            assert_int_equal(json_integer_value(json_object_get(json_object_get(message, "data"),
+                                                                "days_left")), 6);
+        }
+        json_decref(message);
+    }
+    assert_true(seen_overdue && seen_soon);
+    assert_int_equal(run_worker("2020-10-31T07:00:00+07:00"), 0);
+}
+
 int main(void)
 {
     harness_init("reminders");
@@ -461,6 +513,7 @@ int main(void)
         cmocka_unit_test(overdue_to_commune_and_district),
         cmocka_unit_test(two_workers_send_each_reminder_once),
         cmocka_unit_test(gives_up_after_three_days),
+        cmocka_unit_test(fund_instalments_due_and_overdue),
     };
     int failed = cmocka_run_group_tests_name("reminders", tests, setup, teardown);
     harness_finish();
