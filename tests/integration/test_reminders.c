@@ -11,6 +11,9 @@
  *   14/5        +1 to the communes and to the district (webhook and e-mail);
  *               a receiver answering 410 has its channel disabled
  *   29/10       two workers at once: every reminder exactly once
+ *   30/10       pledge instalments due within 7 days and overdue
+ *   21/11       silent about the annual report (its last offset long past)
+ * and before all that, on 28/4, a case's emergency deadline alerts.
  * Every delivery's signature is verified here with OpenSSL, independently
  * of the worker's code. */
 #include <setjmp.h>
@@ -503,6 +506,22 @@ static void fund_instalments_due_and_overdue(void **state)
     assert_int_equal(run_worker("2020-10-31T07:00:00+07:00"), 0);
 }
 
+/* A worker that is down from 31/10 until 21/11 missed every reminder of the
+ * annual report after −14 (due 12/11; its last offset, +7, was 19/11, more
+ * than a day ago): it says nothing about it, nor, months later, about
+ * anything of 2020.  The instalment of 5/11 is overdue now: that it says. */
+static void silent_about_periods_long_past(void **state)
+{
+    (void)state;
+    size_t first = receiver_count();
+    assert_int_equal(run_worker("2020-11-21T07:00:00+07:00"), 1);
+    json_t *message = json_loads(receiver_get(first)->body, 0, NULL);
+    assert_string_equal(json_text(message, "type", NULL), "fund.instalment");
+    assert_string_equal(json_text(message, "data", "state", NULL), "overdue");
+    json_decref(message);
+    assert_int_equal(run_worker("2021-03-01T07:00:00+07:00"), 0);
+}
+
 int main(void)
 {
     harness_init("reminders");
@@ -514,6 +533,7 @@ int main(void)
         cmocka_unit_test(two_workers_send_each_reminder_once),
         cmocka_unit_test(gives_up_after_three_days),
         cmocka_unit_test(fund_instalments_due_and_overdue),
+        cmocka_unit_test(silent_about_periods_long_past),
     };
     int failed = cmocka_run_group_tests_name("reminders", tests, setup, teardown);
     harness_finish();
