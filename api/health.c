@@ -47,7 +47,7 @@ void handle_readyz(struct request *request)
 void handle_metrics(struct request *request)
 {
     size_t length;
-    char *text = metrics_render(&length);
+    char *text = metrics_render(&length, database_connection());
     if (text == NULL) {
         reply_problem(request, PROBLEM_INTERNAL, "Out of memory rendering metrics.");
         return;

@@ -163,8 +163,14 @@ static void on_rolled_back(void *context, PGresult *result)
         record_failure(executor);
 }
 
+/* Keeps why the attempt failed: the server's primary message and SQLSTATE
+ * (no "ERROR:" prefix, no context lines), or `message`. */
 static void fail(struct executor *executor, const char *message, PGresult *result)
 {
+    const char *primary = result != NULL ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
+                                         : NULL;
+    if (primary != NULL)
+        message = primary;
     if (result != NULL && db_sqlstate(result)[0] != '\0') {
         char line[WORKER_ERROR_SIZE - 16];
         first_line(message, line, sizeof line);
