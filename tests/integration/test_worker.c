@@ -392,6 +392,82 @@ static void a_killed_workers_job_is_finished_once_by_another(void **state)
     assert_int_equal(harness_stop(&other), 0);
 }
 
+/* ---- housekeeping ------------------------------------------------------------- */
+
+static struct http_response *put_child(const struct test_process *api, const char *token,
+                                       const char *id, const char *body)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/children/%s", id);
+    return http_call(api, &(struct http_options){.method = "PUT", .path = path,
+                                                 .token = token, .body = body});
+}
+
+static void pruning_the_change_log_expires_older_cursors(void **state)
+{
+    (void)state;
+    struct test_database database;
+    setup_database("baove_t_worker_prune", &database);
+    /* A change on 10 January, read by a synchronising client… */
+    struct test_process api;
+    const char *january[] = {"BAOVE_NOW=2020-01-10T09:00:00+07:00", NULL};
+    assert_true(harness_start_api(&database, january, &api));
+    char *token = harness_login(&api, "demo_district", "baove-demo");
+    struct http_response *response = put_child(
+        &api, token, "0b0e3c1a-9a7f-4a52-8a10-6a3f1d2b3c4d",
+        "{\"unit\":\"29980\",\"full_name\":\"Nguyễn Văn An\",\"sex\":\"male\","
+        "\"date_of_birth\":\"2011-05-04\",\"registered_on\":\"2020-01-10\"}");
+    assert_int_equal(response->status, 201);
+    http_free(response);
+    response = http_get(&api, "/v1/changes", token);
+    assert_int_equal(response->status, 200);
+    assert_int_equal(json_array_size(json_object_get(response->json, "items")), 1);
+    char january_cursor[128];
+    snprintf(january_cursor, sizeof january_cursor, "/v1/changes?cursor=%s",
+             json_text(response->json, "next_cursor", NULL));
+    http_free(response);
+    free(token);
+    assert_int_equal(harness_stop(&api), 0);
+
+    /* …and one on 29 April. */
+    const char *april[] = {"BAOVE_NOW=" NOW, NULL};
+    assert_true(harness_start_api(&database, april, &api));
+    token = harness_login(&api, "demo_district", "baove-demo");
+    response = put_child(&api, token, "5d1f7a3e-2b4c-4d6e-8f10-1a2b3c4d5e6f",
+                         "{\"unit\":\"29983\",\"full_name\":\"Lê Thị Bình\","
+                         "\"sex\":\"female\",\"date_of_birth\":\"2014-09-30\","
+                         "\"registered_on\":\"2020-02-03\"}");
+    assert_int_equal(response->status, 201);
+    http_free(response);
+
+    /* The daily prune at 29 April keeps 90 days: January goes, April stays. */
+    assert_int_equal(run_once(&database, NOW, NULL), 0);
+    assert_sql(&database,
+               "SELECT (result->>'deleted') || ' ' || (result->>'cutoff')::timestamptz::date "
+               "FROM jobs WHERE kind = 'prune_change_log'", "1 2020-01-30");
+    assert_sql(&database, "SELECT count(*) FROM change_log", "1");
+
+    response = http_get(&api, january_cursor, token);
+    assert_int_equal(response->status, 410);
+    assert_string_equal(json_text(response->json, "type", NULL), "/problems/cursor-expired");
+    http_free(response);
+    response = http_get(&api, "/v1/changes", token); /* a resync from the start */
+    assert_int_equal(response->status, 200);
+    json_t *items = json_object_get(response->json, "items");
+    assert_int_equal(json_array_size(items), 1);
+    assert_string_equal(json_text(json_array_get(items, 0), "id", NULL),
+                        "5d1f7a3e-2b4c-4d6e-8f10-1a2b3c4d5e6f");
+    http_free(response);
+
+    /* A shorter retention from the environment prunes April too. */
+    assert_int_equal(run_once(&database, "2020-04-30T03:00:00+07:00",
+                              (const char *const[]){"BAOVE_CHANGE_LOG_RETENTION=1h", NULL}),
+                     0);
+    assert_sql(&database, "SELECT count(*) FROM change_log", "0");
+    free(token);
+    assert_int_equal(harness_stop(&api), 0);
+}
+
 /* ---- stopping, restarts, wake-ups --------------------------------------------- */
 
 static void sigterm_releases_a_job_that_outlasts_the_grace(void **state)
@@ -481,6 +557,7 @@ int main(void)
         cmocka_unit_test(jobs_retry_with_backoff_then_die_keeping_the_last_error),
         cmocka_unit_test(two_workers_fire_every_schedule_slot_once),
         cmocka_unit_test(a_killed_workers_job_is_finished_once_by_another),
+        cmocka_unit_test(pruning_the_change_log_expires_older_cursors),
         cmocka_unit_test(sigterm_releases_a_job_that_outlasts_the_grace),
         cmocka_unit_test(the_worker_carries_on_after_a_database_restart),
         cmocka_unit_test(changes_wake_the_worker_once_per_burst),
