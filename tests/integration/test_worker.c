@@ -468,6 +468,70 @@ static void pruning_the_change_log_expires_older_cursors(void **state)
     assert_int_equal(harness_stop(&api), 0);
 }
 
+/* Polls until no job is waiting or running; returns the most jobs seen
+ * running at once (overall, or with unique_key `key`). */
+static int most_running_until_done(const struct test_database *database, const char *key)
+{
+    char query[256];
+    snprintf(query, sizeof query,
+             "SELECT count(*) FILTER (WHERE status = 'running' AND "
+             "                        ('%s' = '' OR unique_key = '%s')) || ' ' || "
+             "       count(*) FILTER (WHERE status IN ('queued', 'running', 'failed')) "
+             "  FROM jobs", key, key);
+    int most = 0;
+    for (int i = 0; i < 300; i++) {
+        char *value = sql(database, query);
+        int running = 0, pending = 0;
+        sscanf(value, "%d %d", &running, &pending);
+        free(value);
+        if (running > most)
+            most = running;
+        if (pending == 0)
+            return most;
+        sleep_seconds(0.05);
+    }
+    fail_msg("jobs still pending after 15 s");
+    return -1;
+}
+
+static void executors_run_jobs_side_by_side_but_never_one_key_twice(void **state)
+{
+    (void)state;
+    struct test_database database;
+    setup_database("baove_t_worker_concurrency", &database);
+    const char *env[] = {"BAOVE_NOW=" NOW, "BAOVE_WORKER_TEST_JOBS=1",
+                         "BAOVE_WORKER_CONCURRENCY=2", NULL};
+    struct test_process worker;
+    assert_true(harness_start_worker(&database, env, NULL, &worker));
+    assert_true(harness_wait_for_log(&worker, "\"event\":\"job_succeeded\"", 2, 20));
+    /* Two jobs with different keys: two executors run them at once. */
+    free(sql(&database,
+             "SELECT job_enqueue('test_sleep', k, '{\"seconds\": 2, \"tag\": \"pair\"}', "
+             "                   '" NOW "', '" NOW "') FROM unnest(ARRAY['a', 'b']) k"));
+    assert_int_equal(most_running_until_done(&database, ""), 2);
+    /* The same key again while it runs: queued beside it, but it waits. */
+    free(sql(&database,
+             "SELECT job_enqueue('test_sleep', 'same', '{\"seconds\": 2, \"tag\": \"same\"}', "
+             "                   '" NOW "', '" NOW "')"));
+    for (int i = 0; i < 200; i++) {
+        char *status = sql(&database, "SELECT status FROM jobs WHERE unique_key = 'same'");
+        bool running = strcmp(status, "running") == 0;
+        free(status);
+        if (running)
+            break;
+        sleep_seconds(0.05);
+    }
+    free(sql(&database,
+             "SELECT job_enqueue('test_sleep', 'same', '{\"seconds\": 1, \"tag\": \"same\"}', "
+             "                   '" NOW "', '" NOW "')"));
+    assert_int_equal(most_running_until_done(&database, "same"), 1);
+    assert_sql(&database,
+               "SELECT count(*) || ':' || bool_and(status = 'succeeded' AND attempts = 1) "
+               "FROM jobs WHERE kind = 'test_sleep'", "4:true");
+    assert_sql(&database, "SELECT count(*) FROM test_effects", "4");
+    assert_int_equal(harness_stop(&worker), 0);
+}
+
 /* ---- stopping, restarts, wake-ups --------------------------------------------- */
 
 static void sigterm_releases_a_job_that_outlasts_the_grace(void **state)
@@ -557,6 +621,7 @@ int main(void)
         cmocka_unit_test(jobs_retry_with_backoff_then_die_keeping_the_last_error),
         cmocka_unit_test(two_workers_fire_every_schedule_slot_once),
         cmocka_unit_test(a_killed_workers_job_is_finished_once_by_another),
+        cmocka_unit_test(executors_run_jobs_side_by_side_but_never_one_key_twice),
         cmocka_unit_test(pruning_the_change_log_expires_older_cursors),
         cmocka_unit_test(sigterm_releases_a_job_that_outlasts_the_grace),
         cmocka_unit_test(the_worker_carries_on_after_a_database_restart),
