@@ -116,7 +116,7 @@ static void record_failure(struct executor *executor)
         "       run_at = CASE WHEN attempts >= max_attempts THEN run_at ELSE $6 END, "
         "       finished_at = $5, lease_expires_at = NULL "
         " WHERE id = $1::uuid AND leased_by = $2 AND attempts = $3 AND status = 'running' "
-        "RETURNING status, run_at::text",
+        "RETURNING status, rfc3339(run_at)",
         &params, on_failure_recorded, executor);
     if (!queued)
         on_failure_recorded(executor, NULL);

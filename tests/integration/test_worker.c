@@ -42,10 +42,10 @@ static const char test_functions[] =
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-/* Runs SQL as the owner; returns the first cell (caller frees) or NULL. */
-static char *sql(const struct test_database *database, const char *query)
+/* Runs SQL as `url`'s role; returns the first cell (caller frees) or NULL. */
+static char *sql_as(const char *url, const char *query)
 {
-    PGconn *connection = PQconnectdb(database->admin_url);
+    PGconn *connection = PQconnectdb(url);
     assert_int_equal(PQstatus(connection), CONNECTION_OK);
     PGresult *result = PQexec(connection, query);
     ExecStatusType status = PQresultStatus(result);
@@ -58,16 +58,27 @@ static char *sql(const struct test_database *database, const char *query)
     return value;
 }
 
-static void assert_sql(const struct test_database *database, const char *query,
-                       const char *expected)
+/* Runs SQL as the owner. */
+static char *sql(const struct test_database *database, const char *query)
 {
-    char *value = sql(database, query);
+    return sql_as(database->admin_url, query);
+}
+
+static void assert_sql_as(const char *url, const char *query, const char *expected)
+{
+    char *value = sql_as(url, query);
     char gave[1024];
     snprintf(gave, sizeof gave, "%s", value != NULL ? value : "NULL");
     bool equal = value != NULL && strcmp(value, expected) == 0;
     free(value);
     if (!equal)
         fail_msg("%s\n  gave %s, expected %s", query, gave, expected);
+}
+
+static void assert_sql(const struct test_database *database, const char *query,
+                       const char *expected)
+{
+    assert_sql_as(database->admin_url, query, expected);
 }
 
 static void setup_database(const char *name, struct test_database *database)
@@ -575,7 +586,7 @@ static void the_worker_carries_on_after_a_database_restart(void **state)
     struct test_database database;
     setup_database("baove_t_worker_restart", &database);
     const char *env[] = {"BAOVE_NOW=" NOW, "BAOVE_WORKER_TEST_JOBS=1",
-                         "BAOVE_WORKER_POLL_SECONDS=1", NULL};
+                         "BAOVE_WORKER_POLL_SECONDS=1", "BAOVE_JOB_RETRY_BASE_SECONDS=0", NULL};
     struct test_process worker;
     assert_true(harness_start_worker(&database, env, NULL, &worker));
     assert_true(harness_wait_for_log(&worker, "\"event\":\"job_succeeded\"", 2, 20));
@@ -589,6 +600,23 @@ static void the_worker_carries_on_after_a_database_restart(void **state)
              "                   '" NOW "', '" NOW "')"));
     assert_true(harness_wait_for_log(&worker, "\"event\":\"job_succeeded\"", 3, 20));
     assert_sql(&database, "SELECT status FROM jobs WHERE unique_key = 'after'", "succeeded");
+
+    /* The execution connection dies under a running job: the attempt fails
+     * (rolled back by the server), the retry succeeds, the effect is once. */
+    free(sql(&database,
+             "SELECT job_enqueue('test_sleep', 'cut', '{\"seconds\": 3, \"tag\": \"cut\"}', "
+             "                   '" NOW "', '" NOW "')"));
+    assert_true(harness_wait_for_log(&worker, "\"kind\":\"test_sleep\"", 3, 20));
+    /* As baove_app: a role may end its own sessions. */
+    assert_sql_as(database.app_url,
+                  "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                  "WHERE application_name = 'baove-worker-job' AND state = 'active'", "1");
+    assert_true(harness_wait_for_log(&worker, "\"event\":\"job_failed\"", 1, 20));
+    assert_true(harness_wait_for_log(&worker, "\"event\":\"job_succeeded\"", 4, 30));
+    assert_sql(&database,
+               "SELECT status || ':' || attempts FROM jobs WHERE unique_key = 'cut'",
+               "succeeded:2");
+    assert_sql(&database, "SELECT count(*) FROM test_effects WHERE tag = 'cut'", "1");
     assert_int_equal(harness_stop(&worker), 0);
 }
 
