@@ -88,6 +88,8 @@ void handle_changes(struct request *request);
 
 /* audit.c */
 void handle_audit_list(struct request *request);
+void handle_jobs_list(struct request *request);
+void handle_job_get(struct request *request);
 
 /* reference.c */
 void handle_reference(struct request *request);

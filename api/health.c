@@ -52,7 +52,11 @@ void handle_readyz(struct request *request)
 void handle_metrics(struct request *request)
 {
     size_t length;
-    char *text = metrics_render(&length);
+    /* The queue depth comes from the database; without one (busy or down)
+     * the other metrics are still worth serving. */
+    enum database_failure failure;
+    request->database = database_acquire(&failure); /* given back after the handler */
+    char *text = metrics_render(&length, request->database);
     if (text == NULL) {
         reply_problem(request, PROBLEM_INTERNAL, "Out of memory rendering metrics.");
         return;

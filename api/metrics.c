@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "router.h"
 
 #define METRICS_MAX_ROUTES 128
@@ -168,7 +169,29 @@ static void render_latency(struct text *text)
     }
 }
 
-char *metrics_render(size_t *length)
+/* Queue depth by status, every status present (0 when none), so a rule
+ * like baove_jobs{status="dead"} > 0 always has a series. */
+static void render_jobs(struct text *text, PGconn *database)
+{
+    PGresult *result = db_query(
+        database,
+        "SELECT s.status, count(j.id) FROM unnest(ARRAY['queued', 'running', 'succeeded', "
+        "       'failed', 'dead']) AS s(status) "
+        "  LEFT JOIN jobs j ON j.status = s.status GROUP BY s.status ORDER BY s.status",
+        NULL);
+    if (db_ok(result)) {
+        append(text, "# HELP baove_jobs Jobs in the worker's queue by status, read at scrape "
+                     "time.\n# TYPE baove_jobs gauge\n");
+        for (int row = 0; row < PQntuples(result); row++)
+            append(text, "baove_jobs{status=\"%s\"} %lld\n", db_text(result, row, 0),
+                   db_integer(result, row, 1));
+    } else {
+        metrics_database_error();
+    }
+    PQclear(result);
+}
+
+char *metrics_render(size_t *length, PGconn *database)
 {
     struct text text = {malloc(8192), 0, 8192};
     if (text.data == NULL)
@@ -183,6 +206,8 @@ char *metrics_render(size_t *length)
                   "connections.\n# TYPE baove_database_errors_total counter\n"
                   "baove_database_errors_total %lu\n",
            atomic_load_explicit(&database_errors, memory_order_relaxed));
+    if (database != NULL)
+        render_jobs(&text, database);
     *length = text.length;
     return text.data;
 }

@@ -4,6 +4,7 @@
 #ifndef BAOVE_METRICS_H
 #define BAOVE_METRICS_H
 
+#include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,7 +16,9 @@ void metrics_request_finished(void);
 long metrics_requests_in_flight(void);
 void metrics_database_error(void);
 
-/* Renders the text exposition format; the caller frees. */
-char *metrics_render(size_t *length);
+/* Renders the text exposition format; the caller frees.  With a database
+ * connection, adds gauges read from it at scrape time (the worker's queue
+ * depth by job status: baove_jobs{status}); NULL leaves them out. */
+char *metrics_render(size_t *length, PGconn *database);
 
 #endif

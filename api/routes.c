@@ -78,6 +78,8 @@ const struct route api_routes[] = {
     {"GET", "/v1/fund/disclosure", handle_fund_disclosure, PERMISSION_FUND_SUMMARY_READ, NULL},
     {"GET", "/v1/changes", handle_changes, PERMISSION_CHANGES_READ, "changes"},
     {"GET", "/v1/audit", handle_audit_list, PERMISSION_AUDIT_READ, NULL},
+    {"GET", "/v1/jobs", handle_jobs_list, PERMISSION_JOBS_READ, NULL},
+    {"GET", "/v1/jobs/{id}", handle_job_get, PERMISSION_JOBS_READ, NULL},
     {"GET", "/v1/reference/{name}", handle_reference, PERMISSION_REFERENCE_READ, NULL},
     /* reports and notifications */
     {"GET", "/v1/report-periods", handle_report_periods_list, PERMISSION_REPORTS_READ, NULL},

@@ -87,7 +87,9 @@ build/baove-admin seed --demo
 # exit on their own, and bash (which then assumes the child "handled" the
 # interrupt) would never run the INT trap.
 set -m
-build/baove-worker &
+# Within the 15 s this script waits before SIGKILL, so a running job is
+# finished or handed back.
+BAOVE_WORKER_STOP_GRACE_SECONDS=${BAOVE_WORKER_STOP_GRACE_SECONDS:-10} build/baove-worker &
 WORKER_PID=$!
 build/baove-api &
 API_PID=$!

@@ -51,6 +51,10 @@ static void once_done(struct worker *worker)
 static void tick_finished(struct worker *worker, bool claimed_nothing)
 {
     worker->tick_running = false;
+    if (worker->stopping) {
+        worker_stop(worker); /* a claim was in flight when the stop came */
+        return;
+    }
     if (worker->tick_again) {
         worker->tick_again = false;
         worker_tick(worker);
@@ -63,7 +67,9 @@ static void tick_finished(struct worker *worker, bool claimed_nothing)
 
 static void on_claimed(void *context, PGresult *result)
 {
-    struct worker *worker = context;
+    struct executor *executor = context;
+    struct worker *worker = executor->worker;
+    executor->busy = false; /* the reservation ends here, either way */
     if (result == NULL || !db_ok(result)) {
         /* 23505: another worker took a job with the same key at the same
          * moment (one running job per key); the next tick tries again. */
@@ -79,8 +85,8 @@ static void on_claimed(void *context, PGresult *result)
         tick_finished(worker, true);
         return;
     }
-    struct executor *executor = free_executor(worker);
-    /* claim_next only claims for a free executor, and nothing else takes one. */
+    /* Even if its connection dropped meanwhile: the attempt then fails and
+     * is retried like any other. */
     executor_start(executor, db_text(result, 0, 0), db_text(result, 0, 1),
                    db_text(result, 0, 2), db_integer(result, 0, 3));
     claim_next(worker);
@@ -92,10 +98,12 @@ static void on_claimed(void *context, PGresult *result)
  * jobs_one_running_per_key makes that hold under concurrency too). */
 static void claim_next(struct worker *worker)
 {
-    if (worker->stopping || free_executor(worker) == NULL) {
+    struct executor *executor = worker->stopping ? NULL : free_executor(worker);
+    if (executor == NULL) {
         tick_finished(worker, false);
         return;
     }
+    executor->busy = true; /* reserved for the job this claim returns */
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, worker->identity);
@@ -117,8 +125,10 @@ static void claim_next(struct worker *worker)
             "       started_at = $2, finished_at = NULL "
             "  FROM candidate WHERE jobs.id = candidate.id "
             "RETURNING jobs.id, jobs.kind, jobs.payload::text, jobs.attempts",
-            &params, on_claimed, worker))
+            &params, on_claimed, executor)) {
+        executor->busy = false;
         tick_finished(worker, false);
+    }
 }
 
 static void on_buried(void *context, PGresult *result)

@@ -116,7 +116,7 @@ static void record_failure(struct executor *executor)
         "       run_at = CASE WHEN attempts >= max_attempts THEN run_at ELSE $6 END, "
         "       finished_at = $5, lease_expires_at = NULL "
         " WHERE id = $1::uuid AND leased_by = $2 AND attempts = $3 AND status = 'running' "
-        "RETURNING status, run_at::text",
+        "RETURNING status, rfc3339(run_at)",
         &params, on_failure_recorded, executor);
     if (!queued)
         on_failure_recorded(executor, NULL);
@@ -163,8 +163,14 @@ static void on_rolled_back(void *context, PGresult *result)
         record_failure(executor);
 }
 
+/* Keeps why the attempt failed: the server's primary message and SQLSTATE
+ * (no "ERROR:" prefix, no context lines), or `message`. */
 static void fail(struct executor *executor, const char *message, PGresult *result)
 {
+    const char *primary = result != NULL ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
+                                         : NULL;
+    if (primary != NULL)
+        message = primary;
     if (result != NULL && db_sqlstate(result)[0] != '\0') {
         char line[WORKER_ERROR_SIZE - 16];
         first_line(message, line, sizeof line);

@@ -87,6 +87,16 @@ CREATE TABLE schedules (
     CHECK ((every IS NULL) <> (daily_at IS NULL))
 );
 
+-- The API's representation of a job (GET /v1/jobs, /v1/jobs/{id}).
+CREATE FUNCTION job_document(j jobs) RETURNS json LANGUAGE sql STABLE
+    AS $$ SELECT json_build_object(
+        'id', j.id, 'kind', j.kind, 'unique_key', j.unique_key, 'payload', j.payload,
+        'status', j.status, 'attempts', j.attempts, 'max_attempts', j.max_attempts,
+        'run_at', rfc3339(j.run_at), 'leased_by', j.leased_by,
+        'lease_expires_at', rfc3339(j.lease_expires_at), 'last_error', j.last_error,
+        'result', j.result, 'created_at', rfc3339(j.created_at),
+        'started_at', rfc3339(j.started_at), 'finished_at', rfc3339(j.finished_at)) $$;
+
 -- Seeded schedules: housekeeping once a day in the small hours (local).
 INSERT INTO schedules (name, job_kind, daily_at) VALUES
     ('prune_change_log', 'prune_change_log', '02:00'),
@@ -150,6 +160,7 @@ REVOKE ALL ON FUNCTION prune_change_log(jsonb, timestamptz), prune_jobs(jsonb, t
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION prune_change_log(jsonb, timestamptz), prune_jobs(jsonb, timestamptz)
     TO baove_app;
+GRANT EXECUTE ON FUNCTION job_document(jobs) TO baove_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON jobs TO baove_app;
 GRANT SELECT, UPDATE ON schedules TO baove_app;
 GRANT EXECUTE ON FUNCTION job_enqueue(text, text, jsonb, timestamptz, timestamptz) TO baove_app;
