@@ -64,6 +64,11 @@ void handle_changes(struct request *request);
 /* audit.c */
 void handle_audit_list(struct request *request);
 
+/* indicators.c */
+void handle_indicators_get(struct request *request);
+void handle_indicator_series(struct request *request);
+void handle_indicators_recompute(struct request *request);
+
 /* reference.c */
 void handle_reference(struct request *request);
 

@@ -48,6 +48,10 @@ const struct route api_routes[] = {
     {"GET", "/v1/changes", handle_changes, PERMISSION_CHANGES_READ, "changes"},
     {"GET", "/v1/audit", handle_audit_list, PERMISSION_AUDIT_READ, NULL},
     {"GET", "/v1/reference/{name}", handle_reference, PERMISSION_REFERENCE_READ, NULL},
+    {"GET", "/v1/indicators", handle_indicators_get, PERMISSION_INDICATORS_READ, NULL},
+    {"POST", "/v1/indicators/recompute", handle_indicators_recompute,
+     PERMISSION_INDICATORS_RECOMPUTE, NULL},
+    {"GET", "/v1/indicators/{code}", handle_indicator_series, PERMISSION_INDICATORS_READ, NULL},
 };
 
 const size_t api_route_count = sizeof api_routes / sizeof api_routes[0];
