@@ -318,16 +318,36 @@ static bool record_history(struct case_operation *operation, const char *id,
     return result != NULL;
 }
 
+/* The audit entry of an operation on a case or its notes: ids is the
+ * array literal of the records; the entry names the case's commune (where
+ * the record lives, as for children), not the caller's unit. */
+static bool audit_case_records(struct case_operation *operation, const char *action,
+                               const char *resource_type, const char *case_id,
+                               const char *ids, enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, case_id);
+    PGresult *result = registry_query(operation->request,
+                                      "SELECT unit_id FROM cases WHERE id = $1::uuid", &params,
+                                      outcome);
+    if (result == NULL)
+        return false;
+    long long unit_id = PQntuples(result) == 1 ? db_integer(result, 0, 0)
+                                               : operation->request->principal.unit_id;
+    PQclear(result);
+    if (audit_write(operation->request, action, resource_type, ids, unit_id, "success"))
+        return true;
+    *outcome = DB_FAILED;
+    return false;
+}
+
 static bool audit_case(struct case_operation *operation, const char *action, const char *id,
                        enum db_outcome *outcome)
 {
     char ids[48];
     snprintf(ids, sizeof ids, "{%s}", id);
-    if (audit_write(operation->request, action, "cases", ids, operation->request->principal.unit_id,
-                    "success"))
-        return true;
-    *outcome = DB_FAILED;
-    return false;
+    return audit_case_records(operation, action, "cases", id, ids, outcome);
 }
 
 /* Appends the case to the change feed: status, concerns, deadlines and
@@ -1087,12 +1107,20 @@ static enum db_outcome patch_case(PGconn *connection, void *context)
     db_param_text(&params, json_is_string(assignee) ? json_string_value(assignee) : NULL);
     db_param_text(&params, json_member_string(operation->body, "summary"));
     db_param_instant(&params, clock_now_us());
-    /* The assignee must be an active person who may handle cases. */
+    char today[CLOCK_DATE_SIZE];
+    registry_today(today);
+    db_param_text(&params, today);
+    /* The assignee must be an active person who may handle cases and whose
+     * area includes the case's commune (another commune's officer could not
+     * even see it). */
     PGresult *result = registry_query(
         operation->request,
-        "WITH assignee AS (SELECT id FROM principals WHERE lower(username) = lower($3) "
-        "                    AND kind = 'user' AND disabled_at IS NULL AND role IN "
-        "                    ('admin', 'district_officer', 'commune_officer', 'commune_chair')) "
+        "WITH assignee AS (SELECT p.id FROM principals p, cases c "
+        "                   WHERE lower(p.username) = lower($3) AND c.id = $1::uuid "
+        "                     AND p.kind = 'user' AND p.disabled_at IS NULL AND p.role IN "
+        "                    ('admin', 'district_officer', 'commune_officer', 'commune_chair') "
+        "                     AND c.unit_id IN (SELECT id FROM unit_subtree(p.unit_id, "
+        "                                                                   $6::date))) "
         "UPDATE cases SET assigned_to = CASE WHEN $2 THEN (SELECT id FROM assignee) "
         "                                    ELSE assigned_to END, "
         "  summary = coalesce($4, summary), version = version + 1, updated_at = $5 "
@@ -1106,7 +1134,8 @@ static enum db_outcome patch_case(PGconn *connection, void *context)
     if (!updated) {
         json_t *errors = json_array();
         problem_add_field_error(errors, "/assigned_to",
-                                "must be the username of an active case worker");
+                                "must be the username of an active case worker whose "
+                                "area includes the case's commune");
         reply_problem_errors(operation->request, PROBLEM_VALIDATION, "The change is invalid.",
                              errors);
         operation->refusal = "invalid";
@@ -1247,9 +1276,8 @@ static enum db_outcome notes(PGconn *connection, void *context)
     operation->status = create ? 201 : 200;
     char ids[96];
     snprintf(ids, sizeof ids, create ? "{%s,%s}" : "{%s}", operation->id, operation->new_id);
-    if (!audit_write(operation->request, create ? "create" : "read", "case_notes", ids,
-                     operation->request->principal.unit_id, "success"))
-        return DB_FAILED;
+    audit_case_records(operation, create ? "create" : "read", "case_notes", operation->id, ids,
+                       &outcome);
     return outcome;
 }
 
@@ -1344,16 +1372,46 @@ struct service_operation {
     char new_id[AUTH_UUID_SIZE];
 };
 
-/* A delivered service becomes a support of the child, linked both ways,
- * and reaches the change feed like any support. */
+/* A delivered service is also a support of the child (one source of truth
+ * for the "supported" indicator), linked both ways, and reaches the change
+ * feed like any support.  The first delivery creates the support; later
+ * edits of the delivered service (date, measure, sector, note) update it,
+ * so the two never disagree. */
+#define SUPPORT_DOCUMENT                                                                    \
+    "((to_jsonb(r) - 'created_at' - 'updated_at') || "                                      \
+    "  jsonb_build_object('created_at', rfc3339(r.created_at), "                             \
+    "                     'updated_at', rfc3339(r.updated_at)))::text"
+
+/* Parameters of both: $1 case, $2 service, $3 kind, $4 provider sector,
+ * $5 delivered on, $6 note, $7 now; $8 the new support's id. */
+static const char create_support_sql[] =
+    "WITH support AS (INSERT INTO child_supports AS r (id, child_id, kind, level, "
+    "    provider_sector, provided_on, funded_by_fund, note, version, created_at, "
+    "    updated_at, case_id, case_service_id) "
+    "  SELECT $8, c.child_id, $3, 'intervention', $4, $5, false, $6, 1, $7, $7, c.id, $2 "
+    "    FROM cases c WHERE c.id = $1::uuid "
+    "  RETURNING r.id, r.child_id, r.version, " SUPPORT_DOCUMENT " AS document), "
+    "linked AS (UPDATE case_services SET support_id = $8 WHERE id = $2::uuid) "
+    "SELECT id, child_id, version, document FROM support";
+
+/* Changes nothing (no row) when the support already says the same. */
+static const char update_support_sql[] =
+    "UPDATE child_supports r SET kind = $3, provider_sector = $4, provided_on = $5, "
+    "       note = $6, version = r.version + 1, updated_at = $7 "
+    "  FROM case_services s "
+    " WHERE s.id = $2::uuid AND s.case_id = $1::uuid AND r.id = s.support_id "
+    "   AND (r.kind, r.provider_sector, r.provided_on, r.note) "
+    "       IS DISTINCT FROM ($3, $4, $5::date, $6) "
+    "RETURNING r.id, r.child_id, r.version, " SUPPORT_DOCUMENT;
+
 static bool record_delivery(struct case_operation *operation, const char *service_id,
-                            const json_t *service, enum db_outcome *outcome)
+                            const json_t *service, bool first_delivery,
+                            enum db_outcome *outcome)
 {
     char support_id[AUTH_UUID_SIZE];
     auth_random_uuid(support_id);
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, support_id);
     db_param_text(&params, operation->id);
     db_param_text(&params, service_id);
     db_param_text(&params, support_kind_of(json_member_string(service, "measure")));
@@ -1361,24 +1419,18 @@ static bool record_delivery(struct case_operation *operation, const char *servic
     db_param_text(&params, json_member_string(service, "delivered_on"));
     db_param_text(&params, json_member_string(service, "note"));
     db_param_instant(&params, clock_now_us());
-    PGresult *result = registry_query(
-        operation->request,
-        "WITH support AS (INSERT INTO child_supports AS r (id, child_id, kind, level, "
-        "    provider_sector, provided_on, funded_by_fund, note, version, created_at, "
-        "    updated_at, case_id, case_service_id) "
-        "  SELECT $1, c.child_id, $4, 'intervention', $5, $6, false, $7, 1, $8, $8, c.id, $3 "
-        "    FROM cases c WHERE c.id = $2::uuid "
-        "  RETURNING r.child_id, ((to_jsonb(r) - 'created_at' - 'updated_at') || "
-        "    jsonb_build_object('created_at', rfc3339(r.created_at), "
-        "                       'updated_at', rfc3339(r.updated_at)))::text AS document), "
-        "linked AS (UPDATE case_services SET support_id = $1 WHERE id = $3::uuid) "
-        "SELECT child_id, document FROM support",
-        &params, outcome);
+    if (first_delivery)
+        db_param_text(&params, support_id);
+    PGresult *result = registry_query(operation->request,
+                                      first_delivery ? create_support_sql : update_support_sql,
+                                      &params, outcome);
     if (result == NULL)
         return false;
-    bool ok = PQntuples(result) == 1 &&
-              change_record(operation->request, "supports", support_id, db_text(result, 0, 0),
-                            "create", 1, db_text(result, 0, 1), 0, 0, outcome);
+    bool ok = (!first_delivery && PQntuples(result) == 0) ||
+              (PQntuples(result) == 1 &&
+               change_record(operation->request, "supports", db_text(result, 0, 0),
+                             db_text(result, 0, 1), first_delivery ? "create" : "update",
+                             db_integer(result, 0, 2), db_text(result, 0, 3), 0, 0, outcome));
     PQclear(result);
     return ok;
 }
@@ -1421,7 +1473,7 @@ static enum db_outcome add_service(PGconn *connection, void *context)
     if (result == NULL)
         return outcome;
     if (strcmp(json_member_string(operation->body, "status"), "delivered") == 0 &&
-        !record_delivery(operation, service->new_id, operation->body, &outcome))
+        !record_delivery(operation, service->new_id, operation->body, true, &outcome))
         return outcome;
     json_t *details = json_pack("{s:s, s:O}", "service_id", service->new_id, "service",
                                 operation->body);
@@ -1526,10 +1578,10 @@ static enum db_outcome change_service(PGconn *connection, void *context)
         &params, &outcome);
     free(text);
     PQclear(result);
-    bool delivered_now = !was_delivered &&
-                         strcmp(json_member_string(merged, "status"), "delivered") == 0;
+    bool delivered = strcmp(json_member_string(merged, "status"), "delivered") == 0;
     if (result != NULL &&
-        (!delivered_now || record_delivery(operation, service->service_id, merged, &outcome))) {
+        (!delivered ||
+         record_delivery(operation, service->service_id, merged, !was_delivered, &outcome))) {
         json_t *details = json_pack("{s:s, s:O}", "service_id", service->service_id, "change",
                                     operation->body);
         if (touch_case(operation, &outcome))

@@ -69,6 +69,8 @@ PGconn *database_connection(void)
         log_event(LOG_ERROR, "database_unreachable", json_pack("{s:s}", "error", error));
         return NULL;
     }
+    if (!db_prepare_statements(connection))
+        log_event(LOG_WARN, "statement_cache_unavailable", NULL);
     pthread_setspecific(connection_key, connection);
     return connection;
 }

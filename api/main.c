@@ -83,8 +83,8 @@ int main(void)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct MHD_Daemon *daemon = server_start(&settings);
-    if (daemon == NULL)
+    struct server *server = server_start(&settings);
+    if (server == NULL)
         return 1;
     log_event(LOG_INFO, "listening",
               json_pack("{s:s, s:i, s:i, s:i, s:s}", "address", settings.address, "port",
@@ -93,7 +93,7 @@ int main(void)
     int received = 0;
     sigwait(&stop_signals, &received);
     log_event(LOG_INFO, "stopping", json_pack("{s:s}", "signal", strsignal(received)));
-    server_stop(daemon, SHUTDOWN_GRACE_SECONDS);
+    server_stop(server, SHUTDOWN_GRACE_SECONDS);
     log_event(LOG_INFO, "stopped", NULL);
     return 0;
 }

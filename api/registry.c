@@ -202,6 +202,22 @@ static void request_hash(const struct request *request, char out[65])
     sodium_bin2hex(out, 65, digest, length);
 }
 
+/* What a replayed response carries besides its body: the record's version
+ * as ETag (as the original response had), and its id for the audit entry
+ * that dispatch() writes. */
+static void replay_describe(struct request *request, const char *body)
+{
+    request->idempotent_replay = true;
+    json_t *document = json_loads(body, 0, NULL);
+    const char *id = json_string_value(json_object_get(document, "id"));
+    if (id != NULL && json_is_uuid_text(id))
+        snprintf(request->replayed_id, sizeof request->replayed_id, "%s", id);
+    json_t *version = json_object_get(document, "version");
+    if (json_is_integer(version))
+        reply_etag(request, json_integer_value(version));
+    json_decref(document);
+}
+
 enum idempotency idempotency_begin(struct request *request, enum db_outcome *outcome)
 {
     const char *key = request_header(request, "Idempotency-Key");
@@ -259,6 +275,7 @@ enum idempotency idempotency_begin(struct request *request, enum db_outcome *out
         reply_add_header(request, "Idempotency-Replayed", "true");
         if (location != NULL)
             reply_add_header(request, MHD_HTTP_HEADER_LOCATION, location);
+        replay_describe(request, body);
     }
     json_decref(stored);
     return IDEMPOTENCY_ANSWERED;
@@ -309,14 +326,15 @@ bool change_record(struct request *request, const char *resource_type,
     db_param_text(&params, record);
     db_param_id(&params, previous_unit_id);
     db_param_id(&params, unit_id);
+    db_param_instant(&params, clock_now_us()); /* recorded_at: retention (0006) */
     /* The child's unit is read back here rather than passed in, so the log
      * always names the unit the child is in after this transaction. */
     PGresult *result = registry_query(
         request,
         "INSERT INTO change_log (resource_type, resource_id, child_id, unit_id, "
-        "previous_unit_id, operation, version, record) "
+        "previous_unit_id, operation, version, record, recorded_at) "
         "SELECT $1, $2::uuid, $3::uuid, coalesce($8::bigint, c.unit_id), "
-        "       nullif($7::bigint, coalesce($8::bigint, c.unit_id)), $4, $5, $6::jsonb "
+        "       nullif($7::bigint, coalesce($8::bigint, c.unit_id)), $4, $5, $6::jsonb, $9 "
         "  FROM children c WHERE c.id = $3::uuid",
         &params, outcome);
     PQclear(result);

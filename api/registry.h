@@ -51,7 +51,9 @@ void registry_today(char out[CLOCK_DATE_SIZE]);
 bool audit_write(struct request *request, const char *action, const char *resource_type,
                  const char *ids, long long unit_id, const char *outcome);
 
-/* Records a refused attempt (403/404/412/428/422) in its own statement. */
+/* Records an attempt answered without a committed write of its own — a
+ * refusal (403/404/412/428/422) or an idempotent replay — in its own
+ * statement, after the request's transaction ended. */
 void audit_refusal(struct request *request, const char *action, const char *resource_type,
                    const char *id, const char *outcome);
 

@@ -3,8 +3,10 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,6 +367,10 @@ static void dispatch(struct request *request)
         }
     }
     route->handler(request);
+    /* A replayed create hands a personal record out again, without the
+     * handler having run its audited transaction: record that read here. */
+    if (request->idempotent_replay && route->audited != NULL)
+        audit_refusal(request, "read", route->audited, request->replayed_id, "success");
 }
 
 /* First call for a request: headers are in, the body is not. */
@@ -486,53 +492,124 @@ static void log_microhttpd(void *closure, const char *format, va_list args)
     log_event(LOG_WARN, "microhttpd", json_pack("{s:s}", "message", message));
 }
 
-struct MHD_Daemon *server_start(const struct server_settings *settings)
+/* The listeners: one single-threaded daemon per thread, all bound to the
+ * same address with SO_REUSEPORT, so that the kernel spreads incoming
+ * connections over them.  (With libmicrohttpd's own thread pool, the thread
+ * that woke first accepted a whole burst of connections, which then stayed
+ * on it: with 2 threads, one round in four ran on one thread at half the
+ * throughput.)  Each daemon's thread keeps its own database connection. */
+struct server {
+    unsigned count;
+    struct MHD_Daemon *daemons[]; /* owned */
+};
+
+/* The address to listen on, with its family's MHD flag; false (logged)
+ * when BAOVE_HTTP_ADDR is not an IP address. */
+static bool listen_address(const struct server_settings *settings,
+                           struct sockaddr_storage *address, unsigned *flags)
 {
-    active_settings = *settings;
-    struct sockaddr_storage address;
-    memset(&address, 0, sizeof address);
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
-    struct sockaddr_in *ipv4 = (struct sockaddr_in *)&address;
-    struct sockaddr_in6 *ipv6 = (struct sockaddr_in6 *)&address;
+    memset(address, 0, sizeof *address);
+    struct sockaddr_in *ipv4 = (struct sockaddr_in *)address;
+    struct sockaddr_in6 *ipv6 = (struct sockaddr_in6 *)address;
     if (inet_pton(AF_INET, settings->address, &ipv4->sin_addr) == 1) {
         ipv4->sin_family = AF_INET;
         ipv4->sin_port = htons((uint16_t)settings->port);
-    } else if (inet_pton(AF_INET6, settings->address, &ipv6->sin6_addr) == 1) {
+        return true;
+    }
+    if (inet_pton(AF_INET6, settings->address, &ipv6->sin6_addr) == 1) {
         ipv6->sin6_family = AF_INET6;
         ipv6->sin6_port = htons((uint16_t)settings->port);
-        flags |= MHD_USE_IPv6;
-    } else {
-        log_message(LOG_ERROR, "BAOVE_HTTP_ADDR \"%s\" is not an IPv4 or IPv6 address",
-                    settings->address);
-        return NULL;
+        *flags |= MHD_USE_IPv6;
+        return true;
     }
-    struct MHD_Daemon *daemon = MHD_start_daemon(
-        flags, (uint16_t)settings->port, NULL, NULL, handle_request, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, log_microhttpd, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
-        MHD_OPTION_THREAD_POOL_SIZE, settings->threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, settings->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, settings->max_connections_per_address,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, settings->connection_memory,
-        MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL,
-        MHD_OPTION_END);
-    if (daemon == NULL)
-        log_message(LOG_ERROR, "cannot listen on %s port %u", settings->address,
-                    settings->port);
-    return daemon;
+    log_message(LOG_ERROR, "BAOVE_HTTP_ADDR \"%s\" is not an IPv4 or IPv6 address",
+                settings->address);
+    return false;
 }
 
-void server_stop(struct MHD_Daemon *daemon, unsigned grace_seconds)
+/* SO_REUSEPORT would let a second baove-api (an old one still running, a
+ * second `make run`) share the port silently and take part of the traffic.
+ * A plain bind (SO_REUSEADDR only, so that connections in TIME_WAIT do not
+ * matter) fails while anything listens there: then refuse to start. */
+static bool port_is_free(const struct sockaddr_storage *address)
+{
+    int family = address->ss_family;
+    int probe = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0)
+        return false;
+    int on = 1;
+    setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    socklen_t length = family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                          : sizeof(struct sockaddr_in);
+    bool free_port = bind(probe, (const struct sockaddr *)address, length) == 0;
+    int bind_error = errno;
+    close(probe);
+    errno = bind_error; /* for the caller's message */
+    return free_port;
+}
+
+static unsigned divide_rounding_up(unsigned total, unsigned parts)
+{
+    return (total + parts - 1) / parts;
+}
+
+struct server *server_start(const struct server_settings *settings)
+{
+    active_settings = *settings;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    struct sockaddr_storage address;
+    if (!listen_address(settings, &address, &flags))
+        return NULL;
+    if (!port_is_free(&address)) {
+        log_message(LOG_ERROR, "cannot listen on %s port %u: %s", settings->address,
+                    settings->port, strerror(errno));
+        return NULL;
+    }
+    struct server *server =
+        calloc(1, sizeof *server + settings->threads * sizeof server->daemons[0]);
+    if (server == NULL)
+        return NULL;
+    /* Connection limits are per listener: the totals are shared out. */
+    unsigned connections = divide_rounding_up(settings->max_connections, settings->threads);
+    unsigned per_address =
+        divide_rounding_up(settings->max_connections_per_address, settings->threads);
+    for (unsigned index = 0; index < settings->threads; index++) {
+        struct MHD_Daemon *daemon = MHD_start_daemon(
+            flags, (uint16_t)settings->port, NULL, NULL, handle_request, NULL,
+            MHD_OPTION_EXTERNAL_LOGGER, log_microhttpd, NULL,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+            MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout,
+            MHD_OPTION_CONNECTION_LIMIT, connections,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, settings->connection_memory,
+            MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
+            MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL,
+            MHD_OPTION_END);
+        if (daemon == NULL) {
+            log_message(LOG_ERROR, "cannot listen on %s port %u", settings->address,
+                        settings->port);
+            server_stop(server, 0);
+            return NULL;
+        }
+        server->daemons[server->count++] = daemon;
+    }
+    return server;
+}
+
+void server_stop(struct server *server, unsigned grace_seconds)
 {
     /* Stop accepting first, then let requests already being handled finish
-     * before the pool threads (and their database connections) go away. */
-    MHD_socket listener = MHD_quiesce_daemon(daemon);
-    if (listener != MHD_INVALID_SOCKET)
-        close(listener);
+     * before the threads (and their database connections) go away. */
+    for (unsigned index = 0; index < server->count; index++) {
+        MHD_socket listener = MHD_quiesce_daemon(server->daemons[index]);
+        if (listener != MHD_INVALID_SOCKET)
+            close(listener);
+    }
     int64_t deadline = clock_monotonic_us() + (int64_t)grace_seconds * 1000000;
     while (metrics_requests_in_flight() > 0 && clock_monotonic_us() < deadline)
         usleep(20000);
-    MHD_stop_daemon(daemon);
+    for (unsigned index = 0; index < server->count; index++)
+        MHD_stop_daemon(server->daemons[index]);
+    free(server);
 }

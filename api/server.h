@@ -54,6 +54,10 @@ struct request {
     bool authenticated;
     struct principal principal;
     PGconn *database;         /* this thread's connection; not owned */
+    /* A create answered from its stored Idempotency-Key response: the record
+     * it returns is audited as read after the handler (see dispatch()). */
+    bool idempotent_replay;
+    char replayed_id[40];     /* the replayed record's id, or "" */
 
     /* The reply a handler chose. */
     bool replied;
@@ -138,9 +142,9 @@ struct server_settings {
 const struct server_settings *server_settings(void);
 
 /* Starts listening; NULL on failure (logged). */
-struct MHD_Daemon *server_start(const struct server_settings *settings);
+struct server *server_start(const struct server_settings *settings);
 
 /* Stops accepting, waits for in-flight requests (up to grace_seconds), stops. */
-void server_stop(struct MHD_Daemon *daemon, unsigned grace_seconds);
+void server_stop(struct server *server, unsigned grace_seconds);
 
 #endif

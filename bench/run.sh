@@ -287,7 +287,7 @@ run_pgbench() {
   local name=$1 seconds=$2 script=$3 clients=$4 threads=$5 out
   out=$LOGS/$name.pgbench.txt
   rm -f "$WORK/$name".log*
-  PGOPTIONS=$PGBENCH_OPTIONS pgbench -n -M extended -c "$clients" -j "$threads" \
+  PGOPTIONS=$PGBENCH_OPTIONS pgbench -n -M prepared -c "$clients" -j "$threads" \
     -T "$seconds" -f "$script" "${PGBENCH_VARS[@]}" -l --log-prefix="$WORK/$name.log" \
     "$APP_URL" >"$out" 2>&1 || { cat "$out" >&2; die "pgbench failed ($name)"; }
   local failed
@@ -417,7 +417,7 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
   fi
   echo "PostgreSQL $(su_sql -c 'SHOW server_version' | cut -d' ' -f1), scripts/pg.sh cluster (shared_buffers $(su_sql -c 'SHOW shared_buffers'), synchronous_commit $(su_sql -c 'SHOW synchronous_commit')); $CHILDREN demo children"
   echo "API: build/ (RelWithDebInfo), BAOVE_HTTP_THREADS=$API_THREADS (one database connection each), BAOVE_LOG_LEVEL=warn; token of demo_district (district scope)"
-  echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency; pgbench -M extended -c$CONNECTIONS -j$PGBENCH_THREADS -T$DURATION as baove_app over the unix socket"
+  echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency; pgbench -M prepared -c$CONNECTIONS -j$PGBENCH_THREADS -T$DURATION as baove_app over the unix socket"
   echo "$ROUNDS round(s) per scenario after a ${WARMUP}s warm-up; a round is wrk, then pgbench$( ((POOL_COMPARISON)) && echo ", then pgbench -c$API_THREADS"); medians of the rounds"
   echo
   printf '%-29s %10s %12s %6s %8s %8s %8s %8s %8s\n' "scenario" "API req/s" "pgbench tps" "ratio" \

@@ -1,5 +1,6 @@
 #include "db.h"
 
+#include <libpq-events.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,10 +100,116 @@ PGconn *db_connect(const char *url, const char *application_name, char *error,
     return connection;
 }
 
+/* ---- prepared statements ------------------------------------------------------
+ *
+ * Unnamed statements are parsed and planned again on every call; for the
+ * API's short statements over row-level security that is most of the time
+ * they take.  A connection that opted in keeps each distinct statement text
+ * prepared under a name of its own, found again through an open-addressing
+ * table keyed by the text.  The table belongs to the connection (libpq
+ * instance data) and is freed with it.  Prepared statements survive a
+ * rolled-back transaction, so the table never goes stale; a statement that
+ * fails to prepare is not remembered. */
+
+#define STATEMENT_CACHE_SLOTS 1024     /* power of two */
+#define STATEMENT_CACHE_CAPACITY 768   /* beyond this, statements run unnamed */
+
+struct statement_cache {
+    char *texts[STATEMENT_CACHE_SLOTS]; /* owned copies; NULL for a free slot */
+    unsigned count;
+};
+
+static int statement_cache_event(PGEventId event, void *event_info, void *pass_through);
+
+static void statement_cache_free(struct statement_cache *cache)
+{
+    if (cache == NULL)
+        return;
+    for (unsigned slot = 0; slot < STATEMENT_CACHE_SLOTS; slot++)
+        free(cache->texts[slot]);
+    free(cache);
+}
+
+static int statement_cache_event(PGEventId event, void *event_info, void *pass_through)
+{
+    (void)pass_through;
+    if (event == PGEVT_CONNRESET || event == PGEVT_CONNDESTROY) {
+        /* A reset connection is a new session without our statements. */
+        PGconn *connection = event == PGEVT_CONNRESET
+                                 ? ((PGEventConnReset *)event_info)->conn
+                                 : ((PGEventConnDestroy *)event_info)->conn;
+        struct statement_cache *cache = PQinstanceData(connection, statement_cache_event);
+        if (event == PGEVT_CONNRESET && cache != NULL) {
+            for (unsigned slot = 0; slot < STATEMENT_CACHE_SLOTS; slot++) {
+                free(cache->texts[slot]);
+                cache->texts[slot] = NULL;
+            }
+            cache->count = 0;
+        } else if (event == PGEVT_CONNDESTROY) {
+            statement_cache_free(cache);
+        }
+    }
+    return 1;
+}
+
+bool db_prepare_statements(PGconn *connection)
+{
+    struct statement_cache *cache = calloc(1, sizeof *cache);
+    if (cache == NULL)
+        return false;
+    if (!PQregisterEventProc(connection, statement_cache_event, "baove statement cache",
+                             NULL) ||
+        !PQsetInstanceData(connection, statement_cache_event, cache)) {
+        free(cache);
+        return false;
+    }
+    return true;
+}
+
+/* FNV-1a: statement texts are short and few. */
+static unsigned statement_hash(const char *sql)
+{
+    uint32_t hash = 2166136261u;
+    for (const unsigned char *c = (const unsigned char *)sql; *c != '\0'; c++)
+        hash = (hash ^ *c) * 16777619u;
+    return hash;
+}
+
+/* The slot holding sql, or the free slot where it would go. */
+static unsigned statement_slot(const struct statement_cache *cache, const char *sql)
+{
+    unsigned slot = statement_hash(sql) & (STATEMENT_CACHE_SLOTS - 1);
+    while (cache->texts[slot] != NULL && strcmp(cache->texts[slot], sql) != 0)
+        slot = (slot + 1) & (STATEMENT_CACHE_SLOTS - 1);
+    return slot;
+}
+
 PGresult *db_query(PGconn *connection, const char *sql, const struct db_params *params)
 {
-    return PQexecParams(connection, sql, params != NULL ? params->count : 0, NULL,
-                        params != NULL ? params->values : NULL, NULL, NULL, 0);
+    int count = params != NULL ? params->count : 0;
+    const char *const *values = params != NULL ? params->values : NULL;
+    struct statement_cache *cache = PQinstanceData(connection, statement_cache_event);
+    if (cache == NULL)
+        return PQexecParams(connection, sql, count, NULL, values, NULL, NULL, 0);
+    unsigned slot = statement_slot(cache, sql);
+    char name[16];
+    snprintf(name, sizeof name, "baove_%u", slot);
+    if (cache->texts[slot] == NULL) {
+        if (cache->count >= STATEMENT_CACHE_CAPACITY)
+            return PQexecParams(connection, sql, count, NULL, values, NULL, NULL, 0);
+        char *text = strdup(sql);
+        if (text == NULL)
+            return PQexecParams(connection, sql, count, NULL, values, NULL, NULL, 0);
+        PGresult *prepared = PQprepare(connection, name, sql, 0, NULL);
+        if (!db_ok(prepared)) {
+            free(text);
+            return prepared; /* the statement's own error (syntax, aborted transaction…) */
+        }
+        PQclear(prepared);
+        cache->texts[slot] = text;
+        cache->count++;
+    }
+    return PQexecPrepared(connection, name, count, values, NULL, NULL, 0);
 }
 
 bool db_ok(const PGresult *result)

@@ -1,6 +1,6 @@
 /* PostgreSQL access shared by the API, the worker and the admin tool.
  *
- * Every statement is parameterised (PQexecParams with text parameters);
+ * Every statement is parameterised (text parameters, never spliced);
  * nothing from a request is ever spliced into SQL text. */
 #ifndef BAOVE_DB_H
 #define BAOVE_DB_H
@@ -40,6 +40,12 @@ PGconn *db_connect(const char *url, const char *application_name, char *error,
 /* Sends the server's notices and asynchronous errors on this connection to
  * the JSON log instead of libpq's default plain line on stderr. */
 void db_log_notices(PGconn *connection);
+
+/* Makes db_query() keep every distinct statement text prepared on this
+ * connection (for long-lived connections that run the same statements over
+ * and over, like the API's).  Returns false when it could not be set up;
+ * db_query() then runs statements unnamed, as on any other connection. */
+bool db_prepare_statements(PGconn *connection);
 
 /* Runs one statement.  Always returns a result (possibly an error result)
  * that the caller must PQclear, or NULL when libpq could not allocate one. */

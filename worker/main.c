@@ -1,29 +1,32 @@
-/* baove-worker: the background process.  It keeps an asynchronous
- * PostgreSQL connection on a libuv loop (pgloop.c), re-establishing it
- * after loss, and stops cleanly on SIGTERM or SIGINT.  Jobs, schedules and
- * deliveries run on this loop. */
+/* baove-worker: the background process.  It runs jobs from the jobs table
+ * and fires schedules (see worker.h for the connections and clocks), on one
+ * libuv loop with libpq driven asynchronously (pgloop.c).
+ *
+ *   baove-worker          run until SIGTERM/SIGINT, then stop claiming, let
+ *                         the running job finish (or release it after
+ *                         BAOVE_WORKER_STOP_GRACE_SECONDS) and exit 0
+ *   baove-worker --once   fire every schedule due at "now", run every due
+ *                         job, exit 0, or 1 if a job failed or died */
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "config.h"
 #include "log.h"
-#include "pgloop.h"
-#include <sodium.h>
+#include "worker.h"
 
-struct worker {
-    uv_loop_t *loop;
-    struct pgloop database;
-    uv_signal_t terminate;
-    uv_signal_t interrupt;
-    bool stopping;
-};
-
-static void on_database_ready(struct pgloop *database)
+static struct worker *worker_of(struct pgloop *database)
 {
-    (void)database;
+    return database->data;
+}
+
+static void on_control_ready(struct pgloop *database)
+{
+    worker_tick(worker_of(database));
 }
 
 static void on_database_lost(struct pgloop *database, const char *reason)
@@ -34,8 +37,13 @@ static void on_database_lost(struct pgloop *database, const char *reason)
 
 static void on_wakeup(struct pgloop *database, const char *payload)
 {
-    (void)database;
-    log_event(LOG_DEBUG, "wakeup", json_pack("{s:s}", "payload", payload));
+    worker_notified(worker_of(database), payload);
+}
+
+static void on_executor_ready(struct pgloop *database)
+{
+    struct executor *executor = database->data;
+    worker_tick(executor->worker);
 }
 
 static void on_stop_signal(uv_signal_t *handle, int signal_number)
@@ -43,19 +51,100 @@ static void on_stop_signal(uv_signal_t *handle, int signal_number)
     struct worker *worker = handle->data;
     if (worker->stopping)
         return;
-    worker->stopping = true;
     log_event(LOG_INFO, "stopping", json_pack("{s:s}", "signal", strsignal(signal_number)));
-    /* Closing every handle lets uv_run() return once nothing is left. */
-    pgloop_close(&worker->database, NULL);
-    uv_close((uv_handle_t *)&worker->terminate, NULL);
-    uv_close((uv_handle_t *)&worker->interrupt, NULL);
+    worker_stop(worker);
 }
 
-int main(void)
+struct setting {
+    const char *name;
+    long long fallback, minimum, maximum;
+    long long *out;
+};
+
+static bool read_settings(struct worker_settings *settings, char *error, size_t size)
+{
+    const struct setting table[] = {
+        {"BAOVE_JOB_LEASE_SECONDS", 60, 3, 86400, &settings->lease_seconds},
+        {"BAOVE_WORKER_POLL_SECONDS", 5, 1, 3600, &settings->poll_seconds},
+        {"BAOVE_WORKER_DEBOUNCE_SECONDS", 5, 0, 3600, &settings->debounce_seconds},
+        {"BAOVE_WORKER_STOP_GRACE_SECONDS", 30, 0, 3600, &settings->stop_grace_seconds},
+        {"BAOVE_JOB_RETRY_BASE_SECONDS", 10, 0, 86400, &settings->retry_base_seconds},
+        {"BAOVE_JOB_RETRY_MAX_SECONDS", 3600, 0, 7 * 86400, &settings->retry_max_seconds},
+        {"BAOVE_WORKER_CONCURRENCY", 1, 1, 64, &settings->concurrency},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (!config_integer(table[i].name, table[i].fallback, table[i].minimum,
+                            table[i].maximum, table[i].out, error, size))
+            return false;
+    return jobs_init(error, size);
+}
+
+static bool parse_arguments(int argc, char **argv, struct worker_settings *settings)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--once") == 0) {
+            settings->once = true;
+        } else {
+            fprintf(stderr, "usage: baove-worker [--once]\n");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* host:pid:random, so a restarted worker with a reused pid is a new holder. */
+static void make_identity(char *out, size_t size)
+{
+    char host[64] = "unknown";
+    gethostname(host, sizeof host - 1);
+    snprintf(out, size, "%s:%ld:%08x", host, (long)getpid(), randombytes_random());
+}
+
+static bool start(struct worker *worker, const char *url)
+{
+    worker->url = url;
+    make_identity(worker->identity, sizeof worker->identity);
+    worker->executors = calloc((size_t)worker->settings.concurrency, sizeof *worker->executors);
+    if (worker->executors == NULL)
+        return false;
+    struct pgloop_callbacks control = {on_control_ready, on_database_lost, on_wakeup};
+    pgloop_init(&worker->control, worker->loop, url, control, worker);
+    struct pgloop_callbacks execution = {on_executor_ready, on_database_lost, NULL};
+    for (long long i = 0; i < worker->settings.concurrency; i++) {
+        worker->executors[i].worker = worker;
+        pgloop_init(&worker->executors[i].database, worker->loop, url, execution,
+                    &worker->executors[i]);
+    }
+    uv_timer_t *timers[] = {&worker->poll_timer, &worker->lease_timer, &worker->debounce_timer,
+                            &worker->grace_timer};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
+        uv_timer_init(worker->loop, timers[i]);
+        timers[i]->data = worker;
+    }
+    uv_signal_init(worker->loop, &worker->terminate);
+    uv_signal_init(worker->loop, &worker->interrupt);
+    worker->terminate.data = worker->interrupt.data = worker;
+    uv_signal_start(&worker->terminate, on_stop_signal, SIGTERM);
+    uv_signal_start(&worker->interrupt, on_stop_signal, SIGINT);
+    log_event(LOG_INFO, "starting",
+              json_pack("{s:s, s:s, s:b, s:I}", "version", BAOVE_VERSION, "identity",
+                        worker->identity, "once", worker->settings.once, "concurrency",
+                        (json_int_t)worker->settings.concurrency));
+    worker_start_timers(worker);
+    pgloop_start(&worker->control);
+    for (long long i = 0; i < worker->settings.concurrency; i++)
+        pgloop_start(&worker->executors[i].database);
+    return true;
+}
+
+int main(int argc, char **argv)
 {
     log_init("baove-worker");
+    struct worker worker = {.loop = uv_default_loop()};
+    if (!parse_arguments(argc, argv, &worker.settings))
+        return 2;
     char error[256];
-    if (!clock_init(error, sizeof error)) {
+    if (!clock_init(error, sizeof error) || !read_settings(&worker.settings, error, sizeof error)) {
         log_message(LOG_ERROR, "%s", error);
         return 2;
     }
@@ -67,18 +156,11 @@ int main(void)
     if (sodium_init() < 0)
         return 1;
     signal(SIGPIPE, SIG_IGN);
-    struct worker worker = {.loop = uv_default_loop()};
-    struct pgloop_callbacks callbacks = {on_database_ready, on_database_lost, on_wakeup};
-    pgloop_init(&worker.database, worker.loop, url, callbacks, &worker);
-    uv_signal_init(worker.loop, &worker.terminate);
-    uv_signal_init(worker.loop, &worker.interrupt);
-    worker.terminate.data = worker.interrupt.data = &worker;
-    uv_signal_start(&worker.terminate, on_stop_signal, SIGTERM);
-    uv_signal_start(&worker.interrupt, on_stop_signal, SIGINT);
-    log_event(LOG_INFO, "starting", json_pack("{s:s}", "version", BAOVE_VERSION));
-    pgloop_start(&worker.database);
+    if (!start(&worker, url))
+        return 1;
     uv_run(worker.loop, UV_RUN_DEFAULT);
     uv_loop_close(worker.loop);
-    log_event(LOG_INFO, "stopped", NULL);
-    return 0;
+    free(worker.executors);
+    log_event(LOG_INFO, "stopped", json_pack("{s:b}", "failures", worker.any_job_failed));
+    return worker.settings.once && worker.any_job_failed ? 1 : 0;
 }

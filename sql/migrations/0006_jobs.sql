@@ -36,9 +36,15 @@ CREATE TABLE jobs (
 -- gets a rollup after it.
 CREATE UNIQUE INDEX jobs_one_waiting_per_key ON jobs (unique_key)
     WHERE status IN ('queued', 'failed');
+-- One logical job never runs twice at once: a worker claims a waiting job
+-- only when no job with its key runs, and this index makes two workers
+-- claiming at the same moment collide (the loser retries) instead of both
+-- running it.
+CREATE UNIQUE INDEX jobs_one_running_per_key ON jobs (unique_key) WHERE status = 'running';
 CREATE INDEX jobs_due ON jobs (run_at) WHERE status IN ('queued', 'failed');
 CREATE INDEX jobs_running ON jobs (lease_expires_at) WHERE status = 'running';
 CREATE INDEX jobs_list ON jobs (created_at DESC, id);
+CREATE INDEX jobs_status ON jobs (status);
 
 -- Queues a job (or finds the one already waiting under the same key) and
 -- wakes the workers.  Returns the job's id.  Used by the API (e.g. POST
@@ -81,6 +87,69 @@ CREATE TABLE schedules (
     CHECK ((every IS NULL) <> (daily_at IS NULL))
 );
 
+-- Seeded schedules: housekeeping once a day in the small hours (local).
+INSERT INTO schedules (name, job_kind, daily_at) VALUES
+    ('prune_change_log', 'prune_change_log', '02:00'),
+    ('prune_jobs', 'prune_jobs', '02:30');
+
+-- The change log's rows carry when they were written (the API's clock), so
+-- they can be pruned by age.  Rows written before this column existed get
+-- the migration's time.
+ALTER TABLE change_log ADD COLUMN recorded_at timestamptz NOT NULL DEFAULT now();
+CREATE INDEX change_log_recorded ON change_log (recorded_at);
+
+-- Job prune_change_log: deletes the change log older than the retention
+-- (payload.retention_seconds; the worker fills it from
+-- BAOVE_CHANGE_LOG_RETENTION, 90 days) and moves the horizon past it, so
+-- GET /v1/changes answers 410 to cursors from before (readers resync).
+-- Whole transactions are pruned, up to the newest one holding an expired
+-- row, and the horizon is set one past it: a cursor inside a pruned
+-- transaction may have missed some of its rows, so it expires too.
+CREATE FUNCTION prune_change_log(payload jsonb, now timestamptz)
+    RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+DECLARE
+    cutoff timestamptz := now - coalesce((payload->>'retention_seconds')::bigint, 7776000)
+                                * interval '1 second';
+    boundary xid8;
+    deleted bigint := 0;
+    horizon xid8;
+BEGIN
+    SELECT transaction_id INTO boundary FROM change_log WHERE recorded_at < cutoff
+     ORDER BY transaction_id DESC LIMIT 1;
+    IF boundary IS NOT NULL THEN
+        DELETE FROM change_log WHERE transaction_id <= boundary;
+        GET DIAGNOSTICS deleted = ROW_COUNT;
+        UPDATE change_log_horizon
+           SET pruned_through = greatest(pruned_through,
+                                         ((boundary::text)::numeric + 1)::text::xid8);
+    END IF;
+    SELECT pruned_through INTO horizon FROM change_log_horizon;
+    RETURN jsonb_build_object('deleted', deleted, 'cutoff', cutoff,
+                              'pruned_through', horizon::text);
+END
+$$;
+
+-- Job prune_jobs: deletes finished jobs (succeeded, dead) older than the
+-- retention (payload.retention_days, 30).
+CREATE FUNCTION prune_jobs(payload jsonb, now timestamptz)
+    RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+DECLARE
+    cutoff timestamptz := now - coalesce((payload->>'retention_days')::integer, 30)
+                                * interval '1 day';
+    deleted bigint;
+BEGIN
+    DELETE FROM jobs WHERE status IN ('succeeded', 'dead') AND finished_at < cutoff;
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    RETURN jsonb_build_object('deleted', deleted, 'cutoff', cutoff);
+END
+$$;
+
+REVOKE ALL ON FUNCTION prune_change_log(jsonb, timestamptz), prune_jobs(jsonb, timestamptz)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION prune_change_log(jsonb, timestamptz), prune_jobs(jsonb, timestamptz)
+    TO baove_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON jobs TO baove_app;
 GRANT SELECT, UPDATE ON schedules TO baove_app;
 GRANT EXECUTE ON FUNCTION job_enqueue(text, text, jsonb, timestamptz, timestamptz) TO baove_app;

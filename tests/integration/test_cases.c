@@ -224,14 +224,28 @@ static void from_hotline_report_to_closure(void **state)
     struct http_response *patched = http_call(&api, &deliver);
     assert_int_equal(patched->status, 200);
     http_free(patched);
+    /* A correction of the delivered service's date reaches its support. */
+    struct http_options correct = {
+        .method = "PATCH", .path = service_path, .token = commune,
+        .body = "{\"delivered_on\":\"2020-03-03\"}",
+        .headers = (const char *const[]){"If-Match: \"2\"", NULL}};
+    patched = http_call(&api, &correct);
+    assert_int_equal(patched->status, 200);
+    http_free(patched);
     struct http_response *supports = http_get(&api, "/v1/children/" LAN "/supports", commune);
     json_t *support_items = json_object_get(supports->json, "items");
     assert_int_equal(json_array_size(support_items), 2);
     assert_non_null(strstr(supports->body, "\"kind\": \"psychological_counselling\""));
     assert_non_null(strstr(supports->body, "\"kind\": \"legal_aid\""));
-    for (size_t i = 0; i < 2; i++)
-        assert_string_equal(json_text(json_array_get(support_items, i), "case_id", NULL),
+    for (size_t i = 0; i < 2; i++) {
+        json_t *support = json_array_get(support_items, i);
+        assert_string_equal(json_text(support, "case_id", NULL),
                             case_path + strlen("/v1/cases/"));
+        if (strcmp(json_text(support, "kind", NULL), "legal_aid") == 0) {
+            assert_string_equal(json_text(support, "provided_on", NULL), "2020-03-03");
+            assert_int_equal(json_integer_value(json_object_get(support, "version")), 2);
+        }
+    }
     http_free(supports);
     /* The review's form is checked like every other. */
     json_decref(step(commune,
@@ -263,11 +277,11 @@ static void from_hotline_report_to_closure(void **state)
     struct http_response *history = http_get(&api, history_path, chair);
     assert_int_equal(history->status, 200);
     json_t *items = json_object_get(history->json, "items");
-    /* Received, eight steps, and three service changes. */
-    assert_int_equal(json_array_size(items), 12);
+    /* Received, eight steps, and four service changes. */
+    assert_int_equal(json_array_size(items), 13);
     assert_string_equal(json_text(json_array_get(items, 0), "to", NULL), "received");
     assert_string_equal(json_text(json_array_get(items, 5), "actor", NULL), "demo_chair");
-    assert_string_equal(json_text(json_array_get(items, 11), "to", NULL), "closed");
+    assert_string_equal(json_text(json_array_get(items, 12), "to", NULL), "closed");
     http_free(history);
 
     /* The audit trail names the case's readers and writers. */
@@ -275,7 +289,13 @@ static void from_hotline_report_to_closure(void **state)
     snprintf(audit_path, sizeof audit_path, "/v1/audit?resource_id=%s&limit=100",
              case_path + strlen("/v1/cases/"));
     struct http_response *audit = http_get(&api, audit_path, district);
-    assert_true(json_array_size(json_object_get(audit->json, "items")) >= 10);
+    json_t *entries = json_object_get(audit->json, "items");
+    assert_true(json_array_size(entries) >= 10);
+    /* Every entry names the case's commune, whoever acted (the district
+     * officer's reads too). */
+    for (size_t i = 0; i < json_array_size(entries); i++)
+        if (!strcmp(json_text(json_array_get(entries, i), "resource_type", NULL), "cases"))
+            assert_string_equal(json_text(json_array_get(entries, i), "unit", NULL), "29980");
     http_free(audit);
 }
 
@@ -405,6 +425,18 @@ static void notes_assignment_and_transfer(void **state)
                                  .body = "{\"assigned_to\":\"demo_collaborator\"}",
                                  .headers = (const char *const[]){"If-Match: \"1\"", NULL}};
     struct http_response *refused = http_call(&api, &patch);
+    assert_int_equal(refused->status, 422);
+    http_free(refused);
+    /* Nor to another commune's officer, who could not see the case. */
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"user", "add", "--username",
+                                                         "officer_long_khanh_b", "--role",
+                                                         "commune_officer", "--unit", "29983",
+                                                         NULL},
+                                   NULL, NULL),
+                     0);
+    patch.body = "{\"assigned_to\":\"officer_long_khanh_b\"}";
+    refused = http_call(&api, &patch);
     assert_int_equal(refused->status, 422);
     http_free(refused);
     patch.body = "{\"assigned_to\":\"demo_commune\"}";

@@ -358,6 +358,23 @@ static void retries_with_the_same_key_create_once(void **state)
     assert_int_equal(again->status, 201);
     assert_string_equal(http_header(again, "Idempotency-Replayed"), "true");
     assert_string_equal(json_text(first->json, "id", NULL), json_text(again->json, "id", NULL));
+    /* The replay carries the ETag the original had, and is audited as the
+     * read of the record that it is. */
+    char first_etag[64];
+    snprintf(first_etag, sizeof first_etag, "%s", http_header(first, "ETag"));
+    assert_string_equal(http_header(again, "ETag"), first_etag);
+    char audit_path[160];
+    snprintf(audit_path, sizeof audit_path, "/v1/audit?resource_id=%s&limit=100",
+             json_text(first->json, "id", NULL));
+    struct http_response *trail = http_get(&api, audit_path, admin);
+    int reads = 0;
+    json_t *entries = json_object_get(trail->json, "items");
+    for (size_t i = 0; i < json_array_size(entries); i++)
+        reads += !strcmp(json_text(json_array_get(entries, i), "action", NULL), "read") &&
+                 !strcmp(json_text(json_array_get(entries, i), "actor", NULL),
+                         "demo_collaborator");
+    assert_int_equal(reads, 1);
+    http_free(trail);
     http_free(first);
     http_free(again);
     struct http_response *other = call("POST", "/v1/children/" AN "/risks", collaborator,

@@ -1,0 +1,89 @@
+/* The worker's shared state: one control connection and its timers, and a
+ * fixed set of executors, each with its own execution connection.
+ *
+ * Control connection (LISTEN, schedules, claims, lease renewals, recording
+ * failures): its statements are short, so a lease is always renewed in
+ * time.  Execution connection: runs one job's transaction (BEGIN, the job's
+ * function, UPDATE … succeeded, COMMIT), which may take long.
+ *
+ * Time: business time ("now": run_at, created_at, schedules, the job's $2)
+ * is clock_now_us(), so BAOVE_NOW.  Leases measure whether a worker is alive
+ * and are compared between processes, so they run on the database's clock
+ * (clock_timestamp()): with BAOVE_NOW frozen, leases still expire. */
+#ifndef BAOVE_WORKER_H
+#define BAOVE_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "jobs.h"
+#include "pgloop.h"
+
+#define WORKER_JOB_ID_SIZE 40
+#define WORKER_ERROR_SIZE 1024
+
+struct worker_settings {
+    long long lease_seconds;        /* BAOVE_JOB_LEASE_SECONDS, 60 */
+    long long poll_seconds;         /* BAOVE_WORKER_POLL_SECONDS, 5 */
+    long long debounce_seconds;     /* BAOVE_WORKER_DEBOUNCE_SECONDS, 5 */
+    long long stop_grace_seconds;   /* BAOVE_WORKER_STOP_GRACE_SECONDS, 30 */
+    long long retry_base_seconds;   /* BAOVE_JOB_RETRY_BASE_SECONDS, 10 */
+    long long retry_max_seconds;    /* BAOVE_JOB_RETRY_MAX_SECONDS, 3600 */
+    long long concurrency;          /* BAOVE_WORKER_CONCURRENCY, 1 */
+    bool once;                      /* --once */
+};
+
+struct worker;
+
+/* One running job and its execution connection. */
+struct executor {
+    struct worker *worker;
+    struct pgloop database;
+    bool busy;
+    bool releasing;                 /* shutdown: roll back and hand the job back */
+    char id[WORKER_JOB_ID_SIZE];
+    char kind[64];
+    char *payload;                  /* owned: effective payload (JSON text) */
+    long long attempt;
+    int64_t started_monotonic_us;
+    char error[WORKER_ERROR_SIZE];  /* why the attempt failed */
+};
+
+struct worker {
+    uv_loop_t *loop;
+    const char *url;
+    struct worker_settings settings;
+    char identity[128];             /* jobs.leased_by: host, pid and a random tag */
+    struct pgloop control;
+    struct executor *executors;     /* owned, settings.concurrency of them */
+    uv_timer_t poll_timer, lease_timer, debounce_timer, grace_timer;
+    uv_signal_t terminate, interrupt;
+    bool stopping;
+    bool shut_down;
+    bool tick_running, tick_again;
+    int schedules_pending;          /* schedule fires awaiting their answer */
+    bool any_job_failed;            /* --once exit status */
+};
+
+/* control.c */
+void worker_tick(struct worker *worker);
+void worker_start_timers(struct worker *worker);
+void worker_notified(struct worker *worker, const char *payload);
+void worker_stop(struct worker *worker);
+void worker_job_finished(struct worker *worker);
+
+/* schedules.c: fires every due schedule, then calls `then`. */
+void schedules_fire_due(struct worker *worker, void (*then)(struct worker *worker));
+/* The next slot of a daily schedule at local time `seconds_of_day` strictly
+ * after `now_us` (Asia/Ho_Chi_Minh). */
+int64_t schedules_next_daily(int64_t now_us, long long seconds_of_day);
+
+/* executor.c */
+void executor_start(struct executor *executor, const char *id, const char *kind,
+                    const char *payload, long long attempt);
+/* Shutdown grace ran out: cancel the job and hand it back to the queue. */
+void executor_release(struct executor *executor);
+void executor_renew_lease(struct executor *executor);
+
+#endif
