@@ -529,6 +529,11 @@ $$;
 CREATE TRIGGER change_log_wakes_workers AFTER INSERT ON change_log
     FOR EACH STATEMENT EXECUTE FUNCTION indicators_notify_change();
 
+-- The worker rolls up every 10 minutes (and after writes, debounced, under
+-- the same unique key, so the two never queue twice).
+INSERT INTO schedules (name, job_kind, every) VALUES
+    ('rollup_indicators', 'rollup_indicators', interval '10 minutes');
+
 GRANT SELECT ON indicator_snapshots, indicator_checks TO baove_app;
 GRANT EXECUTE ON FUNCTION rollup_indicators(jsonb, timestamptz),
                           indicator_snapshot(bigint, text), indicator_periods()

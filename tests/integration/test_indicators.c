@@ -4,7 +4,9 @@
  * 1 July 2020) and 2020 (running: on_track is pro rata), with the cut-offs
  * 2020-04-30 and 2020-10-31 spot-checked.  The data goes in through the API
  * as a commune would enter it; the rollup is the SQL job function, called
- * as the worker calls it (baove_app, the worker's "now").  Then the API:
+ * by the worker (POST /v1/indicators/recompute, then baove-worker --once, and
+ * its schedule), or as the worker calls it (baove_app, the worker's "now")
+ * for one unit and period.  Then the API:
  * scope, roles, parameters, the series, the recompute job.
  *
  * The fixture (ages at the period end; "S1" = 2020-06-30, "Y" = 2020-12-31,
@@ -282,6 +284,40 @@ static long long rollup(const char *payload, const char *now, const char *field)
     return value;
 }
 
+/* Runs `baove-worker --once` with the clock at `now`: it fires the due
+ * schedules and runs every due job.  Returns its exit status. */
+static int worker_once(const char *now)
+{
+    char url[600], clock[64];
+    snprintf(url, sizeof url, "DATABASE_URL=%s", database.app_url);
+    snprintf(clock, sizeof clock, "BAOVE_NOW=%s", now);
+    const char *argv[] = {harness_env("BAOVE_WORKER_BIN"), "--once", NULL};
+    const char *env[] = {url, clock, NULL};
+    return harness_run(argv, env, NULL, NULL);
+}
+
+/* The rollup jobs that succeeded, and the summary member `field` of the
+ * latest. */
+static long long rollup_jobs(const char *field, long long *succeeded)
+{
+    PGconn *connection = PQconnectdb(database.admin_url);
+    const char *values[] = {field};
+    PGresult *result = PQexecParams(
+        connection,
+        "SELECT count(*), (SELECT (result ->> $1)::bigint FROM jobs "
+        "                   WHERE kind = 'rollup_indicators' AND status = 'succeeded' "
+        "                   ORDER BY finished_at DESC LIMIT 1) "
+        "  FROM jobs WHERE kind = 'rollup_indicators' AND status = 'succeeded'",
+        1, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK)
+        fail_msg("jobs: %s", PQresultErrorMessage(result));
+    *succeeded = atoll(PQgetvalue(result, 0, 0));
+    long long value = atoll(PQgetvalue(result, 0, 1));
+    PQclear(result);
+    PQfinish(connection);
+    return value;
+}
+
 /* ---- checking snapshots ----------------------------------------------------------- */
 
 static json_t *snapshot(const char *unit, const char *period, const char *token)
@@ -436,9 +472,18 @@ static void the_fixture_rolls_up_exactly(void **state)
 {
     (void)state;
     enter_fixture();
+    /* The district officer asks for a rollup; the worker runs it (and its
+     * schedule, due at the first look, finds that job already waiting). */
+    struct http_response *queued =
+        http_post_json(&api, "/v1/indicators/recompute", district, NULL);
+    assert_int_equal(queued->status, 202);
+    http_free(queued);
+    assert_int_equal(worker_once(NOW), 0);
+    long long succeeded = 0;
     /* 4 periods × the 12 units valid in 2020 (province, district, 10
      * communes), all new. */
-    assert_int_equal(rollup("{}", NOW, "snapshots_written"), 48);
+    assert_int_equal(rollup_jobs("snapshots_written", &succeeded), 48);
+    assert_int_equal(succeeded, 1);
 
     /* ---- 2020S1: ended on 30 June; "now" is 1 July ---- */
     json_t *a = snapshot("29980", "2020S1", district);
@@ -582,8 +627,13 @@ static void the_fixture_rolls_up_exactly(void **state)
 static void unchanged_figures_write_no_snapshot(void **state)
 {
     (void)state;
-    /* An hour later nothing changed: the snapshots are only confirmed. */
-    assert_int_equal(rollup("{}", "2020-07-01T10:00:00+07:00", "snapshots_written"), 0);
+    /* An hour later the schedule (every 10 minutes) fires: nothing
+     * changed, so the snapshots are only confirmed. */
+    assert_int_equal(worker_once("2020-07-01T10:00:00+07:00"), 0);
+    long long succeeded = 0;
+    assert_int_equal(rollup_jobs("snapshots_written", &succeeded), 0);
+    assert_int_equal(succeeded, 2);
+    assert_int_equal(rollup_jobs("checked", &succeeded), 48);
     json_t *a = snapshot("29980", "2020S1", district);
     assert_string_equal(json_text(a, "computed_at", NULL), NOW);
     assert_string_equal(json_text(a, "checked_at", NULL), "2020-07-01T10:00:00+07:00");
