@@ -22,47 +22,37 @@ WITH RECURSIVE periods AS MATERIALIZED (
     UNION ALL
     SELECT t.key, t.ancestor_id, v.id FROM tree t
       JOIN valid v ON v.key = t.key AND v.parent_id = t.unit_id
-), counted AS (
-    -- Children at each period end, with their circumstances and risks.
-    SELECT p.key, p.starts_on, p.ends_on, c.id, c.unit_id
+), children_counts AS (
+    -- One pass over the children per period end.
+    SELECT p.key, c.unit_id, count(*) AS children_total
       FROM children c JOIN periods p
         ON c.registered_on <= p.ends_on AND c.date_of_birth > (p.ends_on - interval '16 years')::date
      WHERE c.deleted_at IS NULL
+     GROUP BY p.key, c.unit_id
 ), csc AS (
-    SELECT p.key, cc.child_id, array_agg(DISTINCT cc."group") AS groups
-      FROM child_circumstances cc JOIN periods p
-        ON cc.since <= p.ends_on AND (cc.until IS NULL OR cc.until >= p.ends_on)
-     GROUP BY p.key, cc.child_id
-), supported AS (
-    SELECT DISTINCT p.key, s.child_id FROM child_supports s
-      JOIN periods p ON s.provided_on BETWEEN p.starts_on AND p.ends_on
-), risky AS (
-    SELECT DISTINCT p.key, r.child_id FROM child_risks r JOIN periods p
+    -- Children in special circumstances at each period end, with their
+    -- groups and whether they were supported in the period.
+    SELECT p.key, c.unit_id, c.id, array_agg(DISTINCT cc."group") AS groups,
+           EXISTS (SELECT 1 FROM child_supports s WHERE s.child_id = c.id
+                      AND s.provided_on BETWEEN p.starts_on AND p.ends_on) AS supported
+      FROM child_circumstances cc
+      JOIN periods p ON cc.since <= p.ends_on AND (cc.until IS NULL OR cc.until >= p.ends_on)
+      JOIN children c ON c.id = cc.child_id AND c.deleted_at IS NULL
+                     AND c.registered_on <= p.ends_on
+                     AND c.date_of_birth > (p.ends_on - interval '16 years')::date
+     GROUP BY p.key, p.starts_on, p.ends_on, c.unit_id, c.id
+), csc_counts AS (
+    SELECT key, unit_id, count(*) AS csc_total, count(*) FILTER (WHERE supported) AS csc_supported,
+           sum(cardinality(groups)) AS group_memberships
+      FROM csc GROUP BY key, unit_id
+), risk_counts AS (
+    SELECT p.key, c.unit_id, count(DISTINCT c.id) AS at_risk_total
+      FROM child_risks r JOIN periods p
         ON r.since <= p.ends_on AND (r.until IS NULL OR r.until >= p.ends_on)
-), registry AS (
-    SELECT c.key, c.unit_id, count(*) AS children_total,
-           count(csc.groups) AS csc_total,
-           count(csc.groups) FILTER (WHERE s.child_id IS NOT NULL) AS csc_supported,
-           count(r.child_id) AS at_risk_total,
-           count(*) FILTER (WHERE 'a' = ANY (csc.groups)) AS group_a,
-           count(*) FILTER (WHERE 'b' = ANY (csc.groups)) AS group_b,
-           count(*) FILTER (WHERE 'c' = ANY (csc.groups)) AS group_c,
-           count(*) FILTER (WHERE 'd' = ANY (csc.groups)) AS group_d,
-           count(*) FILTER (WHERE 'đ' = ANY (csc.groups)) AS group_dd,
-           count(*) FILTER (WHERE 'e' = ANY (csc.groups)) AS group_e,
-           count(*) FILTER (WHERE 'g' = ANY (csc.groups)) AS group_g,
-           count(*) FILTER (WHERE 'h' = ANY (csc.groups)) AS group_h,
-           count(*) FILTER (WHERE 'i' = ANY (csc.groups)) AS group_i,
-           count(*) FILTER (WHERE 'k' = ANY (csc.groups)) AS group_k,
-           count(*) FILTER (WHERE 'l' = ANY (csc.groups)) AS group_l,
-           count(*) FILTER (WHERE 'm' = ANY (csc.groups)) AS group_m,
-           count(*) FILTER (WHERE 'n' = ANY (csc.groups)) AS group_n,
-           count(*) FILTER (WHERE 'o' = ANY (csc.groups)) AS group_o
-      FROM counted c
-      LEFT JOIN csc ON csc.key = c.key AND csc.child_id = c.id
-      LEFT JOIN supported s ON s.key = c.key AND s.child_id = c.id AND csc.groups IS NOT NULL
-      LEFT JOIN risky r ON r.key = c.key AND r.child_id = c.id
-     GROUP BY c.key, c.unit_id
+      JOIN children c ON c.id = r.child_id AND c.deleted_at IS NULL
+                     AND c.registered_on <= p.ends_on
+                     AND c.date_of_birth > (p.ends_on - interval '16 years')::date
+     GROUP BY p.key, c.unit_id
 ), case_rows AS (
     SELECT k.id, k.unit_id, k.child_id, k.received_at, k.concerns, ch.sex, ch.date_of_birth,
            coalesce(k.serious_risk, false) AS serious,
@@ -125,20 +115,33 @@ WITH RECURSIVE periods AS MATERIALIZED (
                       AND k.date_of_birth > (k.received_on - interval '16 years')::date
      GROUP BY a.key, a.unit_id
 ), leaves AS (
-    SELECT coalesce(r.key, k.key, a.key) AS key, coalesce(r.unit_id, k.unit_id, a.unit_id) AS unit_id,
-           r.children_total, r.csc_total, r.csc_supported, r.at_risk_total,
-           r.group_a + r.group_b + r.group_c + r.group_d + r.group_dd + r.group_e + r.group_g
-           + r.group_h + r.group_i + r.group_k + r.group_l + r.group_m + r.group_n
-           + r.group_o AS group_memberships,
-           k.cases_opened, k.cases_closed, k.cases_open, k.emergency_cases,
-           k.emergency_decided, k.emergency_met, k.plan_decided, k.plan_met,
-           a.abused_children, a.abused_male, a.abused_0_5, a.abused_6_10,
+    SELECT key, unit_id, children_total, NULL::bigint AS csc_total, NULL::bigint AS csc_supported,
+           NULL::bigint AS at_risk_total, NULL::bigint AS group_memberships,
+           NULL::bigint AS cases_opened, NULL::bigint AS cases_closed, NULL::bigint AS cases_open,
+           NULL::bigint AS emergency_cases, NULL::bigint AS emergency_decided,
+           NULL::bigint AS emergency_met, NULL::bigint AS plan_decided, NULL::bigint AS plan_met,
+           NULL::bigint AS abused_children, NULL::bigint AS abused_male,
+           NULL::bigint AS abused_0_5, NULL::bigint AS abused_6_10, NULL::bigint AS abuse_concerns
+      FROM children_counts
+    UNION ALL
+    SELECT key, unit_id, NULL, csc_total, csc_supported, NULL, group_memberships,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM csc_counts
+    UNION ALL
+    SELECT key, unit_id, NULL, NULL, NULL, at_risk_total, NULL,
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM risk_counts
+    UNION ALL
+    SELECT key, unit_id, NULL, NULL, NULL, NULL, NULL, cases_opened, cases_closed, cases_open,
+           emergency_cases, emergency_decided, emergency_met, plan_decided, plan_met,
+           NULL, NULL, NULL, NULL, NULL
+      FROM case_counts
+    UNION ALL
+    SELECT a.key, a.unit_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, a.abused_children, a.abused_male, a.abused_0_5, a.abused_6_10,
            ac.violence + ac.sexual_abuse + ac.exploitation + ac.trafficking + ac.neglect
-           + ac.abandonment AS abuse_concerns
-      FROM registry r
-      FULL JOIN case_counts k ON k.key = r.key AND k.unit_id = r.unit_id
-      FULL JOIN abuse_counts a ON a.key = coalesce(r.key, k.key)
-                              AND a.unit_id = coalesce(r.unit_id, k.unit_id)
+           + ac.abandonment
+      FROM abuse_counts a
       LEFT JOIN abuse_concerns ac ON ac.key = a.key AND ac.unit_id = a.unit_id
 ), rolled AS (
     SELECT t.key, t.ancestor_id,

@@ -252,72 +252,68 @@ CREATE FUNCTION indicator_figures(only_unit bigint, only_period text, now timest
      GROUP BY f.key, t.ancestor_id, f.figure
     $$;
 
--- One item of GET /v1/indicators.  scale: 'count' (value = numerator,
--- denominator null), 'per_mille' (value = round half up of 1000 *
--- numerator / denominator, null when the denominator is 0).  The target is
--- comparator, target_numerator / target_denominator (all null: no target);
--- `elapsed` of the period's `length` days have passed on the rollup's day,
--- `ended` when the period ended before it.  The status is decided exactly,
--- by cross-multiplying (numeric: no overflow), as the header says.  One
--- SELECT of expressions, STABLE like jsonb_build_object: the planner inlines
--- it, so a rollup of 40 000 snapshots builds its items without a function
--- call per item.
-CREATE FUNCTION indicator_item(code text, scale text, numerator bigint, denominator bigint,
-                               comparator text, target_numerator bigint,
-                               target_denominator bigint, elapsed integer, length integer,
-                               ended boolean, breakdown jsonb)
-    RETURNS jsonb LANGUAGE sql STABLE PARALLEL SAFE
+-- The status of a figure against its target (see the header), decided
+-- exactly by cross-multiplying (numeric: no overflow).  `elapsed` of the
+-- period's `length` days have passed on the rollup's day; `ended` when the
+-- period ended before it.  One expression: the planner inlines it.
+CREATE FUNCTION indicator_status(numerator bigint, denominator bigint, comparator text,
+                                 target_numerator bigint, target_denominator bigint,
+                                 elapsed integer, length integer, ended boolean)
+    RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT jsonb_build_object(
-        'code', code, 'scale', scale, 'numerator', numerator, 'denominator', denominator,
-        'value', CASE WHEN scale <> 'per_mille' THEN numerator
-                      WHEN denominator > 0 THEN (2000 * numerator + denominator) / (2 * denominator)
-                 END,
-        'target', CASE WHEN comparator IS NOT NULL THEN jsonb_build_object(
-                      'comparator', comparator, 'numerator', target_numerator,
-                      'denominator', target_denominator,
-                      'value', CASE WHEN scale = 'per_mille'
-                                    THEN (2000 * target_numerator + target_denominator)
-                                         / (2 * target_denominator)
-                                    ELSE target_numerator / target_denominator END) END,
-        'status', CASE
-            WHEN comparator IS NULL THEN NULL
-            WHEN coalesce(denominator, 1) = 0 THEN 'no_data'
-            -- A ceiling, or any target once the period has ended: compare now.
-            WHEN ended OR comparator IN ('lt', 'le') THEN
-                 CASE WHEN CASE comparator
-                          WHEN 'lt' THEN numerator::numeric * target_denominator
-                                         < target_numerator::numeric * coalesce(denominator, 1)
-                          WHEN 'le' THEN numerator::numeric * target_denominator
-                                         <= target_numerator::numeric * coalesce(denominator, 1)
-                          WHEN 'ge' THEN numerator::numeric * target_denominator
-                                         >= target_numerator::numeric * coalesce(denominator, 1)
-                          ELSE numerator::numeric * target_denominator
-                               > target_numerator::numeric * coalesce(denominator, 1) END
-                      THEN CASE WHEN ended THEN 'met' ELSE 'on_track' END
-                      ELSE 'not_met' END
-            -- A floor while the period runs: against the target pro rata.
-            WHEN CASE comparator
-                     WHEN 'ge' THEN numerator::numeric * target_denominator * length
-                                    >= target_numerator::numeric * coalesce(denominator, 1) * elapsed
-                     ELSE numerator::numeric * target_denominator * length
-                          > target_numerator::numeric * coalesce(denominator, 1) * elapsed END
-                 THEN 'on_track'
-            ELSE 'not_met' END)
-        || CASE WHEN breakdown IS NOT NULL THEN jsonb_build_object('breakdown', breakdown)
-                ELSE '{}'::jsonb END
+    SELECT CASE
+        WHEN comparator IS NULL THEN NULL
+        WHEN denominator = 0 THEN 'no_data'
+        -- A ceiling, or any target once the period has ended: compare now.
+        WHEN ended OR comparator IN ('lt', 'le') THEN
+             CASE WHEN CASE comparator
+                      WHEN 'lt' THEN numerator::numeric * target_denominator
+                                     < target_numerator::numeric * denominator
+                      WHEN 'le' THEN numerator::numeric * target_denominator
+                                     <= target_numerator::numeric * denominator
+                      WHEN 'ge' THEN numerator::numeric * target_denominator
+                                     >= target_numerator::numeric * denominator
+                      ELSE numerator::numeric * target_denominator
+                           > target_numerator::numeric * denominator END
+                  THEN CASE WHEN ended THEN 'met' ELSE 'on_track' END
+                  ELSE 'not_met' END
+        -- A floor while the period runs: against the target pro rata.
+        WHEN CASE comparator
+                 WHEN 'ge' THEN numerator::numeric * target_denominator * length
+                                >= target_numerator::numeric * denominator * elapsed
+                 ELSE numerator::numeric * target_denominator * length
+                      > target_numerator::numeric * denominator * elapsed END
+             THEN 'on_track'
+        ELSE 'not_met' END
     $$;
 
+-- The order of the figures in indicator_snapshots.figures.
+CREATE FUNCTION indicator_figure_names() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT ARRAY['children_total', 'csc_total', 'csc_supported', 'at_risk_total',
+                       'abused_children', 'cases_opened', 'cases_closed', 'cases_open',
+                       'emergency_cases', 'emergency_deadlines_met',
+                       'emergency_deadlines_decided', 'plan_deadlines_met',
+                       'plan_deadlines_decided'] $$;
+
 -- Snapshots: insert-only history, one row per (unit, period) each time its
--- items (or the period's dates) differ from the latest; items exactly as
--- GET /v1/indicators shows them.
+-- figures, statuses, targets or the period's dates differ from the latest.
+-- Compact on purpose (a rollup writes 40 000 of them on a large registry):
+-- the figures as an array in the order of indicator_figure_names(), the
+-- breakdowns sparse ({"csc_group:a": 3, "abused_sex:male": 1, …}, zeros
+-- left out), the status of each item in the order of GET /v1/indicators,
+-- and the targets of the period's plan year.  indicator_document() turns a
+-- row into what GET /v1/indicators shows.
 CREATE TABLE indicator_snapshots (
     unit_id     bigint NOT NULL REFERENCES units (id),
     period      text NOT NULL,
     computed_at timestamptz NOT NULL,  -- the rollup that found these figures
     starts_on   date NOT NULL,
     ends_on     date NOT NULL,
-    items       jsonb NOT NULL CHECK (jsonb_typeof(items) = 'array'),
+    figures     bigint[] NOT NULL,
+    breakdown   jsonb NOT NULL CHECK (jsonb_typeof(breakdown) = 'object'),
+    statuses    text[] NOT NULL,
+    targets     jsonb NOT NULL CHECK (jsonb_typeof(targets) = 'object'),
     PRIMARY KEY (unit_id, period, computed_at)
 );
 
@@ -335,13 +331,96 @@ CREATE TABLE indicator_checks (
         REFERENCES indicator_snapshots (unit_id, period, computed_at)
 );
 
+-- One item of GET /v1/indicators.  scale: 'count' (value = numerator,
+-- denominator null), 'per_mille' (value = round half up of 1000 *
+-- numerator / denominator, null when the denominator is 0).  target:
+-- {comparator, numerator, denominator} or null; its value is put on the
+-- indicator's scale.
+CREATE FUNCTION indicator_item(code text, scale text, numerator bigint, denominator bigint,
+                               target jsonb, status text, breakdown jsonb)
+    RETURNS jsonb LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT jsonb_build_object(
+        'code', code, 'scale', scale, 'numerator', numerator, 'denominator', denominator,
+        'value', CASE WHEN scale <> 'per_mille' THEN numerator
+                      WHEN denominator > 0 THEN (2000 * numerator + denominator) / (2 * denominator)
+                 END,
+        'target', CASE WHEN target IS NOT NULL THEN target || jsonb_build_object(
+                      'value', CASE WHEN scale = 'per_mille'
+                                    THEN (2000 * (target ->> 'numerator')::bigint
+                                          + (target ->> 'denominator')::bigint)
+                                         / (2 * (target ->> 'denominator')::bigint)
+                                    ELSE (target ->> 'numerator')::bigint
+                                         / (target ->> 'denominator')::bigint END) END,
+        'status', status)
+        || CASE WHEN breakdown IS NOT NULL THEN jsonb_build_object('breakdown', breakdown)
+                ELSE '{}'::jsonb END
+    $$;
+
+-- Every key of a breakdown, zeros included, from a sparse breakdown.
+CREATE FUNCTION indicator_breakdown(sparse jsonb, prefix text, keys text[])
+    RETURNS jsonb LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce(jsonb_object_agg(k.key, coalesce((sparse ->> (prefix || k.key))::bigint, 0)),
+                    '{}')
+      FROM unnest(keys) k (key)
+    $$;
+
+-- A snapshot as GET /v1/indicators shows it: the items in a fixed order.
+CREATE FUNCTION indicator_document(snapshot indicator_snapshots, checked_at timestamptz)
+    RETURNS jsonb LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object(
+        'unit', (SELECT u.code FROM units u WHERE u.id = snapshot.unit_id),
+        'period', snapshot.period, 'starts_on', snapshot.starts_on,
+        'ends_on', snapshot.ends_on, 'computed_at', rfc3339(snapshot.computed_at),
+        'checked_at', rfc3339(checked_at),
+        'items', jsonb_build_array(
+            indicator_item('children_total', 'count', f[1], NULL, NULL, s[1], NULL),
+            indicator_item('csc_total', 'count', f[2], NULL, NULL, s[2],
+                           jsonb_build_object('group', indicator_breakdown(
+                               snapshot.breakdown, 'csc_group:',
+                               ARRAY(SELECT g.key FROM circumstance_groups g
+                                      ORDER BY g.position)))),
+            indicator_item('csc_rate', 'per_mille', f[2], f[1], t -> 'csc_rate', s[3], NULL),
+            indicator_item('csc_supported', 'count', f[3], NULL, NULL, s[4], NULL),
+            indicator_item('csc_supported_rate', 'per_mille', f[3], f[2],
+                           t -> 'csc_supported_rate', s[5], NULL),
+            indicator_item('at_risk_total', 'count', f[4], NULL, NULL, s[6], NULL),
+            indicator_item('abused_children', 'count', f[5], NULL, NULL, s[7],
+                           jsonb_build_object(
+                               'sex', indicator_breakdown(snapshot.breakdown, 'abused_sex:',
+                                                          ARRAY['male', 'female']),
+                               'age_group', indicator_breakdown(snapshot.breakdown, 'abused_age:',
+                                                                ARRAY['0_5', '6_10', '11_15']),
+                               'concern', indicator_breakdown(snapshot.breakdown,
+                                                              'abused_concern:',
+                                                              ARRAY['violence', 'sexual_abuse',
+                                                                    'exploitation', 'trafficking',
+                                                                    'neglect', 'abandonment']))),
+            indicator_item('cases_opened', 'count', f[6], NULL, NULL, s[8], NULL),
+            indicator_item('cases_closed', 'count', f[7], NULL, NULL, s[9], NULL),
+            indicator_item('cases_open', 'count', f[8], NULL, NULL, s[10], NULL),
+            indicator_item('emergency_cases', 'count', f[9], NULL, NULL, s[11], NULL),
+            indicator_item('emergency_deadline_met_rate', 'per_mille', f[10], f[11], NULL, s[12],
+                           NULL),
+            indicator_item('plan_on_time_rate', 'per_mille', f[12], f[13], NULL, s[13], NULL)))
+      FROM (SELECT snapshot.figures AS f, snapshot.statuses AS s, snapshot.targets AS t) x
+    $$;
+
 -- The job: recomputes every unit and period (payload {}), or one unit and
 -- period ({"unit": "<code>", "period": "<key>"}, the unit valid at the
 -- period end), and writes what changed.  Serialised by a transaction lock,
 -- so two workers running it at once write one after the other.  Returns
--- {units, periods, snapshots_written}.  `now` is the worker's clock.
+-- {units, periods, snapshots_written, checked}.  `now` is the worker's clock.
+-- No JSON is built here (only compact rows): 40 000 documents would cost
+-- about as much as the figures themselves.
 CREATE FUNCTION rollup_indicators(payload jsonb, now timestamptz)
     RETURNS jsonb LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+    -- The planner's estimates of this statement are far too high (it cannot
+    -- see through the period joins), which switches JIT compilation on: 3 s
+    -- of compiling for a statement that runs in a few.
+    SET jit = off
     AS $$
 DECLARE
     only_period text := payload ->> 'period';
@@ -363,6 +442,7 @@ BEGIN
         END IF;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtextextended('rollup_indicators', 0));
+
     -- Each period with the plan's targets of its year, and how far it ran.
     WITH periods AS MATERIALIZED (
         SELECT p.key, p.starts_on, p.ends_on, p.ends_on < today AS ended,
@@ -372,7 +452,15 @@ BEGIN
                csc.denominator AS csc_denominator,
                supported.comparator AS supported_comparator,
                supported.numerator AS supported_numerator,
-               supported.denominator AS supported_denominator
+               supported.denominator AS supported_denominator,
+               jsonb_strip_nulls(jsonb_build_object(
+                   'csc_rate', CASE WHEN csc.code IS NOT NULL THEN jsonb_build_object(
+                       'comparator', csc.comparator, 'numerator', csc.numerator,
+                       'denominator', csc.denominator) END,
+                   'csc_supported_rate', CASE WHEN supported.code IS NOT NULL
+                       THEN jsonb_build_object(
+                       'comparator', supported.comparator, 'numerator', supported.numerator,
+                       'denominator', supported.denominator) END)) AS targets
           FROM indicator_periods() p
           LEFT JOIN plan_targets csc ON csc.year = p.year AND csc.code = 'csc_rate'
           LEFT JOIN plan_targets supported
@@ -383,114 +471,67 @@ BEGIN
           FROM periods p CROSS JOIN LATERAL indicator_unit_tree(p.ends_on) t
          WHERE t.ancestor_id = t.unit_id AND (only_unit IS NULL OR t.unit_id = only_unit)
     ), figures AS MATERIALIZED (
-        SELECT * FROM indicator_figures(only_unit, only_period, now)
+        SELECT f.period, f.unit_id, f.figure, f.amount,
+               array_position(indicator_figure_names(), f.figure) AS position
+          FROM indicator_figures(only_unit, only_period, now) f
     ), wide AS (
-        -- Every unit of every period, with its figures (0 when absent).
-        SELECT u.key, u.unit_id,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'children_total'), 0)::bigint AS children,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'csc_total'), 0)::bigint AS csc,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'csc_supported'), 0)::bigint AS supported,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'at_risk_total'), 0)::bigint AS at_risk,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'abused_children'), 0)::bigint AS abused,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'cases_opened'), 0)::bigint AS opened,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'cases_closed'), 0)::bigint AS closed,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'cases_open'), 0)::bigint AS open,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'emergency_cases'), 0)::bigint
-                 AS emergency,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'emergency_deadlines_met'), 0)::bigint
-                 AS emergency_met,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'emergency_deadlines_decided'), 0)::bigint
-                 AS emergency_decided,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'plan_deadlines_met'), 0)::bigint
-                 AS plan_met,
-               coalesce(sum(f.amount) FILTER (WHERE f.figure = 'plan_deadlines_decided'), 0)::bigint
-                 AS plan_decided
-          FROM units_of_period u
-          LEFT JOIN figures f ON f.period = u.key AND f.unit_id = u.unit_id
-         GROUP BY u.key, u.unit_id
-    ), breakdowns AS (
-        -- Every key of every breakdown listed, zeros included.
-        SELECT u.key, u.unit_id,
-               jsonb_object_agg(k.key, coalesce(f.amount, 0))
-                 FILTER (WHERE k.dimension = 'group') AS by_group,
-               jsonb_object_agg(k.key, coalesce(f.amount, 0))
-                 FILTER (WHERE k.dimension = 'sex') AS by_sex,
-               jsonb_object_agg(k.key, coalesce(f.amount, 0))
-                 FILTER (WHERE k.dimension = 'age_group') AS by_age,
-               jsonb_object_agg(k.key, coalesce(f.amount, 0))
-                 FILTER (WHERE k.dimension = 'concern') AS by_concern
-          FROM units_of_period u
-         CROSS JOIN (SELECT 'group' AS dimension, g.key, 'csc_group:' || g.key AS figure
-                       FROM circumstance_groups g
-                     UNION ALL
-                     SELECT v.dimension, v.key, v.prefix || v.key
-                       FROM (VALUES ('sex', 'male', 'abused_sex:'),
-                                    ('sex', 'female', 'abused_sex:'),
-                                    ('age_group', '0_5', 'abused_age:'),
-                                    ('age_group', '6_10', 'abused_age:'),
-                                    ('age_group', '11_15', 'abused_age:'),
-                                    ('concern', 'violence', 'abused_concern:'),
-                                    ('concern', 'sexual_abuse', 'abused_concern:'),
-                                    ('concern', 'exploitation', 'abused_concern:'),
-                                    ('concern', 'trafficking', 'abused_concern:'),
-                                    ('concern', 'neglect', 'abused_concern:'),
-                                    ('concern', 'abandonment', 'abused_concern:'))
-                            v (dimension, key, prefix)) k
-          LEFT JOIN figures f
-                 ON f.period = u.key AND f.unit_id = u.unit_id AND f.figure = k.figure
-         GROUP BY u.key, u.unit_id
+        -- The figures of each unit that has any, dense (positions of
+        -- indicator_figure_names()); the breakdowns sparse.
+        SELECT f.period, f.unit_id,
+               ARRAY[
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 1), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 2), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 3), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 4), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 5), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 6), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 7), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 8), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 9), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 10), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 11), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 12), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 13), 0)::bigint] AS figures,
+               coalesce(jsonb_object_agg(f.figure, f.amount) FILTER (WHERE f.position IS NULL),
+                        '{}') AS breakdown
+          FROM figures f GROUP BY f.period, f.unit_id
     ), fresh AS MATERIALIZED (
-        SELECT w.unit_id, p.key AS period, p.starts_on, p.ends_on, jsonb_build_array(
-            indicator_item('children_total', 'count', w.children, NULL, NULL, NULL, NULL,
-                           p.elapsed, p.length, p.ended, NULL),
-            indicator_item('csc_total', 'count', w.csc, NULL, NULL, NULL, NULL,
-                           p.elapsed, p.length, p.ended,
-                           jsonb_build_object('group', coalesce(b.by_group, '{}'))),
-            indicator_item('csc_rate', 'per_mille', w.csc, w.children, p.csc_comparator,
-                           p.csc_numerator, p.csc_denominator, p.elapsed, p.length, p.ended,
-                           NULL),
-            indicator_item('csc_supported', 'count', w.supported, NULL, NULL, NULL, NULL,
-                           p.elapsed, p.length, p.ended, NULL),
-            indicator_item('csc_supported_rate', 'per_mille', w.supported, w.csc,
-                           p.supported_comparator, p.supported_numerator,
-                           p.supported_denominator, p.elapsed, p.length, p.ended, NULL),
-            indicator_item('at_risk_total', 'count', w.at_risk, NULL, NULL, NULL, NULL,
-                           p.elapsed, p.length, p.ended, NULL),
-            indicator_item('abused_children', 'count', w.abused, NULL, NULL, NULL, NULL,
-                           p.elapsed, p.length, p.ended,
-                           jsonb_build_object('sex', b.by_sex, 'age_group', b.by_age,
-                                              'concern', b.by_concern)),
-            indicator_item('cases_opened', 'count', w.opened, NULL, NULL, NULL, NULL,
-                           p.elapsed, p.length, p.ended, NULL),
-            indicator_item('cases_closed', 'count', w.closed, NULL, NULL, NULL, NULL,
-                           p.elapsed, p.length, p.ended, NULL),
-            indicator_item('cases_open', 'count', w.open, NULL, NULL, NULL, NULL,
-                           p.elapsed, p.length, p.ended, NULL),
-            indicator_item('emergency_cases', 'count', w.emergency, NULL, NULL, NULL, NULL,
-                           p.elapsed, p.length, p.ended, NULL),
-            indicator_item('emergency_deadline_met_rate', 'per_mille', w.emergency_met,
-                           w.emergency_decided, NULL, NULL, NULL, p.elapsed, p.length, p.ended,
-                           NULL),
-            indicator_item('plan_on_time_rate', 'per_mille', w.plan_met, w.plan_decided,
-                           NULL, NULL, NULL, p.elapsed, p.length, p.ended, NULL)) AS items
-          FROM wide w
-          JOIN periods p ON p.key = w.key
-          JOIN breakdowns b ON b.key = w.key AND b.unit_id = w.unit_id
+        SELECT u.unit_id, p.key AS period, p.starts_on, p.ends_on, x.figures,
+               coalesce(w.breakdown, '{}') AS breakdown, p.targets,
+               ARRAY[NULL, NULL,
+                     indicator_status(x.figures[2], x.figures[1], p.csc_comparator,
+                                      p.csc_numerator, p.csc_denominator, p.elapsed, p.length,
+                                      p.ended),
+                     NULL,
+                     indicator_status(x.figures[3], x.figures[2], p.supported_comparator,
+                                      p.supported_numerator, p.supported_denominator,
+                                      p.elapsed, p.length, p.ended),
+                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL]::text[] AS statuses
+          FROM units_of_period u
+          JOIN periods p ON p.key = u.key
+          LEFT JOIN wide w ON w.period = u.key AND w.unit_id = u.unit_id
+         CROSS JOIN LATERAL (SELECT coalesce(w.figures, array_fill(0::bigint, ARRAY[13]))
+                               AS figures) x
     ), compared AS MATERIALIZED (
         SELECT f.*, k.computed_at AS latest_at,
-               s.items IS NULL OR s.items <> f.items OR s.starts_on <> f.starts_on
-                 OR s.ends_on <> f.ends_on AS changed
+               s.figures IS NULL OR s.figures <> f.figures OR s.breakdown <> f.breakdown
+                 OR s.statuses IS DISTINCT FROM f.statuses OR s.targets <> f.targets
+                 OR s.starts_on <> f.starts_on OR s.ends_on <> f.ends_on AS changed
           FROM fresh f
           LEFT JOIN indicator_checks k ON k.unit_id = f.unit_id AND k.period = f.period
           LEFT JOIN indicator_snapshots s
                  ON s.unit_id = k.unit_id AND s.period = k.period AND s.computed_at = k.computed_at
     ), written AS (
-        INSERT INTO indicator_snapshots (unit_id, period, computed_at, starts_on, ends_on, items)
-        SELECT c.unit_id, c.period, now, c.starts_on, c.ends_on, c.items
+        INSERT INTO indicator_snapshots (unit_id, period, computed_at, starts_on, ends_on,
+                                         figures, breakdown, statuses, targets)
+        SELECT c.unit_id, c.period, now, c.starts_on, c.ends_on, c.figures, c.breakdown,
+               c.statuses, c.targets
           FROM compared c WHERE c.changed
         -- The same "now" twice (a fixed BAOVE_NOW): the newer figures win.
         ON CONFLICT (unit_id, period, computed_at) DO UPDATE
-           SET starts_on = EXCLUDED.starts_on, ends_on = EXCLUDED.ends_on, items = EXCLUDED.items
+           SET starts_on = EXCLUDED.starts_on, ends_on = EXCLUDED.ends_on,
+               figures = EXCLUDED.figures, breakdown = EXCLUDED.breakdown,
+               statuses = EXCLUDED.statuses, targets = EXCLUDED.targets
         RETURNING 1
     ), checked AS (
         -- The foreign key to the snapshot is checked at the end of the
@@ -516,14 +557,10 @@ $$;
 CREATE FUNCTION indicator_snapshot(unit_id bigint, period text) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
     AS $$
-    SELECT jsonb_build_object(
-        'unit', u.code, 'period', s.period, 'starts_on', s.starts_on, 'ends_on', s.ends_on,
-        'computed_at', rfc3339(s.computed_at), 'checked_at', rfc3339(k.checked_at),
-        'items', s.items)
+    SELECT indicator_document(s, k.checked_at)
       FROM indicator_checks k
       JOIN indicator_snapshots s
         ON s.unit_id = k.unit_id AND s.period = k.period AND s.computed_at = k.computed_at
-      JOIN units u ON u.id = k.unit_id
      WHERE k.unit_id = indicator_snapshot.unit_id AND k.period = indicator_snapshot.period
     $$;
 
@@ -547,6 +584,7 @@ INSERT INTO schedules (name, job_kind, every) VALUES
 
 GRANT SELECT ON indicator_snapshots, indicator_checks TO baove_app;
 GRANT EXECUTE ON FUNCTION rollup_indicators(jsonb, timestamptz),
-                          indicator_snapshot(bigint, text), indicator_periods()
+                          indicator_snapshot(bigint, text), indicator_periods(),
+                          indicator_document(indicator_snapshots, timestamptz)
     TO baove_app;
 REVOKE EXECUTE ON FUNCTION rollup_indicators(jsonb, timestamptz) FROM PUBLIC;
