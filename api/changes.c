@@ -20,7 +20,7 @@
 #define CHANGES_MAX_LIMIT 1000
 
 static const char *const feed_types[] = {"children", "circumstances", "risks", "supports",
-                                         "cases", NULL};
+                                         "cases", "fund", NULL};
 
 struct feed {
     struct request *request;
@@ -70,7 +70,7 @@ static json_t *entry_json(const PGresult *result, int row)
 {
     bool visible = db_bool(result, row, 7);
     const char *record = db_text(result, row, 6);
-    json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:I}", "cursor", db_text(result, row, 8),
+    json_t *entry = json_pack("{s:s, s:s, s:s, s:s?, s:I}", "cursor", db_text(result, row, 8),
                               "type", db_text(result, row, 1), "id", db_text(result, row, 2),
                               "child_id", db_text(result, row, 3), "version",
                               (json_int_t)db_integer(result, row, 5));
@@ -100,6 +100,10 @@ static enum db_outcome read_feed(PGconn *connection, void *context)
     db_param_integer(&params, feed->entry);
     db_param_text(&params, feed->types);
     db_param_integer(&params, feed->limit);
+    /* The fund's books (donors, money) are for the district's officers and
+     * administrators only, whatever else a reader's scope holds. */
+    enum role role = request->principal.role;
+    db_param_bool(&params, role == ROLE_ADMIN || role == ROLE_DISTRICT_OFFICER);
     PGresult *result = registry_query(
         request,
         "SELECT (SELECT pruned_through FROM change_log_horizon) > $1::xid8, "
@@ -111,6 +115,7 @@ static enum db_outcome read_feed(PGconn *connection, void *context)
         "         WHERE (transaction_id, id) > ($1::xid8, $2::bigint) "
         "           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) "
         "           AND ($3::text[] IS NULL OR resource_type = ANY ($3::text[])) "
+        "           AND (resource_type <> 'fund' OR $5::boolean) "
         "         ORDER BY transaction_id, id LIMIT $4) l ON true",
         &params, &outcome);
     if (result == NULL)
@@ -158,7 +163,7 @@ void handle_changes(struct request *request)
     if (types != NULL && !parse_types(types, &feed))
         problem_add_parameter_error(errors, "types",
                                     "must list some of children, circumstances, risks, "
-                                    "supports, cases, separated by commas");
+                                    "supports, cases, fund, separated by commas");
     if (json_array_size(errors) > 0) {
         reply_problem_errors(request, PROBLEM_INVALID_PARAMETER, "The query is invalid.",
                              errors); /* takes the errors */

@@ -1,35 +1,44 @@
 #include "database.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
 
-/* Written once by database_init() before the server starts; read-only after. */
-static const char *database_url;
-static pthread_key_t connection_key;
+/* The pool: global because every request thread shares it; set up once by
+ * database_init() before the server starts, then only touched under
+ * pool_lock (slots) or read (url, wait). */
+struct slot {
+    PGconn *connection; /* NULL until first used, or after a failure */
+    bool in_use;
+};
 
-static void close_connection(void *connection)
-{
-    PQfinish(connection);
-}
+static const char *pool_url;
+static unsigned pool_wait_ms;
+static struct slot *pool_slots;
+static unsigned pool_size;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_freed; /* on CLOCK_MONOTONIC, see database_init() */
 
-bool database_init(const char *url)
+bool database_init(const char *url, unsigned connections, unsigned wait_ms)
 {
-    database_url = url;
-    return pthread_key_create(&connection_key, close_connection) == 0;
-}
-
-void database_discard(void)
-{
-    PGconn *connection = pthread_getspecific(connection_key);
-    if (connection != NULL) {
-        PQfinish(connection);
-        pthread_setspecific(connection_key, NULL);
-    }
+    pool_url = url;
+    pool_wait_ms = wait_ms;
+    pool_size = connections;
+    pool_slots = calloc(connections, sizeof *pool_slots);
+    pthread_condattr_t attributes;
+    if (pool_slots == NULL || pthread_condattr_init(&attributes) != 0)
+        return false;
+    bool ok = pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC) == 0 &&
+              pthread_cond_init(&pool_freed, &attributes) == 0;
+    pthread_condattr_destroy(&attributes);
+    return ok;
 }
 
 /* An idle connection has nothing to read: the API never LISTENs.  If its
@@ -52,25 +61,145 @@ static bool still_alive(PGconn *connection)
     return true;
 }
 
-PGconn *database_connection(void)
+/* A free slot, preferring one with an open connection (its backend and
+ * prepared statements are warm); NULL when all are in use. */
+static struct slot *free_slot(void)
 {
-    PGconn *connection = pthread_getspecific(connection_key);
+    struct slot *empty = NULL;
+    for (unsigned index = 0; index < pool_size; index++) {
+        struct slot *slot = &pool_slots[index];
+        if (slot->in_use)
+            continue;
+        if (slot->connection != NULL)
+            return slot;
+        if (empty == NULL)
+            empty = slot;
+    }
+    return empty;
+}
+
+static struct slot *slot_of(PGconn *connection)
+{
+    for (unsigned index = 0; index < pool_size; index++)
+        if (pool_slots[index].connection == connection)
+            return &pool_slots[index];
+    return NULL;
+}
+
+/* Waits (up to pool_wait_ms) for a free slot and takes it. */
+static struct slot *take_slot(void)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += pool_wait_ms / 1000;
+    deadline.tv_nsec += (long)(pool_wait_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pool_lock);
+    struct slot *slot;
+    int waited = 0;
+    while ((slot = free_slot()) == NULL && waited != ETIMEDOUT)
+        waited = pthread_cond_timedwait(&pool_freed, &pool_lock, &deadline);
+    if (slot != NULL)
+        slot->in_use = true;
+    pthread_mutex_unlock(&pool_lock);
+    return slot;
+}
+
+/* Sets the connection of a slot this thread holds.  Under the lock all the
+ * same: slot_of() reads every slot's connection. */
+static void set_connection(struct slot *slot, PGconn *connection)
+{
+    pthread_mutex_lock(&pool_lock);
+    slot->connection = connection;
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/* Gives a slot back, with its connection or (connection NULL) without. */
+static void put_slot(struct slot *slot, PGconn *connection)
+{
+    pthread_mutex_lock(&pool_lock);
+    slot->connection = connection;
+    slot->in_use = false;
+    pthread_cond_signal(&pool_freed);
+    pthread_mutex_unlock(&pool_lock);
+}
+
+PGconn *database_acquire(enum database_failure *failure)
+{
+    struct slot *slot = take_slot();
+    if (slot == NULL) {
+        *failure = DATABASE_BUSY;
+        log_event(LOG_WARN, "database_pool_exhausted",
+                  json_pack("{s:i, s:i}", "connections", (int)pool_size, "waited_ms",
+                            (int)pool_wait_ms));
+        return NULL;
+    }
+    /* The slot is ours: no other thread changes its connection. */
+    pthread_mutex_lock(&pool_lock);
+    PGconn *connection = slot->connection;
+    pthread_mutex_unlock(&pool_lock);
     if (connection != NULL && still_alive(connection))
         return connection;
     if (connection != NULL) {
         log_event(LOG_WARN, "database_reconnect",
                   json_pack("{s:s}", "reason", "connection lost or left mid-transaction"));
-        database_discard();
+        set_connection(slot, NULL);
+        PQfinish(connection);
     }
     char error[512];
-    connection = db_connect(database_url, "baove-api", error, sizeof error);
+    connection = db_connect(pool_url, "baove-api", error, sizeof error);
     if (connection == NULL) {
+        put_slot(slot, NULL);
         metrics_database_error();
         log_event(LOG_ERROR, "database_unreachable", json_pack("{s:s}", "error", error));
+        *failure = DATABASE_UNREACHABLE;
         return NULL;
     }
     if (!db_prepare_statements(connection))
         log_event(LOG_WARN, "statement_cache_unavailable", NULL);
-    pthread_setspecific(connection_key, connection);
+    set_connection(slot, connection);
     return connection;
+}
+
+void database_release(PGconn *connection)
+{
+    if (connection == NULL)
+        return;
+    pthread_mutex_lock(&pool_lock);
+    struct slot *slot = slot_of(connection);
+    pthread_mutex_unlock(&pool_lock);
+    if (slot == NULL)
+        return;
+    if (PQstatus(connection) != CONNECTION_OK ||
+        PQtransactionStatus(connection) != PQTRANS_IDLE) {
+        log_event(LOG_WARN, "database_connection_dropped",
+                  json_pack("{s:s}", "reason", "returned broken or inside a transaction"));
+        PQfinish(connection);
+        connection = NULL;
+    }
+    put_slot(slot, connection);
+}
+
+void database_discard(PGconn *connection)
+{
+    if (connection == NULL)
+        return;
+    pthread_mutex_lock(&pool_lock);
+    struct slot *slot = slot_of(connection);
+    pthread_mutex_unlock(&pool_lock);
+    PQfinish(connection);
+    if (slot != NULL)
+        put_slot(slot, NULL);
+}
+
+void database_close_all(void)
+{
+    for (unsigned index = 0; index < pool_size; index++)
+        PQfinish(pool_slots[index].connection);
+    free(pool_slots);
+    pool_slots = NULL;
+    pool_size = 0;
 }

@@ -1,24 +1,40 @@
-/* One PostgreSQL connection per HTTP pool thread.
+/* The API's pool of PostgreSQL connections.
  *
- * libmicrohttpd runs each connection on one pool thread, and a handler runs
- * to completion on it, so a thread-owned connection needs no locking and no
- * pool.  The connection is opened on the thread's first request, checked
- * (cheaply) before every request, re-established after loss, and closed
- * when the thread exits. */
+ * Every HTTP connection has a thread of its own (libmicrohttpd's
+ * thread-per-connection mode), and handlers block on the database, so a
+ * request waiting on a row lock never holds up anyone else's request.  The
+ * database connections are a fixed pool shared by those threads: a request
+ * takes one when it first needs the database and gives it back as soon as
+ * its handler returns.  Connections are opened on first use, checked
+ * (cheaply) whenever they are taken, re-established after loss, and keep
+ * their prepared statements (db_prepare_statements) for their whole life. */
 #ifndef BAOVE_API_DATABASE_H
 #define BAOVE_API_DATABASE_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-/* Remembers the URL and creates the thread-local key.  Call once. */
-bool database_init(const char *url);
+enum database_failure {
+    DATABASE_BUSY,       /* every connection stayed in use for the whole wait */
+    DATABASE_UNREACHABLE /* connecting failed (logged, counted) */
+};
 
-/* This thread's connection, connecting or reconnecting when needed; NULL
- * when the database cannot be reached (logged, counted). */
-PGconn *database_connection(void);
+/* Remembers the URL and sizes the pool.  Call once, before serving. */
+bool database_init(const char *url, unsigned connections, unsigned wait_ms);
 
-/* Drops this thread's connection so the next call reconnects. */
-void database_discard(void);
+/* A connection for this request, or NULL with the reason. */
+PGconn *database_acquire(enum database_failure *failure);
+
+/* Gives a connection back.  One left inside a transaction (a bug) or broken
+ * is closed instead of being handed to the next request. */
+void database_release(PGconn *connection);
+
+/* Closes a connection that failed (lost, or in an unknown state) and frees
+ * its place in the pool. */
+void database_discard(PGconn *connection);
+
+/* Closes every connection and frees the pool; call once the server has
+ * stopped and no request runs any more. */
+void database_close_all(void);
 
 #endif

@@ -58,6 +58,31 @@ void handle_case_note_create(struct request *request);
 void handle_case_service_create(struct request *request);
 void handle_case_service_patch(struct request *request);
 
+/* fund_books.c: donors and pledges */
+void handle_fund_donor_create(struct request *request);
+void handle_fund_donors_list(struct request *request);
+void handle_fund_donor_get(struct request *request);
+void handle_fund_donor_patch(struct request *request);
+void handle_fund_pledge_create(struct request *request);
+void handle_fund_pledges_list(struct request *request);
+void handle_fund_pledge_get(struct request *request);
+void handle_fund_pledge_patch(struct request *request);
+void handle_fund_pledge_cancel(struct request *request);
+
+/* fund_money.c: payments and disbursements */
+void handle_fund_payment_create(struct request *request);
+void handle_fund_payments_list(struct request *request);
+void handle_fund_payment_get(struct request *request);
+void handle_fund_disbursement_create(struct request *request);
+void handle_fund_disbursements_list(struct request *request);
+void handle_fund_disbursement_get(struct request *request);
+
+/* fund_summary.c: targets, summary, public disclosure */
+void handle_fund_targets_list(struct request *request);
+void handle_fund_target_put(struct request *request);
+void handle_fund_summary(struct request *request);
+void handle_fund_disclosure(struct request *request);
+
 /* changes.c */
 void handle_changes(struct request *request);
 

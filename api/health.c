@@ -13,19 +13,24 @@ void handle_healthz(struct request *request)
  * is applied (an older schema would break handlers in odd ways). */
 void handle_readyz(struct request *request)
 {
-    PGconn *connection = database_connection();
+    enum database_failure failure;
+    PGconn *connection = database_acquire(&failure);
     if (connection == NULL) {
-        reply_problem(request, PROBLEM_NOT_READY, "The database cannot be reached.");
+        reply_problem(request, PROBLEM_NOT_READY,
+                      failure == DATABASE_BUSY ? "Every database connection is busy."
+                                               : "The database cannot be reached.");
         return;
     }
-    request->database = connection;
+    request->database = connection; /* given back after the handler */
     PGresult *result = db_query(connection,
                                 "SELECT coalesce(max(version), 0) FROM schema_migrations", NULL);
     if (!db_ok(result)) {
         bool lost = db_connection_lost(connection, result);
         PQclear(result);
-        if (lost)
-            database_discard();
+        if (lost) {
+            database_discard(connection);
+            request->database = NULL;
+        }
         reply_problem(request, PROBLEM_NOT_READY,
                       lost ? "The database connection was lost." : "The schema is not installed.");
         return;

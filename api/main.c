@@ -19,12 +19,9 @@
 static bool load_settings(struct server_settings *settings)
 {
     char error[256];
-    long long port, threads, max_body, timeout, max_connections, per_address, memory;
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    long long port, max_body, timeout, max_connections, per_address, memory;
     const char *ttl = config_string("BAOVE_TOKEN_TTL", "8h");
     bool ok = config_integer("BAOVE_HTTP_PORT", 8080, 1, 65535, &port, error, sizeof error) &&
-              config_integer("BAOVE_HTTP_THREADS", online > 0 ? online : 2, 1, 256, &threads,
-                             error, sizeof error) &&
               config_integer("BAOVE_MAX_BODY", 1048576, 1024, 64 * 1048576, &max_body, error,
                              sizeof error) &&
               config_integer("BAOVE_HTTP_TIMEOUT", 30, 1, 3600, &timeout, error,
@@ -46,12 +43,34 @@ static bool load_settings(struct server_settings *settings)
     }
     settings->address = config_string("BAOVE_HTTP_ADDR", "127.0.0.1");
     settings->port = (unsigned)port;
-    settings->threads = (unsigned)threads;
     settings->max_body = (size_t)max_body;
     settings->connection_timeout = (unsigned)timeout;
     settings->max_connections = (unsigned)max_connections;
     settings->max_connections_per_address = (unsigned)per_address;
     settings->connection_memory = (size_t)memory;
+    return true;
+}
+
+struct database_settings {
+    unsigned connections; /* BAOVE_DB_CONNECTIONS */
+    unsigned wait_ms;     /* BAOVE_DB_WAIT_MS */
+};
+
+/* The pool: by default two connections per core, since a request's time is
+ * split between the API and PostgreSQL on the same machine. */
+static bool load_database_settings(struct database_settings *settings)
+{
+    char error[256];
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    long long connections, wait_ms;
+    if (!config_integer("BAOVE_DB_CONNECTIONS", online > 0 ? 2 * online : 4, 1, 1000,
+                        &connections, error, sizeof error) ||
+        !config_integer("BAOVE_DB_WAIT_MS", 5000, 0, 600000, &wait_ms, error, sizeof error)) {
+        log_message(LOG_ERROR, "%s", error);
+        return false;
+    }
+    settings->connections = (unsigned)connections;
+    settings->wait_ms = (unsigned)wait_ms;
     return true;
 }
 
@@ -70,7 +89,11 @@ int main(void)
         log_message(LOG_ERROR, "DATABASE_URL is not set");
         return 2;
     }
-    if (!auth_init() || !database_init(config_database_url())) {
+    struct database_settings database;
+    if (!load_database_settings(&database))
+        return 2;
+    if (!auth_init() ||
+        !database_init(config_database_url(), database.connections, database.wait_ms)) {
         log_message(LOG_ERROR, "initialisation failed");
         return 1;
     }
@@ -83,17 +106,18 @@ int main(void)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct server *server = server_start(&settings);
-    if (server == NULL)
+    struct MHD_Daemon *daemon = server_start(&settings);
+    if (daemon == NULL)
         return 1;
     log_event(LOG_INFO, "listening",
               json_pack("{s:s, s:i, s:i, s:i, s:s}", "address", settings.address, "port",
-                        (int)settings.port, "threads", (int)settings.threads,
+                        (int)settings.port, "database_connections", (int)database.connections,
                         "schema_version", BAOVE_SCHEMA_VERSION, "version", BAOVE_VERSION));
     int received = 0;
     sigwait(&stop_signals, &received);
     log_event(LOG_INFO, "stopping", json_pack("{s:s}", "signal", strsignal(received)));
-    server_stop(server, SHUTDOWN_GRACE_SECONDS);
+    server_stop(daemon, SHUTDOWN_GRACE_SECONDS);
+    database_close_all();
     log_event(LOG_INFO, "stopped", NULL);
     return 0;
 }

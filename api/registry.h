@@ -81,7 +81,8 @@ bool idempotency_store(struct request *request, unsigned status, const char *bod
 
 /* Appends to the change log: the record as the API shows it (NULL for a
  * delete tombstone), with its unit (0: the child's current unit) and, when
- * it moved, its unit before (0 otherwise). */
+ * it moved, its unit before (0 otherwise).  child_id is NULL for records
+ * that hang off no child (the fund's); unit_id is required then. */
 bool change_record(struct request *request, const char *resource_type,
                    const char *resource_id, const char *child_id, const char *operation,
                    long long version, const char *record, long long unit_id,

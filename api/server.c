@@ -176,7 +176,7 @@ void reply_database_failure(struct request *request, const char *what, PGresult 
     db_log_failure(what, connection, result);
     metrics_database_error();
     if (db_connection_lost(connection, result)) {
-        database_discard();
+        database_discard(connection);
         request->database = NULL;
         reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
                       "The database connection was lost; nothing was written. Retry.");
@@ -211,11 +211,19 @@ void request_client_address(const struct request *request, char *out, size_t siz
 
 PGconn *request_database(struct request *request)
 {
-    if (request->database == NULL)
-        request->database = database_connection();
-    if (request->database == NULL)
+    if (request->database != NULL)
+        return request->database;
+    enum database_failure failure;
+    request->database = database_acquire(&failure);
+    if (request->database == NULL && failure == DATABASE_BUSY) {
+        reply_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
+                      "Every database connection is busy; nothing was read or written. "
+                      "Retry shortly.");
+    } else if (request->database == NULL) {
         reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
                       "The database cannot be reached; nothing was read or written.");
+    }
     return request->database;
 }
 
@@ -317,6 +325,7 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
                             "completed", termination == MHD_REQUEST_TERMINATED_COMPLETED_OK));
     }
     metrics_request_finished();
+    database_release(request->database); /* when a handler did not run to its end */
     free(request->path);
     free(request->body);
     free(request->reply_body);
@@ -351,7 +360,7 @@ static enum MHD_Result send_reply(struct request *request)
 }
 
 /* Runs the matched route's handler after authentication and permission. */
-static void dispatch(struct request *request)
+static void run_route(struct request *request)
 {
     const struct route *route = request->match.route;
     if (route->permission != PERMISSION_PUBLIC) {
@@ -371,6 +380,15 @@ static void dispatch(struct request *request)
      * handler having run its audited transaction: record that read here. */
     if (request->idempotent_replay && route->audited != NULL)
         audit_refusal(request, "read", route->audited, request->replayed_id, "success");
+}
+
+static void dispatch(struct request *request)
+{
+    run_route(request);
+    /* The answer is built: the database connection serves others while it
+     * is sent. */
+    database_release(request->database);
+    request->database = NULL;
 }
 
 /* First call for a request: headers are in, the body is not. */
@@ -492,124 +510,59 @@ static void log_microhttpd(void *closure, const char *format, va_list args)
     log_event(LOG_WARN, "microhttpd", json_pack("{s:s}", "message", message));
 }
 
-/* The listeners: one single-threaded daemon per thread, all bound to the
- * same address with SO_REUSEPORT, so that the kernel spreads incoming
- * connections over them.  (With libmicrohttpd's own thread pool, the thread
- * that woke first accepted a whole burst of connections, which then stayed
- * on it: with 2 threads, one round in four ran on one thread at half the
- * throughput.)  Each daemon's thread keeps its own database connection. */
-struct server {
-    unsigned count;
-    struct MHD_Daemon *daemons[]; /* owned */
-};
-
-/* The address to listen on, with its family's MHD flag; false (logged)
- * when BAOVE_HTTP_ADDR is not an IP address. */
-static bool listen_address(const struct server_settings *settings,
-                           struct sockaddr_storage *address, unsigned *flags)
+/* Every connection gets a thread of its own (libmicrohttpd's
+ * thread-per-connection mode, polled with poll(), not select()): handlers
+ * block on the database, and a request waiting on a row lock or a slow
+ * statement must not hold up other clients' requests behind it, as it
+ * would on a shared pool thread.  Threads are cheap beside the database
+ * work; BAOVE_HTTP_MAX_CONNECTIONS bounds them. */
+struct MHD_Daemon *server_start(const struct server_settings *settings)
 {
-    memset(address, 0, sizeof *address);
-    struct sockaddr_in *ipv4 = (struct sockaddr_in *)address;
-    struct sockaddr_in6 *ipv6 = (struct sockaddr_in6 *)address;
+    active_settings = *settings;
+    struct sockaddr_storage address;
+    memset(&address, 0, sizeof address);
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    struct sockaddr_in *ipv4 = (struct sockaddr_in *)&address;
+    struct sockaddr_in6 *ipv6 = (struct sockaddr_in6 *)&address;
     if (inet_pton(AF_INET, settings->address, &ipv4->sin_addr) == 1) {
         ipv4->sin_family = AF_INET;
         ipv4->sin_port = htons((uint16_t)settings->port);
-        return true;
-    }
-    if (inet_pton(AF_INET6, settings->address, &ipv6->sin6_addr) == 1) {
+    } else if (inet_pton(AF_INET6, settings->address, &ipv6->sin6_addr) == 1) {
         ipv6->sin6_family = AF_INET6;
         ipv6->sin6_port = htons((uint16_t)settings->port);
-        *flags |= MHD_USE_IPv6;
-        return true;
-    }
-    log_message(LOG_ERROR, "BAOVE_HTTP_ADDR \"%s\" is not an IPv4 or IPv6 address",
-                settings->address);
-    return false;
-}
-
-/* SO_REUSEPORT would let a second baove-api (an old one still running, a
- * second `make run`) share the port silently and take part of the traffic.
- * A plain bind (SO_REUSEADDR only, so that connections in TIME_WAIT do not
- * matter) fails while anything listens there: then refuse to start. */
-static bool port_is_free(const struct sockaddr_storage *address)
-{
-    int family = address->ss_family;
-    int probe = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (probe < 0)
-        return false;
-    int on = 1;
-    setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    socklen_t length = family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                          : sizeof(struct sockaddr_in);
-    bool free_port = bind(probe, (const struct sockaddr *)address, length) == 0;
-    int bind_error = errno;
-    close(probe);
-    errno = bind_error; /* for the caller's message */
-    return free_port;
-}
-
-static unsigned divide_rounding_up(unsigned total, unsigned parts)
-{
-    return (total + parts - 1) / parts;
-}
-
-struct server *server_start(const struct server_settings *settings)
-{
-    active_settings = *settings;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
-    struct sockaddr_storage address;
-    if (!listen_address(settings, &address, &flags))
-        return NULL;
-    if (!port_is_free(&address)) {
-        log_message(LOG_ERROR, "cannot listen on %s port %u: %s", settings->address,
-                    settings->port, strerror(errno));
+        flags |= MHD_USE_IPv6;
+    } else {
+        log_message(LOG_ERROR, "BAOVE_HTTP_ADDR \"%s\" is not an IPv4 or IPv6 address",
+                    settings->address);
         return NULL;
     }
-    struct server *server =
-        calloc(1, sizeof *server + settings->threads * sizeof server->daemons[0]);
-    if (server == NULL)
-        return NULL;
-    /* Connection limits are per listener: the totals are shared out. */
-    unsigned connections = divide_rounding_up(settings->max_connections, settings->threads);
-    unsigned per_address =
-        divide_rounding_up(settings->max_connections_per_address, settings->threads);
-    for (unsigned index = 0; index < settings->threads; index++) {
-        struct MHD_Daemon *daemon = MHD_start_daemon(
-            flags, (uint16_t)settings->port, NULL, NULL, handle_request, NULL,
-            MHD_OPTION_EXTERNAL_LOGGER, log_microhttpd, NULL,
-            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
-            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-            MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout,
-            MHD_OPTION_CONNECTION_LIMIT, connections,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, settings->connection_memory,
-            MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
-            MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL,
-            MHD_OPTION_END);
-        if (daemon == NULL) {
-            log_message(LOG_ERROR, "cannot listen on %s port %u", settings->address,
-                        settings->port);
-            server_stop(server, 0);
-            return NULL;
-        }
-        server->daemons[server->count++] = daemon;
-    }
-    return server;
+    struct MHD_Daemon *daemon = MHD_start_daemon(
+        flags, (uint16_t)settings->port, NULL, NULL, handle_request, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, log_microhttpd, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+        MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, settings->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, settings->max_connections_per_address,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, settings->connection_memory,
+        MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL,
+        MHD_OPTION_END);
+    if (daemon == NULL)
+        log_message(LOG_ERROR, "cannot listen on %s port %u", settings->address,
+                    settings->port);
+    return daemon;
 }
 
-void server_stop(struct server *server, unsigned grace_seconds)
+void server_stop(struct MHD_Daemon *daemon, unsigned grace_seconds)
 {
     /* Stop accepting first, then let requests already being handled finish
-     * before the threads (and their database connections) go away. */
-    for (unsigned index = 0; index < server->count; index++) {
-        MHD_socket listener = MHD_quiesce_daemon(server->daemons[index]);
-        if (listener != MHD_INVALID_SOCKET)
-            close(listener);
-    }
+     * before the connection threads go away. */
+    MHD_socket listener = MHD_quiesce_daemon(daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
     int64_t deadline = clock_monotonic_us() + (int64_t)grace_seconds * 1000000;
     while (metrics_requests_in_flight() > 0 && clock_monotonic_us() < deadline)
         usleep(20000);
-    for (unsigned index = 0; index < server->count; index++)
-        MHD_stop_daemon(server->daemons[index]);
-    free(server);
+    MHD_stop_daemon(daemon);
 }

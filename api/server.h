@@ -118,8 +118,8 @@ json_t *request_json_body(struct request *request);
 /* The client's IP address as text. */
 void request_client_address(const struct request *request, char *out, size_t size);
 
-/* This thread's database connection for the request, or NULL after
- * answering 503. */
+/* A database connection from the pool for this request (taken on first
+ * use, given back when the handler returns), or NULL after answering 503. */
 PGconn *request_database(struct request *request);
 
 /* Reports a failed statement: logs it, counts it, and answers 503 when the
@@ -129,7 +129,6 @@ void reply_database_failure(struct request *request, const char *what, PGresult 
 struct server_settings {
     const char *address;
     unsigned port;
-    unsigned threads;
     size_t max_body;
     unsigned connection_timeout;
     unsigned max_connections;
@@ -142,9 +141,9 @@ struct server_settings {
 const struct server_settings *server_settings(void);
 
 /* Starts listening; NULL on failure (logged). */
-struct server *server_start(const struct server_settings *settings);
+struct MHD_Daemon *server_start(const struct server_settings *settings);
 
 /* Stops accepting, waits for in-flight requests (up to grace_seconds), stops. */
-void server_stop(struct server *server, unsigned grace_seconds);
+void server_stop(struct MHD_Daemon *daemon, unsigned grace_seconds);
 
 #endif

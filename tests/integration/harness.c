@@ -249,7 +249,7 @@ static bool spawn(const char *binary, const struct test_database *database,
         setenv("DATABASE_URL", database->app_url, 1);
         setenv("BAOVE_HTTP_PORT", port, 1);
         setenv("BAOVE_HTTP_ADDR", "127.0.0.1", 1);
-        setenv("BAOVE_HTTP_THREADS", "2", 1);
+        setenv("BAOVE_DB_CONNECTIONS", "4", 1);
         apply_env(extra_env);
         execv(binary, (char *const *)argv);
         _exit(127);
