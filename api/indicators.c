@@ -23,7 +23,8 @@
 static const char *const indicator_codes[] = {
     "children_total", "csc_total", "csc_rate", "csc_supported", "csc_supported_rate",
     "at_risk_total", "abused_children", "cases_opened", "cases_closed", "cases_open",
-    "emergency_cases", "emergency_deadline_met_rate", "plan_on_time_rate", NULL};
+    "emergency_cases", "emergency_deadline_met_rate", "plan_on_time_rate", "fund_target_vnd",
+    "fund_pledged_vnd", "fund_raised_vnd", "fund_raised_rate", NULL};
 
 static bool is_indicator_code(const char *code)
 {

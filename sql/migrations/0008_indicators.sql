@@ -53,6 +53,20 @@
 --   plan_on_time_rate   plan-submission deadlines (5 working days after the
 --                       detailed assessment) due in the period and decided:
 --                       submitted on time / decided.  No target in the plan.
+--   fund_target_vnd     the fund's mobilisation target of the plan year
+--                       (fund_targets) in the unit's own books and those of the
+--                       units below it (a district has books of its own).
+--   fund_pledged_vnd    pledges of the year made by the period end and not
+--                       cancelled by then; fund_raised_vnd: payments of the
+--                       year received by then (fund_unit_figures(), the fund's
+--                       own definition: cash and valued goods).  Year to date
+--                       at the period end, whatever the period's start.
+--   fund_raised_rate    fund_raised_vnd / fund_target_vnd.  Both have the
+--                       target as theirs (>= 100 %) when it is not 0; their
+--                       status is measured over the plan year (the target is
+--                       a year's): on_track pro rata of the year's days up to
+--                       the period end (or the rollup's day), met / not_met
+--                       once the year has ended.
 -- Cases and deadlines belong to the case's unit (the commune managing it); a
 -- deleted child's records count nowhere.  Figures use everything recorded
 -- up to the computation, so a late entry about a past period changes that
@@ -114,7 +128,8 @@ CREATE FUNCTION indicator_unit_tree(on_date date)
 -- csc_group:<key>, at_risk_total, abused_children, abused_sex:<sex>,
 -- abused_age:<0_5|6_10|11_15>, abused_concern:<concern>, cases_opened,
 -- cases_closed, cases_open, emergency_cases, emergency_deadlines_decided,
--- emergency_deadlines_met, plan_deadlines_decided, plan_deadlines_met.
+-- emergency_deadlines_met, plan_deadlines_decided, plan_deadlines_met,
+-- fund_target_vnd, fund_pledged_vnd, fund_raised_vnd.
 -- only_unit / only_period (NULL: all) restrict the output; `now` decides
 -- which deadlines are still pending.  One pass per table, grouped by the
 -- record's unit, then one join with the tree.
@@ -123,7 +138,8 @@ CREATE FUNCTION indicator_figures(only_unit bigint, only_period text, now timest
     LANGUAGE sql STABLE
     AS $$
     WITH periods AS MATERIALIZED (
-        SELECT p.key, p.starts_on, p.ends_on, (p.ends_on - interval '16 years')::date AS born_by
+        SELECT p.key, p.year, p.starts_on, p.ends_on,
+               (p.ends_on - interval '16 years')::date AS born_by
           FROM indicator_periods() p
          WHERE only_period IS NULL OR p.key = only_period
     ), tree AS MATERIALIZED (
@@ -238,6 +254,16 @@ CREATE FUNCTION indicator_figures(only_unit bigint, only_period text, now timest
          WHERE x.concern IN ('violence', 'sexual_abuse', 'exploitation', 'trafficking',
                              'neglect', 'abandonment')
          GROUP BY a.key, a.unit_id, x.concern
+    ), fund AS (
+        -- The fund's own books of each unit (a district has its own too),
+        -- for the plan year up to the period end.
+        SELECT p.key, f.unit_id, x.figure, x.amount
+          FROM periods p
+         CROSS JOIN LATERAL fund_unit_figures(p.year, p.ends_on) f
+         CROSS JOIN LATERAL (VALUES ('fund_target_vnd', f.target_vnd),
+                                    ('fund_pledged_vnd', f.pledged_vnd),
+                                    ('fund_raised_vnd', f.raised_vnd)) x (figure, amount)
+         WHERE only_unit IS NULL OR f.unit_id IN (SELECT l.unit_id FROM leaves l)
     ), leaf_figures AS (
         SELECT * FROM children_counted
         UNION ALL SELECT * FROM csc_counted
@@ -245,6 +271,7 @@ CREATE FUNCTION indicator_figures(only_unit bigint, only_period text, now timest
         UNION ALL SELECT * FROM case_counted
         UNION ALL SELECT * FROM deadline_counted
         UNION ALL SELECT * FROM abuse_counted
+        UNION ALL SELECT * FROM fund
     )
     SELECT f.key, t.ancestor_id, f.figure, sum(f.amount)::bigint
       FROM leaf_figures f JOIN tree t ON t.key = f.key AND t.unit_id = f.unit_id
@@ -294,7 +321,8 @@ CREATE FUNCTION indicator_figure_names() RETURNS text[]
                        'abused_children', 'cases_opened', 'cases_closed', 'cases_open',
                        'emergency_cases', 'emergency_deadlines_met',
                        'emergency_deadlines_decided', 'plan_deadlines_met',
-                       'plan_deadlines_decided'] $$;
+                       'plan_deadlines_decided', 'fund_target_vnd', 'fund_pledged_vnd',
+                       'fund_raised_vnd'] $$;
 
 -- Snapshots: insert-only history, one row per (unit, period) each time its
 -- figures, statuses, targets or the period's dates differ from the latest.
@@ -404,7 +432,17 @@ CREATE FUNCTION indicator_document(snapshot indicator_snapshots, checked_at time
             indicator_item('emergency_cases', 'count', f[9], NULL, NULL, s[11], NULL),
             indicator_item('emergency_deadline_met_rate', 'per_mille', f[10], f[11], NULL, s[12],
                            NULL),
-            indicator_item('plan_on_time_rate', 'per_mille', f[12], f[13], NULL, s[13], NULL)))
+            indicator_item('plan_on_time_rate', 'per_mille', f[12], f[13], NULL, s[13], NULL),
+            indicator_item('fund_target_vnd', 'vnd', f[14], NULL, NULL, s[14], NULL),
+            indicator_item('fund_pledged_vnd', 'vnd', f[15], NULL, NULL, s[15], NULL),
+            indicator_item('fund_raised_vnd', 'vnd', f[16], NULL,
+                           CASE WHEN f[14] > 0 THEN jsonb_build_object(
+                               'comparator', 'ge', 'numerator', f[14], 'denominator', 1) END,
+                           s[16], NULL),
+            indicator_item('fund_raised_rate', 'per_mille', f[16], f[14],
+                           CASE WHEN f[14] > 0 THEN jsonb_build_object(
+                               'comparator', 'ge', 'numerator', 1, 'denominator', 1) END,
+                           s[17], NULL)))
       FROM (SELECT snapshot.figures AS f, snapshot.statuses AS s, snapshot.targets AS t) x
     $$;
 
@@ -448,6 +486,10 @@ BEGIN
         SELECT p.key, p.starts_on, p.ends_on, p.ends_on < today AS ended,
                p.ends_on - p.starts_on + 1 AS length,
                greatest(0, least(today, p.ends_on) - p.starts_on + 1) AS elapsed,
+               -- The fund's target is a year's: measured over the plan year.
+               make_date(p.year, 12, 31) < today AS fund_ended,
+               make_date(p.year, 12, 31) - make_date(p.year, 1, 1) + 1 AS fund_length,
+               greatest(0, least(today, p.ends_on) - make_date(p.year, 1, 1) + 1) AS fund_elapsed,
                csc.comparator AS csc_comparator, csc.numerator AS csc_numerator,
                csc.denominator AS csc_denominator,
                supported.comparator AS supported_comparator,
@@ -491,7 +533,10 @@ BEGIN
                      coalesce(sum(f.amount) FILTER (WHERE f.position = 10), 0)::bigint,
                      coalesce(sum(f.amount) FILTER (WHERE f.position = 11), 0)::bigint,
                      coalesce(sum(f.amount) FILTER (WHERE f.position = 12), 0)::bigint,
-                     coalesce(sum(f.amount) FILTER (WHERE f.position = 13), 0)::bigint] AS figures,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 13), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 14), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 15), 0)::bigint,
+                     coalesce(sum(f.amount) FILTER (WHERE f.position = 16), 0)::bigint] AS figures,
                coalesce(jsonb_object_agg(f.figure, f.amount) FILTER (WHERE f.position IS NULL),
                         '{}') AS breakdown
           FROM figures f GROUP BY f.period, f.unit_id
@@ -506,11 +551,18 @@ BEGIN
                      indicator_status(x.figures[3], x.figures[2], p.supported_comparator,
                                       p.supported_numerator, p.supported_denominator,
                                       p.elapsed, p.length, p.ended),
-                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL]::text[] AS statuses
+                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                     indicator_status(x.figures[16], 1,
+                                      CASE WHEN x.figures[14] > 0 THEN 'ge' END, x.figures[14],
+                                      1, p.fund_elapsed, p.fund_length, p.fund_ended),
+                     indicator_status(x.figures[16], x.figures[14],
+                                      CASE WHEN x.figures[14] > 0 THEN 'ge' END, 1, 1,
+                                      p.fund_elapsed, p.fund_length, p.fund_ended)
+                    ]::text[] AS statuses
           FROM units_of_period u
           JOIN periods p ON p.key = u.key
           LEFT JOIN wide w ON w.period = u.key AND w.unit_id = u.unit_id
-         CROSS JOIN LATERAL (SELECT coalesce(w.figures, array_fill(0::bigint, ARRAY[13]))
+         CROSS JOIN LATERAL (SELECT coalesce(w.figures, array_fill(0::bigint, ARRAY[16]))
                                AS figures) x
     ), compared AS MATERIALIZED (
         SELECT f.*, k.computed_at AS latest_at,

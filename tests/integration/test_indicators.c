@@ -208,6 +208,45 @@ static void enter_cases(void)
     open_case(path, B2, "2020-06-01T08:00:00+07:00", "[\"abandonment\"]");       /* CB4 */
 }
 
+/* Fund books: a POST by the district officer; returns the new id in `id`. */
+static void fund_post(const char *path, const char *body, const char *idempotency_key,
+                      char id[40])
+{
+    char header[96];
+    snprintf(header, sizeof header, "Idempotency-Key: %s", idempotency_key ? idempotency_key : "");
+    const char *headers[] = {idempotency_key ? header : NULL, NULL};
+    struct http_options options = {.method = "POST", .path = path, .token = district,
+                                   .body = body, .headers = headers};
+    struct http_response *response = http_call(&api, &options);
+    expect_status(response, 201, body);
+    if (id != NULL)
+        snprintf(id, 40, "%s", json_text(response->json, "id", NULL));
+    http_free(response);
+}
+
+static void donor_pledge_payment(const char *unit, const char *pledge, const char *pledged_on,
+                                 const char *paid, const char *received_on)
+{
+    char donor[40], body[512];
+    snprintf(body, sizeof body,
+             "{\"unit\":\"%s\",\"kind\":\"business\",\"name\":\"Nhà tài trợ %s\"}", unit,
+             unit);
+    fund_post("/v1/fund/donors", body, NULL, donor);
+    if (pledge != NULL) {
+        snprintf(body, sizeof body,
+                 "{\"donor_id\":\"%s\",\"unit\":\"%s\",\"year\":2020,\"amount_vnd\":%s,"
+                 "\"pledged_on\":\"%s\"}", donor, unit, pledge, pledged_on);
+        fund_post("/v1/fund/pledges", body, NULL, NULL);
+    }
+    char key[32];
+    snprintf(key, sizeof key, "payment-%s", unit);
+    snprintf(body, sizeof body,
+             "{\"donor_id\":\"%s\",\"unit\":\"%s\",\"amount_vnd\":%s,\"received_on\":\"%s\","
+             "\"method\":\"bank_transfer\",\"receipt_no\":\"PT-%s\"}", donor, unit, paid,
+             received_on, unit);
+    fund_post("/v1/fund/payments", body, key, NULL);
+}
+
 static void delete_child(const char *id)
 {
     char path[64];
@@ -260,6 +299,14 @@ static void enter_fixture(void)
     risk(A10, "2020-03-01");
     enter_cases();
     delete_child(A6);
+    /* The fund (targets seeded: 20 000 000 per commune, 100 000 000 for the
+     * district's own books): Long Khánh A pledged 15 000 000 on 1 March
+     * and raised 12 000 000 on 10 May; Long Khánh B raised 25 000 000 on
+     * 15 April without a pledge; the district pledged 50 000 000 on
+     * 1 February and raised 40 000 000 on 20 June. */
+    donor_pledge_payment("29980", "15000000", "2020-03-01", "12000000", "2020-05-10");
+    donor_pledge_payment("29983", NULL, NULL, "25000000", "2020-04-15");
+    donor_pledge_payment("870", "50000000", "2020-02-01", "40000000", "2020-06-20");
 }
 
 /* ---- the rollup, as the worker runs it ------------------------------------------- */
@@ -382,6 +429,21 @@ static void expect_rate(const json_t *document, const char *code, long long nume
                  json_dumps(found, JSON_COMPACT));
 }
 
+/* An amount in đồng, with the status against its target. */
+static void expect_vnd(const json_t *document, const char *code, long long amount,
+                       const char *status)
+{
+    const json_t *found = item(document, code);
+    const char *actual = json_text(found, "status", NULL);
+    if (member(found, "numerator") != amount || member(found, "value") != amount ||
+        member(found, "denominator") != NONE ||
+        strcmp(json_text(found, "scale", NULL), "vnd") != 0 ||
+        (status == NULL ? actual != NULL : actual == NULL || strcmp(actual, status) != 0))
+        fail_msg("%s %s of %s: expected %lld %s, got %s", json_text(document, "unit", NULL),
+                 json_text(document, "period", NULL), code, amount, status ? status : "null",
+                 json_dumps(found, JSON_COMPACT));
+}
+
 static long long breakdown(const json_t *document, const char *code, const char *by,
                            const char *key)
 {
@@ -490,7 +552,7 @@ static void the_fixture_rolls_up_exactly(void **state)
     assert_string_equal(json_text(a, "computed_at", NULL), NOW);
     assert_string_equal(json_text(a, "starts_on", NULL), "2020-01-01");
     assert_string_equal(json_text(a, "ends_on", NULL), "2020-06-30");
-    assert_int_equal(json_array_size(json_object_get(a, "items")), 13);
+    assert_int_equal(json_array_size(json_object_get(a, "items")), 17);
     /* A1 A3 A4 A5 A7 A8 A9 A10: A2 is 16, A6 deleted. */
     expect_count(a, "children_total", 8);
     /* A1 (d, n), A4 (b), A7 (c); A3's circumstance ended 31 March. */
@@ -508,6 +570,14 @@ static void the_fixture_rolls_up_exactly(void **state)
     expect_count(a, "emergency_cases", 0);
     expect_rate(a, "emergency_deadline_met_rate", 0, 0, NONE, NULL);
     expect_rate(a, "plan_on_time_rate", 0, 0, NONE, NULL);
+    /* The fund's target is the year's: at the end of S1 (day 182 of 366)
+     * on track means 20 000 000 × 182/366 ≈ 9 945 355 raised. */
+    expect_vnd(a, "fund_target_vnd", 20000000, NULL);
+    expect_vnd(a, "fund_pledged_vnd", 15000000, NULL);
+    expect_vnd(a, "fund_raised_vnd", 12000000, "on_track");
+    assert_int_equal(member(json_object_get(item(a, "fund_raised_vnd"), "target"), "numerator"),
+                     20000000);
+    expect_rate(a, "fund_raised_rate", 12000000, 20000000, 600, "on_track");
 
     json_t *b = snapshot("29983", "2020S1", district);
     expect_count(b, "children_total", 3);
@@ -526,6 +596,8 @@ static void the_fixture_rolls_up_exactly(void **state)
     expect_count(b, "emergency_cases", 2);                   /* CB1, CB2 */
     expect_rate(b, "emergency_deadline_met_rate", 1, 2, 500, NULL);
     expect_rate(b, "plan_on_time_rate", 1, 2, 500, NULL);
+    expect_vnd(b, "fund_pledged_vnd", 0, NULL);
+    expect_rate(b, "fund_raised_rate", 25000000, 20000000, 1250, "on_track");
 
     /* The district: sums of its communes, rates from the sums. */
     json_t *district_s1 = snapshot("870", "2020S1", viewer);
@@ -543,6 +615,12 @@ static void the_fixture_rolls_up_exactly(void **state)
     expect_count(district_s1, "emergency_cases", 2);
     expect_rate(district_s1, "emergency_deadline_met_rate", 1, 2, 500, NULL);
     expect_rate(district_s1, "plan_on_time_rate", 1, 2, 500, NULL);
+    /* Its own books and its ten communes': 100 000 000 + 10 × 20 000 000;
+     * 77 000 000 raised is short of 300 000 000 × 182/366. */
+    expect_vnd(district_s1, "fund_target_vnd", 300000000, NULL);
+    expect_vnd(district_s1, "fund_pledged_vnd", 65000000, NULL);
+    expect_vnd(district_s1, "fund_raised_vnd", 77000000, "not_met");
+    expect_rate(district_s1, "fund_raised_rate", 77000000, 300000000, 257, "not_met");
     /* The province has only this district. */
     json_t *province_s1 = snapshot("87", "2020S1", admin);
     assert_true(json_equal(json_object_get(province_s1, "items"),
@@ -569,6 +647,9 @@ static void the_fixture_rolls_up_exactly(void **state)
     /* CA3's deadline (20:00 today) is pending: not decided yet. */
     expect_rate(a_year, "emergency_deadline_met_rate", 0, 0, NONE, NULL);
 
+    /* Day 183: 12 000 000 ≥ 20 000 000 × 183/366 = 10 000 000. */
+    expect_rate(a_year, "fund_raised_rate", 12000000, 20000000, 600, "on_track");
+
     json_t *b_year = snapshot("29983", "2020", district);
     expect_count(b_year, "children_total", 3);
     expect_rate(b_year, "csc_rate", 1, 3, 333, "not_met");
@@ -591,6 +672,7 @@ static void the_fixture_rolls_up_exactly(void **state)
     expect_count(district_year, "emergency_cases", 3);
     expect_rate(district_year, "emergency_deadline_met_rate", 1, 2, 500, NULL);
     expect_rate(district_year, "plan_on_time_rate", 1, 2, 500, NULL);
+    expect_vnd(district_year, "fund_raised_vnd", 77000000, "not_met");
 
     /* ---- the report cut-offs ---- */
     json_t *a_cut = snapshot("29980", "2020-04-30", district);
@@ -603,11 +685,16 @@ static void the_fixture_rolls_up_exactly(void **state)
     expect_count(a_cut, "at_risk_total", 2);
     expect_abuse(a_cut, 0, "0 0 | 0 0 0 | 0 0 0 0 0 0");
     expect_count(a_cut, "cases_open", 1);                    /* CA1 */
+    /* Pledged by 30 April, paid after it. */
+    expect_vnd(a_cut, "fund_pledged_vnd", 15000000, NULL);
+    expect_vnd(a_cut, "fund_raised_vnd", 0, "not_met");
     json_t *district_cut = snapshot("870", "2020-04-30", district);
     expect_count(district_cut, "children_total", 11);
     expect_abuse(district_cut, 2, "1 1 | 1 1 0 | 1 1 0 0 1 0");
     expect_count(district_cut, "cases_opened", 3);
     expect_count(district_cut, "cases_open", 3);
+    expect_vnd(district_cut, "fund_pledged_vnd", 65000000, NULL);
+    expect_vnd(district_cut, "fund_raised_vnd", 25000000, "not_met");
     json_t *district_october = snapshot("870", "2020-10-31", district);
     expect_count(district_october, "children_total", 10);   /* A10 is 16 */
     expect_count(district_october, "csc_total", 3);          /* A7's ended 30 September */
@@ -617,6 +704,8 @@ static void the_fixture_rolls_up_exactly(void **state)
     expect_count(empty, "children_total", 0);
     expect_rate(empty, "csc_rate", 0, 0, NONE, "no_data");
     expect_rate(empty, "csc_supported_rate", 0, 0, NONE, "no_data");
+    expect_vnd(empty, "fund_target_vnd", 20000000, NULL);
+    expect_rate(empty, "fund_raised_rate", 0, 20000000, 0, "not_met");
 
     json_t *documents[] = {a, b, district_s1, province_s1, a_year, b_year, district_year,
                            a_cut, district_cut, district_october, empty};
