@@ -118,14 +118,15 @@ ACTUAL=$(sql -c "
                    sum(figures[4]),
                    (SELECT coalesce(sum(b.value::bigint), 0) FROM latest l, jsonb_each_text(l.breakdown) b
                      WHERE b.key LIKE 'csc_group:%'),
-                   sum(figures[6]), sum(figures[8]), sum(figures[5]))
+                   sum(figures[6]), sum(figures[8]), sum(figures[5]), sum(figures[14]),
+                   sum(figures[16]))
     FROM latest")
 [[ "$EXPECTED" == "$ACTUAL" ]] || die "the rollup's totals $ACTUAL differ from the aggregate's $EXPECTED"
 
 A=$(median "${AGGREGATE[@]}") F=$(median "${FRESH[@]}") U=$(median "${UNCHANGED[@]}")
 cat <<EOF
 rollup benchmark: $CHILDREN children, $UNITS units, $(sql -c "SELECT count(*) FROM indicator_periods()") periods, now $NOW, $ROUNDS round(s), medians
-  snapshots (units x periods): ${ACTUAL%%|*}; totals (snapshots|children|csc|supported|at risk|group memberships|opened|open|abused) agree: $ACTUAL
+  snapshots (units x periods): ${ACTUAL%%|*}; totals (snapshots|children|csc|supported|at risk|group memberships|opened|open|abused|fund target|raised) agree: $ACTUAL
   hand-written aggregate (the limit)   $A s
   rollup, fresh (all written)          $F s   ratio $(echo "scale=2; $F / $A" | bc)
   rollup, unchanged (checked only)     $U s   ratio $(echo "scale=2; $U / $A" | bc)

@@ -7,12 +7,13 @@
 -- not pay for printing 40 000 rows, and so that the rollup's snapshots can be
 -- checked against the same totals.  :'now' is the rollup's "now".
 WITH RECURSIVE periods AS MATERIALIZED (
-    SELECT p.year::text AS key, make_date(p.year, 1, 1) AS starts_on,
+    SELECT p.year::text AS key, p.year, make_date(p.year, 1, 1) AS starts_on,
            make_date(p.year, 12, 31) AS ends_on FROM plans p
     UNION ALL
-    SELECT p.year::text || 'S1', make_date(p.year, 1, 1), make_date(p.year, 6, 30) FROM plans p
+    SELECT p.year::text || 'S1', p.year, make_date(p.year, 1, 1), make_date(p.year, 6, 30)
+      FROM plans p
     UNION ALL
-    (SELECT DISTINCT ON (r.covers_to) to_char(r.covers_to, 'YYYY-MM-DD'), r.covers_from,
+    (SELECT DISTINCT ON (r.covers_to) to_char(r.covers_to, 'YYYY-MM-DD'), r.year, r.covers_from,
             r.covers_to FROM report_periods r ORDER BY r.covers_to, r.covers_from)
 ), valid AS MATERIALIZED (
     SELECT p.key, u.id, u.parent_id FROM periods p JOIN units u
@@ -143,6 +144,27 @@ WITH RECURSIVE periods AS MATERIALIZED (
            + ac.abandonment
       FROM abuse_counts a
       LEFT JOIN abuse_concerns ac ON ac.key = a.key AND ac.unit_id = a.unit_id
+), fund_counts AS (
+    -- Each unit's own books, the plan year to date at the period end.
+    SELECT p.key, b.unit_id, sum(b.target) AS target, sum(b.pledged) AS pledged,
+           sum(b.raised) AS raised
+      FROM periods p
+     CROSS JOIN LATERAL (
+           SELECT t.unit_id, t.amount_vnd AS target, 0 AS pledged, 0 AS raised
+             FROM fund_targets t WHERE t.year = p.year
+           UNION ALL
+           SELECT f.unit_id, 0, f.amount_vnd, 0 FROM fund_pledges f
+            WHERE f.year = p.year AND f.pledged_on <= p.ends_on
+              AND (f.cancelled_on IS NULL OR f.cancelled_on > p.ends_on)
+           UNION ALL
+           SELECT f.unit_id, 0, 0, f.amount_vnd FROM fund_payments f
+            WHERE f.year = p.year AND f.received_on <= p.ends_on) b
+     GROUP BY p.key, b.unit_id
+), fund_rolled AS (
+    SELECT t.key, t.ancestor_id, sum(f.target) AS target, sum(f.pledged) AS pledged,
+           sum(f.raised) AS raised
+      FROM tree t JOIN fund_counts f ON f.key = t.key AND f.unit_id = t.unit_id
+     GROUP BY t.key, t.ancestor_id
 ), rolled AS (
     SELECT t.key, t.ancestor_id,
            coalesce(sum(l.children_total), 0) AS children_total,
@@ -161,5 +183,7 @@ WITH RECURSIVE periods AS MATERIALIZED (
 SELECT count(*) AS snapshots, sum(children_total) AS children_total, sum(csc_total) AS csc_total,
        sum(csc_supported) AS csc_supported, sum(at_risk_total) AS at_risk_total,
        sum(group_memberships) AS group_memberships, sum(cases_opened) AS cases_opened,
-       sum(cases_open) AS cases_open, sum(abused_children) AS abused_children
+       sum(cases_open) AS cases_open, sum(abused_children) AS abused_children,
+       (SELECT sum(target) FROM fund_rolled) AS fund_target,
+       (SELECT sum(raised) FROM fund_rolled) AS fund_raised
   FROM rolled;
