@@ -435,12 +435,14 @@ static enum db_outcome patch_record(PGconn *connection, void *context)
     }
     json_decref(errors);
     /* SET col = input.col for every writable field; absent members are NULL. */
-    char assignments[SQL_SIZE] = "";
+    char assignments[SQL_SIZE / 2] = ""; /* half: the statement around it fits */
     size_t used = 0;
-    for (size_t i = 0; i < kind->field_count; i++)
+    for (size_t i = 0; i < kind->field_count && used < sizeof assignments; i++)
         used += (size_t)snprintf(assignments + used, sizeof assignments - used,
                                  "\"%s\" = i.\"%s\", ", kind->fields[i].name,
                                  kind->fields[i].name);
+    if (used >= sizeof assignments)
+        abort(); /* a programming error: a descriptor with too many fields */
     snprintf(sql, sizeof sql,
              "UPDATE %s AS r SET %sversion = r.version + 1, updated_at = $4 "
              "  FROM jsonb_populate_record(NULL::%s, $3::jsonb) i "
