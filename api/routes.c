@@ -81,6 +81,10 @@ const struct route api_routes[] = {
     {"GET", "/v1/jobs", handle_jobs_list, PERMISSION_JOBS_READ, NULL},
     {"GET", "/v1/jobs/{id}", handle_job_get, PERMISSION_JOBS_READ, NULL},
     {"GET", "/v1/reference/{name}", handle_reference, PERMISSION_REFERENCE_READ, NULL},
+    {"GET", "/v1/indicators", handle_indicators_get, PERMISSION_INDICATORS_READ, NULL},
+    {"POST", "/v1/indicators/recompute", handle_indicators_recompute,
+     PERMISSION_INDICATORS_RECOMPUTE, NULL},
+    {"GET", "/v1/indicators/{code}", handle_indicator_series, PERMISSION_INDICATORS_READ, NULL},
 };
 
 const size_t api_route_count = sizeof api_routes / sizeof api_routes[0];

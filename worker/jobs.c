@@ -22,6 +22,7 @@ static const struct job_kind job_kinds[] = {
     {"prune_change_log", "SELECT prune_change_log($1::jsonb, $2::timestamptz)",
      change_log_defaults, false},
     {"prune_jobs", "SELECT prune_jobs($1::jsonb, $2::timestamptz)", NULL, false},
+    {"rollup_indicators", "SELECT rollup_indicators($1::jsonb, $2::timestamptz)", NULL, false},
     /* Test kinds: their functions exist only in test databases (created by
      * tests/integration/test_worker.c), so a job can be made to sleep or
      * fail on demand without any test hook in production code paths. */
