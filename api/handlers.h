@@ -91,6 +91,11 @@ void handle_audit_list(struct request *request);
 void handle_jobs_list(struct request *request);
 void handle_job_get(struct request *request);
 
+/* indicators.c */
+void handle_indicators_get(struct request *request);
+void handle_indicator_series(struct request *request);
+void handle_indicators_recompute(struct request *request);
+
 /* reference.c */
 void handle_reference(struct request *request);
 

@@ -81,6 +81,10 @@ const struct route api_routes[] = {
     {"GET", "/v1/jobs", handle_jobs_list, PERMISSION_JOBS_READ, NULL},
     {"GET", "/v1/jobs/{id}", handle_job_get, PERMISSION_JOBS_READ, NULL},
     {"GET", "/v1/reference/{name}", handle_reference, PERMISSION_REFERENCE_READ, NULL},
+    {"GET", "/v1/indicators", handle_indicators_get, PERMISSION_INDICATORS_READ, NULL},
+    {"POST", "/v1/indicators/recompute", handle_indicators_recompute,
+     PERMISSION_INDICATORS_RECOMPUTE, NULL},
+    {"GET", "/v1/indicators/{code}", handle_indicator_series, PERMISSION_INDICATORS_READ, NULL},
     /* reports and notifications */
     {"GET", "/v1/report-periods", handle_report_periods_list, PERMISSION_REPORTS_READ, NULL},
     {"GET", "/v1/report-periods/{key}", handle_report_period_get, PERMISSION_REPORTS_READ,

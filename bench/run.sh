@@ -5,9 +5,10 @@
 # For each scenario, wrk drives baove-api over HTTP and pgbench runs, on the
 # same database in the same run, exactly the SQL statements the API runs per
 # request (bench/get_child.sql, bench/put_child.sql).  The ratio API req/s /
-# pgbench tps is what the HTTP layer (libmicrohttpd, routing, JSON,
-# authentication and the thread pool) leaves of the database's throughput;
-# the target is >= 0.8.  See bench/README.md.
+# pgbench tps is what the HTTP layer (libmicrohttpd's thread per connection,
+# routing, JSON, authentication, and the pool of database connections those
+# threads share) leaves of the database's throughput; the target is >= 0.8.
+# See bench/README.md.
 #
 #   A  GET /v1/children/{id}: authenticated, scoped (row-level security) and
 #      audited reads of random children among BENCH_CHILDREN demo children
@@ -18,11 +19,12 @@
 # baove_bench; migrate; seed --demo --children N; baove-api on 127.0.0.1:8099;
 # then, per scenario, BENCH_ROUNDS rounds of wrk, pgbench with as many
 # clients, and pgbench with as many clients as the API has database
-# connections (after an unmeasured warm-up).  Prints the table and writes it to
-# var/bench-results.txt (raw outputs in var/bench-logs/).  A run with any
-# non-2xx response, socket error or failed pgbench transaction fails, and so
-# does one whose audit entries do not match its requests or transactions.  The
-# API and the cluster are stopped on exit, also on failure or Ctrl-C.
+# connections, BENCH_DB_CONNECTIONS (after an unmeasured warm-up).  Prints
+# the table and writes it to var/bench-results.txt (raw outputs in
+# var/bench-logs/).  A run with any non-2xx response, socket error or failed
+# pgbench transaction fails, and so does one whose audit entries do not match
+# its requests or transactions.  The API and the cluster are stopped on exit,
+# also on failure or Ctrl-C.
 #
 # Settings (environment):
 #   BENCH_CHILDREN        demo children to seed and read     (100000)
@@ -32,9 +34,9 @@
 #   BENCH_CONNECTIONS     wrk connections = pgbench clients  (16)
 #   BENCH_WRK_THREADS     wrk threads                        (1)
 #   BENCH_PGBENCH_THREADS pgbench threads (-j)               (1)
-#   BENCH_API_THREADS     BAOVE_HTTP_THREADS of the API      (2)
-#   BENCH_POOL_COMPARISON 1: also run pgbench with as many clients as the API
-#                         has database connections (1; 0 skips it)
+#   BENCH_DB_CONNECTIONS  BAOVE_DB_CONNECTIONS of the API    (2 x cores, the API's own default)
+#   BENCH_POOL_COMPARISON 1: also run pgbench with BENCH_DB_CONNECTIONS
+#                         clients, the API's database concurrency (1; 0 skips it)
 #   BENCH_HTTP_PORT       API port                           (8099)
 #   BENCH_PG_DIR / BENCH_PG_PORT   the bench cluster         (var/bench-pg / 54349)
 set -euo pipefail
@@ -52,15 +54,19 @@ WARMUP=${BENCH_WARMUP:-3}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
 PGBENCH_THREADS=${BENCH_PGBENCH_THREADS:-1}
-API_THREADS=${BENCH_API_THREADS:-2}
+# The API takes 2 x the online cores when BAOVE_DB_CONNECTIONS is unset
+# (api/main.c, sysconf(_SC_NPROCESSORS_ONLN)); we pass the same explicitly.
+DB_CONNECTIONS=${BENCH_DB_CONNECTIONS:-$((2 * $(getconf _NPROCESSORS_ONLN)))}
 POOL_COMPARISON=${BENCH_POOL_COMPARISON:-1}
 HTTP_PORT=${BENCH_HTTP_PORT:-8099}
+[[ -z ${BENCH_API_THREADS:-} ]] ||
+  die "BENCH_API_THREADS is gone: the API now runs a thread per HTTP connection and a pool of database connections (set BENCH_DB_CONNECTIONS)"
 for setting in CHILDREN DURATION ROUNDS WARMUP CONNECTIONS WRK_THREADS PGBENCH_THREADS \
-               API_THREADS POOL_COMPARISON HTTP_PORT; do
+               DB_CONNECTIONS POOL_COMPARISON HTTP_PORT; do
   [[ ${!setting} =~ ^[0-9]+$ ]] || die "BENCH_$setting must be a whole number, got '${!setting}'"
 done
 ((CHILDREN >= 1 && DURATION >= 1 && ROUNDS >= 1 && CONNECTIONS >= 1 && WRK_THREADS >= 1 &&
-  PGBENCH_THREADS >= 1 && API_THREADS >= 1)) || die "the BENCH_* counts must be at least 1"
+  PGBENCH_THREADS >= 1 && DB_CONNECTIONS >= 1)) || die "the BENCH_* counts must be at least 1"
 ((WRK_THREADS <= CONNECTIONS && PGBENCH_THREADS <= CONNECTIONS)) ||
   die "BENCH_WRK_THREADS and BENCH_PGBENCH_THREADS must not exceed BENCH_CONNECTIONS"
 
@@ -76,7 +82,7 @@ unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD PGPASSFILE PGSERVICE
       PGSERVICEFILE PGOPTIONS PGSSLMODE PGCONNECT_TIMEOUT || true
 # The API must judge dates against the real today (the PUT body's dates are
 # checked against it), and its settings are ours.
-unset BAOVE_NOW DATABASE_URL BAOVE_ADMIN_DATABASE_URL || true
+unset BAOVE_NOW DATABASE_URL BAOVE_ADMIN_DATABASE_URL BAOVE_DB_WAIT_MS || true
 
 # Whatever else runs on the machine competes with the benchmark for the
 # cores: note the load now, before our own build and seeding add to it.
@@ -164,7 +170,7 @@ rm -f "$LOGS"/*
 # the API in order.
 set -m
 DATABASE_URL=$APP_URL BAOVE_HTTP_ADDR=127.0.0.1 BAOVE_HTTP_PORT=$HTTP_PORT \
-  BAOVE_HTTP_THREADS=$API_THREADS BAOVE_HTTP_MAX_CONNECTIONS_PER_IP=$per_ip \
+  BAOVE_DB_CONNECTIONS=$DB_CONNECTIONS BAOVE_HTTP_MAX_CONNECTIONS_PER_IP=$per_ip \
   BAOVE_LOG_LEVEL=warn build/baove-api 2>"$LOGS/api.log" &
 API_PID=$!
 set +m
@@ -245,40 +251,50 @@ to_ms() {
     else { sub(/s$/, "", v); printf "%.2f", v * 1000 } }'
 }
 
-# CPU time (clock ticks) of each thread of the API but the main one, as
-# "tid ticks" lines: libmicrohttpd's pool threads.
-api_thread_ticks() {
-  local task
-  for task in /proc/"$API_PID"/task/*; do
-    [[ ${task##*/} == "$API_PID" ]] && continue
-    # Fields after "(comm) ": state is 1, utime 12, stime 13.
-    sed 's/^.*) //' "$task/stat" 2>/dev/null | awk -v t="${task##*/}" '{print t, $12 + $13}'
-  done | sort -n
+# CPU time (clock ticks) the API has used, all its threads together, those
+# that have already ended included (a connection's thread ends with it):
+# utime + stime of /proc/PID/stat, fields 12 and 13 after "(comm) ".
+api_ticks() { sed 's/^.*) //' "/proc/$API_PID/stat" | awk '{print $12 + $13}'; }
+# Busy and total clock ticks of all the machine's cores, from /proc/stat's
+# "cpu" line (user nice system idle iowait irq softirq steal; guest time is
+# already in user): what wrk, the API, PostgreSQL and anything else used.
+machine_ticks() {
+  awk '$1 == "cpu" {for (i = 2; i <= 9; i++) total += $i; print total - $5 - $6, total; exit}' /proc/stat
 }
+CLOCK_TICKS=$(getconf CLK_TCK)
 
 # run_wrk NAME SECONDS LUA ARGS... — sets WRK_RPS, WRK_P50, WRK_P99,
-# WRK_REQUESTS and WRK_SPLIT (how the API's CPU time divided among its pool
-# threads: each keeps the connections it accepted).
+# WRK_REQUESTS, WRK_API_CPU (the API's CPU time over the run in % of one
+# core), WRK_API_MS (its CPU milliseconds per request) and WRK_MACHINE_BUSY
+# (% of all the cores busy over the run, whoever used them).
 run_wrk() {
-  local name=$1 seconds=$2 lua=$3 out ticks_before
+  local name=$1 seconds=$2 lua=$3 out api_before machine_before started elapsed_ns
   shift 3
   out=$LOGS/$name.wrk.txt
-  ticks_before=$(api_thread_ticks)
+  api_before=$(api_ticks)
+  machine_before=$(machine_ticks)
+  started=$(date +%s%N)
   wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$lua" "$BASE_URL" \
       -- "$@" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed ($name)"; }
+  elapsed_ns=$(($(date +%s%N) - started))
   if grep -q 'Non-2xx or 3xx responses' "$out" || grep -q 'Socket errors' "$out"; then
     cat "$out" >&2
     tail -n 20 "$LOGS/api.log" >&2 || true
     die "$name: wrk saw error responses or socket errors (above); a benchmark of errors is worthless"
   fi
-  WRK_SPLIT=$(join <(echo "$ticks_before") <(api_thread_ticks) |
-    awk '{d[NR] = $3 - $2; total += d[NR]}
-         END {for (i = 1; i <= NR; i++) printf "%s%.0f", (i > 1 ? "/" : ""), total ? 100 * d[i] / total : 0; print "%"}')
   WRK_RPS=$(awk '/^Requests\/sec:/ {print $2}' "$out")
   WRK_REQUESTS=$(awk '/requests in/ {print $1}' "$out")
   WRK_P50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
   WRK_P99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
   [[ -n $WRK_RPS && -n $WRK_REQUESTS ]] || { cat "$out" >&2; die "cannot read wrk's output ($name)"; }
+  local api_ticks_used
+  api_ticks_used=$(($(api_ticks) - api_before))
+  WRK_API_CPU=$(awk -v t="$api_ticks_used" -v hz="$CLOCK_TICKS" -v ns="$elapsed_ns" \
+    'BEGIN {printf "%.0f", 100 * t / hz / (ns / 1e9)}')
+  WRK_API_MS=$(awk -v t="$api_ticks_used" -v hz="$CLOCK_TICKS" -v n="$WRK_REQUESTS" \
+    'BEGIN {printf "%.3f", n ? 1000 * t / hz / n : 0}')
+  WRK_MACHINE_BUSY=$(echo "$machine_before $(machine_ticks)" |
+    awk '{printf "%.0f", ($4 > $2 ? 100 * ($3 - $1) / ($4 - $2) : 0)}')
 }
 
 # run_pgbench NAME SECONDS SCRIPT CLIENTS THREADS — sets PGB_TPS, PGB_P50,
@@ -333,7 +349,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 scenario() {
   local key=$1 title=$2 lua=$3 script=$4 action=$5
   shift 5
-  local rps=() tps=() pool=() a50=() a99=() p50=() p99=() round skewed=0
+  local rps=() tps=() pool=() a50=() a99=() p50=() p99=() api_cpu=() round
   say "$title: warming up (${WARMUP}s of each)"
   if ((WARMUP > 0)); then
     run_wrk "$key-warmup" "$WARMUP" "$lua" "$@"
@@ -351,17 +367,11 @@ scenario() {
     audit_mark "$action"
     run_pgbench "$key-$round" "$DURATION" "$script" "$CONNECTIONS" "$PGBENCH_THREADS"
     audit_check "$action" "$title, round $round: pgbench" "$PGB_TRANSACTIONS" "$CONNECTIONS"
-    # A round where one pool thread did (nearly) all the work: libmicrohttpd
-    # let one thread accept (nearly) all of wrk's connections.
-    if ((API_THREADS > 1)) &&
-       awk -v s="$WRK_SPLIT" 'BEGIN {n = split(s, p, "/"); for (i = 1; i <= n; i++) if (p[i] + 0 >= 90) exit 0; exit 1}'; then
-      skewed=$((skewed + 1))
-    fi
-    rps+=("$WRK_RPS"); tps+=("$PGB_TPS")
+    rps+=("$WRK_RPS"); tps+=("$PGB_TPS"); api_cpu+=("$WRK_API_CPU")
     a50+=("$WRK_P50"); a99+=("$WRK_P99"); p50+=("$PGB_P50"); p99+=("$PGB_P99")
-    ROUND_LINES+=("$(printf '%-2s round %d: API %7.1f req/s (p50 %6.2f, p99 %6.2f ms; pool threads CPU %s)  pgbench %7.1f tps (p50 %6.2f, p99 %6.2f ms)  ratio %s' \
-      "$key" "$round" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_SPLIT" "$PGB_TPS" "$PGB_P50" \
-      "$PGB_P99" "$(ratio "$WRK_RPS" "$PGB_TPS")")")
+    ROUND_LINES+=("$(printf '%-2s round %d: API %7.1f req/s (p50 %6.2f, p99 %6.2f ms; API CPU %3d%%, %.3f ms/req; machine busy %3d%%)  pgbench %7.1f tps (p50 %6.2f, p99 %6.2f ms)  ratio %s' \
+      "$key" "$round" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_API_CPU" "$WRK_API_MS" \
+      "$WRK_MACHINE_BUSY" "$PGB_TPS" "$PGB_P50" "$PGB_P99" "$(ratio "$WRK_RPS" "$PGB_TPS")")")
     say "${ROUND_LINES[-1]}"
 
     if ((POOL_COMPARISON)); then
@@ -370,11 +380,11 @@ scenario() {
       # its own database concurrency.
       su_sql -c CHECKPOINT
       audit_mark "$action"
-      run_pgbench "$key-$round-c$API_THREADS" "$DURATION" "$script" "$API_THREADS" 1
-      audit_check "$action" "$title, round $round: pgbench -c$API_THREADS" "$PGB_TRANSACTIONS" "$API_THREADS"
+      run_pgbench "$key-$round-c$DB_CONNECTIONS" "$DURATION" "$script" "$DB_CONNECTIONS" 1
+      audit_check "$action" "$title, round $round: pgbench -c$DB_CONNECTIONS" "$PGB_TRANSACTIONS" "$DB_CONNECTIONS"
       pool+=("$PGB_TPS")
       ROUND_LINES+=("$(printf '%-2s round %d: pgbench -c%d: %7.1f tps (p50 %6.2f, p99 %6.2f ms)' \
-        "$key" "$round" "$API_THREADS" "$PGB_TPS" "$PGB_P50" "$PGB_P99")")
+        "$key" "$round" "$DB_CONNECTIONS" "$PGB_TPS" "$PGB_P50" "$PGB_P99")")
       say "${ROUND_LINES[-1]}"
     fi
   done
@@ -384,7 +394,7 @@ scenario() {
   SUMMARY_LINES+=("$(printf '%-29s %10.1f %12.1f %6s %8.2f %8.2f %8.2f %8.2f %8s' "$title" \
     "$m_rps" "$m_tps" "$(ratio "$m_rps" "$m_tps")" \
     "$(median "${a50[@]}")" "$(median "${a99[@]}")" "$(median "${p50[@]}")" "$(median "${p99[@]}")" \
-    "$skewed/$ROUNDS")")
+    "$(median "${api_cpu[@]}")%")")
   if ((POOL_COMPARISON)); then
     m_pool=$(median "${pool[@]}")
     POOL_LINES+=("$(printf '%-29s %10.1f %12.1f %6s' "$title" "$m_rps" "$m_pool" \
@@ -401,6 +411,14 @@ scenario B "B  PUT /v1/children/{id} (new)" bench/put_child.lua bench/put_child.
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# The pool opens connections on first use and keeps them: with at least as
+# many wrk connections as pool slots, all of them should be open by now, and
+# never more.
+API_BACKENDS=$(su_sql -c "SELECT count(*) FROM pg_stat_activity
+                            WHERE application_name = 'baove-api' AND datname = '$DB'")
+((API_BACKENDS <= DB_CONNECTIONS)) ||
+  die "the API holds $API_BACKENDS database connections with BAOVE_DB_CONNECTIONS=$DB_CONNECTIONS"
+
 # ---- the report ----------------------------------------------------------------
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -416,18 +434,18 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
     echo "WARNING: the machine was busy when the benchmark started (load ${LOAD_AT_START%% *}): other processes competed for the cores"
   fi
   echo "PostgreSQL $(su_sql -c 'SHOW server_version' | cut -d' ' -f1), scripts/pg.sh cluster (shared_buffers $(su_sql -c 'SHOW shared_buffers'), synchronous_commit $(su_sql -c 'SHOW synchronous_commit')); $CHILDREN demo children"
-  echo "API: build/ (RelWithDebInfo), BAOVE_HTTP_THREADS=$API_THREADS (one database connection each), BAOVE_LOG_LEVEL=warn; token of demo_district (district scope)"
+  echo "API: build/ (RelWithDebInfo), a thread per HTTP connection, BAOVE_DB_CONNECTIONS=$DB_CONNECTIONS ($API_BACKENDS open at the end), BAOVE_LOG_LEVEL=warn; token of demo_district (district scope)"
   echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency; pgbench -M prepared -c$CONNECTIONS -j$PGBENCH_THREADS -T$DURATION as baove_app over the unix socket"
-  echo "$ROUNDS round(s) per scenario after a ${WARMUP}s warm-up; a round is wrk, then pgbench$( ((POOL_COMPARISON)) && echo ", then pgbench -c$API_THREADS"); medians of the rounds"
+  echo "$ROUNDS round(s) per scenario after a ${WARMUP}s warm-up; a round is wrk, then pgbench$( ((POOL_COMPARISON)) && echo ", then pgbench -c$DB_CONNECTIONS"); medians of the rounds"
   echo
   printf '%-29s %10s %12s %6s %8s %8s %8s %8s %8s\n' "scenario" "API req/s" "pgbench tps" "ratio" \
-    "API p50" "API p99" "pgb p50" "pgb p99" "skewed"
+    "API p50" "API p99" "pgb p50" "pgb p99" "API CPU"
   printf '%s\n' "${SUMMARY_LINES[@]}"
-  echo "(ratio = API req/s / pgbench tps, target >= 0.80; latencies in ms; skewed: rounds in which"
-  echo " one API pool thread did >= 90% of the work, having accepted (nearly) all of wrk's connections)"
+  echo "(ratio = API req/s / pgbench tps, target >= 0.80; latencies in ms; API CPU: the API process's"
+  echo " CPU time during the wrk run, all threads, in % of one core; the machine has $(nproc) x 100%)"
   if ((POOL_COMPARISON)); then
     echo
-    echo "At the API's database concurrency (pgbench -c$API_THREADS = BAOVE_HTTP_THREADS):"
+    echo "At the API's database concurrency (pgbench -c$DB_CONNECTIONS = BAOVE_DB_CONNECTIONS):"
     printf '%-29s %10s %12s %6s\n' "scenario" "API req/s" "pgbench tps" "ratio"
     printf '%s\n' "${POOL_LINES[@]}"
   fi

@@ -22,6 +22,7 @@ static const struct job_kind job_kinds[] = {
     {"prune_change_log", "SELECT prune_change_log($1::jsonb, $2::timestamptz)",
      change_log_defaults, false},
     {"prune_jobs", "SELECT prune_jobs($1::jsonb, $2::timestamptz)", NULL, false},
+    {"rollup_indicators", "SELECT rollup_indicators($1::jsonb, $2::timestamptz)", NULL, false},
     {"report_reminders", "SELECT report_reminders($1::jsonb, $2::timestamptz)", NULL, false},
     {"case_deadline_alerts", "SELECT case_deadline_alerts($1::jsonb, $2::timestamptz)", NULL,
      false},

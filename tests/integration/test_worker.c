@@ -81,14 +81,15 @@ static void assert_sql(const struct test_database *database, const char *query,
     assert_sql_as(database->admin_url, query, expected);
 }
 
+/* A database whose only schedules are the housekeeping ones (the two
+ * prune jobs, seeded with the queue): these tests count jobs and log lines,
+ * and the indicator rollup has tests of its own (test_indicators.c). */
 static void setup_database(const char *name, struct test_database *database)
 {
     assert_true(harness_create_database(name, true, true, database));
     free(sql(database, test_functions));
-    /* Only the worker core's own schedules: the other kinds (reminders,
-     * alerts) are tested where they are defined. */
-    free(sql(database, "UPDATE schedules SET enabled = false "
-                       " WHERE job_kind NOT IN ('prune_change_log', 'prune_jobs')"));
+    free(sql(database, "DELETE FROM schedules WHERE name NOT IN ('prune_change_log', "
+                       "'prune_jobs') RETURNING name"));
 }
 
 /* Waits for a started process to exit; returns its exit status (-1 when it
