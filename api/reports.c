@@ -262,32 +262,21 @@ static enum db_outcome save_report(struct report_operation *operation)
 
 /* ---- submission and review ---------------------------------------------- */
 
-/* The commune's indicator snapshot at the period's cut-off, computed now
- * (rollup_indicators for just this unit and period) and returned as JSON
- * text (caller frees), or "null" while the indicator functions do not
- * exist in this database.  NULL after a failure. */
+/* The commune's indicator snapshot at the period's cut-off (the indicator
+ * period named by the cut-off date), computed now by rollup_indicators for
+ * just this unit and period and read back: JSON text the caller frees
+ * ("null" if there is none), or NULL after a failure. */
 static char *freeze_indicators(struct report_operation *operation, enum db_outcome *outcome)
 {
-    PGresult *result = registry_query(
-        operation->request,
-        "SELECT to_regprocedure('rollup_indicators(jsonb,timestamptz)') IS NOT NULL "
-        "   AND to_regprocedure('indicator_snapshot(bigint,text)') IS NOT NULL",
-        NULL, outcome);
-    if (result == NULL)
-        return NULL;
-    bool available = db_bool(result, 0, 0);
-    PQclear(result);
-    if (!available)
-        return strdup("null");
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->unit_code);
     db_param_text(&params, operation->covers_to);
     db_param_instant(&params, clock_now_us());
-    result = registry_query(operation->request,
-                            "SELECT rollup_indicators(jsonb_build_object('unit', $1::text, "
-                            "                         'period', $2::text), $3)",
-                            &params, outcome);
+    PGresult *result = registry_query(
+        operation->request,
+        "SELECT rollup_indicators(jsonb_build_object('unit', $1::text, 'period', $2::text), $3)",
+        &params, outcome);
     PQclear(result);
     if (result == NULL)
         return NULL;

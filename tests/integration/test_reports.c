@@ -119,9 +119,29 @@ static const char draft[] =
 #define LONG_KHANH_A "/v1/reports/2020S1/29980"
 #define LONG_KHANH_B "/v1/reports/2020S1/29983"
 
+/* The indicator item `code` of a snapshot's or summary's items. */
+static const json_t *indicator_item(const json_t *items, const char *code)
+{
+    size_t index;
+    const json_t *item;
+    json_array_foreach(items, index, item) {
+        if (strcmp(json_text(item, "code", NULL), code) == 0)
+            return item;
+    }
+    fail_msg("no indicator %s", code);
+    return NULL;
+}
+
 static void a_commune_report_from_draft_to_accepted(void **state)
 {
     (void)state;
+    /* One child registered in Xã Long Khánh A before the cut-off (30/4). */
+    struct http_response *child = call(
+        &before_due, "PUT", "/v1/children/3d1c9a7e-5b2f-4c8d-9e6a-7f0b1c2d3e4f", commune,
+        "{\"unit\":\"29980\",\"full_name\":\"Phạm Văn An\",\"sex\":\"male\","
+        "\"date_of_birth\":\"2012-05-01\",\"registered_on\":\"2020-02-03\"}", NULL);
+    assert_int_equal(child->status, 201);
+    http_free(child);
     assert_int_equal(status_of(http_get(&before_due, LONG_KHANH_A, commune)), 404);
     struct http_response *created = call(&before_due, "PUT", LONG_KHANH_A, commune, draft, NULL);
     assert_int_equal(created->status, 201);
@@ -154,6 +174,12 @@ static void a_commune_report_from_draft_to_accepted(void **state)
     assert_true(json_is_true(json_object_get(submitted->json, "on_time")));
     assert_string_equal(json_text(submitted->json, "submitted_at", NULL),
                         "2020-05-13T23:59:00+07:00");
+    /* The commune's indicators at the cut-off, frozen into the report. */
+    const json_t *frozen = json_object_get(submitted->json, "indicators");
+    assert_string_equal(json_text(frozen, "unit", NULL), "29980");
+    assert_string_equal(json_text(frozen, "period", NULL), "2020-04-30");
+    const json_t *children = indicator_item(json_object_get(frozen, "items"), "children_total");
+    assert_int_equal(json_integer_value(json_object_get(children, "numerator")), 1);
     http_free(submitted);
     assert_int_equal(status_of(call(&before_due, "PUT", LONG_KHANH_A, commune, draft, "3")),
                      409);
@@ -215,6 +241,12 @@ static void summary_counts_completeness_and_timeliness(void **state)
     assert_int_equal(json_array_size(missing), 8);
     assert_string_equal(json_text(json_array_get(missing, 0), "unit", NULL), "29956");
     assert_int_equal(json_array_size(json_object_get(summary->json, "communes")), 10);
+    /* The district aggregate of the two frozen snapshots. */
+    const json_t *children =
+        indicator_item(json_object_get(summary->json, "indicators"), "children_total");
+    assert_int_equal(json_integer_value(json_object_get(children, "reports")), 2);
+    assert_int_equal(json_integer_value(json_object_get(children, "numerator")), 1);
+    assert_int_equal(json_integer_value(json_object_get(children, "value")), 1);
     http_free(summary);
 
     const char *headers[] = {"Accept: text/csv", NULL};
