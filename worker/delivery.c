@@ -484,6 +484,9 @@ static bool prepare_email(struct send *send, const char *address, const char *pa
     CURL *easy = send->easy;
     curl_easy_setopt(easy, CURLOPT_URL, delivery->smtp_url);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    /* STARTTLS whenever the relay offers it (smtps:// for TLS from the
+     * start); credentials, if any, come in the URL. */
+    curl_easy_setopt(easy, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
     curl_easy_setopt(easy, CURLOPT_MAIL_FROM, from);
     curl_easy_setopt(easy, CURLOPT_MAIL_RCPT, send->recipients);
     curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
