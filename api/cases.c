@@ -379,19 +379,10 @@ static void answer(struct case_operation *operation, enum db_outcome outcome,
                    const char *action, const char *id)
 {
     struct request *request = operation->request;
-    if (outcome == DB_COMMIT && operation->document != NULL) {
-        reply_etag(request, operation->version);
-        if (operation->status == 201) {
-            char location[64];
-            snprintf(location, sizeof location, "/v1/cases/%s", id);
-            reply_add_header(request, MHD_HTTP_HEADER_LOCATION, location);
-        }
-        reply_text(request, operation->status, "application/json", operation->document,
-                   strlen(operation->document));
-        operation->document = NULL;
-    } else if (!request->replied) {
-        reply_problem(request, PROBLEM_INTERNAL, "The request could not be completed.");
-    }
+    char location[64];
+    snprintf(location, sizeof location, "/v1/cases/%s", id);
+    reply_record(request, outcome, &operation->document, operation->status, operation->version,
+                 location);
     if (operation->refusal != NULL)
         audit_refusal(request, action, "cases", id, operation->refusal);
     free(operation->document);
@@ -1285,13 +1276,7 @@ static void answer_notes(struct case_operation *operation)
 {
     struct request *request = operation->request;
     enum db_outcome outcome = db_transaction(request->database, notes, operation);
-    if (outcome == DB_COMMIT && operation->document != NULL) {
-        reply_text(request, operation->status, "application/json", operation->document,
-                   strlen(operation->document));
-        operation->document = NULL;
-    } else if (!request->replied) {
-        reply_problem(request, PROBLEM_INTERNAL, "The request could not be completed.");
-    }
+    reply_record(request, outcome, &operation->document, operation->status, 0, NULL);
     if (operation->refusal != NULL)
         audit_refusal(request, operation->body ? "create" : "read", "case_notes", operation->id,
                       operation->refusal);

@@ -464,20 +464,11 @@ static void answer(struct record_operation *operation, enum db_outcome outcome,
                    const char *action)
 {
     struct request *request = operation->request;
-    if (outcome == DB_COMMIT && operation->body != NULL) {
-        if (operation->version > 0)
-            reply_etag(request, operation->version);
-        if (operation->status == 201) {
-            char location[160];
-            record_location(operation, location, sizeof location);
-            reply_add_header(request, MHD_HTTP_HEADER_LOCATION, location);
-        }
-        reply_text(request, operation->status, "application/json", operation->body,
-                   strlen(operation->body));
-        operation->body = NULL;
-    } else if (!request->replied) {
-        reply_problem(request, PROBLEM_INTERNAL, "The request could not be completed.");
-    }
+    char location[160] = "";
+    if (operation->status == 201)
+        record_location(operation, location, sizeof location);
+    reply_record(request, outcome, &operation->body, operation->status, operation->version,
+                 location);
     if (operation->refusal != NULL)
         audit_refusal(request, action, operation->kind->name,
                       operation->record_id ? operation->record_id : operation->child_id,

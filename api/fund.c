@@ -164,19 +164,11 @@ bool fund_remember(struct fund_operation *operation, enum idempotency idempotenc
 void fund_answer(struct fund_operation *operation, enum db_outcome outcome, const char *action)
 {
     struct request *request = operation->request;
-    if (outcome == DB_COMMIT && operation->document != NULL && operation->status != 0) {
-        reply_etag(request, operation->version);
-        if (operation->status == 201) {
-            char location[96];
-            location_of(operation, location, sizeof location);
-            reply_add_header(request, MHD_HTTP_HEADER_LOCATION, location);
-        }
-        reply_text(request, operation->status, "application/json", operation->document,
-                   strlen(operation->document));
-        operation->document = NULL;
-    } else if (!request->replied) {
-        reply_problem(request, PROBLEM_INTERNAL, "The request could not be completed.");
-    }
+    char location[96] = "";
+    if (operation->status == 201)
+        location_of(operation, location, sizeof location);
+    reply_record(request, operation->status != 0 ? outcome : DB_FAILED, &operation->document,
+                 operation->status, operation->version, location);
     if (operation->refusal != NULL)
         audit_refusal(request, action, operation->resource->audit_type, operation->id,
                       operation->refusal);

@@ -175,6 +175,21 @@ long long request_if_match(const struct request *request)
     return config_parse_integer(digits, 1, 1LL << 62, &version) ? version : -1;
 }
 
+void reply_record(struct request *request, enum db_outcome outcome, char **document,
+                  unsigned status, long long version, const char *location)
+{
+    if (outcome == DB_COMMIT && *document != NULL) {
+        if (version > 0)
+            reply_etag(request, version);
+        if (status == 201 && location != NULL)
+            reply_add_header(request, MHD_HTTP_HEADER_LOCATION, location);
+        reply_text(request, status, "application/json", *document, strlen(*document));
+        *document = NULL;
+    } else if (!request->replied) {
+        reply_problem(request, PROBLEM_INTERNAL, "The request could not be completed.");
+    }
+}
+
 void reply_etag(struct request *request, long long version)
 {
     char etag[32];

@@ -53,15 +53,8 @@ static bool read_period(struct period_operation *operation, enum db_outcome *out
 
 static void answer_period(struct period_operation *operation, enum db_outcome outcome)
 {
-    struct request *request = operation->request;
-    if (outcome == DB_COMMIT && operation->document != NULL) {
-        reply_etag(request, operation->version);
-        reply_text(request, 200, "application/json", operation->document,
-                   strlen(operation->document));
-        operation->document = NULL;
-    } else if (!request->replied) {
-        reply_problem(request, PROBLEM_INTERNAL, "The request could not be completed.");
-    }
+    reply_record(operation->request, outcome, &operation->document, 200, operation->version,
+                 NULL);
     free(operation->document);
 }
 

@@ -383,20 +383,11 @@ static enum db_outcome run_report(PGconn *connection, void *context)
 static void answer_report(struct report_operation *operation, enum db_outcome outcome)
 {
     struct request *request = operation->request;
-    if (outcome == DB_COMMIT && operation->document != NULL) {
-        reply_etag(request, operation->version);
-        if (operation->status == 201) {
-            char location[96];
-            snprintf(location, sizeof location, "/v1/reports/%s/%s", operation->period,
-                     operation->unit_code);
-            reply_add_header(request, MHD_HTTP_HEADER_LOCATION, location);
-        }
-        reply_text(request, operation->status, "application/json", operation->document,
-                   strlen(operation->document));
-        operation->document = NULL;
-    } else if (!request->replied) {
-        reply_problem(request, PROBLEM_INTERNAL, "The request could not be completed.");
-    }
+    char location[96];
+    snprintf(location, sizeof location, "/v1/reports/%s/%s", operation->period,
+             operation->unit_code);
+    reply_record(request, outcome, &operation->document, operation->status,
+                 operation->version, location);
     if (operation->refusal != NULL && operation->action != REPORT_READ)
         audit_refusal(request, action_names[operation->action], "reports",
                       operation->report_id[0] != '\0' ? operation->report_id : NULL,
