@@ -974,14 +974,9 @@ static void list_cases(struct case_list *list)
 {
     struct request *request = list->request;
     enum db_outcome outcome = db_transaction(request->database, read_case_list, list);
-    if (outcome == DB_COMMIT) {
-        reply_text(request, 200, "application/json", list->body, strlen(list->body));
-        list->body = NULL;
-    } else if (list->unit_not_found) {
+    reply_record(request, outcome, &list->body, 200, 0, NULL);
+    if (outcome != DB_COMMIT && list->unit_not_found)
         audit_refusal(request, "list", "cases", NULL, "not_found");
-    } else if (!request->replied) {
-        reply_problem(request, PROBLEM_INTERNAL, "The list could not be read.");
-    }
     free(list->body);
 }
 

@@ -422,13 +422,8 @@ void fund_list(struct request *request, const struct fund_resource *resource)
     }
     json_decref(errors);
     enum db_outcome outcome = db_transaction(request->database, read_list, &list);
-    if (outcome == DB_COMMIT) {
-        reply_text(request, 200, "application/json", list.body, strlen(list.body));
-        list.body = NULL;
-    } else if (list.unit_not_found) {
+    reply_record(request, outcome, &list.body, 200, 0, NULL);
+    if (outcome != DB_COMMIT && list.unit_not_found)
         audit_refusal(request, "list", resource->audit_type, NULL, "not_found");
-    } else if (!request->replied) {
-        reply_problem(request, PROBLEM_INTERNAL, "The list could not be read.");
-    }
     free(list.body);
 }

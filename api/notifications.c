@@ -409,13 +409,9 @@ void handle_notifications_list(struct request *request)
         return;
     }
     json_decref(errors);
-    if (db_transaction(request->database, read_notifications, &list) == DB_COMMIT) {
-        reply_text(request, 200, "application/json", list.body, strlen(list.body));
-        return;
-    }
+    enum db_outcome outcome = db_transaction(request->database, read_notifications, &list);
+    reply_record(request, outcome, &list.body, 200, 0, NULL);
     free(list.body);
-    if (!request->replied)
-        reply_problem(request, PROBLEM_INTERNAL, "The list could not be read.");
 }
 
 struct resend {

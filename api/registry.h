@@ -61,11 +61,12 @@ void audit_refusal(struct request *request, const char *action, const char *reso
  * when it is malformed (answered 412 then is the caller's choice). */
 long long request_if_match(const struct request *request);
 
-/* Answers an operation on a record once its transaction is over.  After a
- * commit with a document: the document (ownership taken, *document set to
- * NULL) with status, its version as ETag (when > 0) and, for a 201, the
- * Location (when not NULL).  Otherwise a 500, unless the operation already
- * answered (a refusal, a 503).  Refusals are audited by the caller. */
+/* Answers an operation on a record (or a list) once its transaction is
+ * over.  After a commit with a document: the document (ownership taken,
+ * *document set to NULL) with status, its version as ETag (when > 0) and,
+ * for a 201, the Location (when not NULL).  Otherwise a 500, unless the
+ * operation already answered (a refusal, a 503).  Refusals are audited by
+ * the caller. */
 void reply_record(struct request *request, enum db_outcome outcome, char **document,
                   unsigned status, long long version, const char *location);
 

@@ -91,14 +91,9 @@ void handle_report_periods_list(struct request *request)
         return;
     }
     struct period_operation operation = {.request = request, .year = year};
-    if (db_transaction(request->database, list_periods, &operation) == DB_COMMIT) {
-        reply_text(request, 200, "application/json", operation.document,
-                   strlen(operation.document));
-        return;
-    }
+    reply_record(request, db_transaction(request->database, list_periods, &operation),
+                 &operation.document, 200, 0, NULL);
     free(operation.document);
-    if (!request->replied)
-        reply_problem(request, PROBLEM_INTERNAL, "The list could not be read.");
 }
 
 static enum db_outcome get_period(PGconn *connection, void *context)

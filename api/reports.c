@@ -512,13 +512,9 @@ void handle_reports_list(struct request *request)
                              errors);
         return;
     }
-    if (db_transaction(request->database, read_report_list, &list) == DB_COMMIT) {
-        reply_text(request, 200, "application/json", list.body, strlen(list.body));
-        return;
-    }
+    enum db_outcome outcome = db_transaction(request->database, read_report_list, &list);
+    reply_record(request, outcome, &list.body, 200, 0, NULL);
     free(list.body);
-    if (!request->replied)
-        reply_problem(request, PROBLEM_INTERNAL, "The list could not be read.");
 }
 
 /* ---- summary --------------------------------------------------------------- */
