@@ -12,7 +12,7 @@
 # whoever calls it), in the same run, on the same data.  Each round times:
 #   aggregate   bench/rollup.sql
 #   fresh       the rollup with no snapshots yet (every snapshot written)
-#   unchanged   the rollup again: nothing changed, nothing but checked_at written
+#   unchanged   the rollup again: nothing changed, nothing but the run's checked_at written
 # Medians over the rounds are printed with the ratios rollup / aggregate; the
 # target is fresh <= 1.5 x aggregate and under 30 s on 2 cores.  The rollup's
 # totals are checked against the aggregate's (a mismatch fails the run).
@@ -92,7 +92,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 # costs the yardstick about a second too.
 aggregate() { sql -v now="$NOW" -c "SET jit = off" -f bench/rollup.sql; }
 rollup() { sql -v now="$NOW" <<< "SELECT rollup_indicators('{}', :'now')"; }
-forget() { sql -c "TRUNCATE indicator_checks, indicator_snapshots"; }
+forget() { sql -c "TRUNCATE indicator_checks, indicator_runs, indicator_snapshots"; }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "load average at the start: $LOAD_START"
@@ -111,9 +111,8 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 # The rollup's totals over the latest snapshots against the aggregate's.
 EXPECTED=$(aggregate)
 ACTUAL=$(sql -c "
-  WITH latest AS (SELECT s.* FROM indicator_checks k JOIN indicator_snapshots s
-                    ON s.unit_id = k.unit_id AND s.period = k.period
-                   AND s.computed_at = k.computed_at)
+  WITH latest AS (SELECT DISTINCT ON (s.unit_id, s.period) s.* FROM indicator_snapshots s
+                   ORDER BY s.unit_id, s.period, s.computed_at DESC)
   SELECT concat_ws('|', count(*), sum(figures[1]), sum(figures[2]), sum(figures[3]),
                    sum(figures[4]),
                    (SELECT coalesce(sum(b.value::bigint), 0) FROM latest l, jsonb_each_text(l.breakdown) b

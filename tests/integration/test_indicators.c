@@ -734,11 +734,26 @@ static void unchanged_figures_write_no_snapshot(void **state)
     json_t *year = snapshot("29980", "2020", district);
     expect_rate(year, "csc_supported_rate", 2, 2, 1000, "on_track");
     assert_string_equal(json_text(year, "computed_at", NULL), "2020-07-01T11:00:00+07:00");
+    assert_string_equal(json_text(year, "checked_at", NULL), "2020-07-01T11:00:00+07:00");
     json_decref(year);
-    /* Only that unit and period: the district waits for the next full run. */
+    /* Only that unit and period: the district waits for the next full run,
+     * still as the 10:00 run confirmed it. */
     json_t *district_year = snapshot("870", "2020", district);
     expect_rate(district_year, "csc_supported_rate", 2, 3, 667, "on_track");
+    assert_string_equal(json_text(district_year, "checked_at", NULL),
+                        "2020-07-01T10:00:00+07:00");
     json_decref(district_year);
+    /* A run of one unit and period that changes nothing confirms that
+     * snapshot only (its own checked_at, not its period's). */
+    assert_int_equal(rollup("{\"unit\":\"29980\",\"period\":\"2020S1\"}",
+                            "2020-07-01T11:30:00+07:00", "snapshots_written"), 0);
+    json_t *a_again = snapshot("29980", "2020S1", district);
+    assert_string_equal(json_text(a_again, "computed_at", NULL), NOW);
+    assert_string_equal(json_text(a_again, "checked_at", NULL), "2020-07-01T11:30:00+07:00");
+    json_decref(a_again);
+    json_t *b_again = snapshot("29983", "2020S1", district);
+    assert_string_equal(json_text(b_again, "checked_at", NULL), "2020-07-01T10:00:00+07:00");
+    json_decref(b_again);
     /* The full run then writes the commune's cut-off of 31 October (the
      * support falls in it too) and both periods of the district and the
      * province, nothing else. */
