@@ -164,35 +164,39 @@ PGconn *database_acquire(enum database_failure *failure)
     return connection;
 }
 
+/* Gives a slot back: with its connection when keep, else empty, the
+ * connection closed.  The slot is emptied under the lock before the
+ * connection is closed: once freed, its address may come back from another
+ * thread's connect, and must never name two slots. */
+static void give_back(PGconn *connection, bool keep)
+{
+    pthread_mutex_lock(&pool_lock);
+    struct slot *slot = slot_of(connection);
+    if (slot != NULL && !keep)
+        slot->connection = NULL;
+    pthread_mutex_unlock(&pool_lock);
+    if (!keep)
+        PQfinish(connection);
+    if (slot != NULL)
+        put_slot(slot, keep ? connection : NULL);
+}
+
 void database_release(PGconn *connection)
 {
     if (connection == NULL)
         return;
-    pthread_mutex_lock(&pool_lock);
-    struct slot *slot = slot_of(connection);
-    pthread_mutex_unlock(&pool_lock);
-    if (slot == NULL)
-        return;
-    if (PQstatus(connection) != CONNECTION_OK ||
-        PQtransactionStatus(connection) != PQTRANS_IDLE) {
+    bool reusable = PQstatus(connection) == CONNECTION_OK &&
+                    PQtransactionStatus(connection) == PQTRANS_IDLE;
+    if (!reusable)
         log_event(LOG_WARN, "database_connection_dropped",
                   json_pack("{s:s}", "reason", "returned broken or inside a transaction"));
-        PQfinish(connection);
-        connection = NULL;
-    }
-    put_slot(slot, connection);
+    give_back(connection, reusable);
 }
 
 void database_discard(PGconn *connection)
 {
-    if (connection == NULL)
-        return;
-    pthread_mutex_lock(&pool_lock);
-    struct slot *slot = slot_of(connection);
-    pthread_mutex_unlock(&pool_lock);
-    PQfinish(connection);
-    if (slot != NULL)
-        put_slot(slot, NULL);
+    if (connection != NULL)
+        give_back(connection, false);
 }
 
 void database_close_all(void)
