@@ -289,6 +289,7 @@ void worker_stop(struct worker *worker)
     close_handle((uv_handle_t *)&worker->lease_timer);
     close_handle((uv_handle_t *)&worker->debounce_timer);
     close_handle((uv_handle_t *)&worker->grace_timer);
+    close_handle((uv_handle_t *)&worker->once_timer);
     close_handle((uv_handle_t *)&worker->terminate);
     close_handle((uv_handle_t *)&worker->interrupt);
 }

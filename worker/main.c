@@ -72,6 +72,8 @@ static bool read_settings(struct worker_settings *settings, char *error, size_t 
         {"BAOVE_JOB_RETRY_BASE_SECONDS", 10, 0, 86400, &settings->retry_base_seconds},
         {"BAOVE_JOB_RETRY_MAX_SECONDS", 3600, 0, 7 * 86400, &settings->retry_max_seconds},
         {"BAOVE_WORKER_CONCURRENCY", 1, 1, 64, &settings->concurrency},
+        {"BAOVE_WORKER_ONCE_DEADLINE_SECONDS", 3600, 1, 86400,
+         &settings->once_deadline_seconds},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!config_integer(table[i].name, table[i].fallback, table[i].minimum,
@@ -91,6 +93,15 @@ static bool parse_arguments(int argc, char **argv, struct worker_settings *setti
         }
     }
     return true;
+}
+
+static void on_once_deadline(uv_timer_t *timer)
+{
+    struct worker *worker = timer->data;
+    log_event(LOG_ERROR, "once_deadline_passed",
+              json_pack("{s:I}", "seconds", (json_int_t)worker->settings.once_deadline_seconds));
+    worker->any_job_failed = true; /* exit status 1 */
+    worker_stop(worker);
 }
 
 /* host:pid:random, so a restarted worker with a reused pid is a new holder. */
@@ -117,7 +128,7 @@ static bool start(struct worker *worker, const char *url)
                     &worker->executors[i]);
     }
     uv_timer_t *timers[] = {&worker->poll_timer, &worker->lease_timer, &worker->debounce_timer,
-                            &worker->grace_timer};
+                            &worker->grace_timer, &worker->once_timer};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
         uv_timer_init(worker->loop, timers[i]);
         timers[i]->data = worker;
@@ -136,6 +147,11 @@ static bool start(struct worker *worker, const char *url)
     if (worker->delivery == NULL)
         return false;
     worker_start_timers(worker);
+    /* A run from cron or a test must end even when the database never
+     * answers (pgloop keeps reconnecting forever otherwise). */
+    if (worker->settings.once)
+        uv_timer_start(&worker->once_timer, on_once_deadline,
+                       (uint64_t)worker->settings.once_deadline_seconds * 1000, 0);
     pgloop_start(&worker->control);
     for (long long i = 0; i < worker->settings.concurrency; i++)
         pgloop_start(&worker->executors[i].database);

@@ -31,6 +31,7 @@ struct worker_settings {
     long long retry_base_seconds;   /* BAOVE_JOB_RETRY_BASE_SECONDS, 10 */
     long long retry_max_seconds;    /* BAOVE_JOB_RETRY_MAX_SECONDS, 3600 */
     long long concurrency;          /* BAOVE_WORKER_CONCURRENCY, 1 */
+    long long once_deadline_seconds; /* BAOVE_WORKER_ONCE_DEADLINE_SECONDS, 3600 */
     bool once;                      /* --once */
 };
 
@@ -58,6 +59,7 @@ struct worker {
     struct pgloop control;
     struct executor *executors;     /* owned, settings.concurrency of them */
     uv_timer_t poll_timer, lease_timer, debounce_timer, grace_timer;
+    uv_timer_t once_timer;          /* --once: gives up when the run cannot finish */
     uv_signal_t terminate, interrupt;
     bool stopping;
     bool shut_down;

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -182,6 +183,23 @@ static void the_worker_reconnects_and_stops_cleanly(void **state)
     assert_true(harness_wait_for_log(&worker, "\"event\":\"stopped\"", 1, 1));
 }
 
+/* `baove-worker --once` from cron must end even when the database never
+ * comes: after BAOVE_WORKER_ONCE_DEADLINE_SECONDS it gives up, exit 1. */
+static void a_once_run_gives_up_without_a_database(void **state)
+{
+    (void)state;
+    struct test_database database;
+    assert_true(harness_create_database("baove_t_once_down", true, false, &database));
+    assert_true(harness_cluster("stop"));
+    char url[600];
+    snprintf(url, sizeof url, "DATABASE_URL=%s", database.app_url);
+    const char *const env[] = {url, "BAOVE_WORKER_ONCE_DEADLINE_SECONDS=2", NULL};
+    const char *const argv[] = {harness_env("BAOVE_WORKER_BIN"), "--once", NULL};
+    int status = harness_run(argv, env, NULL, NULL);
+    assert_true(harness_cluster("start"));
+    assert_int_equal(status, 1);
+}
+
 int main(void)
 {
     harness_init("resilience");
@@ -190,6 +208,7 @@ int main(void)
         cmocka_unit_test(the_api_recovers_when_the_database_returns),
         cmocka_unit_test(a_request_waiting_on_a_lock_holds_up_no_one_else),
         cmocka_unit_test(the_worker_reconnects_and_stops_cleanly),
+        cmocka_unit_test(a_once_run_gives_up_without_a_database),
     };
     int failed = cmocka_run_group_tests_name("resilience", tests, NULL, NULL);
     harness_finish();
