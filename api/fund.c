@@ -14,7 +14,8 @@
 
 static const char *const pledge_statuses[] = {"pending", "in_progress", "completed", "overdue",
                                               "cancelled", NULL};
-static const char *const payment_statuses[] = {"applied", "overpaid", "donation", NULL};
+static const char *const payment_statuses[] = {"applied", "overpaid", "donation", "voided",
+                                               NULL};
 static const char *const disbursement_statuses[] = {"general", "earmarked", NULL};
 
 const struct fund_resource fund_donors = {
@@ -30,7 +31,8 @@ const struct fund_resource fund_pledges = {
 const struct fund_resource fund_payments = {
     .kind = "payment", .table = "fund_payments", .document = "fund_payment_document(r)",
     .audit_type = "fund_payments", .path = "/v1/fund/payments", .year_filter = "r.year = $3",
-    .status_filter = "CASE WHEN r.pledge_id IS NULL THEN 'donation' "
+    .status_filter = "CASE WHEN r.voided_on IS NOT NULL THEN 'voided' "
+                     "WHEN r.pledge_id IS NULL THEN 'donation' "
                      "WHEN r.overpaid_vnd > 0 THEN 'overpaid' ELSE 'applied' END = $4",
     .statuses = payment_statuses};
 const struct fund_resource fund_disbursements = {

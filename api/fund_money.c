@@ -88,37 +88,18 @@ static bool lock_pledge(struct fund_operation *operation, const char *pledge_id,
     return true;
 }
 
-/* Applies `amount` to the pledge's open instalments, oldest due first;
- * returns how much was applied (the rest is an overpayment), -1 on failure.
- * Running totals stay within the pledge's amount (≤ 10^12) plus one
- * payment (≤ 10^12): bigint is safe. */
-static long long apply_to_instalments(struct fund_operation *operation, const char *pledge_id,
-                                      long long amount, enum db_outcome *outcome)
+/* Applies the payment just inserted to its pledge's open instalments,
+ * oldest due first, storing what it applied and what it overpaid
+ * (fund_apply_payment in 0012: the same allocation a void re-runs). */
+static bool apply_to_instalments(struct fund_operation *operation, enum db_outcome *outcome)
 {
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, pledge_id);
-    db_param_integer(&params, amount);
-    PGresult *result = registry_query(
-        operation->request,
-        "WITH open AS ( "
-        "  SELECT i.id, i.amount_vnd - i.paid_vnd AS open_vnd, "
-        "         sum(i.amount_vnd - i.paid_vnd) OVER (ORDER BY i.due_on, i.id) "
-        "           - (i.amount_vnd - i.paid_vnd) AS before_vnd "
-        "    FROM fund_instalments i "
-        "   WHERE i.pledge_id = $1::uuid AND i.paid_vnd < i.amount_vnd), "
-        "applied AS ( "
-        "  UPDATE fund_instalments i "
-        "     SET paid_vnd = i.paid_vnd + least(o.open_vnd, $2::bigint - o.before_vnd) "
-        "    FROM open o WHERE i.id = o.id AND o.before_vnd < $2::bigint "
-        "  RETURNING least(o.open_vnd, $2::bigint - o.before_vnd) AS applied_vnd) "
-        "SELECT coalesce(sum(applied_vnd), 0)::bigint FROM applied",
-        &params, outcome);
-    if (result == NULL)
-        return -1;
-    long long applied = db_integer(result, 0, 0);
+    db_param_text(&params, operation->id);
+    PGresult *result = registry_query(operation->request,
+                                      "SELECT fund_apply_payment($1::uuid)", &params, outcome);
     PQclear(result);
-    return applied;
+    return result != NULL;
 }
 
 /* Inserts the payment; a receipt number already used by the unit in that
@@ -203,11 +184,12 @@ static enum db_outcome pay_pledge(struct fund_operation *operation, long long un
         outcome = fund_refuse_invalid(operation, errors, "The payment does not fit its pledge.");
         errors = NULL;
     } else {
+        /* Stored as all overpaid first, then applied (the row must exist
+         * for fund_apply_payment). */
         long long amount = json_integer_value(json_object_get(body, "amount_vnd"));
-        long long applied = apply_to_instalments(operation, pledge_id, amount, &outcome);
-        if (applied >= 0)
-            insert_payment_row(operation, unit_id, terms.donor_id, applied, amount - applied,
-                               terms.earmark_child_id, terms.earmark_purpose, &outcome);
+        if (insert_payment_row(operation, unit_id, terms.donor_id, 0, amount,
+                               terms.earmark_child_id, terms.earmark_purpose, &outcome))
+            apply_to_instalments(operation, &outcome);
     }
     json_decref(errors);
     free(terms.earmark_child_id);
@@ -304,22 +286,20 @@ static json_t *check_disbursement(json_t *body)
     return errors;
 }
 
-/* The balance of the pool the disbursement draws on, with the unit's books
- * locked against other disbursements until this transaction ends (so two
- * at once cannot both spend the same money). */
-static bool pool_balance(struct fund_operation *operation, long long unit_id,
-                         long long *balance, enum db_outcome *outcome)
+/* What one pool of a unit's books holds (fund_pool_balance: the general
+ * pool when child and purpose are both NULL), with the unit's books locked
+ * against other disbursements and voids until this transaction ends (so
+ * two at once cannot both spend, or take back, the same money). */
+static bool locked_pool_balance(struct fund_operation *operation, long long unit_id,
+                                const char *child_id, const char *purpose, bool in_kind,
+                                long long *balance, enum db_outcome *outcome)
 {
-    const json_t *body = operation->body;
-    bool earmarked = json_is_true(json_object_get(body, "earmarked"));
-    const char *child_id = json_member_string(body, "child_id");
     struct db_params params;
     db_params_init(&params);
     db_param_integer(&params, unit_id);
-    db_param_text(&params, earmarked ? child_id : NULL);
-    db_param_text(&params, earmarked && child_id == NULL ? json_member_string(body, "purpose")
-                                                         : NULL);
-    db_param_bool(&params, json_is_true(json_object_get(body, "in_kind")));
+    db_param_text(&params, child_id);
+    db_param_text(&params, purpose);
+    db_param_bool(&params, in_kind);
     struct db_params lock_params;
     db_params_init(&lock_params);
     db_param_integer(&lock_params, unit_id);
@@ -333,13 +313,27 @@ static bool pool_balance(struct fund_operation *operation, long long unit_id,
     /* A statement after the lock sees what a disbursement that held it
      * committed (read committed takes a new snapshot per statement). */
     result = registry_query(operation->request,
-                            "SELECT fund_pool_balance($1::bigint, $2::uuid, $3::text, $4::boolean)", &params,
-                            outcome);
+                            "SELECT fund_pool_balance($1::bigint, $2::uuid, $3::text, "
+                            "$4::boolean)",
+                            &params, outcome);
     if (result == NULL)
         return false;
     *balance = db_integer(result, 0, 0);
     PQclear(result);
     return true;
+}
+
+/* The balance of the pool the disbursement draws on, locked. */
+static bool pool_balance(struct fund_operation *operation, long long unit_id,
+                         long long *balance, enum db_outcome *outcome)
+{
+    const json_t *body = operation->body;
+    bool earmarked = json_is_true(json_object_get(body, "earmarked"));
+    const char *child_id = json_member_string(body, "child_id");
+    return locked_pool_balance(
+        operation, unit_id, earmarked ? child_id : NULL,
+        earmarked && child_id == NULL ? json_member_string(body, "purpose") : NULL,
+        json_is_true(json_object_get(body, "in_kind")), balance, outcome);
 }
 
 static enum db_outcome refuse_overdraft(struct fund_operation *operation, long long balance,
@@ -423,4 +417,204 @@ void handle_fund_disbursements_list(struct request *request)
 void handle_fund_disbursement_get(struct request *request)
 {
     fund_get(request, &fund_disbursements);
+}
+
+/* ---- voiding a payment entered by mistake ------------------------------------------ */
+
+static const struct json_field void_fields[] = {
+    {.name = "reason", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
+     .max_length = 1000},
+};
+
+/* What a void must know of the payment: the pool it fed, and whether it
+ * still counts. */
+struct payment_state {
+    bool voided;
+    long long amount;
+    bool in_kind;
+    char *earmark_child_id; /* owned, NULL when none */
+    char *earmark_purpose;  /* owned, NULL when none */
+};
+
+static bool read_payment_state(struct fund_operation *operation, struct payment_state *state,
+                               enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    PGresult *result = registry_query(
+        operation->request,
+        "SELECT voided_on IS NOT NULL, amount_vnd, method = 'in_kind', earmark_child_id, "
+        "       earmark_purpose FROM fund_payments WHERE id = $1::uuid",
+        &params, outcome);
+    if (result == NULL)
+        return false;
+    state->voided = db_bool(result, 0, 0);
+    state->amount = db_integer(result, 0, 1);
+    state->in_kind = db_bool(result, 0, 2);
+    const char *child = db_text(result, 0, 3), *purpose = db_text(result, 0, 4);
+    state->earmark_child_id = child ? strdup(child) : NULL;
+    state->earmark_purpose = purpose ? strdup(purpose) : NULL;
+    PQclear(result);
+    return true;
+}
+
+/* The pledge a payment was made against ("" for a donation).  Never
+ * changes, so it is read before anything is locked. */
+static bool read_payment_pledge(struct fund_operation *operation, char pledge_id[AUTH_UUID_SIZE],
+                                enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    PGresult *result = registry_query(
+        operation->request,
+        "SELECT coalesce(pledge_id::text, '') FROM fund_payments WHERE id = $1::uuid", &params,
+        outcome);
+    if (result == NULL)
+        return false;
+    snprintf(pledge_id, AUTH_UUID_SIZE, "%s", db_text(result, 0, 0));
+    PQclear(result);
+    return true;
+}
+
+/* Locks the payment's pledge before the payment itself, in the order the
+ * payment path takes them (pledge, then its payments), so a void and a new
+ * payment on the same pledge wait for each other instead of deadlocking. */
+static bool lock_payment_pledge(struct fund_operation *operation, const char *pledge_id,
+                                enum db_outcome *outcome)
+{
+    if (pledge_id[0] == '\0')
+        return true;
+    struct pledge_terms terms = {0};
+    bool found = false;
+    bool ok = lock_pledge(operation, pledge_id, &terms, &found, outcome);
+    free(terms.earmark_child_id);
+    free(terms.earmark_purpose);
+    return ok;
+}
+
+/* 409 when the money the payment brought in has already been handed out:
+ * its pool would go below zero. */
+static enum db_outcome refuse_spent(struct fund_operation *operation,
+                                    const struct payment_state *state, long long balance)
+{
+    const char *pool = state->earmark_child_id != NULL  ? "balance earmarked for its child"
+                       : state->earmark_purpose != NULL ? "balance earmarked for its purpose"
+                                                        : "general balance";
+    char detail[320];
+    snprintf(detail, sizeof detail,
+             "The payment of %lld đồng has already been disbursed in part: the unit's %s in "
+             "%s is %lld đồng, so voiding it would leave that pool %lld đồng short. Record the "
+             "money's return first.",
+             state->amount, pool, state->in_kind ? "goods" : "money", balance,
+             state->amount - balance);
+    reply_problem_members(operation->request, PROBLEM_CONFLICT, detail,
+                          json_pack("{s:I, s:I}", "available_vnd", (json_int_t)balance,
+                                    "shortfall_vnd", (json_int_t)(state->amount - balance)));
+    operation->refusal = "conflict";
+    return DB_ROLLBACK;
+}
+
+/* Every other payment of the pledge whose allocation the void moved gets
+ * its own change feed and audit entry (its version was raised). */
+static bool reallocate_pledge(struct fund_operation *operation, const char *pledge_id,
+                              enum db_outcome *outcome)
+{
+    if (pledge_id[0] == '\0')
+        return true;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, pledge_id);
+    PGresult *result = registry_query(operation->request,
+                                      "SELECT fund_reallocate_pledge($1::uuid)::text", &params,
+                                      outcome);
+    if (result == NULL)
+        return false;
+    bool ok = true;
+    for (int row = 0; ok && row < PQntuples(result); row++) {
+        struct fund_operation moved = {.request = operation->request,
+                                       .resource = &fund_payments,
+                                       .id = db_text(result, row, 0)};
+        ok = fund_written(&moved, "update", outcome);
+        free(moved.document);
+    }
+    PQclear(result);
+    return ok;
+}
+
+static bool mark_voided(struct fund_operation *operation, enum db_outcome *outcome)
+{
+    char today[CLOCK_DATE_SIZE];
+    registry_today(today);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    db_param_text(&params, today);
+    db_param_text(&params, json_member_string(operation->body, "reason"));
+    PGresult *result = registry_query(
+        operation->request,
+        "UPDATE fund_payments SET voided_on = $2, void_reason = $3, version = version + 1 "
+        " WHERE id = $1::uuid",
+        &params, outcome);
+    PQclear(result);
+    return result != NULL;
+}
+
+/* Nothing is deleted: the payment is stamped void (its receipt number stays
+ * used), its pledge re-allocated from scratch without it, and it counts
+ * nowhere from then on. */
+static enum db_outcome void_payment(PGconn *connection, void *context)
+{
+    (void)connection;
+    struct fund_operation *operation = context;
+    enum db_outcome outcome = DB_COMMIT;
+    char pledge_id[AUTH_UUID_SIZE];
+    bool found = false;
+    if (!fund_enter_record(operation, false, &outcome) ||
+        !read_payment_pledge(operation, pledge_id, &outcome) ||
+        !lock_payment_pledge(operation, pledge_id, &outcome) ||
+        !fund_read(operation, true, &found, &outcome) ||
+        !fund_precondition(operation, &outcome))
+        return outcome;
+    struct payment_state state = {0};
+    long long balance = 0;
+    if (!read_payment_state(operation, &state, &outcome)) {
+        /* answered */
+    } else if (state.voided) {
+        outcome = fund_refuse(operation, PROBLEM_CONFLICT, "conflict",
+                              "The payment is already voided.");
+    } else if (!locked_pool_balance(operation, operation->unit_id, state.earmark_child_id,
+                                    state.earmark_purpose, state.in_kind, &balance,
+                                    &outcome)) {
+        /* answered */
+    } else if (balance < state.amount) {
+        outcome = refuse_spent(operation, &state, balance);
+    } else if (mark_voided(operation, &outcome) &&
+               reallocate_pledge(operation, pledge_id, &outcome)) {
+        operation->status = 200;
+        fund_written(operation, "update", &outcome);
+    }
+    free(state.earmark_child_id);
+    free(state.earmark_purpose);
+    return outcome;
+}
+
+void handle_fund_payment_void(struct request *request)
+{
+    struct fund_operation operation = {.request = request, .resource = &fund_payments,
+                                       .id = request_uuid_param(request, "id", "payment"),
+                                       .if_match = request_if_match(request)};
+    if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
+        return;
+    json_t *errors = json_array();
+    if (!json_check_fields(operation.body, void_fields, 1, "", false, errors)) {
+        reply_problem_errors(request, PROBLEM_VALIDATION, "The void is invalid.", errors);
+        audit_refusal(request, "update", fund_payments.audit_type, operation.id, "invalid");
+    } else {
+        json_decref(errors);
+        fund_answer(&operation, db_transaction(request->database, void_payment, &operation),
+                    "update");
+    }
+    json_decref(operation.body);
 }

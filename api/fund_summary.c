@@ -199,7 +199,8 @@ void handle_fund_target_put(struct request *request)
 
 /* ---- summary ---------------------------------------------------------------------- */
 
-/* Per unit of the subtree, its own books; then the subtree's total.  Target,
+/* Per unit of the subtree, its own books; then the subtree's total (voided
+ * payments count nowhere).  Target,
  * pledged and raised come from fund_unit_figures (the same figures the
  * indicators use).  Every sum is numeric (no overflow, whatever the number
  * of entries) and cast back to bigint; per-mille is floored. */
@@ -212,7 +213,8 @@ static const char summary_sql[] =
     "  coalesce(f.pledged_vnd, 0)::numeric AS pledged, "
     "  coalesce(f.raised_vnd, 0)::numeric AS raised, "
     "  (SELECT coalesce(sum(p.amount_vnd), 0) FROM fund_payments p WHERE p.unit_id = u.id "
-    "     AND p.year = $2 AND p.received_on <= $3::date AND p.method = 'in_kind') AS in_kind, "
+    "     AND p.year = $2 AND p.received_on <= $3::date AND p.method = 'in_kind' "
+    "     AND p.voided_on IS NULL) AS in_kind, "
     "  (SELECT coalesce(sum(i.amount_vnd - i.paid_vnd), 0) FROM fund_instalments i "
     "     JOIN fund_pledges p ON p.id = i.pledge_id WHERE p.unit_id = u.id AND p.year = $2 "
     "      AND p.cancelled_on IS NULL) AS outstanding, "
@@ -222,11 +224,13 @@ static const char summary_sql[] =
     "  (SELECT coalesce(sum(d.amount_vnd), 0) FROM fund_disbursements d WHERE d.unit_id = u.id "
     "     AND d.year = $2) AS disbursed, "
     "  (SELECT coalesce(sum(p.amount_vnd), 0) FROM fund_payments p WHERE p.unit_id = u.id "
-    "     AND p.year <= $2 AND p.earmark_child_id IS NULL AND p.earmark_purpose IS NULL) "
+    "     AND p.year <= $2 AND p.voided_on IS NULL "
+    "     AND p.earmark_child_id IS NULL AND p.earmark_purpose IS NULL) "
     "  - (SELECT coalesce(sum(d.amount_vnd), 0) FROM fund_disbursements d "
     "     WHERE d.unit_id = u.id AND d.year <= $2 AND NOT d.earmarked) AS general, "
     "  (SELECT coalesce(sum(p.amount_vnd), 0) FROM fund_payments p WHERE p.unit_id = u.id "
-    "     AND p.year <= $2 AND (p.earmark_child_id IS NOT NULL OR p.earmark_purpose IS NOT NULL))"
+    "     AND p.year <= $2 AND p.voided_on IS NULL "
+    "     AND (p.earmark_child_id IS NOT NULL OR p.earmark_purpose IS NOT NULL))"
     "  - (SELECT coalesce(sum(d.amount_vnd), 0) FROM fund_disbursements d "
     "     WHERE d.unit_id = u.id AND d.year <= $2 AND d.earmarked) AS earmarked "
     "  FROM units u LEFT JOIN figures f ON f.unit_id = u.id WHERE u.id IN (SELECT id FROM tree)), "
@@ -265,7 +269,7 @@ static const char disclosure_sql[] =
     "    CASE WHEN p.earmark_child_id IS NOT NULL THEN '" CHILD_EARMARK_LABEL "' "
     "         ELSE p.earmark_purpose END AS earmark, p.amount_vnd "
     "  FROM fund_payments p JOIN units u ON u.id = p.unit_id "
-    " WHERE p.year = $2 AND p.unit_id IN (SELECT id FROM tree)), "
+    " WHERE p.year = $2 AND p.voided_on IS NULL AND p.unit_id IN (SELECT id FROM tree)), "
     "spending AS (SELECT d.disbursed_on, u.code, u.name, d.decision_no, "
     "    CASE WHEN d.child_id IS NOT NULL THEN '" CHILD_EARMARK_LABEL "' "
     "         ELSE d.purpose END AS purpose, d.earmarked, d.in_kind, d.amount_vnd "

@@ -73,6 +73,7 @@ void handle_fund_pledge_cancel(struct request *request);
 void handle_fund_payment_create(struct request *request);
 void handle_fund_payments_list(struct request *request);
 void handle_fund_payment_get(struct request *request);
+void handle_fund_payment_void(struct request *request);
 void handle_fund_disbursement_create(struct request *request);
 void handle_fund_disbursements_list(struct request *request);
 void handle_fund_disbursement_get(struct request *request);

@@ -68,6 +68,8 @@ const struct route api_routes[] = {
      "fund_payments"},
     {"GET", "/v1/fund/payments/{id}", handle_fund_payment_get, PERMISSION_FUND_READ,
      "fund_payments"},
+    {"POST", "/v1/fund/payments/{id}/void", handle_fund_payment_void, PERMISSION_FUND_WRITE,
+     "fund_payments"},
     {"POST", "/v1/fund/disbursements", handle_fund_disbursement_create, PERMISSION_FUND_WRITE,
      "fund_disbursements"},
     {"GET", "/v1/fund/disbursements", handle_fund_disbursements_list, PERMISSION_FUND_READ,

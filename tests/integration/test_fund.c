@@ -1006,6 +1006,210 @@ static void fund_entries_reach_the_district_only(void **state)
     json_decref(feed);
 }
 
+/* ---- voiding a payment entered by mistake ------------------------------------------------- */
+
+/* Finds the payment's last entry in the fund feed. */
+static json_t *last_feed_document(const char *payment_id)
+{
+    json_t *feed = expect("GET", "/v1/changes?types=fund&limit=1000", district, NULL, NULL, 200);
+    json_t *items = json_object_get(feed, "items"), *found = NULL;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *document = json_object_get(json_object_get(json_array_get(items, i), "record"),
+                                           "document");
+        const char *id = json_text(document, "id", NULL);
+        if (id != NULL && strcmp(id, payment_id) == 0) {
+            json_decref(found);
+            found = json_incref(document);
+        }
+    }
+    json_decref(feed);
+    if (found == NULL)
+        fail_msg("no feed entry for payment %s", payment_id);
+    return found;
+}
+
+/* Thường Phước 2 (29974), the district's officer writing: a pledge P7 of
+ * 2 000 000 in two instalments (1 000 000 due 2020-05-31, 1 000 000 due
+ * 2020-08-31); A, 5 000 000 received 2020-06-01, was typed for 500 000;
+ * B, 500 000 received 2020-06-15; E, a donation of 800 000 earmarked for
+ * wheelchairs, of which 600 000 were spent.  A general disbursement of
+ * 300 000 leaves the general pool 5 500 000 − 300 000 = 5 200 000. */
+static void a_mistaken_payment_is_voided(void **state)
+{
+    (void)state;
+    char donor[40], pledge_p7[40], payment_a[40], payment_b[40], payment_e[40], body[1024],
+        path[128], value[64];
+    create("/v1/fund/donors", district,
+           "{\"unit\":\"29974\",\"kind\":\"individual\",\"name\":\"Phạm Văn Hùng\"}", NULL, donor);
+    snprintf(body, sizeof body,
+             "{\"donor_id\":\"%s\",\"unit\":\"29974\",\"year\":2020,\"amount_vnd\":2000000,"
+             "\"pledged_on\":\"2020-05-01\",\"instalments\":["
+             "{\"due_on\":\"2020-05-31\",\"amount_vnd\":1000000},"
+             "{\"due_on\":\"2020-08-31\",\"amount_vnd\":1000000}]}",
+             donor);
+    create("/v1/fund/pledges", district, body, NULL, pledge_p7);
+    /* A: both instalments in full, 3 000 000 over. */
+    snprintf(body, sizeof body,
+             "{\"pledge_id\":\"%s\",\"unit\":\"29974\",\"amount_vnd\":5000000,"
+             "\"received_on\":\"2020-06-01\",\"method\":\"cash\",\"receipt_no\":\"TP2-001\"}",
+             pledge_p7);
+    json_t *payment = pay(district, body, 201);
+    snprintf(payment_a, sizeof payment_a, "%s", json_text(payment, "id", NULL));
+    assert_int_equal(integer(payment, "applied_vnd"), 2000000);
+    assert_int_equal(integer(payment, "overpaid_vnd"), 3000000);
+    assert_true(json_is_null(json_object_get(payment, "voided_on")));
+    json_decref(payment);
+    /* B: nothing left open, all of it over. */
+    snprintf(body, sizeof body,
+             "{\"pledge_id\":\"%s\",\"unit\":\"29974\",\"amount_vnd\":500000,"
+             "\"received_on\":\"2020-06-15\",\"method\":\"cash\",\"receipt_no\":\"TP2-002\"}",
+             pledge_p7);
+    payment = pay(district, body, 201);
+    snprintf(payment_b, sizeof payment_b, "%s", json_text(payment, "id", NULL));
+    assert_int_equal(integer(payment, "applied_vnd"), 0);
+    assert_int_equal(integer(payment, "overpaid_vnd"), 500000);
+    json_decref(payment);
+    assert_pledge(pledge_p7, district, "completed", 2000000, 0, 3500000);
+    payment = pay(district,
+                  "{\"unit\":\"29974\",\"amount_vnd\":800000,\"received_on\":\"2020-06-10\","
+                  "\"method\":\"bank_transfer\",\"receipt_no\":\"TP2-003\","
+                  "\"earmark\":{\"purpose\":\"Mua xe lăn\"}}",
+                  201);
+    snprintf(payment_e, sizeof payment_e, "%s", json_text(payment, "id", NULL));
+    json_decref(payment);
+    json_decref(expect("POST", "/v1/fund/disbursements", district,
+                       "{\"unit\":\"29974\",\"amount_vnd\":600000,\"disbursed_on\":\"2020-06-20\","
+                       "\"decision_no\":\"QĐ-21/UBND\",\"purpose\":\"Mua xe lăn\","
+                       "\"earmarked\":true}",
+                       NULL, 201));
+    json_decref(expect("POST", "/v1/fund/disbursements", district,
+                       "{\"unit\":\"29974\",\"amount_vnd\":300000,\"disbursed_on\":\"2020-06-20\","
+                       "\"decision_no\":\"QĐ-22/UBND\",\"purpose\":\"Quà Tết thiếu nhi\"}",
+                       NULL, 201));
+    /* Raised 5 000 000 + 500 000 + 800 000 = 6 300 000 (315 ‰ of 20 000 000);
+     * general 5 200 000; earmarked 800 000 − 600 000 = 200 000. */
+    json_t *summary = expect("GET", "/v1/fund/summary?year=2020&unit=29974", viewer, NULL, NULL,
+                             200);
+    assert_figures(unit_figures(summary, "29974"), 20000000, 2000000, 6300000, 0, 0, 0, 900000,
+                   5200000, 200000, 315);
+    json_decref(summary);
+
+    /* Refusals first: a body without reason 422, no If-Match 428, a stale
+     * one 412, outside the scope 404, a viewer 403. */
+    snprintf(path, sizeof path, "/v1/fund/payments/%s/void", payment_a);
+    json_decref(expect("POST", path, district, "{}", "If-Match: \"1\"", 422));
+    json_decref(expect("POST", path, district, "{\"reason\":\"\"}", "If-Match: \"1\"", 422));
+    json_t *refused = expect("POST", path, district, "{\"reason\":\"Nhập nhầm số tiền\"}", NULL,
+                             428);
+    assert_string_equal(json_text(refused, "type", NULL), "/problems/precondition-required");
+    json_decref(refused);
+    json_decref(expect("POST", path, district, "{\"reason\":\"Nhập nhầm số tiền\"}",
+                       "If-Match: \"7\"", 412));
+    json_decref(expect("POST", path, commune_c, "{\"reason\":\"Nhập nhầm số tiền\"}",
+                       "If-Match: \"1\"", 404));
+    json_decref(expect("POST", path, viewer, "{\"reason\":\"Nhập nhầm số tiền\"}",
+                       "If-Match: \"1\"", 403));
+    /* E's 800 000 are 600 000 spent: its pool holds 200 000, 600 000 short. */
+    snprintf(path, sizeof path, "/v1/fund/payments/%s/void", payment_e);
+    refused = expect("POST", path, district, "{\"reason\":\"Nhập trùng\"}", "If-Match: \"1\"",
+                     409);
+    assert_string_equal(json_text(refused, "type", NULL), "/problems/conflict");
+    assert_int_equal(integer(refused, "available_vnd"), 200000);
+    assert_int_equal(integer(refused, "shortfall_vnd"), 600000);
+    assert_non_null(strstr(json_text(refused, "detail", NULL), "600000 đồng short"));
+    json_decref(refused);
+
+    /* The void: A counts nowhere; B now pays the first instalment. */
+    snprintf(path, sizeof path, "/v1/fund/payments/%s/void", payment_a);
+    struct http_response *voided = call_on(&api, "POST", path, district,
+                                           "{\"reason\":\"Nhập nhầm 5 000 000 thay vì 500 000\"}",
+                                           "If-Match: \"1\"");
+    assert_int_equal(voided->status, 200);
+    assert_string_equal(http_header(voided, "ETag"), "\"2\"");
+    assert_string_equal(json_text(voided->json, "voided_on", NULL), "2020-07-01");
+    assert_string_equal(json_text(voided->json, "void_reason", NULL),
+                        "Nhập nhầm 5 000 000 thay vì 500 000");
+    assert_string_equal(json_text(voided->json, "receipt_no", NULL), "TP2-001");
+    http_free(voided);
+    /* Paid 500 000 of the first instalment (due 2020-05-31: overdue), none
+     * of the second; outstanding 1 500 000; nothing over. */
+    assert_pledge(pledge_p7, district, "overdue", 500000, 1500000, 0);
+    json_t *document = pledge(pledge_p7, district);
+    json_t *instalments = json_object_get(document, "instalments");
+    assert_int_equal(integer(json_array_get(instalments, 0), "paid_vnd"), 500000);
+    assert_string_equal(json_text(json_array_get(instalments, 0), "status", NULL), "overdue");
+    assert_int_equal(integer(json_array_get(instalments, 1), "paid_vnd"), 0);
+    json_decref(document);
+    snprintf(path, sizeof path, "/v1/fund/payments/%s", payment_b);
+    struct http_response *moved = call_on(&api, "GET", path, district, NULL, NULL);
+    assert_int_equal(moved->status, 200);
+    assert_string_equal(http_header(moved, "ETag"), "\"2\"");
+    assert_int_equal(integer(moved->json, "applied_vnd"), 500000);
+    assert_int_equal(integer(moved->json, "overpaid_vnd"), 0);
+    http_free(moved);
+    /* What the reminders read: the first instalment, 500 000 of 1 000 000. */
+    snprintf(body, sizeof body,
+             "SELECT paid_vnd FROM fund_instalments_due('2020-07-01', 0) "
+             " WHERE pledge_id = '%s'", pledge_p7);
+    sql_value(body, value, sizeof value);
+    assert_string_equal(value, "500000");
+
+    /* Raised 500 000 + 800 000 = 1 300 000 (65 ‰); outstanding 1 500 000,
+     * overdue 500 000; general 500 000 − 300 000 = 200 000. */
+    summary = expect("GET", "/v1/fund/summary?year=2020&unit=29974", viewer, NULL, NULL, 200);
+    assert_figures(unit_figures(summary, "29974"), 20000000, 2000000, 1300000, 0, 1500000,
+                   500000, 900000, 200000, 200000, 65);
+    json_decref(summary);
+    json_t *statement = expect("GET", "/v1/fund/disclosure?year=2020&unit=29974", viewer, NULL,
+                               NULL, 200);
+    assert_int_equal(integer(statement, "total_receipts_vnd"), 1300000);
+    json_t *receipts = json_object_get(statement, "receipts");
+    assert_int_equal(json_array_size(receipts), 2);
+    assert_string_equal(json_text(json_array_get(receipts, 0), "receipt_no", NULL), "TP2-003");
+    assert_string_equal(json_text(json_array_get(receipts, 1), "receipt_no", NULL), "TP2-002");
+    json_decref(statement);
+
+    /* Still listed, as voided; its receipt number stays used. */
+    json_t *list = expect("GET", "/v1/fund/payments?unit=29974&status=voided", district, NULL,
+                          NULL, 200);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 1);
+    assert_string_equal(json_text(json_array_get(json_object_get(list, "items"), 0), "id", NULL),
+                        payment_a);
+    json_decref(list);
+    list = expect("GET", "/v1/fund/payments?unit=29974&status=overpaid", district, NULL, NULL,
+                  200);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 0);
+    json_decref(list);
+    snprintf(body, sizeof body,
+             "{\"pledge_id\":\"%s\",\"unit\":\"29974\",\"amount_vnd\":500000,"
+             "\"received_on\":\"2020-06-01\",\"method\":\"cash\",\"receipt_no\":\"TP2-001\"}",
+             pledge_p7);
+    json_decref(pay(district, body, 409));
+
+    /* Twice: 409. */
+    snprintf(path, sizeof path, "/v1/fund/payments/%s/void", payment_a);
+    refused = expect("POST", path, district, "{\"reason\":\"lần nữa\"}", "If-Match: \"2\"", 409);
+    assert_non_null(strstr(json_text(refused, "detail", NULL), "already voided"));
+    json_decref(refused);
+
+    /* The feed carries the void and B's new allocation. */
+    document = last_feed_document(payment_a);
+    assert_string_equal(json_text(document, "voided_on", NULL), "2020-07-01");
+    json_decref(document);
+    document = last_feed_document(payment_b);
+    assert_int_equal(integer(document, "applied_vnd"), 500000);
+    json_decref(document);
+    snprintf(body, sizeof body,
+             "SELECT count(*) FILTER (WHERE outcome = 'success') || ' ' || "
+             "       count(*) FILTER (WHERE outcome <> 'success') FROM audit_log "
+             " WHERE action = 'update' AND resource_type = 'fund_payments' "
+             "   AND resource_ids = '{%s}'", payment_a);
+    sql_value(body, value, sizeof value);
+    /* The void; refused: 422 ×2, 428, 412, 404, 409 (twice) — the 403 is
+     * audited as `denied` by the router. */
+    assert_string_equal(value, "1 6");
+}
+
 int main(void)
 {
     harness_init("fund");
@@ -1020,6 +1224,7 @@ int main(void)
         cmocka_unit_test(scope_and_roles),
         cmocka_unit_test(the_public_statement),
         cmocka_unit_test(fund_entries_reach_the_district_only),
+        cmocka_unit_test(a_mistaken_payment_is_voided),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     harness_finish();
