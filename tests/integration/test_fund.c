@@ -1160,6 +1160,13 @@ static void a_mistaken_payment_is_voided(void **state)
     assert_figures(unit_figures(summary, "29974"), 20000000, 2000000, 1300000, 0, 1500000,
                    500000, 900000, 200000, 200000, 65);
     json_decref(summary);
+    /* A's money is no longer there to spend. */
+    refused = expect("POST", "/v1/fund/disbursements", district,
+                     "{\"unit\":\"29974\",\"amount_vnd\":300000,\"disbursed_on\":\"2020-07-01\","
+                     "\"decision_no\":\"QĐ-23/UBND\",\"purpose\":\"Quà Trung thu\"}",
+                     NULL, 409);
+    assert_int_equal(integer(refused, "available_vnd"), 200000);
+    json_decref(refused);
     json_t *statement = expect("GET", "/v1/fund/disclosure?year=2020&unit=29974", viewer, NULL,
                                NULL, 200);
     assert_int_equal(integer(statement, "total_receipts_vnd"), 1300000);
