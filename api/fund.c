@@ -312,6 +312,30 @@ static enum db_outcome get_record(PGconn *connection, void *context)
                : DB_FAILED;
 }
 
+void fund_update(struct request *request, const struct fund_resource *resource,
+                 const struct json_field *fields, size_t field_count,
+                 const char *invalid_detail, enum db_outcome (*update)(PGconn *, void *))
+{
+    char what[32];
+    snprintf(what, sizeof what, "%s", resource->kind);
+    struct fund_operation operation = {.request = request, .resource = resource,
+                                       .id = request_uuid_param(request, "id", what),
+                                       .if_match = request_if_match(request)};
+    if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
+        return;
+    json_t *errors = json_array();
+    if (fields != NULL &&
+        !json_check_fields(operation.body, fields, field_count, "", false, errors)) {
+        reply_problem_errors(request, PROBLEM_VALIDATION, invalid_detail, errors);
+        audit_refusal(request, "update", resource->audit_type, operation.id, "invalid");
+    } else {
+        json_decref(errors);
+        fund_answer(&operation, db_transaction(request->database, update, &operation),
+                    "update");
+    }
+    json_decref(operation.body);
+}
+
 void fund_get(struct request *request, const struct fund_resource *resource)
 {
     char what[32];

@@ -105,6 +105,13 @@ void fund_create(struct request *request, const struct fund_resource *resource,
                  enum db_outcome (*insert)(struct fund_operation *operation,
                                            enum idempotency idempotency));
 
+/* Runs an update of an existing record (PATCH, cancel, void): the path's id
+ * and If-Match, the body checked against fields first (422, audited; none
+ * checked when fields is NULL), then update in a transaction. */
+void fund_update(struct request *request, const struct fund_resource *resource,
+                 const struct json_field *fields, size_t field_count,
+                 const char *invalid_detail, enum db_outcome (*update)(PGconn *, void *));
+
 /* GET one record (audited). */
 void fund_get(struct request *request, const struct fund_resource *resource);
 

@@ -123,14 +123,7 @@ static enum db_outcome patch_donor(PGconn *connection, void *context)
 
 void handle_fund_donor_patch(struct request *request)
 {
-    struct fund_operation operation = {.request = request, .resource = &fund_donors,
-                                       .id = request_uuid_param(request, "id", "donor"),
-                                       .if_match = request_if_match(request)};
-    if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
-        return;
-    fund_answer(&operation, db_transaction(request->database, patch_donor, &operation),
-                "update");
-    json_decref(operation.body);
+    fund_update(request, &fund_donors, NULL, 0, NULL, patch_donor);
 }
 
 /* ---- pledges ----------------------------------------------------------------------- */
@@ -429,25 +422,9 @@ static enum db_outcome patch_pledge(PGconn *connection, void *context)
 
 void handle_fund_pledge_patch(struct request *request)
 {
-    struct fund_operation operation = {.request = request, .resource = &fund_pledges,
-                                       .id = request_uuid_param(request, "id", "pledge"),
-                                       .if_match = request_if_match(request)};
-    if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
-        return;
-    json_t *errors = json_array();
-    json_check_fields(operation.body, pledge_patch_fields,
-                      sizeof pledge_patch_fields / sizeof pledge_patch_fields[0], "", false,
-                      errors);
-    if (json_array_size(errors) > 0) {
-        reply_problem_errors(request, PROBLEM_VALIDATION, "The change to the pledge is invalid.",
-                             errors);
-        audit_refusal(request, "update", fund_pledges.audit_type, operation.id, "invalid");
-    } else {
-        json_decref(errors);
-        fund_answer(&operation, db_transaction(request->database, patch_pledge, &operation),
-                    "update");
-    }
-    json_decref(operation.body);
+    fund_update(request, &fund_pledges, pledge_patch_fields,
+                sizeof pledge_patch_fields / sizeof pledge_patch_fields[0],
+                "The change to the pledge is invalid.", patch_pledge);
 }
 
 static const struct json_field cancel_fields[] = {
@@ -490,20 +467,6 @@ static enum db_outcome cancel_pledge(PGconn *connection, void *context)
 
 void handle_fund_pledge_cancel(struct request *request)
 {
-    struct fund_operation operation = {.request = request, .resource = &fund_pledges,
-                                       .id = request_uuid_param(request, "id", "pledge"),
-                                       .if_match = request_if_match(request)};
-    if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
-        return;
-    json_t *errors = json_array();
-    if (!json_check_fields(operation.body, cancel_fields, 1, "", false, errors)) {
-        reply_problem_errors(request, PROBLEM_VALIDATION, "The cancellation is invalid.",
-                             errors);
-        audit_refusal(request, "update", fund_pledges.audit_type, operation.id, "invalid");
-    } else {
-        json_decref(errors);
-        fund_answer(&operation, db_transaction(request->database, cancel_pledge, &operation),
-                    "update");
-    }
-    json_decref(operation.body);
+    fund_update(request, &fund_pledges, cancel_fields, 1, "The cancellation is invalid.",
+                cancel_pledge);
 }

@@ -602,19 +602,6 @@ static enum db_outcome void_payment(PGconn *connection, void *context)
 
 void handle_fund_payment_void(struct request *request)
 {
-    struct fund_operation operation = {.request = request, .resource = &fund_payments,
-                                       .id = request_uuid_param(request, "id", "payment"),
-                                       .if_match = request_if_match(request)};
-    if (operation.id == NULL || (operation.body = request_json_body(request)) == NULL)
-        return;
-    json_t *errors = json_array();
-    if (!json_check_fields(operation.body, void_fields, 1, "", false, errors)) {
-        reply_problem_errors(request, PROBLEM_VALIDATION, "The void is invalid.", errors);
-        audit_refusal(request, "update", fund_payments.audit_type, operation.id, "invalid");
-    } else {
-        json_decref(errors);
-        fund_answer(&operation, db_transaction(request->database, void_payment, &operation),
-                    "update");
-    }
-    json_decref(operation.body);
+    fund_update(request, &fund_payments, void_fields, 1, "The void is invalid.",
+                void_payment);
 }
