@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "router.h"
+#include "http/router.h"
 
 static void handler(struct request *request) { (void)request; }
 

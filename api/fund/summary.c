@@ -1,0 +1,389 @@
+/* The fund in figures: mobilisation targets (chỉ tiêu vận động), the
+ * summary of a unit and its subtree, and the public receipts-and-spending
+ * statement (công khai thu–chi) as JSON or CSV.  No personal data leaves
+ * here: donors appear only by the name they agreed to disclose. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "csv.h"
+#include "fund/fund.h"
+#include "http/handlers.h"
+
+#define ANONYMOUS_DONOR "Nhà hảo tâm ẩn danh"
+#define CHILD_EARMARK_LABEL "hỗ trợ trẻ em có hoàn cảnh đặc biệt"
+
+struct figures_query {
+    struct request *request;
+    long long year;
+    const char *unit;      /* code; the caller's own unit by default */
+    long long unit_id;
+    long long target;      /* targets PUT */
+    char *body;            /* the answer (JSON text) */
+    unsigned status;
+    long long version;
+    bool unit_not_found;
+};
+
+/* ?year= (default: this year in the district) and ?unit= (default: the
+ * caller's unit); false after answering 400. */
+static bool read_year_and_unit(struct request *request, struct figures_query *query)
+{
+    const char *year = request_query(request, "year");
+    query->unit = request_query(request, "unit");
+    if (query->unit == NULL)
+        query->unit = request->principal.unit_code;
+    query->year = clock_today().year;
+    if (year != NULL && !config_parse_integer(year, FUND_FIRST_YEAR, FUND_LAST_YEAR,
+                                              &query->year)) {
+        json_t *errors = json_array();
+        problem_add_parameter_error(errors, "year", "must be a year from %d to %d",
+                                    FUND_FIRST_YEAR, FUND_LAST_YEAR);
+        reply_problem_errors(request, PROBLEM_INVALID_PARAMETER, "The query is invalid.",
+                             errors);
+        return false;
+    }
+    return true;
+}
+
+/* Enters the scope and resolves the unit (404 outside the scope). */
+static bool enter_unit(struct figures_query *query, enum db_outcome *outcome)
+{
+    if (!scope_enter(query->request, outcome))
+        return false;
+    query->unit_id = scope_list_filter(query->request, query->unit, &query->unit_not_found,
+                                       outcome);
+    return query->unit_id > 0;
+}
+
+/* Runs one statement of ($1 unit, $2 year, $3 today) whose single value is
+ * the answer. */
+static enum db_outcome answer_query(struct figures_query *query, const char *sql)
+{
+    enum db_outcome outcome = DB_COMMIT;
+    if (!enter_unit(query, &outcome))
+        return outcome;
+    char today[CLOCK_DATE_SIZE];
+    registry_today(today);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_integer(&params, query->unit_id);
+    db_param_integer(&params, query->year);
+    db_param_text(&params, today);
+    PGresult *result = registry_query(query->request, sql, &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    free(query->body); /* of an attempt that was retried */
+    query->body = strdup(db_text(result, 0, 0));
+    PQclear(result);
+    return DB_COMMIT;
+}
+
+static void finish(struct figures_query *query, enum db_outcome outcome)
+{
+    if (outcome == DB_COMMIT && query->body != NULL) {
+        reply_text(query->request, query->status ? query->status : 200, "application/json",
+                   query->body, strlen(query->body));
+        query->body = NULL;
+    } else if (!query->request->replied) {
+        reply_problem(query->request, PROBLEM_INTERNAL, "The figures could not be read.");
+    }
+    free(query->body);
+}
+
+/* ---- targets ---------------------------------------------------------------------- */
+
+static enum db_outcome read_targets(PGconn *connection, void *context)
+{
+    (void)connection;
+    return answer_query(
+        context,
+        "SELECT json_build_object('year', $2::integer, 'unit', "
+        "         (SELECT code FROM units WHERE id = $1::bigint), "
+        "       'items', coalesce(json_agg(json_build_object('unit', u.code, 'name', u.name, "
+        "         'amount_vnd', t.amount_vnd, 'version', t.version) "
+        "         ORDER BY length(u.code), u.code), '[]'), "
+        "       'total_vnd', coalesce(sum(t.amount_vnd), 0)::bigint)::text "
+        "  FROM fund_targets t JOIN units u ON u.id = t.unit_id "
+        " WHERE t.year = $2 AND t.unit_id IN (SELECT id FROM unit_subtree($1, $3::date))");
+}
+
+void handle_fund_targets_list(struct request *request)
+{
+    struct figures_query query = {.request = request};
+    if (read_year_and_unit(request, &query))
+        finish(&query, db_transaction(request->database, read_targets, &query));
+}
+
+static const struct json_field target_fields[] = {
+    {.name = "amount_vnd", .kind = JSON_FIELD_INTEGER, .required = true, .minimum = 0,
+     .maximum = FUND_MAX_AMOUNT},
+};
+
+/* A target has no id of its own: its feed and audit entries carry a UUID
+ * derived from the year and unit, the same every time. */
+static enum db_outcome write_target(PGconn *connection, void *context)
+{
+    (void)connection;
+    struct figures_query *query = context;
+    struct request *request = query->request;
+    enum db_outcome outcome = DB_COMMIT;
+    if (!enter_unit(query, &outcome))
+        return outcome;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_integer(&params, query->year);
+    db_param_integer(&params, query->unit_id);
+    db_param_integer(&params, query->target);
+    PGresult *result = registry_query(
+        request,
+        "WITH written AS (INSERT INTO fund_targets AS t (year, unit_id, amount_vnd) "
+        "  VALUES ($1, $2, $3) ON CONFLICT (year, unit_id) DO UPDATE "
+        "  SET amount_vnd = EXCLUDED.amount_vnd, version = t.version + 1 "
+        "  RETURNING t.version, t.year, t.amount_vnd) "
+        "SELECT w.version, json_build_object('year', w.year, 'unit', u.code, "
+        "         'name', u.name, 'amount_vnd', w.amount_vnd, 'version', w.version)::text, "
+        "       md5('fund_target:' || w.year || ':' || u.id)::uuid::text "
+        "  FROM written w JOIN units u ON u.id = $2",
+        &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    query->version = db_integer(result, 0, 0);
+    query->status = query->version == 1 ? 201 : 200;
+    free(query->body); /* of an attempt that was retried */
+    query->body = strdup(db_text(result, 0, 1));
+    char id[AUTH_UUID_SIZE], ids[48], *record = NULL;
+    snprintf(id, sizeof id, "%s", db_text(result, 0, 2));
+    PQclear(result);
+    snprintf(ids, sizeof ids, "{%s}", id);
+    if (asprintf(&record, "{\"kind\":\"target\",\"document\":%s}", query->body) < 0)
+        return DB_FAILED;
+    bool ok = change_record(request, "fund", id, NULL, query->version == 1 ? "create" : "update",
+                            query->version, record, query->unit_id, 0, &outcome) &&
+              audit_write(request, query->version == 1 ? "create" : "update", "fund_targets",
+                          ids, query->unit_id, "success");
+    free(record);
+    return ok ? DB_COMMIT : outcome == DB_COMMIT ? DB_FAILED : outcome;
+}
+
+void handle_fund_target_put(struct request *request)
+{
+    struct figures_query query = {.request = request,
+                                  .unit = route_param(&request->match, "unit")};
+    if (!config_parse_integer(route_param(&request->match, "year"), FUND_FIRST_YEAR,
+                              FUND_LAST_YEAR, &query.year)) {
+        reply_problem(request, PROBLEM_NOT_FOUND, "No such target: the year must be %d to %d.",
+                      FUND_FIRST_YEAR, FUND_LAST_YEAR);
+        return;
+    }
+    json_t *body = request_json_body(request);
+    if (body == NULL)
+        return;
+    json_t *errors = json_array();
+    if (!json_check_fields(body, target_fields, 1, "", false, errors)) {
+        reply_problem_errors(request, PROBLEM_VALIDATION, "The target is invalid.", errors);
+        audit_refusal(request, "update", "fund_targets", NULL, "invalid");
+    } else {
+        json_decref(errors);
+        query.target = json_integer_value(json_object_get(body, "amount_vnd"));
+        enum db_outcome outcome = db_transaction(request->database, write_target, &query);
+        if (outcome == DB_COMMIT)
+            reply_etag(request, query.version);
+        if (query.unit_not_found)
+            audit_refusal(request, "update", "fund_targets", NULL, "not_found");
+        finish(&query, outcome);
+    }
+    json_decref(body);
+}
+
+/* ---- summary ---------------------------------------------------------------------- */
+
+/* Per unit of the subtree, its own books; then the subtree's total (voided
+ * payments count nowhere).  Target,
+ * pledged and raised come from fund_unit_figures (the same figures the
+ * indicators use).  Every sum is numeric (no overflow, whatever the number
+ * of entries) and cast back to bigint; per-mille is floored. */
+static const char summary_sql[] =
+    "WITH tree AS (SELECT id FROM unit_subtree($1, $3::date)), "
+    "figures AS (SELECT * FROM fund_unit_figures($2::integer, $3::date) f "
+    "             WHERE f.unit_id IN (SELECT id FROM tree)), "
+    "books AS (SELECT u.id, u.code, u.name, "
+    "  coalesce(f.target_vnd, 0)::numeric AS target, "
+    "  coalesce(f.pledged_vnd, 0)::numeric AS pledged, "
+    "  coalesce(f.raised_vnd, 0)::numeric AS raised, "
+    "  (SELECT coalesce(sum(p.amount_vnd), 0) FROM fund_payments p WHERE p.unit_id = u.id "
+    "     AND p.year = $2 AND p.received_on <= $3::date AND p.method = 'in_kind' "
+    "     AND p.voided_on IS NULL) AS in_kind, "
+    "  (SELECT coalesce(sum(i.amount_vnd - i.paid_vnd), 0) FROM fund_instalments i "
+    "     JOIN fund_pledges p ON p.id = i.pledge_id WHERE p.unit_id = u.id AND p.year = $2 "
+    "      AND p.cancelled_on IS NULL) AS outstanding, "
+    "  (SELECT coalesce(sum(i.amount_vnd - i.paid_vnd), 0) FROM fund_instalments i "
+    "     JOIN fund_pledges p ON p.id = i.pledge_id WHERE p.unit_id = u.id AND p.year = $2 "
+    "      AND p.cancelled_on IS NULL AND i.due_on < $3::date) AS overdue, "
+    "  (SELECT coalesce(sum(d.amount_vnd), 0) FROM fund_disbursements d WHERE d.unit_id = u.id "
+    "     AND d.year = $2) AS disbursed, "
+    "  (SELECT coalesce(sum(p.amount_vnd), 0) FROM fund_payments p WHERE p.unit_id = u.id "
+    "     AND p.year <= $2 AND p.voided_on IS NULL "
+    "     AND p.earmark_child_id IS NULL AND p.earmark_purpose IS NULL) "
+    "  - (SELECT coalesce(sum(d.amount_vnd), 0) FROM fund_disbursements d "
+    "     WHERE d.unit_id = u.id AND d.year <= $2 AND NOT d.earmarked) AS general, "
+    "  (SELECT coalesce(sum(p.amount_vnd), 0) FROM fund_payments p WHERE p.unit_id = u.id "
+    "     AND p.year <= $2 AND p.voided_on IS NULL "
+    "     AND (p.earmark_child_id IS NOT NULL OR p.earmark_purpose IS NOT NULL))"
+    "  - (SELECT coalesce(sum(d.amount_vnd), 0) FROM fund_disbursements d "
+    "     WHERE d.unit_id = u.id AND d.year <= $2 AND d.earmarked) AS earmarked "
+    "  FROM units u LEFT JOIN figures f ON f.unit_id = u.id WHERE u.id IN (SELECT id FROM tree)), "
+    "total AS (SELECT sum(target) AS target, sum(pledged) AS pledged, sum(raised) AS raised, "
+    "  sum(in_kind) AS in_kind, sum(outstanding) AS outstanding, sum(overdue) AS overdue, "
+    "  sum(disbursed) AS disbursed, sum(general) AS general, sum(earmarked) AS earmarked "
+    "  FROM books) "
+    "SELECT json_build_object('year', $2::integer, 'unit', (SELECT code FROM units WHERE id = $1),"
+    "  'as_of', $3::date, "
+    "  'units', (SELECT json_agg(fund_figures(b.code, b.name, b.target, b.pledged, b.raised, "
+    "             b.in_kind, b.outstanding, b.overdue, b.disbursed, b.general, b.earmarked) "
+    "             ORDER BY length(b.code), b.code) FROM books b), "
+    "  'total', (SELECT fund_figures(NULL, NULL, t.target, t.pledged, t.raised, t.in_kind, "
+    "             t.outstanding, t.overdue, t.disbursed, t.general, t.earmarked) "
+    "             FROM total t))::text";
+
+static enum db_outcome read_summary(PGconn *connection, void *context)
+{
+    (void)connection;
+    return answer_query(context, summary_sql);
+}
+
+void handle_fund_summary(struct request *request)
+{
+    struct figures_query query = {.request = request};
+    if (read_year_and_unit(request, &query))
+        finish(&query, db_transaction(request->database, read_summary, &query));
+}
+
+/* ---- disclosure (công khai thu–chi) ------------------------------------------------ */
+
+static const char disclosure_sql[] =
+    "WITH tree AS (SELECT id FROM unit_subtree($1, $3::date)), "
+    "receipts AS (SELECT p.received_on, u.code, u.name, p.receipt_no, "
+    "    fund_disclosed_donor(p.donor_id) AS donor, p.method, p.in_kind_description, "
+    "    CASE WHEN p.earmark_child_id IS NOT NULL THEN '" CHILD_EARMARK_LABEL "' "
+    "         ELSE p.earmark_purpose END AS earmark, p.amount_vnd "
+    "  FROM fund_payments p JOIN units u ON u.id = p.unit_id "
+    " WHERE p.year = $2 AND p.voided_on IS NULL AND p.unit_id IN (SELECT id FROM tree)), "
+    "spending AS (SELECT d.disbursed_on, u.code, u.name, d.decision_no, "
+    "    CASE WHEN d.child_id IS NOT NULL THEN '" CHILD_EARMARK_LABEL "' "
+    "         ELSE d.purpose END AS purpose, d.earmarked, d.in_kind, d.amount_vnd "
+    "  FROM fund_disbursements d JOIN units u ON u.id = d.unit_id "
+    " WHERE d.year = $2 AND d.unit_id IN (SELECT id FROM tree)), "
+    "sums AS (SELECT (SELECT coalesce(sum(amount_vnd), 0) FROM receipts) AS received, "
+    "                (SELECT coalesce(sum(amount_vnd), 0) FROM spending) AS spent) "
+    "SELECT json_build_object('year', $2::integer, "
+    "  'unit', (SELECT code FROM units WHERE id = $1), "
+    "  'unit_name', (SELECT name FROM units WHERE id = $1), "
+    "  'receipts', (SELECT coalesce(json_agg(json_build_object('received_on', r.received_on, "
+    "       'unit', r.code, 'unit_name', r.name, 'receipt_no', r.receipt_no, "
+    "       'donor', r.donor, 'method', r.method, "
+    "       'in_kind_description', r.in_kind_description, 'earmark', r.earmark, "
+    "       'amount_vnd', r.amount_vnd) ORDER BY r.received_on, r.code, r.receipt_no), '[]') "
+    "     FROM receipts r), "
+    "  'spending', (SELECT coalesce(json_agg(json_build_object('disbursed_on', s.disbursed_on, "
+    "       'unit', s.code, 'unit_name', s.name, 'decision_no', s.decision_no, "
+    "       'purpose', s.purpose, 'earmarked', s.earmarked, 'in_kind', s.in_kind, "
+    "       'amount_vnd', s.amount_vnd) "
+    "       ORDER BY s.disbursed_on, s.code, s.decision_no), '[]') FROM spending s), "
+    "  'total_receipts_vnd', sums.received::bigint, 'total_spending_vnd', sums.spent::bigint, "
+    "  'balance_vnd', (sums.received - sums.spent)::bigint)::text FROM sums";
+
+static enum db_outcome read_disclosure(PGconn *connection, void *context)
+{
+    (void)connection;
+    return answer_query(context, disclosure_sql);
+}
+
+static const char *method_label(const char *method)
+{
+    if (strcmp(method, "cash") == 0)
+        return "Tiền mặt";
+    if (strcmp(method, "bank_transfer") == 0)
+        return "Chuyển khoản";
+    return "Hiện vật";
+}
+
+static void csv_line(struct csv *csv, const char *kind, const char *date, const char *unit,
+                     const char *document_no, const char *donor, const char *content,
+                     const char *method, long long amount)
+{
+    csv_text(csv, kind);
+    csv_text(csv, date);
+    csv_text(csv, unit);
+    csv_text(csv, document_no);
+    csv_text(csv, donor);
+    csv_text(csv, content);
+    csv_text(csv, method);
+    csv_integer(csv, amount);
+    csv_end_row(csv);
+}
+
+/* The statement as one sheet: a header row, a row per receipt (Thu) and per
+ * disbursement (Chi), then the totals. */
+static char *disclosure_csv(const json_t *statement, size_t *length)
+{
+    struct csv csv;
+    csv_init(&csv);
+    const char *header[] = {"Loại", "Ngày", "Đơn vị", "Số chứng từ", "Nhà hảo tâm",
+                            "Nội dung", "Hình thức", "Số tiền (đồng)"};
+    for (size_t i = 0; i < sizeof header / sizeof header[0]; i++)
+        csv_text(&csv, header[i]);
+    csv_end_row(&csv);
+    size_t index;
+    const json_t *line;
+    json_array_foreach(json_object_get(statement, "receipts"), index, line) {
+        const char *earmark = json_string_value(json_object_get(line, "earmark"));
+        const char *goods = json_string_value(json_object_get(line, "in_kind_description"));
+        char content[1400];
+        snprintf(content, sizeof content, "%s%s%s", goods ? goods : "",
+                 goods && earmark ? "; " : "", earmark ? earmark : "");
+        csv_line(&csv, "Thu", json_string_value(json_object_get(line, "received_on")),
+                 json_string_value(json_object_get(line, "unit_name")),
+                 json_string_value(json_object_get(line, "receipt_no")),
+                 json_string_value(json_object_get(line, "donor")), content,
+                 method_label(json_string_value(json_object_get(line, "method"))),
+                 json_integer_value(json_object_get(line, "amount_vnd")));
+    }
+    json_array_foreach(json_object_get(statement, "spending"), index, line) {
+        csv_line(&csv, "Chi", json_string_value(json_object_get(line, "disbursed_on")),
+                 json_string_value(json_object_get(line, "unit_name")),
+                 json_string_value(json_object_get(line, "decision_no")), NULL,
+                 json_string_value(json_object_get(line, "purpose")),
+                 json_is_true(json_object_get(line, "in_kind")) ? "Hiện vật" : "Tiền",
+                 json_integer_value(json_object_get(line, "amount_vnd")));
+    }
+    csv_line(&csv, "Tổng thu", NULL, NULL, NULL, NULL, NULL, NULL,
+             json_integer_value(json_object_get(statement, "total_receipts_vnd")));
+    csv_line(&csv, "Tổng chi", NULL, NULL, NULL, NULL, NULL, NULL,
+             json_integer_value(json_object_get(statement, "total_spending_vnd")));
+    csv_line(&csv, "Còn lại", NULL, NULL, NULL, NULL, NULL, NULL,
+             json_integer_value(json_object_get(statement, "balance_vnd")));
+    return csv_finish(&csv, length);
+}
+
+void handle_fund_disclosure(struct request *request)
+{
+    struct figures_query query = {.request = request};
+    if (!read_year_and_unit(request, &query))
+        return;
+    enum db_outcome outcome = db_transaction(request->database, read_disclosure, &query);
+    if (outcome != DB_COMMIT || !request_wants_csv(request)) {
+        finish(&query, outcome);
+        return;
+    }
+    json_t *statement = json_loads(query.body, 0, NULL);
+    size_t length = 0;
+    char *text = statement ? disclosure_csv(statement, &length) : NULL;
+    char filename[64];
+    /* The unit's code, found in the caller's scope: digits only. */
+    snprintf(filename, sizeof filename, "cong-khai-quy-%s-%lld.csv", query.unit, query.year);
+    reply_csv(request, text, length, filename);
+    json_decref(statement);
+    free(query.body);
+}

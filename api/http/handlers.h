@@ -1,0 +1,126 @@
+/* Every route handler, grouped by the file (resource) that implements it.
+ * The route table in routes.c is the one place that maps paths to them. */
+#ifndef BAOVE_HANDLERS_H
+#define BAOVE_HANDLERS_H
+
+#include <stdbool.h>
+
+#include "http/server.h"
+
+/* health.c */
+void handle_healthz(struct request *request);
+void handle_readyz(struct request *request);
+void handle_metrics(struct request *request);
+
+/* problems.c */
+void handle_problem_page(struct request *request);
+
+/* auth.c */
+void handle_auth_token(struct request *request);
+void handle_auth_revoke(struct request *request);
+void handle_me(struct request *request);
+/* Resolves the bearer token into request->principal; answers 401 (or 503)
+ * itself and returns false when there is no valid one. */
+bool api_authenticate(struct request *request);
+
+/* units.c */
+void handle_units_list(struct request *request);
+void handle_unit_get(struct request *request);
+
+/* children.c */
+void handle_children_list(struct request *request);
+void handle_child_put(struct request *request);
+void handle_child_get(struct request *request);
+void handle_child_patch(struct request *request);
+void handle_child_delete(struct request *request);
+
+/* child_records.c: one set of handlers per kind of record about a child */
+#define RECORD_HANDLER_DECLARATIONS(kind)                                                   \
+    void handle_##kind##_create(struct request *request);                                   \
+    void handle_##kind##_list(struct request *request);                                     \
+    void handle_##kind##_get(struct request *request);                                      \
+    void handle_##kind##_patch(struct request *request);
+RECORD_HANDLER_DECLARATIONS(circumstances)
+RECORD_HANDLER_DECLARATIONS(risks)
+RECORD_HANDLER_DECLARATIONS(supports)
+RECORD_HANDLER_DECLARATIONS(consents)
+
+/* cases.c */
+void handle_case_create(struct request *request);
+void handle_cases_list(struct request *request);
+void handle_case_get(struct request *request);
+void handle_case_history(struct request *request);
+void handle_case_transition(struct request *request);
+void handle_case_patch(struct request *request);
+void handle_case_transfer(struct request *request);
+void handle_case_notes_list(struct request *request);
+void handle_case_note_create(struct request *request);
+void handle_case_service_create(struct request *request);
+void handle_case_service_patch(struct request *request);
+
+/* fund_books.c: donors and pledges */
+void handle_fund_donor_create(struct request *request);
+void handle_fund_donors_list(struct request *request);
+void handle_fund_donor_get(struct request *request);
+void handle_fund_donor_patch(struct request *request);
+void handle_fund_pledge_create(struct request *request);
+void handle_fund_pledges_list(struct request *request);
+void handle_fund_pledge_get(struct request *request);
+void handle_fund_pledge_patch(struct request *request);
+void handle_fund_pledge_cancel(struct request *request);
+
+/* fund_money.c: payments and disbursements */
+void handle_fund_payment_create(struct request *request);
+void handle_fund_payments_list(struct request *request);
+void handle_fund_payment_get(struct request *request);
+void handle_fund_payment_void(struct request *request);
+void handle_fund_disbursement_create(struct request *request);
+void handle_fund_disbursements_list(struct request *request);
+void handle_fund_disbursement_get(struct request *request);
+
+/* fund_summary.c: targets, summary, public disclosure */
+void handle_fund_targets_list(struct request *request);
+void handle_fund_target_put(struct request *request);
+void handle_fund_summary(struct request *request);
+void handle_fund_disclosure(struct request *request);
+
+/* changes.c */
+void handle_changes(struct request *request);
+
+/* audit.c */
+void handle_audit_list(struct request *request);
+void handle_jobs_list(struct request *request);
+void handle_job_get(struct request *request);
+
+/* indicators.c */
+void handle_indicators_get(struct request *request);
+void handle_indicator_series(struct request *request);
+void handle_indicators_recompute(struct request *request);
+
+/* reference.c */
+void handle_reference(struct request *request);
+
+/* report_periods.c */
+void handle_report_periods_list(struct request *request);
+void handle_report_period_get(struct request *request);
+void handle_report_period_put(struct request *request);
+/* True for a period key's shape: "2020" or "2020S1". */
+bool report_period_key_valid(const char *key);
+
+/* reports.c */
+void handle_reports_list(struct request *request);
+void handle_report_summary(struct request *request);
+void handle_report_get(struct request *request);
+void handle_report_put(struct request *request);
+void handle_report_submit(struct request *request);
+void handle_report_return(struct request *request);
+void handle_report_accept(struct request *request);
+
+/* notifications.c */
+void handle_channels_list(struct request *request);
+void handle_channel_put(struct request *request);
+void handle_channel_delete(struct request *request);
+void handle_notifications_list(struct request *request);
+void handle_notification_resend(struct request *request);
+
+#endif

@@ -1,0 +1,125 @@
+/* baove-api: the HTTP JSON API.  Settings come from the environment (see
+ * README.md); SIGTERM or SIGINT stops it gracefully. */
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "clock.h"
+#include "config.h"
+#include "http/pool.h"
+#include "log.h"
+#include "http/server.h"
+
+#define SHUTDOWN_GRACE_SECONDS 10
+
+/* Reads every BAOVE_HTTP_* setting; false (reported) on the first bad one. */
+static bool load_settings(struct server_settings *settings)
+{
+    char error[256];
+    long long port, max_body, timeout, max_connections, per_address, memory;
+    const char *ttl = config_string("BAOVE_TOKEN_TTL", "8h");
+    bool ok = config_integer("BAOVE_HTTP_PORT", 8080, 1, 65535, &port, error, sizeof error) &&
+              config_integer("BAOVE_MAX_BODY", 1048576, 1024, 64 * 1048576, &max_body, error,
+                             sizeof error) &&
+              config_integer("BAOVE_HTTP_TIMEOUT", 30, 1, 3600, &timeout, error,
+                             sizeof error) &&
+              config_integer("BAOVE_HTTP_MAX_CONNECTIONS", 1024, 1, 100000, &max_connections,
+                             error, sizeof error) &&
+              config_integer("BAOVE_HTTP_MAX_CONNECTIONS_PER_IP", 256, 1, 100000,
+                             &per_address, error, sizeof error) &&
+              config_integer("BAOVE_HTTP_CONNECTION_MEMORY", 131072, 16384, 16777216, &memory,
+                             error, sizeof error);
+    if (ok && !config_parse_duration(ttl, &settings->token_ttl_seconds)) {
+        snprintf(error, sizeof error, "BAOVE_TOKEN_TTL must be a duration such as 8h, not "
+                                      "\"%s\"", ttl);
+        ok = false;
+    }
+    if (!ok) {
+        log_message(LOG_ERROR, "%s", error);
+        return false;
+    }
+    settings->address = config_string("BAOVE_HTTP_ADDR", "127.0.0.1");
+    settings->port = (unsigned)port;
+    settings->max_body = (size_t)max_body;
+    settings->connection_timeout = (unsigned)timeout;
+    settings->max_connections = (unsigned)max_connections;
+    settings->max_connections_per_address = (unsigned)per_address;
+    settings->connection_memory = (size_t)memory;
+    return true;
+}
+
+struct database_settings {
+    unsigned connections; /* BAOVE_DB_CONNECTIONS */
+    unsigned wait_ms;     /* BAOVE_DB_WAIT_MS */
+};
+
+/* The pool: by default four connections per core.  A request spends much
+ * of its time in round trips, so more requests in flight than cores keep
+ * PostgreSQL busy: on 2 cores (bench/README.md) reads went from 2 200/s
+ * with 4 connections to 2 640/s with 8, and no further with 16. */
+static bool load_database_settings(struct database_settings *settings)
+{
+    char error[256];
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    long long connections, wait_ms;
+    if (!config_integer("BAOVE_DB_CONNECTIONS", online > 0 ? 4 * online : 8, 1, 1000,
+                        &connections, error, sizeof error) ||
+        !config_integer("BAOVE_DB_WAIT_MS", 5000, 0, 600000, &wait_ms, error, sizeof error)) {
+        log_message(LOG_ERROR, "%s", error);
+        return false;
+    }
+    settings->connections = (unsigned)connections;
+    settings->wait_ms = (unsigned)wait_ms;
+    return true;
+}
+
+int main(void)
+{
+    log_init("baove-api");
+    char error[256];
+    if (!clock_init(error, sizeof error)) {
+        log_message(LOG_ERROR, "%s", error);
+        return 2;
+    }
+    struct server_settings settings;
+    if (!load_settings(&settings))
+        return 2;
+    if (config_database_url() == NULL) {
+        log_message(LOG_ERROR, "DATABASE_URL is not set");
+        return 2;
+    }
+    struct database_settings database;
+    if (!load_database_settings(&database))
+        return 2;
+    if (!auth_init() ||
+        !pool_init(config_database_url(), database.connections, database.wait_ms)) {
+        log_message(LOG_ERROR, "initialisation failed");
+        return 1;
+    }
+    /* Block the stop signals in every thread (the pool inherits this mask)
+     * and take them synchronously here: no work in signal handlers. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct MHD_Daemon *daemon = server_start(&settings);
+    if (daemon == NULL)
+        return 1;
+    log_event(LOG_INFO, "listening",
+              json_pack("{s:s, s:i, s:i, s:i, s:s}", "address", settings.address, "port",
+                        (int)settings.port, "database_connections", (int)database.connections,
+                        "schema_version", BAOVE_SCHEMA_VERSION, "version", BAOVE_VERSION));
+    int received = 0;
+    sigwait(&stop_signals, &received);
+    log_event(LOG_INFO, "stopping", json_pack("{s:s}", "signal", strsignal(received)));
+    server_stop(daemon, SHUTDOWN_GRACE_SECONDS);
+    pool_close_all();
+    log_event(LOG_INFO, "stopped", NULL);
+    return 0;
+}

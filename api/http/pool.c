@@ -1,0 +1,209 @@
+#include "http/pool.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "db.h"
+#include "log.h"
+#include "http/metrics.h"
+
+/* The pool: global because every request thread shares it; set up once by
+ * pool_init() before the server starts, then only touched under
+ * pool_lock (slots) or read (url, wait). */
+struct slot {
+    PGconn *connection; /* NULL until first used, or after a failure */
+    bool in_use;
+};
+
+static const char *pool_url;
+static unsigned pool_wait_ms;
+static struct slot *pool_slots;
+static unsigned pool_size;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_freed; /* on CLOCK_MONOTONIC, see pool_init() */
+
+bool pool_init(const char *url, unsigned connections, unsigned wait_ms)
+{
+    pool_url = url;
+    pool_wait_ms = wait_ms;
+    pool_size = connections;
+    pool_slots = calloc(connections, sizeof *pool_slots);
+    pthread_condattr_t attributes;
+    if (pool_slots == NULL || pthread_condattr_init(&attributes) != 0)
+        return false;
+    bool ok = pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC) == 0 &&
+              pthread_cond_init(&pool_freed, &attributes) == 0;
+    pthread_condattr_destroy(&attributes);
+    return ok;
+}
+
+/* An idle connection has nothing to read: the API never LISTENs.  If its
+ * socket is readable, the server has sent something unasked, which in
+ * practice is a FATAL before closing (a restart, an administrator) or EOF.
+ * libpq may not have seen the EOF yet, so such a connection is not trusted
+ * with the next request: it is replaced. */
+static bool still_alive(PGconn *connection)
+{
+    if (PQstatus(connection) != CONNECTION_OK ||
+        PQtransactionStatus(connection) != PQTRANS_IDLE)
+        return false;
+    struct pollfd descriptor = {.fd = PQsocket(connection), .events = POLLIN};
+    if (descriptor.fd < 0)
+        return false;
+    if (poll(&descriptor, 1, 0) > 0) {
+        PQconsumeInput(connection); /* logs the server's parting message */
+        return false;
+    }
+    return true;
+}
+
+/* A free slot, preferring one with an open connection (its backend and
+ * prepared statements are warm); NULL when all are in use. */
+static struct slot *free_slot(void)
+{
+    struct slot *empty = NULL;
+    for (unsigned index = 0; index < pool_size; index++) {
+        struct slot *slot = &pool_slots[index];
+        if (slot->in_use)
+            continue;
+        if (slot->connection != NULL)
+            return slot;
+        if (empty == NULL)
+            empty = slot;
+    }
+    return empty;
+}
+
+static struct slot *slot_of(PGconn *connection)
+{
+    for (unsigned index = 0; index < pool_size; index++)
+        if (pool_slots[index].connection == connection)
+            return &pool_slots[index];
+    return NULL;
+}
+
+/* Waits (up to pool_wait_ms) for a free slot and takes it. */
+static struct slot *take_slot(void)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += pool_wait_ms / 1000;
+    deadline.tv_nsec += (long)(pool_wait_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pool_lock);
+    struct slot *slot;
+    int waited = 0;
+    while ((slot = free_slot()) == NULL && waited != ETIMEDOUT)
+        waited = pthread_cond_timedwait(&pool_freed, &pool_lock, &deadline);
+    if (slot != NULL)
+        slot->in_use = true;
+    pthread_mutex_unlock(&pool_lock);
+    return slot;
+}
+
+/* Sets the connection of a slot this thread holds.  Under the lock all the
+ * same: slot_of() reads every slot's connection. */
+static void set_connection(struct slot *slot, PGconn *connection)
+{
+    pthread_mutex_lock(&pool_lock);
+    slot->connection = connection;
+    pthread_mutex_unlock(&pool_lock);
+}
+
+/* Gives a slot back, with its connection or (connection NULL) without. */
+static void put_slot(struct slot *slot, PGconn *connection)
+{
+    pthread_mutex_lock(&pool_lock);
+    slot->connection = connection;
+    slot->in_use = false;
+    pthread_cond_signal(&pool_freed);
+    pthread_mutex_unlock(&pool_lock);
+}
+
+PGconn *pool_acquire(enum pool_failure *failure)
+{
+    struct slot *slot = take_slot();
+    if (slot == NULL) {
+        *failure = POOL_BUSY;
+        log_event(LOG_WARN, "database_pool_exhausted",
+                  json_pack("{s:i, s:i}", "connections", (int)pool_size, "waited_ms",
+                            (int)pool_wait_ms));
+        return NULL;
+    }
+    /* The slot is ours: no other thread changes its connection. */
+    pthread_mutex_lock(&pool_lock);
+    PGconn *connection = slot->connection;
+    pthread_mutex_unlock(&pool_lock);
+    if (connection != NULL && still_alive(connection))
+        return connection;
+    if (connection != NULL) {
+        log_event(LOG_WARN, "database_reconnect",
+                  json_pack("{s:s}", "reason", "connection lost or left mid-transaction"));
+        set_connection(slot, NULL);
+        PQfinish(connection);
+    }
+    char error[512];
+    connection = db_connect(pool_url, "baove-api", error, sizeof error);
+    if (connection == NULL) {
+        put_slot(slot, NULL);
+        metrics_database_error();
+        log_event(LOG_ERROR, "database_unreachable", json_pack("{s:s}", "error", error));
+        *failure = POOL_UNREACHABLE;
+        return NULL;
+    }
+    if (!db_prepare_statements(connection))
+        log_event(LOG_WARN, "statement_cache_unavailable", NULL);
+    set_connection(slot, connection);
+    return connection;
+}
+
+/* Gives a slot back: with its connection when keep, else empty, the
+ * connection closed.  The slot is emptied under the lock before the
+ * connection is closed: once freed, its address may come back from another
+ * thread's connect, and must never name two slots. */
+static void give_back(PGconn *connection, bool keep)
+{
+    pthread_mutex_lock(&pool_lock);
+    struct slot *slot = slot_of(connection);
+    if (slot != NULL && !keep)
+        slot->connection = NULL;
+    pthread_mutex_unlock(&pool_lock);
+    if (!keep)
+        PQfinish(connection);
+    if (slot != NULL)
+        put_slot(slot, keep ? connection : NULL);
+}
+
+void pool_release(PGconn *connection)
+{
+    if (connection == NULL)
+        return;
+    bool reusable = PQstatus(connection) == CONNECTION_OK &&
+                    PQtransactionStatus(connection) == PQTRANS_IDLE;
+    if (!reusable)
+        log_event(LOG_WARN, "database_connection_dropped",
+                  json_pack("{s:s}", "reason", "returned broken or inside a transaction"));
+    give_back(connection, reusable);
+}
+
+void pool_discard(PGconn *connection)
+{
+    if (connection != NULL)
+        give_back(connection, false);
+}
+
+void pool_close_all(void)
+{
+    for (unsigned index = 0; index < pool_size; index++)
+        PQfinish(pool_slots[index].connection);
+    free(pool_slots);
+    pool_slots = NULL;
+    pool_size = 0;
+}

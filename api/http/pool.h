@@ -1,0 +1,40 @@
+/* The API's pool of PostgreSQL connections.
+ *
+ * Every HTTP connection has a thread of its own (libmicrohttpd's
+ * thread-per-connection mode), and handlers block on the database, so a
+ * request waiting on a row lock never holds up anyone else's request.  The
+ * database connections are a fixed pool shared by those threads: a request
+ * takes one when it first needs the database and gives it back as soon as
+ * its handler returns.  Connections are opened on first use, checked
+ * (cheaply) whenever they are taken, re-established after loss, and keep
+ * their prepared statements (db_prepare_statements) for their whole life. */
+#ifndef BAOVE_API_POOL_H
+#define BAOVE_API_POOL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+enum pool_failure {
+    POOL_BUSY,       /* every connection stayed in use for the whole wait */
+    POOL_UNREACHABLE /* connecting failed (logged, counted) */
+};
+
+/* Remembers the URL and sizes the pool.  Call once, before serving. */
+bool pool_init(const char *url, unsigned connections, unsigned wait_ms);
+
+/* A connection for this request, or NULL with the reason. */
+PGconn *pool_acquire(enum pool_failure *failure);
+
+/* Gives a connection back.  One left inside a transaction (a bug) or broken
+ * is closed instead of being handed to the next request. */
+void pool_release(PGconn *connection);
+
+/* Closes a connection that failed (lost, or in an unknown state) and frees
+ * its place in the pool. */
+void pool_discard(PGconn *connection);
+
+/* Closes every connection and frees the pool; call once the server has
+ * stopped and no request runs any more. */
+void pool_close_all(void);
+
+#endif

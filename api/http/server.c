@@ -1,0 +1,568 @@
+/* The HTTP server: libmicrohttpd callbacks, request bodies, authentication,
+ * dispatch through the route table, replies, logs and metrics. */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "http/pool.h"
+#include "db.h"
+#include "json.h"
+#include "log.h"
+#include "http/handlers.h"
+#include "http/metrics.h"
+#include "operation/operation.h"
+
+/* Settings of the running server, copied once by server_start() before the
+ * daemon's threads exist and only read afterwards. */
+static struct server_settings active_settings;
+
+const struct server_settings *server_settings(void)
+{
+    return &active_settings;
+}
+
+/* ---- replies ---------------------------------------------------------- */
+
+static void set_reply(struct request *request, unsigned status, const char *content_type,
+                      char *body, size_t length)
+{
+    if (request->replied) {
+        /* A handler answered twice: keep the first answer, drop this one. */
+        log_event(LOG_ERROR, "double_reply", json_pack("{s:s}", "request_id", request->id));
+        free(body);
+        return;
+    }
+    request->replied = true;
+    request->status = status;
+    request->content_type = content_type;
+    request->reply_body = body;
+    request->reply_length = length;
+}
+
+void reply_json(struct request *request, unsigned status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+    if (text == NULL) {
+        static const char out_of_memory[] =
+            "{\"type\":\"/problems/internal\",\"title\":\"Internal error\","
+            "\"status\":500,\"detail\":\"Out of memory.\"}";
+        char *copy = strdup(out_of_memory);
+        set_reply(request, 500, PROBLEM_CONTENT_TYPE, copy, copy != NULL ? strlen(copy) : 0);
+        return;
+    }
+    set_reply(request, status, "application/json", text, strlen(text));
+}
+
+void reply_problem_errors(struct request *request, enum problem_type type, const char *detail,
+                          json_t *errors)
+{
+    json_t *body = problem_body(type, detail, request->id, errors);
+    unsigned status = problem_info(type)->status;
+    reply_json(request, status, body);
+    request->content_type = PROBLEM_CONTENT_TYPE;
+}
+
+void reply_problem_members(struct request *request, enum problem_type type, const char *detail,
+                           json_t *members)
+{
+    json_t *body = problem_body(type, detail, request->id, NULL);
+    json_object_update_missing(body, members);
+    json_decref(members);
+    reply_json(request, problem_info(type)->status, body);
+    request->content_type = PROBLEM_CONTENT_TYPE;
+}
+
+void reply_problem(struct request *request, enum problem_type type, const char *detail, ...)
+{
+    char text[1024];
+    va_list args;
+    va_start(args, detail);
+    vsnprintf(text, sizeof text, detail, args);
+    va_end(args);
+    reply_problem_errors(request, type, text, NULL);
+}
+
+void reply_text(struct request *request, unsigned status, const char *content_type,
+                char *text, size_t length)
+{
+    set_reply(request, status, content_type, text, length);
+}
+
+void reply_csv(struct request *request, char *text, size_t length, const char *filename)
+{
+    if (text == NULL) {
+        reply_problem(request, PROBLEM_INTERNAL, "Out of memory while building the CSV.");
+        return;
+    }
+    char disposition[256];
+    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", filename);
+    reply_add_header(request, "Content-Disposition", disposition);
+    set_reply(request, 200, "text/csv; charset=utf-8", text, length);
+}
+
+/* The quality (0–1000) an Accept header gives a media type: its own entry,
+ * else type/ *, else * / *; 0 when none matches. */
+static int accept_quality(const char *accept, const char *type)
+{
+    size_t slash = strcspn(type, "/");
+    int best = 0, best_specificity = -1;
+    for (const char *entry = accept; *entry != '\0';) {
+        entry += strspn(entry, " \t,");
+        size_t entry_length = strcspn(entry, ",");
+        size_t range_length = strcspn(entry, ";, \t");
+        int specificity = -1;
+        if (range_length == strlen(type) && strncasecmp(entry, type, range_length) == 0)
+            specificity = 2;
+        else if (range_length == slash + 2 && strncasecmp(entry, type, slash + 1) == 0 &&
+                 entry[slash + 1] == '*')
+            specificity = 1;
+        else if (range_length == 3 && strncmp(entry, "*/*", 3) == 0)
+            specificity = 0;
+        if (specificity > best_specificity) {
+            int quality = 1000;
+            const char *q = strstr(entry, ";q=");
+            if (q != NULL && q < entry + entry_length)
+                quality = (int)(strtod(q + 3, NULL) * 1000 + 0.5);
+            best = quality;
+            best_specificity = specificity;
+        }
+        entry += entry_length;
+    }
+    return best;
+}
+
+bool request_wants_csv(const struct request *request)
+{
+    const char *format = request_query(request, "format");
+    if (format != NULL)
+        return strcmp(format, "csv") == 0;
+    const char *accept = request_header(request, MHD_HTTP_HEADER_ACCEPT);
+    if (accept == NULL)
+        return false;
+    int csv = accept_quality(accept, "text/csv");
+    return csv > 0 && csv > accept_quality(accept, "application/json");
+}
+
+void reply_empty(struct request *request, unsigned status)
+{
+    set_reply(request, status, NULL, NULL, 0);
+}
+
+void reply_add_header(struct request *request, const char *name, const char *value)
+{
+    if (request->header_count == REPLY_MAX_HEADERS)
+        return;
+    struct reply_header *header = &request->headers[request->header_count++];
+    snprintf(header->name, sizeof header->name, "%s", name);
+    snprintf(header->value, sizeof header->value, "%s", value);
+}
+
+void reply_database_failure(struct request *request, const char *what, PGresult *result)
+{
+    PGconn *connection = request->database;
+    db_log_failure(what, connection, result);
+    metrics_database_error();
+    if (db_connection_lost(connection, result)) {
+        pool_discard(connection);
+        request->database = NULL;
+        reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
+                      "The database connection was lost; nothing was written. Retry.");
+    } else {
+        reply_problem(request, PROBLEM_INTERNAL, "A database statement failed.");
+    }
+}
+
+/* ---- request accessors ------------------------------------------------ */
+
+const char *request_query(const struct request *request, const char *name)
+{
+    return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *request_header(const struct request *request, const char *name)
+{
+    return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
+}
+
+void request_client_address(const struct request *request, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(request->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, size, "unknown");
+    if (info == NULL || info->client_addr == NULL)
+        return;
+    socklen_t length = info->client_addr->sa_family == AF_INET6
+                           ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    getnameinfo(info->client_addr, length, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST);
+}
+
+PGconn *request_database(struct request *request)
+{
+    if (request->database != NULL)
+        return request->database;
+    enum pool_failure failure;
+    request->database = pool_acquire(&failure);
+    if (request->database == NULL && failure == POOL_BUSY) {
+        reply_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
+                      "Every database connection is busy; nothing was read or written. "
+                      "Retry shortly.");
+    } else if (request->database == NULL) {
+        reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
+                      "The database cannot be reached; nothing was read or written.");
+    }
+    return request->database;
+}
+
+/* application/json or application/merge-patch+json (RFC 7396, for PATCH),
+ * optionally with parameters (charset=utf-8). */
+static bool is_json_media_type(const char *content_type)
+{
+    if (content_type == NULL)
+        return false;
+    size_t length = strcspn(content_type, "; \t");
+    static const char *const accepted[] = {"application/json", "application/merge-patch+json"};
+    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++)
+        if (length == strlen(accepted[i]) && strncasecmp(content_type, accepted[i], length) == 0)
+            return true;
+    return false;
+}
+
+json_t *request_json_body(struct request *request)
+{
+    if (!is_json_media_type(request_header(request, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        reply_problem(request, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+                      "Send the body as Content-Type: application/json.");
+        return NULL;
+    }
+    json_t *object;
+    char detail[256];
+    switch (json_parse_object(request->body ? request->body : "", request->body_length,
+                              &object, detail, sizeof detail)) {
+    case JSON_PARSE_OK:
+        return object;
+    case JSON_PARSE_TOO_DEEP:
+        reply_problem(request, PROBLEM_JSON_TOO_DEEP, "%s", detail);
+        return NULL;
+    case JSON_PARSE_DUPLICATE_KEY:
+        reply_problem(request, PROBLEM_DUPLICATE_KEY, "%s", detail);
+        return NULL;
+    case JSON_PARSE_MALFORMED:
+    case JSON_PARSE_NOT_OBJECT:
+        break;
+    }
+    reply_problem(request, PROBLEM_MALFORMED_JSON, "%s", detail);
+    return NULL;
+}
+
+/* ---- the request's life ----------------------------------------------- */
+
+/* Client-supplied request ids are echoed only when they are short and
+ * harmless in logs and headers, and valid as a problem's `instance` (a URI
+ * reference: hence no ':'); otherwise we make our own. */
+static bool acceptable_request_id(const char *id)
+{
+    size_t length = id != NULL ? strlen(id) : 0;
+    if (length == 0 || length >= REQUEST_ID_SIZE)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        char c = id[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+
+/* Called by libmicrohttpd when a request line arrives, before headers: the
+ * request context is born here so that every request is counted and timed. */
+static void *request_begin(void *closure, const char *uri, struct MHD_Connection *connection)
+{
+    (void)closure;
+    (void)uri;
+    struct request *request = calloc(1, sizeof *request);
+    if (request == NULL)
+        return NULL;
+    request->connection = connection;
+    request->started_us = clock_monotonic_us();
+    request->match.index = api_route_count; /* unmatched until routed */
+    metrics_request_started();
+    return request;
+}
+
+static void request_end(void *closure, struct MHD_Connection *connection, void **context,
+                        enum MHD_RequestTerminationCode termination)
+{
+    (void)closure;
+    (void)connection;
+    struct request *request = *context;
+    if (request == NULL)
+        return;
+    int64_t duration = clock_monotonic_us() - request->started_us;
+    if (request->method[0] != '\0') {
+        metrics_record_request(request->match.index, request->status, duration);
+        const char *route = request->match.index < api_route_count
+                                ? api_routes[request->match.index].pattern : "unmatched";
+        log_event(request->status >= 500 ? LOG_WARN : LOG_INFO, "request",
+                  json_pack("{s:s, s:s, s:i, s:f, s:s, s:b}", "method", request->method,
+                            "route", route, "status", (int)request->status, "duration_ms",
+                            (double)duration / 1000.0, "request_id", request->id,
+                            "completed", termination == MHD_REQUEST_TERMINATED_COMPLETED_OK));
+    }
+    metrics_request_finished();
+    pool_release(request->database); /* when a handler did not run to its end */
+    free(request->path);
+    free(request->body);
+    free(request->reply_body);
+    free(request);
+    *context = NULL;
+}
+
+/* Hands the chosen reply to libmicrohttpd, with the common headers. */
+static enum MHD_Result send_reply(struct request *request)
+{
+    if (!request->replied)
+        reply_problem(request, PROBLEM_INTERNAL, "The handler produced no answer.");
+    struct MHD_Response *response = MHD_create_response_from_buffer(
+        request->reply_length, request->reply_body, MHD_RESPMEM_MUST_FREE);
+    if (response == NULL)
+        return MHD_NO;
+    request->reply_body = NULL; /* now owned by the response */
+    if (request->content_type != NULL)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, request->content_type);
+    MHD_add_response_header(response, "X-Request-Id", request->id);
+    /* Personal data must not linger in caches; only the static problem
+     * pages may be cached. */
+    bool problem_page = strncmp(request->path ? request->path : "", "/problems/", 10) == 0 &&
+                        request->status == 200;
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            problem_page ? "public, max-age=86400" : "no-store");
+    for (int i = 0; i < request->header_count; i++)
+        MHD_add_response_header(response, request->headers[i].name, request->headers[i].value);
+    enum MHD_Result queued = MHD_queue_response(request->connection, request->status, response);
+    MHD_destroy_response(response);
+    return queued;
+}
+
+/* Runs the matched route's handler after authentication and permission. */
+static void run_route(struct request *request)
+{
+    const struct route *route = request->match.route;
+    if (route->permission != PERMISSION_PUBLIC) {
+        if (!api_authenticate(request))
+            return; /* answered 401 or 503 */
+        if (!role_has_permission(request->principal.role, route->permission)) {
+            reply_problem(request, PROBLEM_FORBIDDEN, "The role %s may not do this.",
+                          role_name(request->principal.role));
+            if (route->audited != NULL)
+                audit_refusal(request, "denied", route->audited,
+                              route_param(&request->match, "id"), "denied");
+            return;
+        }
+    }
+    route->handler(request);
+    /* A replayed create hands a personal record out again, without the
+     * handler having run its audited transaction: record that read here. */
+    if (request->idempotent_replay && route->audited != NULL)
+        audit_refusal(request, "read", route->audited, request->replayed_id, "success");
+}
+
+static void dispatch(struct request *request)
+{
+    run_route(request);
+    /* The answer is built: the database connection serves others while it
+     * is sent. */
+    pool_release(request->database);
+    request->database = NULL;
+}
+
+/* First call for a request: headers are in, the body is not. */
+static enum MHD_Result request_start(struct request *request, const char *url,
+                                     const char *method)
+{
+    const char *given_id = request_header(request, "X-Request-Id");
+    if (acceptable_request_id(given_id))
+        snprintf(request->id, sizeof request->id, "%s", given_id);
+    else
+        auth_random_uuid(request->id);
+    snprintf(request->method, sizeof request->method, "%s", method);
+    request->path = strdup(url);
+    if (request->path == NULL)
+        return MHD_NO;
+    request->routing = route_find(api_routes, api_route_count, method, url, &request->match);
+    if (request->routing != ROUTE_FOUND)
+        request->match.index = api_route_count;
+    /* A body over the limit is refused now, from its declared length,
+     * rather than read and thrown away.  (libmicrohttpd then closes the
+     * connection, since the body was not read.) */
+    const char *declared = request_header(request, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    long long length = 0;
+    if (declared != NULL &&
+        !config_parse_integer(declared, 0, (long long)active_settings.max_body, &length)) {
+        reply_problem(request, PROBLEM_PAYLOAD_TOO_LARGE, "The body may be at most %zu bytes.",
+                      active_settings.max_body);
+        return send_reply(request);
+    }
+    return MHD_YES;
+}
+
+/* Answers paths and methods that match no route. */
+static void reply_unrouted(struct request *request)
+{
+    if (request->routing == ROUTE_METHOD_NOT_ALLOWED) {
+        reply_add_header(request, MHD_HTTP_HEADER_ALLOW, request->match.allow);
+        reply_problem(request, PROBLEM_METHOD_NOT_ALLOWED, "This path supports: %s.",
+                      request->match.allow);
+    } else {
+        reply_problem(request, PROBLEM_NOT_FOUND, "No resource lives at this path.");
+    }
+}
+
+/* How much of a refused body is read and dropped before the connection is
+ * cut: enough for an honest client to get its 413. */
+#define DISCARD_LIMIT (64u * 1024 * 1024)
+
+/* Appends an upload chunk; answers 413 once the limit is passed. */
+static bool append_body(struct request *request, const char *data, size_t size)
+{
+    if (request->body_length + size > active_settings.max_body) {
+        reply_problem(request, PROBLEM_PAYLOAD_TOO_LARGE, "The body may be at most %zu bytes.",
+                      active_settings.max_body);
+        return false;
+    }
+    if (request->body_length + size + 1 > request->body_capacity) {
+        size_t capacity = request->body_capacity ? request->body_capacity : 4096;
+        while (capacity < request->body_length + size + 1)
+            capacity *= 2;
+        char *grown = realloc(request->body, capacity);
+        if (grown == NULL) {
+            reply_problem(request, PROBLEM_INTERNAL, "Out of memory reading the body.");
+            return false;
+        }
+        request->body = grown;
+        request->body_capacity = capacity;
+    }
+    memcpy(request->body + request->body_length, data, size);
+    request->body_length += size;
+    request->body[request->body_length] = '\0';
+    return true;
+}
+
+static enum MHD_Result handle_request(void *closure, struct MHD_Connection *connection,
+                                      const char *url, const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **context)
+{
+    (void)closure;
+    (void)version;
+    (void)connection;
+    struct request *request = *context;
+    if (request == NULL)
+        return MHD_NO;
+    if (request->method[0] == '\0')
+        return request_start(request, url, method);
+    if (*upload_data_size != 0) {
+        size_t size = *upload_data_size;
+        *upload_data_size = 0;
+        if (!request->replied) {
+            append_body(request, upload_data, size);
+            return MHD_YES;
+        }
+        /* libmicrohttpd 0.9 cannot queue a response while a body is still
+         * arriving, so the rest of a refused (chunked) body is read and
+         * dropped, and the 413 goes out at the end.  A sender that will not
+         * stop is cut off instead. */
+        request->discarded_length += size;
+        return request->discarded_length <= DISCARD_LIMIT ? MHD_YES : MHD_NO;
+    }
+    if (request->replied)
+        return send_reply(request);
+    if (request->routing == ROUTE_FOUND)
+        dispatch(request);
+    else
+        reply_unrouted(request);
+    return send_reply(request);
+}
+
+/* ---- start and stop --------------------------------------------------- */
+
+static void log_microhttpd(void *closure, const char *format, va_list args)
+{
+    (void)closure;
+    char message[512];
+    vsnprintf(message, sizeof message, format, args);
+    message[strcspn(message, "\n")] = '\0';
+    log_event(LOG_WARN, "microhttpd", json_pack("{s:s}", "message", message));
+}
+
+/* Every connection gets a thread of its own (libmicrohttpd's
+ * thread-per-connection mode, polled with poll(), not select()): handlers
+ * block on the database, and a request waiting on a row lock or a slow
+ * statement must not hold up other clients' requests behind it, as it
+ * would on a shared pool thread.  Threads are cheap beside the database
+ * work; BAOVE_HTTP_MAX_CONNECTIONS bounds them. */
+struct MHD_Daemon *server_start(const struct server_settings *settings)
+{
+    active_settings = *settings;
+    struct sockaddr_storage address;
+    memset(&address, 0, sizeof address);
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    struct sockaddr_in *ipv4 = (struct sockaddr_in *)&address;
+    struct sockaddr_in6 *ipv6 = (struct sockaddr_in6 *)&address;
+    if (inet_pton(AF_INET, settings->address, &ipv4->sin_addr) == 1) {
+        ipv4->sin_family = AF_INET;
+        ipv4->sin_port = htons((uint16_t)settings->port);
+    } else if (inet_pton(AF_INET6, settings->address, &ipv6->sin6_addr) == 1) {
+        ipv6->sin6_family = AF_INET6;
+        ipv6->sin6_port = htons((uint16_t)settings->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        log_message(LOG_ERROR, "BAOVE_HTTP_ADDR \"%s\" is not an IPv4 or IPv6 address",
+                    settings->address);
+        return NULL;
+    }
+    struct MHD_Daemon *daemon = MHD_start_daemon(
+        flags, (uint16_t)settings->port, NULL, NULL, handle_request, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, log_microhttpd, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+        MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, settings->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, settings->max_connections_per_address,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, settings->connection_memory,
+        MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL,
+        MHD_OPTION_END);
+    if (daemon == NULL)
+        log_message(LOG_ERROR, "cannot listen on %s port %u", settings->address,
+                    settings->port);
+    return daemon;
+}
+
+void server_stop(struct MHD_Daemon *daemon, unsigned grace_seconds)
+{
+    /* Stop accepting first, then let requests already being handled finish
+     * before the connection threads go away. */
+    MHD_socket listener = MHD_quiesce_daemon(daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
+    int64_t deadline = clock_monotonic_us() + (int64_t)grace_seconds * 1000000;
+    while (metrics_requests_in_flight() > 0 && clock_monotonic_us() < deadline)
+        usleep(20000);
+    MHD_stop_daemon(daemon);
+}
