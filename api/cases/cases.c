@@ -13,7 +13,7 @@
 #include "config.h"
 #include "http/handlers.h"
 #include "json.h"
-#include "operation/operation.h"
+#include "operation/legacy.h"
 
 #define LIST_DEFAULT_LIMIT 50
 #define LIST_MAX_LIMIT 500

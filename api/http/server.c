@@ -22,7 +22,7 @@
 #include "log.h"
 #include "http/handlers.h"
 #include "http/metrics.h"
-#include "operation/operation.h"
+#include "operation/legacy.h"
 
 /* Settings of the running server, copied once by server_start() before the
  * daemon's threads exist and only read afterwards. */
@@ -170,14 +170,27 @@ void reply_add_header(struct request *request, const char *name, const char *val
     snprintf(header->value, sizeof header->value, "%s", value);
 }
 
+void reply_etag(struct request *request, long long version)
+{
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%lld\"", version);
+    reply_add_header(request, MHD_HTTP_HEADER_ETAG, etag);
+}
+
+void request_discard_database(struct request *request)
+{
+    if (request->database != NULL)
+        pool_discard(request->database);
+    request->database = NULL;
+}
+
 void reply_database_failure(struct request *request, const char *what, PGresult *result)
 {
     PGconn *connection = request->database;
     db_log_failure(what, connection, result);
     metrics_database_error();
     if (db_connection_lost(connection, result)) {
-        pool_discard(connection);
-        request->database = NULL;
+        request_discard_database(request);
         reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
                       "The database connection was lost; nothing was written. Retry.");
     } else {

@@ -122,6 +122,13 @@ void request_client_address(const struct request *request, char *out, size_t siz
  * use, given back when the handler returns), or NULL after answering 503. */
 PGconn *request_database(struct request *request);
 
+/* Sets the ETag header of a record's version. */
+void reply_etag(struct request *request, long long version);
+
+/* Drops the request's database connection after it was lost (the pool
+ * opens a new one for the next request). */
+void request_discard_database(struct request *request);
+
 /* Reports a failed statement: logs it, counts it, and answers 503 when the
  * connection is gone or 500 otherwise. */
 void reply_database_failure(struct request *request, const char *what, PGresult *result);

@@ -1,160 +1,41 @@
+/* The request lifecycle (see operation.h for the picture). */
 #include "operation/operation.h"
 
-#include <openssl/evp.h>
-#include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "http/server.h"
 #include "json.h"
-#include "log.h"
+#include "operation/audit_log.h"
+#include "operation/change_log.h"
+#include "operation/idempotency.h"
+#include "operation/scope.h"
 
-#define IDEMPOTENCY_KEY_MAX 200
+#define SQL_SIZE 4096
 
-PGresult *registry_query(struct request *request, const char *sql,
-                         const struct db_params *params, enum db_outcome *outcome)
-{
-    PGresult *result = db_query(request->database, sql, params);
-    if (db_ok(result))
-        return result;
-    if (db_retryable(result)) {
-        *outcome = DB_RETRY;
-    } else {
-        reply_database_failure(request, "registry statement", result);
-        *outcome = DB_FAILED;
-    }
-    PQclear(result);
-    return NULL;
-}
-
-void registry_today(char out[CLOCK_DATE_SIZE])
+void operation_today(char out[CLOCK_DATE_SIZE])
 {
     date_format(clock_today(), out);
 }
 
-bool scope_enter(struct request *request, enum db_outcome *outcome)
+const char *operation_uuid_param(struct request *request, const char *name)
 {
-    char today[CLOCK_DATE_SIZE];
-    registry_today(today);
-    struct db_params params;
-    db_params_init(&params);
-    db_param_integer(&params, request->principal.unit_id);
-    db_param_text(&params, today);
-    PGresult *result = registry_query(request,
-                                      "SELECT set_config('baove.scope_unit', $1, true), "
-                                      "       set_config('baove.scope_on', $2, true)",
-                                      &params, outcome);
-    PQclear(result);
-    return result != NULL;
-}
-
-static long long find_unit(struct request *request, const char *sql, const char *code,
-                           const char *on, enum db_outcome *outcome)
-{
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, code);
-    db_param_text(&params, on);
-    PGresult *result = registry_query(request, sql, &params, outcome);
-    if (result == NULL)
-        return -1;
-    long long id = PQntuples(result) == 1 ? db_integer(result, 0, 0) : 0;
-    PQclear(result);
-    return id;
-}
-
-long long scope_commune(struct request *request, const char *code, const char *on,
-                        enum db_outcome *outcome)
-{
-    return find_unit(request,
-                     "SELECT u.id FROM units u WHERE u.code = $1 "
-                     "   AND u.kind IN ('commune', 'township', 'ward') "
-                     "   AND u.valid_from <= $2 AND (u.valid_to IS NULL OR u.valid_to >= $2) "
-                     "   AND u.id IN (SELECT id FROM scope_units())",
-                     code, on, outcome);
-}
-
-long long scope_unit(struct request *request, const char *code, enum db_outcome *outcome)
-{
-    char today[CLOCK_DATE_SIZE];
-    registry_today(today);
-    return find_unit(request,
-                     "SELECT u.id FROM units u WHERE u.code = $1 "
-                     "   AND u.valid_from <= $2 AND (u.valid_to IS NULL OR u.valid_to >= $2) "
-                     "   AND u.id IN (SELECT id FROM scope_units())",
-                     code, today, outcome);
-}
-
-const char *request_uuid_param(struct request *request, const char *name, const char *what)
-{
-    /* The value lives in the request's route match, which we may rewrite. */
+    /* The value lives in the request's route match, which we may rewrite:
+     * ids are compared and printed in the database's canonical lower case. */
     char *id = (char *)route_param(&request->match, name);
-    if (!json_is_uuid_text(id)) {
-        reply_problem(request, PROBLEM_NOT_FOUND, "No such %s.", what);
+    if (!json_is_uuid_text(id))
         return NULL;
-    }
     for (char *c = id; *c != '\0'; c++)
         if (*c >= 'A' && *c <= 'F')
             *c = (char)(*c - 'A' + 'a');
     return id;
 }
 
-long long scope_list_filter(struct request *request, const char *code, bool *not_found,
-                            enum db_outcome *outcome)
-{
-    if (code == NULL)
-        return 0;
-    long long unit_id = scope_unit(request, code, outcome);
-    if (unit_id == 0) {
-        *not_found = true;
-        reply_problem(request, PROBLEM_NOT_FOUND, "No such unit in your scope.");
-        *outcome = DB_ROLLBACK;
-        return -1;
-    }
-    return unit_id;
-}
-
-/* ---- audit -------------------------------------------------------------- */
-
-bool audit_write(struct request *request, const char *action, const char *resource_type,
-                 const char *ids, long long unit_id, const char *outcome)
-{
-    const struct principal *principal = &request->principal;
-    struct db_params params;
-    db_params_init(&params);
-    db_param_instant(&params, clock_now_us());
-    db_param_text(&params, principal->id[0] != '\0' ? principal->id : NULL);
-    db_param_text(&params, principal->username);
-    db_param_text(&params, role_name(principal->role));
-    db_param_text(&params, action);
-    db_param_text(&params, resource_type);
-    db_param_text(&params, ids != NULL ? ids : "{}");
-    db_param_id(&params, unit_id);
-    db_param_text(&params, request->id);
-    db_param_text(&params, outcome);
-    return db_command(request->database,
-                      "INSERT INTO audit_log (at, actor_id, actor, role, action, resource_type, "
-                      "resource_ids, unit_id, request_id, outcome) "
-                      "VALUES ($1, $2, $3, $4, $5, $6, $7::uuid[], $8, $9, $10)",
-                      &params);
-}
-
-void audit_refusal(struct request *request, const char *action, const char *resource_type,
-                   const char *id, const char *outcome)
-{
-    if (request->database == NULL)
-        return;
-    char ids[64] = "{}";
-    if (id != NULL && json_is_uuid_text(id))
-        snprintf(ids, sizeof ids, "{%s}", id);
-    if (!audit_write(request, action, resource_type, ids, request->principal.unit_id, outcome))
-        log_event(LOG_ERROR, "audit_failed", json_pack("{s:s}", "request_id", request->id));
-}
-
-/* ---- optimistic concurrency ---------------------------------------------- */
-
-long long request_if_match(const struct request *request)
+/* Parses If-Match: the version, 0 when absent, -1 when malformed. */
+static long long if_match_version(const struct request *request)
 {
     const char *header = request_header(request, MHD_HTTP_HEADER_IF_MATCH);
     if (header == NULL)
@@ -175,185 +56,423 @@ long long request_if_match(const struct request *request)
     return config_parse_integer(digits, 1, 1LL << 62, &version) ? version : -1;
 }
 
-void reply_record(struct request *request, enum db_outcome outcome, char **document,
-                  unsigned status, long long version, const char *location)
+bool operation_begin(struct operation *operation, struct request *request,
+                     const struct resource *resource, const struct operation_steps *steps,
+                     bool body)
 {
-    if (outcome == DB_COMMIT && *document != NULL) {
-        if (version > 0)
-            reply_etag(request, version);
-        if (status == 201 && location != NULL)
-            reply_add_header(request, MHD_HTTP_HEADER_LOCATION, location);
-        reply_text(request, status, "application/json", *document, strlen(*document));
-        *document = NULL;
+    void *domain = operation->domain; /* the one member a handler may set first */
+    memset(operation, 0, sizeof *operation);
+    operation->request = request;
+    operation->resource = resource;
+    operation->steps = steps;
+    operation->domain = domain;
+    operation->if_match = if_match_version(request);
+    if (steps->reads_record) {
+        operation->id = operation_uuid_param(request, "id");
+        if (operation->id == NULL) {
+            reply_problem(request, PROBLEM_NOT_FOUND, "No such %s.", resource->name);
+            return false;
+        }
+    }
+    if (body && (operation->body = request_json_body(request)) == NULL)
+        return false; /* answered 400/415 */
+    return true;
+}
+
+/* ---- refusals and failures ---------------------------------------------- */
+
+static void problem_clear(struct operation_problem *problem)
+{
+    json_decref(problem->errors);
+    json_decref(problem->members);
+    memset(problem, 0, sizeof *problem);
+}
+
+static enum db_outcome refuse(struct operation *operation, enum problem_type type,
+                              const char *audit_outcome, const char *detail)
+{
+    problem_clear(&operation->problem);
+    operation->problem.set = true;
+    operation->problem.type = type;
+    operation->problem.audit_outcome = audit_outcome;
+    snprintf(operation->problem.detail, sizeof operation->problem.detail, "%s", detail);
+    return DB_ROLLBACK;
+}
+
+enum db_outcome operation_refuse(struct operation *operation, enum problem_type type,
+                                 const char *audit_outcome, const char *detail, ...)
+{
+    char text[512];
+    va_list args;
+    va_start(args, detail);
+    vsnprintf(text, sizeof text, detail, args);
+    va_end(args);
+    return refuse(operation, type, audit_outcome, text);
+}
+
+enum db_outcome operation_refuse_invalid(struct operation *operation, json_t *errors,
+                                         const char *detail)
+{
+    refuse(operation, PROBLEM_VALIDATION, "invalid", detail);
+    operation->problem.errors = errors;
+    return DB_ROLLBACK;
+}
+
+enum db_outcome operation_refuse_with(struct operation *operation, enum problem_type type,
+                                      const char *audit_outcome, json_t *members,
+                                      const char *detail)
+{
+    refuse(operation, type, audit_outcome, detail);
+    operation->problem.members = members;
+    return DB_ROLLBACK;
+}
+
+enum db_outcome operation_failed(struct operation *operation, const char *what,
+                                 const PGresult *result)
+{
+    if (db_retryable(result))
+        return DB_RETRY;
+    db_log_failure(what, operation->connection, result);
+    bool lost = db_connection_lost(operation->connection, result);
+    refuse(operation, lost ? PROBLEM_DATABASE_UNAVAILABLE : PROBLEM_INTERNAL, NULL,
+           lost ? "The database connection was lost; nothing was written. Retry."
+                : "A database statement failed.");
+    operation->problem.connection_lost = lost;
+    return DB_FAILED;
+}
+
+PGresult *operation_query(struct operation *operation, const char *sql,
+                          const struct db_params *params, enum db_outcome *outcome)
+{
+    PGresult *result = db_query(operation->connection, sql, params);
+    if (db_ok(result))
+        return result;
+    *outcome = operation_failed(operation, "operation statement", result);
+    PQclear(result);
+    return NULL;
+}
+
+/* ---- the record ------------------------------------------------------------ */
+
+bool operation_keep_document(struct operation *operation, const char *document)
+{
+    free(operation->document);
+    operation->document = document != NULL ? strdup(document) : NULL;
+    return document == NULL || operation->document != NULL;
+}
+
+bool operation_keep_page(struct operation *operation, const PGresult *result, long long limit)
+{
+    int rows = PQntuples(result);
+    bool more = rows > limit;
+    if (more)
+        rows = (int)limit;
+    /* The answer and the audit's id list, built in one pass. */
+    size_t answer_size = 128, ids_size = 3;
+    for (int row = 0; row < rows; row++) {
+        answer_size += strlen(db_text(result, row, 1)) + 1;
+        ids_size += 37;
+    }
+    char *answer = malloc(answer_size), *ids = malloc(ids_size);
+    if (answer == NULL || ids == NULL) {
+        free(answer);
+        free(ids);
+        return false;
+    }
+    char *end = answer + sprintf(answer, "{\"items\":["), *id_end = ids;
+    *id_end++ = '{';
+    for (int row = 0; row < rows; row++) {
+        end += sprintf(end, "%s%s", row ? "," : "", db_text(result, row, 1));
+        id_end += sprintf(id_end, "%s%s", row ? "," : "", db_text(result, row, 0));
+    }
+    strcpy(id_end, "}");
+    if (more)
+        sprintf(end, "],\"next_cursor\":\"%s\"}", db_text(result, rows - 1, 0));
+    else
+        strcpy(end, "],\"next_cursor\":null}");
+    free(operation->document);
+    free(operation->audit_ids);
+    operation->document = answer;
+    operation->audit_ids = ids;
+    return true;
+}
+
+static bool read_by_id(struct operation *operation, bool lock, enum db_outcome *outcome)
+{
+    const struct resource *resource = operation->resource;
+    char sql[SQL_SIZE], today[CLOCK_DATE_SIZE];
+    /* Table and expressions are constants of the domains, never request data. */
+    snprintf(sql, sizeof sql,
+             "SELECT r.version, %s, %s, %s::text FROM %s r, (SELECT $1::date AS today) t "
+             " WHERE r.id = $2::uuid%s",
+             resource->unit ? resource->unit : "r.unit_id",
+             resource->deleted ? resource->deleted : "false", resource->document,
+             resource->table, lock ? " FOR UPDATE OF r" : "");
+    operation_today(today);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, today);
+    db_param_text(&params, operation->id);
+    PGresult *result = operation_query(operation, sql, &params, outcome);
+    if (result == NULL)
+        return false;
+    operation->found = PQntuples(result) == 1;
+    if (operation->found) {
+        operation->version = db_integer(result, 0, 0);
+        operation->unit_id = db_integer(result, 0, 1);
+        operation->deleted = db_bool(result, 0, 2);
+        if (!operation_keep_document(operation, db_text(result, 0, 3))) {
+            PQclear(result);
+            *outcome = DB_FAILED;
+            return false;
+        }
+    }
+    PQclear(result);
+    return true;
+}
+
+bool operation_read(struct operation *operation, bool lock, enum db_outcome *outcome)
+{
+    operation->found = operation->deleted = false;
+    if (operation->resource->read != NULL)
+        return operation->resource->read(operation, lock, outcome);
+    return read_by_id(operation, lock, outcome);
+}
+
+bool operation_precondition(struct operation *operation, enum db_outcome *outcome)
+{
+    if (operation->if_match == operation->version)
+        return true;
+    if (operation->if_match == 0) {
+        *outcome = operation_refuse(operation, PROBLEM_PRECONDITION_REQUIRED, "conflict",
+                                    "Send If-Match with the ETag of the version you last "
+                                    "read.");
+        return false;
+    }
+    json_t *current = operation->document ? json_loads(operation->document, 0, NULL) : NULL;
+    char detail[160];
+    snprintf(detail, sizeof detail,
+             "The %s was changed since that version; the current record is in `current`.",
+             operation->resource->name);
+    *outcome = operation_refuse_with(
+        operation, PROBLEM_PRECONDITION_FAILED, "conflict",
+        json_pack("{s:o}", "current", current ? current : json_null()),
+        detail);
+    operation->problem.etag = operation->version;
+    return false;
+}
+
+/* The audit entry's ids: the record, and the child it is about when that is
+ * another record. */
+static void audit_ids_of(const char *id, const char *child_id, char *out, size_t size)
+{
+    if (child_id != NULL && id != NULL && strcmp(child_id, id) != 0)
+        snprintf(out, size, "{%s,%s}", id, child_id);
+    else
+        snprintf(out, size, "{%s}", id != NULL ? id : "");
+}
+
+bool operation_record_write(struct operation *operation, const struct resource *resource,
+                            const char *change, const char *id, const char *document,
+                            long long version, long long unit_id, enum db_outcome *outcome)
+{
+    char *wrapped = NULL;
+    if (resource->feed_type != NULL && document != NULL && resource->feed_kind != NULL &&
+        asprintf(&wrapped, "{\"kind\":\"%s\",\"document\":%s}", resource->feed_kind,
+                 document) < 0) {
+        *outcome = DB_FAILED;
+        return false;
+    }
+    struct change entry = {
+        .resource_type = resource->feed_type, .resource_id = id,
+        .child_id = operation->child_id, .operation = change, .version = version,
+        .record = wrapped != NULL ? wrapped : document,
+        /* Records about a child are in the child's unit, read back. */
+        .unit_id = operation->child_id != NULL ? 0 : unit_id,
+        .previous_unit_id = operation->previous_unit_id};
+    bool logged = resource->feed_type == NULL || change_log_append(operation, &entry, outcome);
+    free(wrapped);
+    if (!logged)
+        return false;
+    char ids[128];
+    audit_ids_of(id, operation->child_id, ids, sizeof ids);
+    if (!audit_log_append(operation->connection, operation->request, change,
+                          resource->audit_type, ids, unit_id, "success")) {
+        *outcome = DB_FAILED;
+        return false;
+    }
+    return true;
+}
+
+/* ---- the transaction ---------------------------------------------------------- */
+
+/* Idempotency-Key, or the record read and its precondition. */
+static bool enter(struct operation *operation, enum db_outcome *outcome)
+{
+    const struct operation_steps *steps = operation->steps;
+    if (steps->creates) {
+        if (!idempotency_check(operation, outcome))
+            return false;
+        /* A fresh id each attempt: a retried transaction starts over. */
+        auth_random_uuid(operation->new_id);
+        operation->id = operation->new_id;
+        return true;
+    }
+    if (!steps->reads_record)
+        return true;
+    bool writes = steps->write != NULL;
+    if (!operation_read(operation, writes, outcome))
+        return false;
+    if (operation->deleted || (!operation->found && !steps->may_be_absent)) {
+        *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such %s.",
+                                    operation->resource->name);
+        return false;
+    }
+    return !steps->requires_if_match || !operation->found ||
+           operation_precondition(operation, outcome);
+}
+
+/* What a successful operation leaves: the feed and audit entries, and the
+ * answer under its Idempotency-Key. */
+static bool record_success(struct operation *operation, enum db_outcome *outcome)
+{
+    const struct operation_steps *steps = operation->steps;
+    const struct resource *resource = operation->resource;
+    if (steps->write == NULL || operation->change == NULL) {
+        /* A read, a list, or a write that recorded itself. */
+        char ids[128];
+        if (operation->audit_ids == NULL)
+            audit_ids_of(operation->id, operation->child_id, ids, sizeof ids);
+        if (steps->write == NULL &&
+            !audit_log_append(operation->connection, operation->request, steps->action,
+                              resource->audit_type,
+                              operation->audit_ids ? operation->audit_ids : ids,
+                              operation->unit_id ? operation->unit_id
+                                                 : operation->request->principal.unit_id,
+                              "success")) {
+            *outcome = DB_FAILED;
+            return false;
+        }
+    } else {
+        struct operation *o = operation;
+        const char *record = strcmp(o->change, "delete") == 0 ? NULL
+                             : o->feed_record ? o->feed_record : o->document;
+        if (!operation_record_write(o, resource, o->change, o->id, record, o->version,
+                                    o->unit_id, outcome))
+            return false;
+    }
+    if (operation->status == 201 && operation->location[0] == '\0') {
+        if (resource->locate != NULL)
+            resource->locate(operation, operation->location, sizeof operation->location);
+        else
+            snprintf(operation->location, sizeof operation->location, resource->path,
+                     operation->id);
+    }
+    return idempotency_remember(operation, outcome);
+}
+
+static enum db_outcome transaction(PGconn *connection, void *context)
+{
+    struct operation *operation = context;
+    enum db_outcome outcome = DB_COMMIT;
+    operation->connection = connection;
+    problem_clear(&operation->problem); /* of an attempt that was retried */
+    operation->status = operation->steps->status;
+    operation->change = operation->steps->change;
+    operation->location[0] = '\0';
+    if (!scope_set(operation, &outcome) || !enter(operation, &outcome))
+        return outcome;
+    const struct operation_steps *steps = operation->steps;
+    if (steps->write != NULL || steps->query != NULL) {
+        outcome = steps->write != NULL ? steps->write(operation) : steps->query(operation);
+        if (outcome != DB_COMMIT)
+            return outcome;
+    }
+    record_success(operation, &outcome);
+    return outcome;
+}
+
+enum db_outcome operation_execute(struct operation *operation)
+{
+    const struct operation_steps *steps = operation->steps;
+    if (steps->check != NULL) {
+        json_t *errors = steps->check(operation);
+        if (json_array_size(errors) > 0)
+            return operation_refuse_invalid(operation, errors, steps->invalid_detail);
+        json_decref(errors);
+    }
+    PGconn *connection = request_database(operation->request);
+    if (connection == NULL)
+        return DB_FAILED; /* answered 503 */
+    enum db_outcome outcome = db_transaction(connection, transaction, operation);
+    operation->connection = NULL;
+    return outcome;
+}
+
+/* ---- the answer ---------------------------------------------------------------- */
+
+static void answer_problem(struct operation *operation)
+{
+    struct request *request = operation->request;
+    struct operation_problem *problem = &operation->problem;
+    if (problem->connection_lost)
+        request_discard_database(request);
+    if (problem->etag > 0)
+        reply_etag(request, problem->etag);
+    if (problem->members != NULL) {
+        reply_problem_members(request, problem->type, problem->detail, problem->members);
+        problem->members = NULL;
+    } else {
+        reply_problem_errors(request, problem->type, problem->detail, problem->errors);
+        problem->errors = NULL;
+    }
+    if (problem->audit_outcome != NULL)
+        audit_log_refusal(request, operation->steps->action, operation->resource->audit_type,
+                          operation->id ? operation->id : operation->parent_id,
+                          problem->audit_outcome);
+}
+
+static void answer_document(struct operation *operation)
+{
+    struct request *request = operation->request;
+    if (operation->version > 0)
+        reply_etag(request, operation->version);
+    if (operation->location[0] != '\0' &&
+        (operation->status == 201 || operation->idempotency == IDEMPOTENCY_KEY_REPLAYED))
+        reply_add_header(request, MHD_HTTP_HEADER_LOCATION, operation->location);
+    if (operation->status == 204) {
+        reply_empty(request, 204);
+        return;
+    }
+    reply_text(request, operation->status, "application/json", operation->document,
+               strlen(operation->document));
+    operation->document = NULL;
+}
+
+void operation_answer(struct operation *operation, enum db_outcome outcome)
+{
+    struct request *request = operation->request;
+    if (operation->idempotency == IDEMPOTENCY_KEY_REPLAYED && operation->document != NULL) {
+        reply_add_header(request, "Idempotency-Replayed", "true");
+        answer_document(operation);
+        /* A replay hands the record out again: audited as a read. */
+        audit_log_refusal(request, "read", operation->resource->audit_type, operation->new_id,
+                          "success");
+    } else if (operation->problem.set) {
+        answer_problem(operation);
+    } else if (outcome == DB_COMMIT && (operation->document != NULL || operation->status == 204)) {
+        answer_document(operation);
     } else if (!request->replied) {
         reply_problem(request, PROBLEM_INTERNAL, "The request could not be completed.");
     }
+    problem_clear(&operation->problem);
+    free(operation->document);
+    free(operation->feed_record);
+    free(operation->audit_ids);
+    operation->document = operation->feed_record = operation->audit_ids = NULL;
 }
 
-void reply_etag(struct request *request, long long version)
+void operation_run(struct operation *operation)
 {
-    char etag[32];
-    snprintf(etag, sizeof etag, "\"%lld\"", version);
-    reply_add_header(request, MHD_HTTP_HEADER_ETAG, etag);
-}
-
-/* ---- idempotency --------------------------------------------------------- */
-
-/* SHA-256 of method, path and body: what "the same request" means. */
-static void request_hash(const struct request *request, char out[65])
-{
-    EVP_MD_CTX *context = EVP_MD_CTX_new();
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestInit_ex(context, EVP_sha256(), NULL);
-    EVP_DigestUpdate(context, request->method, strlen(request->method));
-    EVP_DigestUpdate(context, " ", 1);
-    EVP_DigestUpdate(context, request->path, strlen(request->path));
-    EVP_DigestUpdate(context, "\n", 1);
-    if (request->body != NULL)
-        EVP_DigestUpdate(context, request->body, request->body_length);
-    EVP_DigestFinal_ex(context, digest, &length);
-    EVP_MD_CTX_free(context);
-    sodium_bin2hex(out, 65, digest, length);
-}
-
-/* What a replayed response carries besides its body: the record's version
- * as ETag (as the original response had), and its id for the audit entry
- * that dispatch() writes. */
-static void replay_describe(struct request *request, const char *body)
-{
-    request->idempotent_replay = true;
-    json_t *document = json_loads(body, 0, NULL);
-    const char *id = json_string_value(json_object_get(document, "id"));
-    if (id != NULL && json_is_uuid_text(id))
-        snprintf(request->replayed_id, sizeof request->replayed_id, "%s", id);
-    json_t *version = json_object_get(document, "version");
-    if (json_is_integer(version))
-        reply_etag(request, json_integer_value(version));
-    json_decref(document);
-}
-
-enum idempotency idempotency_begin(struct request *request, enum db_outcome *outcome)
-{
-    const char *key = request_header(request, "Idempotency-Key");
-    if (key == NULL)
-        return IDEMPOTENCY_NO_KEY;
-    size_t length = strlen(key);
-    if (length == 0 || length > IDEMPOTENCY_KEY_MAX) {
-        json_t *errors = json_array();
-        problem_add_parameter_error(errors, "Idempotency-Key",
-                                    "must be 1 to %d characters", IDEMPOTENCY_KEY_MAX);
-        reply_problem_errors(request, PROBLEM_INVALID_PARAMETER, "Bad Idempotency-Key header.",
-                             errors);
-        *outcome = DB_ROLLBACK;
-        return IDEMPOTENCY_ANSWERED;
-    }
-    char hash[65];
-    request_hash(request, hash);
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, request->principal.id);
-    db_param_text(&params, key);
-    db_param_instant(&params, clock_now_us());
-    /* The transaction-scoped lock is held until the first request commits:
-     * a concurrent retry cannot take it and is told to wait (409). */
-    PGresult *result = registry_query(
-        request,
-        "SELECT pg_try_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 0)), "
-        "       (SELECT json_build_array(request_hash, status, response_body, location)::text "
-        "          FROM idempotency_keys WHERE principal_id = $1::uuid AND key = $2 "
-        "           AND created_at >= $3::timestamptz - interval '30 days')",
-        &params, outcome);
-    if (result == NULL)
-        return IDEMPOTENCY_ANSWERED;
-    bool locked = db_bool(result, 0, 0);
-    json_t *stored = db_text(result, 0, 1) ? json_loads(db_text(result, 0, 1), 0, NULL) : NULL;
-    PQclear(result);
-    if (!locked) {
-        json_decref(stored);
-        reply_problem(request, PROBLEM_REQUEST_IN_PROGRESS,
-                      "A request with this Idempotency-Key is still being processed.");
-        *outcome = DB_ROLLBACK;
-        return IDEMPOTENCY_ANSWERED;
-    }
-    if (stored == NULL)
-        return IDEMPOTENCY_NEW;
-    *outcome = DB_ROLLBACK;
-    if (strcmp(json_string_value(json_array_get(stored, 0)), hash) != 0) {
-        reply_problem(request, PROBLEM_IDEMPOTENCY_KEY_REUSED,
-                      "This Idempotency-Key was used for a different request.");
-    } else {
-        const char *body = json_string_value(json_array_get(stored, 2));
-        const char *location = json_string_value(json_array_get(stored, 3));
-        reply_text(request, (unsigned)json_integer_value(json_array_get(stored, 1)),
-                   "application/json", strdup(body), strlen(body));
-        reply_add_header(request, "Idempotency-Replayed", "true");
-        if (location != NULL)
-            reply_add_header(request, MHD_HTTP_HEADER_LOCATION, location);
-        replay_describe(request, body);
-    }
-    json_decref(stored);
-    return IDEMPOTENCY_ANSWERED;
-}
-
-bool idempotency_store(struct request *request, unsigned status, const char *body,
-                       const char *location, enum db_outcome *outcome)
-{
-    const char *key = request_header(request, "Idempotency-Key");
-    char hash[65];
-    request_hash(request, hash);
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, request->principal.id);
-    db_param_text(&params, key);
-    db_param_text(&params, hash);
-    db_param_integer(&params, status);
-    db_param_text(&params, body);
-    db_param_text(&params, location);
-    db_param_instant(&params, clock_now_us());
-    /* Keys are kept 30 days (field devices may be offline that long); this
-     * principal's older ones are pruned as new ones arrive. */
-    PGresult *result = registry_query(
-        request,
-        "WITH expired AS (DELETE FROM idempotency_keys WHERE principal_id = $1::uuid "
-        "                  AND created_at < $7::timestamptz - interval '30 days') "
-        "INSERT INTO idempotency_keys (principal_id, key, request_hash, status, "
-        "response_body, location, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &params, outcome);
-    PQclear(result);
-    return result != NULL;
-}
-
-/* ---- change log ---------------------------------------------------------- */
-
-bool change_record(struct request *request, const char *resource_type,
-                   const char *resource_id, const char *child_id, const char *operation,
-                   long long version, const char *record, long long unit_id,
-                   long long previous_unit_id, enum db_outcome *outcome)
-{
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, resource_type);
-    db_param_text(&params, resource_id);
-    db_param_text(&params, child_id);
-    db_param_text(&params, operation);
-    db_param_integer(&params, version);
-    db_param_text(&params, record);
-    db_param_id(&params, previous_unit_id);
-    db_param_id(&params, unit_id);
-    db_param_instant(&params, clock_now_us()); /* recorded_at: retention (0006) */
-    /* The child's unit is read back here rather than passed in, so the log
-     * always names the unit the child is in after this transaction.  A
-     * record that hangs off no child (the fund's) names its unit. */
-    PGresult *result = registry_query(
-        request,
-        "INSERT INTO change_log (resource_type, resource_id, child_id, unit_id, "
-        "previous_unit_id, operation, version, record, recorded_at) "
-        "SELECT $1, $2::uuid, $3::uuid, coalesce($8::bigint, c.unit_id), "
-        "       nullif($7::bigint, coalesce($8::bigint, c.unit_id)), $4, $5, $6::jsonb, $9 "
-        "  FROM (SELECT 1) one LEFT JOIN children c ON c.id = $3::uuid "
-        " WHERE c.id IS NOT NULL OR ($3::uuid IS NULL AND $8::bigint IS NOT NULL)",
-        &params, outcome);
-    PQclear(result);
-    return result != NULL;
+    operation_answer(operation, operation_execute(operation));
 }

@@ -1,100 +1,230 @@
-/* What every handler of personal data shares: the caller's scope inside a
- * transaction (for row-level security), the audit log, optimistic
- * concurrency (ETag / If-Match), idempotent creates, and the change log. */
-#ifndef BAOVE_REGISTRY_H
-#define BAOVE_REGISTRY_H
+/* One request lifecycle for every operation on records of personal data,
+ * the fund and the reporting cycle.
+ *
+ *     handler (api/<domain>/)        describes: resource, steps, domain state
+ *        |
+ *     operation_run()                before the transaction: the body's check (422)
+ *        |  BEGIN ------------------------------------------------------------.
+ *        |  scope          set_config(baove.scope_unit, baove.scope_on) (RLS) |
+ *        |  idempotency    Idempotency-Key: replay, 409, 422, or a new id     |
+ *        |  locked read    the record as the caller sees it (404 outside)     |  retried
+ *        |  precondition   If-Match: 428 without, 412 with `current`          |  whole on
+ *        |  write          the domain's step (steps->write)                   |  40001 /
+ *        |  change log     the feed entry (resource->feed_type)               |  40P01
+ *        |  audit          the success entry                                  |
+ *        |  remember       the answer under its Idempotency-Key               |
+ *        |  COMMIT --------------------------------------------------------------'
+ *     operation_answer()             the document with ETag/Location, or the
+ *                                    refusal as a problem (audited after the
+ *                                    rollback), or 500/503
+ *
+ * Domain functions take the operation (and through it the transaction's
+ * connection, operation->connection) and return an outcome; they never write
+ * HTTP replies.  A refusal is recorded with operation_refuse*() and answered
+ * here, once, the same way for every resource.  See docs/lifecycle.md. */
+#ifndef BAOVE_OPERATION_H
+#define BAOVE_OPERATION_H
 
+#include <jansson.h>
+#include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "auth.h"
 #include "clock.h"
 #include "db.h"
-#include "http/server.h"
+#include "problem.h"
 
-/* Runs a statement inside a transaction body.  On failure answers the
- * request (unless the failure is retryable) and sets *outcome to what the
- * body should return (DB_RETRY or DB_FAILED); returns NULL then. */
-PGresult *registry_query(struct request *request, const char *sql,
-                         const struct db_params *params, enum db_outcome *outcome);
+struct request;
+struct operation;
 
-/* Sets the caller's scope for row-level security, transaction-locally: the
- * principal's unit and today's date.  First statement of every transaction
- * that touches personal data. */
-bool scope_enter(struct request *request, enum db_outcome *outcome);
-
-/* The id of the commune-level unit with this code valid on `on` and inside
- * the caller's scope (today's tree), or 0 when there is none. */
-long long scope_commune(struct request *request, const char *code, const char *on,
-                        enum db_outcome *outcome);
-
-/* The id of any unit with this code valid today inside the caller's scope,
- * or 0. */
-long long scope_unit(struct request *request, const char *code, enum db_outcome *outcome);
-
-/* A list's ?unit= filter: the unit's id (0 without a filter), or -1 when
- * the transaction must end: a failure, or a unit outside the scope, which
- * is answered 404 (*not_found set) as an absent record would be. */
-long long scope_list_filter(struct request *request, const char *code, bool *not_found,
-                            enum db_outcome *outcome);
-
-/* The path parameter `name` as a UUID in canonical lower case (as the
- * database prints it, for Location and audit), or NULL after answering 404
- * ("No such <what>.") when it is not a UUID. */
-const char *request_uuid_param(struct request *request, const char *name, const char *what);
-
-/* Today in Asia/Ho_Chi_Minh as YYYY-MM-DD. */
-void registry_today(char out[CLOCK_DATE_SIZE]);
-
-/* Appends an audit entry.  ids is a PostgreSQL array literal of uuids
- * ("{…}") or NULL; unit_id 0 means none.  Inside the request's transaction
- * for successful operations; after a rollback (autocommit) for refusals, so
- * that denied attempts are recorded too.  Returns false on failure. */
-bool audit_write(struct request *request, const char *action, const char *resource_type,
-                 const char *ids, long long unit_id, const char *outcome);
-
-/* Records an attempt answered without a committed write of its own — a
- * refusal (403/404/412/428/422) or an idempotent replay — in its own
- * statement, after the request's transaction ended. */
-void audit_refusal(struct request *request, const char *action, const char *resource_type,
-                   const char *id, const char *outcome);
-
-/* Parses If-Match.  Returns the version, 0 when the header is absent, -1
- * when it is malformed (answered 412 then is the caller's choice). */
-long long request_if_match(const struct request *request);
-
-/* Answers an operation on a record (or a list) once its transaction is
- * over.  After a commit with a document: the document (ownership taken,
- * *document set to NULL) with status, its version as ETag (when > 0) and,
- * for a 201, the Location (when not NULL).  Otherwise a 500, unless the
- * operation already answered (a refusal, a 503).  Refusals are audited by
- * the caller. */
-void reply_record(struct request *request, enum db_outcome outcome, char **document,
-                  unsigned status, long long version, const char *location);
-
-/* Sets the ETag header for a version. */
-void reply_etag(struct request *request, long long version);
-
-enum idempotency {
-    IDEMPOTENCY_NO_KEY,  /* no Idempotency-Key: proceed */
-    IDEMPOTENCY_NEW,     /* a new key: proceed, then idempotency_store() */
-    IDEMPOTENCY_ANSWERED /* replayed, refused or failed: the request is answered */
+/* A kind of record: what the lifecycle needs to know to read, log and
+ * audit it.  Constant descriptions in the domains' files: table names and
+ * expressions are spliced into SQL text, so they never come from a request;
+ * values always travel as parameters. */
+struct resource {
+    const char *name;        /* singular, for messages: "child", "donor" */
+    const char *table;       /* its table, aliased r in statements */
+    /* SQL expression of r's representation; t.today is today's date. */
+    const char *document;
+    /* SQL expression of the unit whose scope r is in; NULL: r.unit_id. */
+    const char *unit;
+    const char *audit_type;  /* audit_log.resource_type */
+    /* change_log.resource_type of its feed entries; NULL: not in the feed. */
+    const char *feed_type;
+    /* When set, the feed entry's record is {"kind": feed_kind, "document": …}
+     * (the fund's entries share one feed type); otherwise the document. */
+    const char *feed_kind;
+    /* SQL condition on r true for a deleted record (a tombstone, 404);
+     * NULL: records are never deleted. */
+    const char *deleted;
+    /* Where a record lives: "%s" is its id (Location of a 201). */
+    const char *path;
+    /* Reads the record (locking it when `lock`) into operation->found,
+     * version, unit_id and document; NULL: by r.id = operation->id. */
+    bool (*read)(struct operation *operation, bool lock, enum db_outcome *outcome);
+    /* Writes the Location of a record; NULL: path with the id. */
+    void (*locate)(const struct operation *operation, char *out, size_t size);
 };
 
-/* Checks the Idempotency-Key of a create inside its transaction: replays the
- * stored response of the same request, refuses another request under the
- * same key (422) and one still in flight (409). */
-enum idempotency idempotency_begin(struct request *request, enum db_outcome *outcome);
+/* What one kind of request does, in the lifecycle's order. */
+struct operation_steps {
+    const char *action;      /* audit action: read, list, create, update, delete */
+    /* Creates a record: an Idempotency-Key is honoured and a new id drawn. */
+    bool creates;
+    /* Reads the record of operation->id first (locked when it writes);
+     * absent, deleted or out of scope is 404 unless may_be_absent. */
+    bool reads_record;
+    bool may_be_absent;
+    /* Requires If-Match with the record's version (428/412). */
+    bool requires_if_match;
+    /* Checks the body before any transaction; returns the errors (an array,
+     * taken; empty when valid).  NULL: no body check. */
+    json_t *(*check)(struct operation *operation);
+    const char *invalid_detail; /* the 422's detail: "The child is invalid." */
+    /* The domain's work inside the transaction.  It leaves the record's
+     * representation in operation->document (with version and unit_id) —
+     * from RETURNING, or operation_read() again — or refuses.  NULL: a read. */
+    enum db_outcome (*write)(struct operation *operation);
+    /* A read that is more than the record by id (a list, a history): leaves
+     * the answer in operation->document and what it handed out in
+     * operation->audit_ids (and unit_id), audited as `action`.  NULL: the
+     * record read is the answer. */
+    enum db_outcome (*query)(struct operation *operation);
+    /* The feed's operation of a successful write (create, update, delete);
+     * NULL: the write step logs itself, or nothing goes to the feed. */
+    const char *change;
+    unsigned status;         /* of a successful answer: 200, 201, 204 */
+};
 
-/* Stores the response of a new key, in the same transaction as the write. */
-bool idempotency_store(struct request *request, unsigned status, const char *body,
-                       const char *location, enum db_outcome *outcome);
+/* A refusal: recorded by a domain function, answered by the lifecycle. */
+struct operation_problem {
+    bool set;
+    enum problem_type type;
+    char detail[512];
+    json_t *errors;          /* per-field errors (owned), or NULL */
+    json_t *members;         /* extension members such as `current` (owned), or NULL */
+    const char *audit_outcome; /* not_found, conflict, invalid…; NULL: not audited */
+    long long etag;          /* the version to send as ETag with it, or 0 */
+    bool connection_lost;    /* the database went away: 503, the connection dropped */
+};
 
-/* Appends to the change log: the record as the API shows it (NULL for a
- * delete tombstone), with its unit (0: the child's current unit) and, when
- * it moved, its unit before (0 otherwise).  child_id is NULL for records
- * that hang off no child (the fund's); unit_id is required then. */
-bool change_record(struct request *request, const char *resource_type,
-                   const char *resource_id, const char *child_id, const char *operation,
-                   long long version, const char *record, long long unit_id,
-                   long long previous_unit_id, enum db_outcome *outcome);
+/* One request's operation.  Lives on the handler's stack for the request;
+ * owns document and the problem's JSON (operation_finish frees them). */
+struct operation {
+    struct request *request; /* read-only here: principal, headers, body */
+    const struct resource *resource;
+    const struct operation_steps *steps;
+    const char *id;          /* the record's id (the path's, or new_id) */
+    const char *parent_id;   /* the record it hangs off (a child), or NULL */
+    /* The child the record is about: feed entries and audit entries name it
+     * (set by the domain; the child's own id for a child), or NULL. */
+    const char *child_id;
+    json_t *body;            /* the request's JSON body (not owned), or NULL */
+    long long if_match;      /* 0 without If-Match, -1 when malformed */
+    void *domain;            /* the domain's own state for this request */
+
+    PGconn *connection;      /* the transaction's, during it */
+    enum idempotency_key {
+        IDEMPOTENCY_KEY_NONE,    /* no Idempotency-Key */
+        IDEMPOTENCY_KEY_NEW,     /* a new key: the answer is stored with the write */
+        IDEMPOTENCY_KEY_REPLAYED /* the stored answer is given again */
+    } idempotency;
+
+    /* The record as last read or written. */
+    bool found;
+    bool deleted;
+    long long version;
+    long long unit_id;
+    long long previous_unit_id; /* a write that moved it: the unit before */
+    char *document;          /* its representation (JSON text, owned) */
+    char *feed_record;       /* the feed's record when it differs (owned), or NULL */
+    char *audit_ids;         /* a list's ids as a uuid[] literal (owned), or NULL */
+
+    const char *change;      /* the feed's operation: steps->change unless the write
+                              * decides (a PUT that creates or replaces) */
+    unsigned status;         /* the answer's status, on success */
+    char location[256];      /* a 201's Location (or a replay's), or "" */
+    struct operation_problem problem;
+    char new_id[AUTH_UUID_SIZE];
+};
+
+/* ---- the lifecycle ----------------------------------------------------- */
+
+/* Prepares an operation for a request: the path's {id} when the steps read
+ * a record (answering 404 "No such <name>." and returning false when it is
+ * not a UUID), If-Match, and the body when `body` (false after answering
+ * 400/415). */
+bool operation_begin(struct operation *operation, struct request *request,
+                     const struct resource *resource, const struct operation_steps *steps,
+                     bool body);
+
+/* Runs the steps (body check, transaction) and answers.  Frees what the
+ * operation owns, but not operation->body. */
+void operation_run(struct operation *operation);
+
+/* The transaction alone (for handlers that answer in their own way, e.g.
+ * CSV): runs the steps and returns the outcome; then operation_answer. */
+enum db_outcome operation_execute(struct operation *operation);
+
+/* Answers an executed operation: the document, the refusal, or a failure;
+ * audits a refusal; frees document and problem. */
+void operation_answer(struct operation *operation, enum db_outcome outcome);
+
+/* ---- steps for domain functions ---------------------------------------- */
+
+/* Runs a statement in the operation's transaction.  NULL on failure, with
+ * *outcome DB_RETRY (serialization failure, deadlock) or DB_FAILED (the
+ * failure recorded: 500, or 503 when the connection was lost). */
+PGresult *operation_query(struct operation *operation, const char *sql,
+                          const struct db_params *params, enum db_outcome *outcome);
+
+/* Records a database failure of a statement the domain ran itself (with
+ * db_query) and returns DB_RETRY or DB_FAILED. */
+enum db_outcome operation_failed(struct operation *operation, const char *what,
+                                 const PGresult *result);
+
+/* Records a refusal; returns DB_ROLLBACK.  detail is a printf format. */
+enum db_outcome operation_refuse(struct operation *operation, enum problem_type type,
+                                 const char *audit_outcome, const char *detail, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Records a 422 with these per-field errors (taken); returns DB_ROLLBACK. */
+enum db_outcome operation_refuse_invalid(struct operation *operation, json_t *errors,
+                                         const char *detail);
+
+/* Records a refusal with extension members (taken); returns DB_ROLLBACK. */
+enum db_outcome operation_refuse_with(struct operation *operation, enum problem_type type,
+                                      const char *audit_outcome, json_t *members,
+                                      const char *detail);
+
+/* Reads the record of operation->id by the resource's description (or its
+ * read hook), locking it when `lock`. */
+bool operation_read(struct operation *operation, bool lock, enum db_outcome *outcome);
+
+/* 428 without If-Match; 412 with the record read in `current` when stale.
+ * True when the version matches. */
+bool operation_precondition(struct operation *operation, enum db_outcome *outcome);
+
+/* Keeps a representation (copied) as the operation's document. */
+bool operation_keep_document(struct operation *operation, const char *document);
+
+/* Appends the feed entry and the audit entry of a write that the domain
+ * records itself (a write that touches a second resource, e.g. the support
+ * a case service creates). */
+bool operation_record_write(struct operation *operation, const struct resource *resource,
+                            const char *change, const char *id, const char *document,
+                            long long version, long long unit_id, enum db_outcome *outcome);
+
+/* Keeps a page of a list as the answer: rows of (id, document) in id order,
+ * one more than `limit` when there are more.  The answer is
+ * {"items": [...], "next_cursor": <the last id, or null>}; the ids handed out
+ * are kept for the audit entry. */
+bool operation_keep_page(struct operation *operation, const PGresult *result, long long limit);
+
+/* The path parameter `name` as a UUID in canonical lower case, or NULL. */
+const char *operation_uuid_param(struct request *request, const char *name);
+
+/* Today in Asia/Ho_Chi_Minh as YYYY-MM-DD (by BAOVE_NOW or the clock). */
+void operation_today(char out[CLOCK_DATE_SIZE]);
 
 #endif

@@ -8,7 +8,7 @@
 #include "config.h"
 #include "http/handlers.h"
 #include "json.h"
-#include "operation/operation.h"
+#include "operation/legacy.h"
 
 #define AUDIT_DEFAULT_LIMIT 100
 #define AUDIT_MAX_LIMIT 1000

@@ -11,7 +11,7 @@
 
 #include "http/handlers.h"
 #include "json.h"
-#include "operation/operation.h"
+#include "operation/legacy.h"
 
 #define SQL_SIZE 2048
 

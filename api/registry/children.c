@@ -13,7 +13,10 @@
 #include "config.h"
 #include "http/handlers.h"
 #include "json.h"
+#include "http/handlers.h"
+#include "http/server.h"
 #include "operation/operation.h"
+#include "operation/scope.h"
 
 #define LIST_DEFAULT_LIMIT 50
 #define LIST_MAX_LIMIT 500
@@ -88,7 +91,7 @@ static json_t *check_child(json_t *document)
 {
     json_t *errors = json_array();
     char today_text[CLOCK_DATE_SIZE];
-    registry_today(today_text);
+    operation_today(today_text);
     json_t *registered_on = json_object_get(document, "registered_on");
     if (registered_on == NULL || json_is_null(registered_on))
         json_object_set_new(document, "registered_on", json_string(today_text));
@@ -114,412 +117,211 @@ static json_t *check_child(json_t *document)
     return errors;
 }
 
-/* ---- shared pieces ------------------------------------------------------- */
+/* ---- the resource ------------------------------------------------------ */
 
-struct child_operation {
-    struct request *request;
-    const char *id;
-    json_t *document;         /* validated input (PUT, PATCH) */
-    json_t *patch;            /* PATCH only */
-    long long if_match;       /* 0 when absent */
-    /* outcome */
-    unsigned status;
-    char *body;               /* the representation to answer with */
-    long long version;
-    const char *refusal;      /* audit outcome of a refusal, NULL on success */
-};
-
-struct current_child {
-    bool found;
-    bool deleted;
-    long long version;
-    long long unit_id;
-    char *document;           /* child_document() text, owned */
-};
-
-/* Reads the child (locking it for update when `lock`) as the caller sees it. */
-static bool read_current(struct request *request, const char *id, bool lock,
-                         struct current_child *current, enum db_outcome *outcome)
-{
-    memset(current, 0, sizeof *current);
-    char today[CLOCK_DATE_SIZE];
-    registry_today(today);
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, id);
-    db_param_text(&params, today);
-    PGresult *result = registry_query(
-        request,
-        lock ? "SELECT c.version, c.unit_id, c.deleted_at IS NOT NULL, "
-               "       child_document(c, $2)::text FROM children c WHERE c.id = $1 FOR UPDATE"
-             : "SELECT c.version, c.unit_id, c.deleted_at IS NOT NULL, "
-               "       child_document(c, $2)::text FROM children c WHERE c.id = $1",
-        &params, outcome);
-    if (result == NULL)
-        return false;
-    if (PQntuples(result) == 1) {
-        current->found = true;
-        current->version = db_integer(result, 0, 0);
-        current->unit_id = db_integer(result, 0, 1);
-        current->deleted = db_bool(result, 0, 2);
-        current->document = strdup(db_text(result, 0, 3));
-    }
-    PQclear(result);
-    return true;
-}
-
-static enum db_outcome refuse_not_found(struct child_operation *operation)
-{
-    reply_problem(operation->request, PROBLEM_NOT_FOUND, "No such child.");
-    operation->refusal = "not_found";
-    return DB_ROLLBACK;
-}
-
-/* Sets the scope and reads the child as the caller sees it.  Returns false
- * when the transaction must end (outcome set): a failure, or a 404 for a
- * child that is absent, deleted or out of scope (unless absent is fine). */
-static bool enter_child(struct child_operation *operation, bool lock, bool may_be_absent,
-                        struct current_child *current, enum db_outcome *outcome)
-{
-    memset(current, 0, sizeof *current);
-    if (!scope_enter(operation->request, outcome) ||
-        !read_current(operation->request, operation->id, lock, current, outcome))
-        return false;
-    if (current->deleted || (!current->found && !may_be_absent)) {
-        *outcome = refuse_not_found(operation);
-        return false;
-    }
-    return true;
-}
-
-/* 428 without If-Match, 412 (with the current record) when it is stale. */
-static bool check_precondition(struct child_operation *operation,
-                               const struct current_child *current, enum db_outcome *outcome)
-{
-    struct request *request = operation->request;
-    if (operation->if_match == 0) {
-        reply_problem(request, PROBLEM_PRECONDITION_REQUIRED,
-                      "Send If-Match with the ETag of the version you last read.");
-    } else if (operation->if_match != current->version) {
-        json_t *document = json_loads(current->document, 0, NULL);
-        reply_etag(request, current->version);
-        reply_problem_members(request, PROBLEM_PRECONDITION_FAILED,
-                              "The child was changed since that version; the current record "
-                              "is in `current`.",
-                              json_pack("{s:o}", "current", document ? document : json_null()));
-    } else {
-        return true;
-    }
-    operation->refusal = "conflict";
-    *outcome = DB_ROLLBACK;
-    return false;
-}
+/* Also the audit of the feed: a child's entries name the child itself. */
+static const struct resource child_resource = {
+    .name = "child", .table = "children", .document = "child_document(r, t.today)",
+    .deleted = "r.deleted_at IS NOT NULL", .audit_type = "children", .feed_type = "children",
+    .path = "/v1/children/%s"};
 
 /* Resolves the document's unit code to a commune in scope on registered_on;
- * answers 422 when there is none. */
-static long long resolve_unit(struct child_operation *operation, enum db_outcome *outcome)
+ * 0 after refusing 422 when there is none. */
+static long long resolve_unit(struct operation *operation, json_t *document,
+                              enum db_outcome *outcome)
 {
-    long long unit_id = scope_commune(operation->request,
-                                      json_member_string(operation->document, "unit"),
-                                      json_member_string(operation->document, "registered_on"),
-                                      outcome);
+    long long unit_id = scope_commune_id(operation, json_member_string(document, "unit"),
+                                         json_member_string(document, "registered_on"), outcome);
     if (unit_id == 0) {
         json_t *errors = json_array();
         problem_add_field_error(errors, "/unit",
                                 "must be a commune valid on registered_on and within your scope");
-        reply_problem_errors(operation->request, PROBLEM_VALIDATION, "The child is invalid.",
-                             errors);
-        operation->refusal = "invalid";
-        *outcome = DB_ROLLBACK;
+        *outcome = operation_refuse_invalid(operation, errors, "The child is invalid.");
     }
     return unit_id;
 }
 
-/* Writes the document's fields into the child (insert or update) and keeps
- * the new representation; then logs the change and audits. */
-static bool write_child(struct child_operation *operation, bool create, long long unit_id,
-                        long long previous_unit_id, enum db_outcome *outcome)
+static const char insert_child[] =
+    "WITH input AS (SELECT * FROM jsonb_populate_record(NULL::children, $3::jsonb)), "
+    "written AS (INSERT INTO children (id, unit_id, hamlet, full_name, search_name, "
+    "  sex, date_of_birth, ethnicity, address, household_head, guardians, "
+    "  household_poverty_status, school_status, notes, registered_on, version, "
+    "  created_at, updated_at) "
+    "  SELECT $1, $2, hamlet, full_name, search_fold(full_name), sex, date_of_birth, "
+    "    ethnicity, address, household_head, coalesce(guardians, '[]'), "
+    "    coalesce(household_poverty_status, 'none'), school_status, notes, "
+    "    registered_on, 1, $4, $4 FROM input "
+    "  ON CONFLICT (id) DO NOTHING RETURNING *) "
+    "SELECT w.version, child_document(w, $5)::text FROM written w";
+
+static const char update_child[] =
+    "WITH input AS (SELECT * FROM jsonb_populate_record(NULL::children, $3::jsonb)), "
+    "written AS (UPDATE children c SET unit_id = $2, hamlet = i.hamlet, "
+    "  full_name = i.full_name, search_name = search_fold(i.full_name), sex = i.sex, "
+    "  date_of_birth = i.date_of_birth, ethnicity = i.ethnicity, "
+    "  address = i.address, household_head = i.household_head, "
+    "  guardians = coalesce(i.guardians, '[]'), "
+    "  household_poverty_status = coalesce(i.household_poverty_status, 'none'), "
+    "  school_status = i.school_status, notes = i.notes, "
+    "  registered_on = i.registered_on, version = c.version + 1, updated_at = $4 "
+    "  FROM input i WHERE c.id = $1 RETURNING c.*) "
+    "SELECT w.version, child_document(w, $5)::text FROM written w";
+
+/* Writes a validated document into the child (a create when it was not
+ * found) and keeps the new representation; the lifecycle then logs the
+ * change and audits it. */
+static enum db_outcome write_child(struct operation *operation, json_t *document)
 {
-    struct request *request = operation->request;
+    enum db_outcome outcome = DB_COMMIT;
+    long long unit_id = resolve_unit(operation, document, &outcome);
+    if (unit_id <= 0)
+        return outcome;
+    bool create = !operation->found;
+    operation->previous_unit_id =
+        !create && operation->unit_id != unit_id ? operation->unit_id : 0;
     char today[CLOCK_DATE_SIZE];
-    registry_today(today);
-    char *document = json_dumps(operation->document, JSON_COMPACT);
+    operation_today(today);
+    char *text = json_dumps(document, JSON_COMPACT);
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->id);
     db_param_integer(&params, unit_id);
-    db_param_text(&params, document);
+    db_param_text(&params, text);
     db_param_instant(&params, clock_now_us());
     db_param_text(&params, today);
     /* jsonb_populate_record maps the validated members onto the columns of
      * the same names, with their SQL types; members it does not know
      * (unit, a code) are ignored. */
-    PGresult *result = registry_query(
-        request,
-        create
-            ? "WITH input AS (SELECT * FROM jsonb_populate_record(NULL::children, $3::jsonb)), "
-              "written AS (INSERT INTO children (id, unit_id, hamlet, full_name, search_name, "
-              "  sex, date_of_birth, ethnicity, address, household_head, guardians, "
-              "  household_poverty_status, school_status, notes, registered_on, version, "
-              "  created_at, updated_at) "
-              "  SELECT $1, $2, hamlet, full_name, search_fold(full_name), sex, date_of_birth, "
-              "    ethnicity, address, household_head, coalesce(guardians, '[]'), "
-              "    coalesce(household_poverty_status, 'none'), school_status, notes, "
-              "    registered_on, 1, $4, $4 FROM input "
-              "  ON CONFLICT (id) DO NOTHING RETURNING *) "
-              "SELECT w.version, child_document(w, $5)::text FROM written w"
-            : "WITH input AS (SELECT * FROM jsonb_populate_record(NULL::children, $3::jsonb)), "
-              "written AS (UPDATE children c SET unit_id = $2, hamlet = i.hamlet, "
-              "  full_name = i.full_name, search_name = search_fold(i.full_name), sex = i.sex, "
-              "  date_of_birth = i.date_of_birth, ethnicity = i.ethnicity, "
-              "  address = i.address, household_head = i.household_head, "
-              "  guardians = coalesce(i.guardians, '[]'), "
-              "  household_poverty_status = coalesce(i.household_poverty_status, 'none'), "
-              "  school_status = i.school_status, notes = i.notes, "
-              "  registered_on = i.registered_on, version = c.version + 1, updated_at = $4 "
-              "  FROM input i WHERE c.id = $1 RETURNING c.*) "
-              "SELECT w.version, child_document(w, $5)::text FROM written w",
-        &params, outcome);
-    free(document);
+    PGresult *result =
+        operation_query(operation, create ? insert_child : update_child, &params, &outcome);
+    free(text);
     if (result == NULL)
-        return false;
+        return outcome;
     if (PQntuples(result) != 1) {
         /* The id exists but not for this caller (another commune's child):
          * it must look like nothing at all. */
         PQclear(result);
-        *outcome = refuse_not_found(operation);
-        return false;
+        return operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such child.");
     }
     operation->version = db_integer(result, 0, 0);
-    operation->body = strdup(db_text(result, 0, 1));
+    operation->unit_id = unit_id;
+    bool kept = operation_keep_document(operation, db_text(result, 0, 1));
     PQclear(result);
-    char ids[64];
-    snprintf(ids, sizeof ids, "{%s}", operation->id);
-    return change_record(request, "children", operation->id, operation->id,
-                         create ? "create" : "update", operation->version, operation->body, 0,
-                         previous_unit_id, outcome) &&
-           audit_write(request, create ? "create" : "update", "children", ids, unit_id,
-                       "success");
+    operation->change = create ? "create" : "update";
+    operation->status = create ? 201 : 200;
+    return kept ? DB_COMMIT : DB_FAILED;
 }
 
-/* Answers the outcome of a transaction and audits refusals. */
-static void finish(struct child_operation *operation, enum db_outcome outcome,
-                   const char *action)
+/* ---- PUT: create with a client-chosen id, or replace ------------------------ */
+
+static json_t *check_put(struct operation *operation)
 {
-    struct request *request = operation->request;
-    if (outcome == DB_COMMIT && operation->body != NULL) {
-        reply_etag(request, operation->version);
-        if (operation->status == 201) {
-            char location[96];
-            snprintf(location, sizeof location, "/v1/children/%s", operation->id);
-            reply_add_header(request, MHD_HTTP_HEADER_LOCATION, location);
-        }
-        reply_text(request, operation->status, "application/json", operation->body,
-                   strlen(operation->body));
-        operation->body = NULL;
-    } else if (outcome == DB_COMMIT && operation->status == 204) {
-        reply_empty(request, 204);
-    } else if (!request->replied) {
-        reply_problem(request, PROBLEM_INTERNAL, "The change could not be committed.");
-    }
-    if (operation->refusal != NULL)
-        audit_refusal(request, action, "children", operation->id, operation->refusal);
-    free(operation->body);
+    drop_read_only(operation->body);
+    return check_child(operation->body);
 }
 
-/* The {id} of the path, answering 404 when it is not a UUID. */
-static const char *child_id(struct request *request)
+static enum db_outcome put_child(struct operation *operation)
 {
-    return request_uuid_param(request, "id", "child");
+    if (!operation->found && operation->if_match != 0)
+        return operation_refuse(operation, PROBLEM_PRECONDITION_FAILED, "conflict",
+                                "If-Match names a version, but there is no such child.");
+    return write_child(operation, operation->body);
 }
 
-/* ---- PUT ----------------------------------------------------------------- */
+static const struct operation_steps put_steps = {
+    .action = "update", .reads_record = true, .may_be_absent = true,
+    .requires_if_match = true, .check = check_put, .invalid_detail = "The child is invalid.",
+    .write = put_child, .change = "update", .status = 200};
 
-static enum db_outcome put_child(PGconn *connection, void *context)
+/* ---- PATCH (JSON Merge Patch, RFC 7396) ------------------------------------ */
+
+static enum db_outcome patch_child(struct operation *operation)
 {
-    (void)connection;
-    struct child_operation *operation = context;
-    enum db_outcome outcome = DB_COMMIT;
-    struct current_child current;
-    if (!enter_child(operation, true, true, &current, &outcome)) {
-        free(current.document);
-        return outcome;
-    }
-    bool create = !current.found;
-    if (current.found && !check_precondition(operation, &current, &outcome)) {
-        /* answered */
-    } else if (create && operation->if_match != 0) {
-        reply_problem(operation->request, PROBLEM_PRECONDITION_FAILED,
-                      "If-Match names a version, but there is no such child.");
-        operation->refusal = "conflict";
-        outcome = DB_ROLLBACK;
+    json_t *document = json_loads(operation->document, 0, NULL);
+    if (document == NULL)
+        return DB_FAILED;
+    drop_read_only(document);
+    json_merge_patch(document, operation->body);
+    json_t *errors = check_child(document);
+    enum db_outcome outcome;
+    if (json_array_size(errors) > 0) {
+        outcome = operation_refuse_invalid(operation, errors, "The patched child is invalid.");
     } else {
-        long long unit_id = resolve_unit(operation, &outcome);
-        if (unit_id > 0) {
-            operation->status = create ? 201 : 200;
-            long long previous = !create && current.unit_id != unit_id ? current.unit_id : 0;
-            write_child(operation, create, unit_id, previous, &outcome);
-        }
+        json_decref(errors);
+        outcome = write_child(operation, document);
     }
-    free(current.document);
+    json_decref(document);
     return outcome;
+}
+
+static const struct operation_steps patch_steps = {
+    .action = "update", .reads_record = true, .requires_if_match = true,
+    .write = patch_child, .change = "update", .status = 200};
+
+/* ---- DELETE (soft: a tombstone) ---------------------------------------------- */
+
+static enum db_outcome delete_child(struct operation *operation)
+{
+    enum db_outcome outcome = DB_COMMIT;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = operation_query(operation,
+                                       "UPDATE children SET deleted_at = $2, updated_at = $2, "
+                                       "version = version + 1 WHERE id = $1 RETURNING version",
+                                       &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    operation->version = db_integer(result, 0, 0);
+    PQclear(result);
+    return DB_COMMIT;
+}
+
+static const struct operation_steps delete_steps = {
+    .action = "delete", .reads_record = true, .requires_if_match = true,
+    .write = delete_child, .change = "delete", .status = 204};
+
+/* ---- GET ------------------------------------------------------------------------ */
+
+static const struct operation_steps get_steps = {
+    .action = "read", .reads_record = true, .status = 200};
+
+/* ---- the handlers ------------------------------------------------------------------- */
+
+static void run(struct request *request, const struct operation_steps *steps, bool body)
+{
+    struct operation operation = {0};
+    if (!operation_begin(&operation, request, &child_resource, steps, body))
+        return;
+    operation.child_id = operation.id;
+    operation_run(&operation);
+    json_decref(operation.body);
 }
 
 void handle_child_put(struct request *request)
 {
-    const char *id = child_id(request);
-    json_t *document = id != NULL ? request_json_body(request) : NULL;
-    if (document == NULL)
-        return;
-    struct child_operation operation = {.request = request, .id = id, .document = document,
-                                        .if_match = request_if_match(request)};
-    drop_read_only(document);
-    json_t *errors = check_child(document);
-    if (json_array_size(errors) > 0) {
-        reply_problem_errors(request, PROBLEM_VALIDATION, "The child is invalid.", errors);
-        audit_refusal(request, "update", "children", id, "invalid");
-    } else {
-        json_decref(errors);
-        finish(&operation, db_transaction(request->database, put_child, &operation),
-               "update");
-    }
-    json_decref(document);
-}
-
-/* ---- GET ----------------------------------------------------------------- */
-
-static enum db_outcome get_child(PGconn *connection, void *context)
-{
-    (void)connection;
-    struct child_operation *operation = context;
-    enum db_outcome outcome = DB_COMMIT;
-    struct current_child current;
-    if (!enter_child(operation, false, false, &current, &outcome)) {
-        /* answered */
-    } else {
-        char ids[64];
-        snprintf(ids, sizeof ids, "{%s}", operation->id);
-        if (audit_write(operation->request, "read", "children", ids, current.unit_id,
-                        "success")) {
-            operation->status = 200;
-            operation->version = current.version;
-            operation->body = current.document;
-            current.document = NULL;
-        } else {
-            reply_problem(operation->request, PROBLEM_INTERNAL, "Could not audit the read.");
-            outcome = DB_FAILED;
-        }
-    }
-    free(current.document);
-    return outcome;
+    run(request, &put_steps, true);
 }
 
 void handle_child_get(struct request *request)
 {
-    const char *id = child_id(request);
-    if (id == NULL)
-        return;
-    struct child_operation operation = {.request = request, .id = id};
-    finish(&operation, db_transaction(request->database, get_child, &operation), "read");
-}
-
-/* ---- PATCH (JSON Merge Patch, RFC 7396) ----------------------------------- */
-
-static enum db_outcome patch_child(PGconn *connection, void *context)
-{
-    (void)connection;
-    struct child_operation *operation = context;
-    struct request *request = operation->request;
-    enum db_outcome outcome = DB_COMMIT;
-    struct current_child current;
-    if (enter_child(operation, true, false, &current, &outcome) &&
-        check_precondition(operation, &current, &outcome)) {
-        json_decref(operation->document);
-        operation->document = json_loads(current.document, 0, NULL);
-        drop_read_only(operation->document);
-        json_merge_patch(operation->document, operation->patch);
-        json_t *errors = check_child(operation->document);
-        if (json_array_size(errors) > 0) {
-            reply_problem_errors(request, PROBLEM_VALIDATION, "The patched child is invalid.",
-                                 errors);
-            operation->refusal = "invalid";
-            outcome = DB_ROLLBACK;
-        } else {
-            json_decref(errors);
-            long long unit_id = resolve_unit(operation, &outcome);
-            if (unit_id > 0) {
-                operation->status = 200;
-                write_child(operation, false, unit_id,
-                            current.unit_id != unit_id ? current.unit_id : 0, &outcome);
-            }
-        }
-    }
-    free(current.document);
-    return outcome;
+    run(request, &get_steps, false);
 }
 
 void handle_child_patch(struct request *request)
 {
-    const char *id = child_id(request);
-    json_t *patch = id != NULL ? request_json_body(request) : NULL;
-    if (patch == NULL)
-        return;
-    struct child_operation operation = {.request = request, .id = id, .patch = patch,
-                                        .if_match = request_if_match(request)};
-    finish(&operation, db_transaction(request->database, patch_child, &operation), "update");
-    json_decref(operation.document);
-    json_decref(patch);
-}
-
-/* ---- DELETE (soft) -------------------------------------------------------- */
-
-static enum db_outcome delete_child(PGconn *connection, void *context)
-{
-    (void)connection;
-    struct child_operation *operation = context;
-    struct request *request = operation->request;
-    enum db_outcome outcome = DB_COMMIT;
-    struct current_child current;
-    if (enter_child(operation, true, false, &current, &outcome) &&
-        check_precondition(operation, &current, &outcome)) {
-        struct db_params params;
-        db_params_init(&params);
-        db_param_text(&params, operation->id);
-        db_param_instant(&params, clock_now_us());
-        PGresult *result = registry_query(request,
-                                          "UPDATE children SET deleted_at = $2, updated_at = $2, "
-                                          "version = version + 1 WHERE id = $1 RETURNING version",
-                                          &params, &outcome);
-        if (result != NULL) {
-            long long version = db_integer(result, 0, 0);
-            PQclear(result);
-            char ids[64];
-            snprintf(ids, sizeof ids, "{%s}", operation->id);
-            operation->status = 204;
-            if (change_record(request, "children", operation->id, operation->id, "delete",
-                              version, NULL, 0, 0, &outcome) &&
-                !audit_write(request, "delete", "children", ids, current.unit_id, "success"))
-                outcome = DB_FAILED;
-        }
-    }
-    free(current.document);
-    return outcome;
+    run(request, &patch_steps, true);
 }
 
 void handle_child_delete(struct request *request)
 {
-    const char *id = child_id(request);
-    if (id == NULL)
-        return;
-    struct child_operation operation = {.request = request, .id = id,
-                                        .if_match = request_if_match(request)};
-    finish(&operation, db_transaction(request->database, delete_child, &operation), "delete");
+    run(request, &delete_steps, false);
 }
 
 /* ---- list ------------------------------------------------------------------ */
 
 struct child_list {
-    struct request *request;
     const char *unit;
     const char *hamlet;
     const char *circumstance;
@@ -528,9 +330,6 @@ struct child_list {
     const char *updated_since;
     char after[37];            /* from the cursor, or "" */
     long long limit;
-    char *items;               /* JSON array text */
-    char next_cursor[64];
-    bool not_found;
 };
 
 /* Escapes LIKE's wildcards so a name search matches text literally. */
@@ -547,19 +346,15 @@ static char *like_escape(const char *text)
     return out;
 }
 
-static enum db_outcome list_children(PGconn *connection, void *context)
+static enum db_outcome list_children(struct operation *operation)
 {
-    (void)connection;
-    struct child_list *list = context;
-    struct request *request = list->request;
+    struct child_list *list = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
-    if (!scope_enter(request, &outcome))
-        return outcome;
-    long long unit_id = scope_list_filter(request, list->unit, &list->not_found, &outcome);
+    long long unit_id = scope_list_unit(operation, list->unit, &outcome);
     if (unit_id < 0)
         return outcome;
     char today[CLOCK_DATE_SIZE];
-    registry_today(today);
+    operation_today(today);
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, today);
@@ -573,8 +368,8 @@ static enum db_outcome list_children(PGconn *connection, void *context)
     db_param_integer(&params, list->limit + 1);
     /* A unit filter takes its whole subtree (a district officer may list a
      * commune or the district). */
-    PGresult *result = registry_query(
-        request,
+    PGresult *result = operation_query(
+        operation,
         "SELECT c.id, child_document(c, $1::date)::text, c.unit_id FROM children c "
         " WHERE c.deleted_at IS NULL "
         "   AND ($2::bigint IS NULL OR c.unit_id IN (SELECT id FROM unit_subtree($2, $1)))"
@@ -592,35 +387,11 @@ static enum db_outcome list_children(PGconn *connection, void *context)
         &params, &outcome);
     if (result == NULL)
         return outcome;
-    int rows = PQntuples(result);
-    bool more = rows > list->limit;
-    if (more)
-        rows = (int)list->limit;
-    /* The items array and the audit's id list, built in one pass. */
-    size_t items_size = 2, ids_size = 3;
-    for (int row = 0; row < rows; row++) {
-        items_size += strlen(db_text(result, row, 1)) + 1;
-        ids_size += 37;
-    }
-    list->items = malloc(items_size + 1);
-    char *ids = malloc(ids_size + 1), *items = list->items, *id_cursor = ids;
-    *items++ = '[';
-    *id_cursor++ = '{';
-    for (int row = 0; row < rows; row++) {
-        items += sprintf(items, "%s%s", row ? "," : "", db_text(result, row, 1));
-        id_cursor += sprintf(id_cursor, "%s%s", row ? "," : "", db_text(result, row, 0));
-    }
-    strcpy(items, "]");
-    strcpy(id_cursor, "}");
-    if (more)
-        snprintf(list->next_cursor, sizeof list->next_cursor, "%s",
-                 db_text(result, rows - 1, 0));
-    PQclear(result);
     /* Without a unit filter the list spans the caller's whole scope. */
-    bool audited = audit_write(request, "list", "children", ids,
-                               unit_id > 0 ? unit_id : request->principal.unit_id, "success");
-    free(ids);
-    return audited ? DB_COMMIT : DB_FAILED;
+    operation->unit_id = unit_id;
+    bool kept = operation_keep_page(operation, result, list->limit);
+    PQclear(result);
+    return kept ? DB_COMMIT : DB_FAILED;
 }
 
 static bool read_list_parameters(struct request *request, struct child_list *list)
@@ -661,29 +432,15 @@ static bool read_list_parameters(struct request *request, struct child_list *lis
     return true;
 }
 
+static const struct operation_steps list_steps = {
+    .action = "list", .query = list_children, .status = 200};
+
 void handle_children_list(struct request *request)
 {
-    struct child_list list = {.request = request};
-    if (read_list_parameters(request, &list)) {
-        enum db_outcome outcome = db_transaction(request->database, list_children, &list);
-        if (outcome == DB_COMMIT) {
-            char *body = NULL;
-            int length;
-            if (list.next_cursor[0] != '\0')
-                length = asprintf(&body, "{\"items\":%s,\"next_cursor\":\"%s\"}", list.items,
-                                  list.next_cursor);
-            else
-                length = asprintf(&body, "{\"items\":%s,\"next_cursor\":null}", list.items);
-            if (length >= 0)
-                reply_text(request, 200, "application/json", body, (size_t)length);
-            else
-                reply_problem(request, PROBLEM_INTERNAL, "Out of memory.");
-        } else if (list.not_found) {
-            audit_refusal(request, "list", "children", NULL, "not_found");
-        } else if (!request->replied) {
-            reply_problem(request, PROBLEM_INTERNAL, "The list could not be read.");
-        }
-    }
-    free(list.items);
+    struct child_list list = {0};
+    struct operation operation = {.domain = &list};
+    if (read_list_parameters(request, &list) &&
+        operation_begin(&operation, request, &child_resource, &list_steps, false))
+        operation_run(&operation);
     free(list.search);
 }

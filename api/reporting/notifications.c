@@ -12,7 +12,7 @@
 
 #include "http/handlers.h"
 #include "json.h"
-#include "operation/operation.h"
+#include "operation/legacy.h"
 #include "webhook.h"
 
 #define CHANNEL_DOCUMENT                                                                    \

@@ -9,7 +9,7 @@
 #include "config.h"
 #include "http/handlers.h"
 #include "json.h"
-#include "operation/operation.h"
+#include "operation/legacy.h"
 
 bool report_period_key_valid(const char *key)
 {

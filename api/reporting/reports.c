@@ -15,7 +15,7 @@
 #include "csv.h"
 #include "http/handlers.h"
 #include "json.h"
-#include "operation/operation.h"
+#include "operation/legacy.h"
 
 enum report_action { REPORT_READ, REPORT_SAVE, REPORT_SUBMIT, REPORT_RETURN, REPORT_ACCEPT };
 

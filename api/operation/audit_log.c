@@ -1,0 +1,46 @@
+#include "operation/audit_log.h"
+
+#include <stdio.h>
+
+#include "http/server.h"
+#include "clock.h"
+#include "db.h"
+#include "json.h"
+#include "log.h"
+
+bool audit_log_append(PGconn *connection, const struct request *request, const char *action,
+                      const char *resource_type, const char *ids, long long unit_id,
+                      const char *outcome)
+{
+    const struct principal *principal = &request->principal;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_instant(&params, clock_now_us());
+    db_param_text(&params, principal->id[0] != '\0' ? principal->id : NULL);
+    db_param_text(&params, principal->username);
+    db_param_text(&params, role_name(principal->role));
+    db_param_text(&params, action);
+    db_param_text(&params, resource_type);
+    db_param_text(&params, ids != NULL ? ids : "{}");
+    db_param_id(&params, unit_id);
+    db_param_text(&params, request->id);
+    db_param_text(&params, outcome);
+    return db_command(connection,
+                      "INSERT INTO audit_log (at, actor_id, actor, role, action, resource_type, "
+                      "resource_ids, unit_id, request_id, outcome) "
+                      "VALUES ($1, $2, $3, $4, $5, $6, $7::uuid[], $8, $9, $10)",
+                      &params);
+}
+
+void audit_log_refusal(struct request *request, const char *action, const char *resource_type,
+                       const char *id, const char *outcome)
+{
+    if (request->database == NULL)
+        return; /* lost with the connection: the failure itself is logged */
+    char ids[64] = "{}";
+    if (id != NULL && json_is_uuid_text(id))
+        snprintf(ids, sizeof ids, "{%s}", id);
+    if (!audit_log_append(request->database, request, action, resource_type, ids,
+                          request->principal.unit_id, outcome))
+        log_event(LOG_ERROR, "audit_failed", json_pack("{s:s}", "request_id", request->id));
+}

@@ -1,0 +1,141 @@
+#include "operation/idempotency.h"
+
+#include <openssl/evp.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/server.h"
+#include "json.h"
+
+#define IDEMPOTENCY_KEY_MAX 200
+
+/* SHA-256 of method, path and body: what "the same request" means. */
+static void request_hash(const struct request *request, char out[65])
+{
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_DigestInit_ex(context, EVP_sha256(), NULL);
+    EVP_DigestUpdate(context, request->method, strlen(request->method));
+    EVP_DigestUpdate(context, " ", 1);
+    EVP_DigestUpdate(context, request->path, strlen(request->path));
+    EVP_DigestUpdate(context, "\n", 1);
+    if (request->body != NULL)
+        EVP_DigestUpdate(context, request->body, request->body_length);
+    EVP_DigestFinal_ex(context, digest, &length);
+    EVP_MD_CTX_free(context);
+    sodium_bin2hex(out, 65, digest, length);
+}
+
+/* Takes a stored answer [hash, status, body, location] as the operation's:
+ * the record's id and version (its ETag) come from the body, as the first
+ * answer had them. */
+static enum db_outcome replay(struct operation *operation, const json_t *stored)
+{
+    const char *body = json_string_value(json_array_get(stored, 2));
+    const char *location = json_string_value(json_array_get(stored, 3));
+    operation->idempotency = IDEMPOTENCY_KEY_REPLAYED;
+    operation->status = (unsigned)json_integer_value(json_array_get(stored, 1));
+    if (!operation_keep_document(operation, body))
+        return DB_FAILED;
+    snprintf(operation->location, sizeof operation->location, "%s", location ? location : "");
+    json_t *document = json_loads(body, 0, NULL);
+    const char *id = json_string_value(json_object_get(document, "id"));
+    if (id != NULL && json_is_uuid_text(id))
+        snprintf(operation->new_id, sizeof operation->new_id, "%s", id);
+    json_t *version = json_object_get(document, "version");
+    operation->version = json_is_integer(version) ? json_integer_value(version) : 0;
+    json_decref(document);
+    return DB_ROLLBACK;
+}
+
+static bool key_acceptable(struct operation *operation, const char *key,
+                           enum db_outcome *outcome)
+{
+    size_t length = strlen(key);
+    if (length > 0 && length <= IDEMPOTENCY_KEY_MAX)
+        return true;
+    json_t *errors = json_array();
+    problem_add_parameter_error(errors, "Idempotency-Key", "must be 1 to %d characters",
+                                IDEMPOTENCY_KEY_MAX);
+    *outcome = operation_refuse_invalid(operation, errors, "Bad Idempotency-Key header.");
+    operation->problem.type = PROBLEM_INVALID_PARAMETER;
+    operation->problem.audit_outcome = NULL; /* as before: a bad header is not audited */
+    return false;
+}
+
+bool idempotency_check(struct operation *operation, enum db_outcome *outcome)
+{
+    struct request *request = operation->request;
+    const char *key = request_header(request, "Idempotency-Key");
+    operation->idempotency = IDEMPOTENCY_KEY_NONE;
+    if (key == NULL)
+        return true;
+    if (!key_acceptable(operation, key, outcome))
+        return false;
+    char hash[65];
+    request_hash(request, hash);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, request->principal.id);
+    db_param_text(&params, key);
+    db_param_instant(&params, clock_now_us());
+    /* The transaction-scoped lock is held until the first request commits:
+     * a concurrent retry cannot take it and is told to wait (409). */
+    PGresult *result = operation_query(
+        operation,
+        "SELECT pg_try_advisory_xact_lock(hashtextextended($1::text || ':' || $2, 0)), "
+        "       (SELECT json_build_array(request_hash, status, response_body, location)::text "
+        "          FROM idempotency_keys WHERE principal_id = $1::uuid AND key = $2 "
+        "           AND created_at >= $3::timestamptz - interval '30 days')",
+        &params, outcome);
+    if (result == NULL)
+        return false;
+    bool locked = db_bool(result, 0, 0);
+    json_t *stored = db_text(result, 0, 1) ? json_loads(db_text(result, 0, 1), 0, NULL) : NULL;
+    PQclear(result);
+    if (!locked)
+        *outcome = operation_refuse(operation, PROBLEM_REQUEST_IN_PROGRESS, NULL,
+                                    "A request with this Idempotency-Key is still being "
+                                    "processed.");
+    else if (stored != NULL && strcmp(json_string_value(json_array_get(stored, 0)), hash) != 0)
+        *outcome = operation_refuse(operation, PROBLEM_IDEMPOTENCY_KEY_REUSED, NULL,
+                                    "This Idempotency-Key was used for a different request.");
+    else if (stored != NULL)
+        *outcome = replay(operation, stored);
+    else
+        operation->idempotency = IDEMPOTENCY_KEY_NEW;
+    json_decref(stored);
+    return operation->idempotency == IDEMPOTENCY_KEY_NEW;
+}
+
+bool idempotency_remember(struct operation *operation, enum db_outcome *outcome)
+{
+    if (operation->idempotency != IDEMPOTENCY_KEY_NEW)
+        return true;
+    struct request *request = operation->request;
+    char hash[65];
+    request_hash(request, hash);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, request->principal.id);
+    db_param_text(&params, request_header(request, "Idempotency-Key"));
+    db_param_text(&params, hash);
+    db_param_integer(&params, operation->status);
+    db_param_text(&params, operation->document);
+    db_param_text(&params, operation->location[0] != '\0' ? operation->location : NULL);
+    db_param_instant(&params, clock_now_us());
+    /* This principal's keys older than 30 days are pruned as new ones
+     * arrive. */
+    PGresult *result = operation_query(
+        operation,
+        "WITH expired AS (DELETE FROM idempotency_keys WHERE principal_id = $1::uuid "
+        "                  AND created_at < $7::timestamptz - interval '30 days') "
+        "INSERT INTO idempotency_keys (principal_id, key, request_hash, status, "
+        "response_body, location, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &params, outcome);
+    PQclear(result);
+    return result != NULL;
+}
