@@ -74,9 +74,20 @@ bool operation_begin(struct operation *operation, struct request *request,
             return false;
         }
     }
+    if (resource->is_child)
+        operation->child_id = operation->id;
     if (body && (operation->body = request_json_body(request)) == NULL)
         return false; /* answered 400/415 */
     return true;
+}
+
+void operation_handle(struct request *request, const struct resource *resource,
+                      const struct operation_steps *steps)
+{
+    struct operation operation = {0};
+    if (operation_begin(&operation, request, resource, steps, steps->reads_body))
+        operation_run(&operation);
+    json_decref(operation.body);
 }
 
 /* ---- refusals and failures ---------------------------------------------- */
@@ -304,6 +315,20 @@ bool operation_record_write(struct operation *operation, const struct resource *
     return true;
 }
 
+bool operation_written(struct operation *operation, const char *change,
+                       enum db_outcome *outcome)
+{
+    if (!operation_read(operation, false, outcome))
+        return false;
+    if (!operation->found) {
+        *outcome = operation_refuse(operation, PROBLEM_INTERNAL, NULL, "The record vanished.");
+        return false;
+    }
+    return operation_record_write(operation, operation->resource, change, operation->id,
+                                  operation->document, operation->version, operation->unit_id,
+                                  outcome);
+}
+
 /* ---- the transaction ---------------------------------------------------------- */
 
 /* Idempotency-Key, or the record read and its precondition. */
@@ -320,7 +345,7 @@ static bool enter(struct operation *operation, enum db_outcome *outcome)
     }
     if (!steps->reads_record)
         return true;
-    bool writes = steps->write != NULL;
+    bool writes = steps->write != NULL && !steps->reads_unlocked;
     if (!operation_read(operation, writes, outcome))
         return false;
     if (operation->deleted || (!operation->found && !steps->may_be_absent)) {
@@ -396,7 +421,7 @@ enum db_outcome operation_execute(struct operation *operation)
 {
     const struct operation_steps *steps = operation->steps;
     if (steps->check != NULL) {
-        json_t *errors = steps->check(operation);
+        json_t *errors = steps->check(operation->body);
         if (json_array_size(errors) > 0)
             return operation_refuse_invalid(operation, errors, steps->invalid_detail);
         json_decref(errors);

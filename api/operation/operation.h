@@ -57,6 +57,9 @@ struct resource {
     /* SQL condition on r true for a deleted record (a tombstone, 404);
      * NULL: records are never deleted. */
     const char *deleted;
+    /* Its records are children: a record's own id is the child's (feed and
+     * audit entries name it). */
+    bool is_child;
     /* Where a record lives: "%s" is its id (Location of a 201). */
     const char *path;
     /* Reads the record (locking it when `lock`) into operation->found,
@@ -75,11 +78,17 @@ struct operation_steps {
      * absent, deleted or out of scope is 404 unless may_be_absent. */
     bool reads_record;
     bool may_be_absent;
+    /* The record is read without a lock even for a write: the write step
+     * takes its locks itself, in an order of its own (a payment's pledge
+     * before the payment). */
+    bool reads_unlocked;
+    /* The request has a JSON body (400/415 when it is not an object). */
+    bool reads_body;
     /* Requires If-Match with the record's version (428/412). */
     bool requires_if_match;
-    /* Checks the body before any transaction; returns the errors (an array,
-     * taken; empty when valid).  NULL: no body check. */
-    json_t *(*check)(struct operation *operation);
+    /* Checks the body before any transaction (and may fill in defaults);
+     * returns the errors (an array, taken; empty when valid).  NULL: none. */
+    json_t *(*check)(json_t *body);
     const char *invalid_detail; /* the 422's detail: "The child is invalid." */
     /* The domain's work inside the transaction.  It leaves the record's
      * representation in operation->document (with version and unit_id) —
@@ -158,6 +167,10 @@ bool operation_begin(struct operation *operation, struct request *request,
                      const struct resource *resource, const struct operation_steps *steps,
                      bool body);
 
+/* The whole of a handler that needs nothing of its own: begin, run. */
+void operation_handle(struct request *request, const struct resource *resource,
+                      const struct operation_steps *steps);
+
 /* Runs the steps (body check, transaction) and answers.  Frees what the
  * operation owns, but not operation->body. */
 void operation_run(struct operation *operation);
@@ -204,6 +217,11 @@ bool operation_read(struct operation *operation, bool lock, enum db_outcome *out
 /* 428 without If-Match; 412 with the record read in `current` when stale.
  * True when the version matches. */
 bool operation_precondition(struct operation *operation, enum db_outcome *outcome);
+
+/* After a write of the record: reads it again and appends its feed entry
+ * and audit entry (`change`: create, update). */
+bool operation_written(struct operation *operation, const char *change,
+                       enum db_outcome *outcome);
 
 /* Keeps a representation (copied) as the operation's document. */
 bool operation_keep_document(struct operation *operation, const char *document);

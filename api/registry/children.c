@@ -122,7 +122,7 @@ static json_t *check_child(json_t *document)
 /* Also the audit of the feed: a child's entries name the child itself. */
 static const struct resource child_resource = {
     .name = "child", .table = "children", .document = "child_document(r, t.today)",
-    .deleted = "r.deleted_at IS NOT NULL", .audit_type = "children", .feed_type = "children",
+    .deleted = "r.deleted_at IS NOT NULL", .is_child = true, .audit_type = "children", .feed_type = "children",
     .path = "/v1/children/%s"};
 
 /* Resolves the document's unit code to a commune in scope on registered_on;
@@ -214,10 +214,10 @@ static enum db_outcome write_child(struct operation *operation, json_t *document
 
 /* ---- PUT: create with a client-chosen id, or replace ------------------------ */
 
-static json_t *check_put(struct operation *operation)
+static json_t *check_put(json_t *body)
 {
-    drop_read_only(operation->body);
-    return check_child(operation->body);
+    drop_read_only(body);
+    return check_child(body);
 }
 
 static enum db_outcome put_child(struct operation *operation)
@@ -229,7 +229,7 @@ static enum db_outcome put_child(struct operation *operation)
 }
 
 static const struct operation_steps put_steps = {
-    .action = "update", .reads_record = true, .may_be_absent = true,
+    .action = "update", .reads_record = true, .may_be_absent = true, .reads_body = true,
     .requires_if_match = true, .check = check_put, .invalid_detail = "The child is invalid.",
     .write = put_child, .change = "update", .status = 200};
 
@@ -255,7 +255,7 @@ static enum db_outcome patch_child(struct operation *operation)
 }
 
 static const struct operation_steps patch_steps = {
-    .action = "update", .reads_record = true, .requires_if_match = true,
+    .action = "update", .reads_record = true, .requires_if_match = true, .reads_body = true,
     .write = patch_child, .change = "update", .status = 200};
 
 /* ---- DELETE (soft: a tombstone) ---------------------------------------------- */
@@ -289,34 +289,24 @@ static const struct operation_steps get_steps = {
 
 /* ---- the handlers ------------------------------------------------------------------- */
 
-static void run(struct request *request, const struct operation_steps *steps, bool body)
-{
-    struct operation operation = {0};
-    if (!operation_begin(&operation, request, &child_resource, steps, body))
-        return;
-    operation.child_id = operation.id;
-    operation_run(&operation);
-    json_decref(operation.body);
-}
-
 void handle_child_put(struct request *request)
 {
-    run(request, &put_steps, true);
+    operation_handle(request, &child_resource, &put_steps);
 }
 
 void handle_child_get(struct request *request)
 {
-    run(request, &get_steps, false);
+    operation_handle(request, &child_resource, &get_steps);
 }
 
 void handle_child_patch(struct request *request)
 {
-    run(request, &patch_steps, true);
+    operation_handle(request, &child_resource, &patch_steps);
 }
 
 void handle_child_delete(struct request *request)
 {
-    run(request, &delete_steps, false);
+    operation_handle(request, &child_resource, &delete_steps);
 }
 
 /* ---- list ------------------------------------------------------------------ */
