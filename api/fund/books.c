@@ -31,7 +31,7 @@ static json_t *check_donor(json_t *body)
 }
 
 /* Writes the donor's fields (insert, or update of operation->id). */
-static bool write_donor(struct fund_operation *operation, bool create, long long unit_id,
+static bool write_donor(struct operation *operation, bool create, long long unit_id,
                         enum db_outcome *outcome)
 {
     const json_t *body = operation->body;
@@ -46,9 +46,7 @@ static bool write_donor(struct fund_operation *operation, bool create, long long
     db_param_text(&params, json_member_string(body, "address"));
     db_param_bool(&params, json_is_true(anonymous));
     db_param_instant(&params, clock_now_us());
-    PGresult *result = registry_query(
-        operation->request,
-        create ? "INSERT INTO fund_donors (id, unit_id, kind, name, phone, address, "
+    PGresult *result = operation_query(operation, create ? "INSERT INTO fund_donors (id, unit_id, kind, name, phone, address, "
                  "  anonymous_in_disclosure, created_at, updated_at) "
                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
                : "UPDATE fund_donors SET unit_id = $2, kind = $3, name = $4, phone = $5, "
@@ -59,71 +57,71 @@ static bool write_donor(struct fund_operation *operation, bool create, long long
     return result != NULL;
 }
 
-static enum db_outcome insert_donor(struct fund_operation *operation,
-                                    enum idempotency idempotency)
+static enum db_outcome insert_donor(struct operation *operation)
 {
     enum db_outcome outcome = DB_COMMIT;
     long long unit_id = fund_resolve_unit(operation, json_member_string(operation->body, "unit"),
                                           &outcome);
     if (unit_id <= 0)
         return outcome;
-    operation->status = 201;
-    if (write_donor(operation, true, unit_id, &outcome) &&
-        fund_written(operation, "create", &outcome))
-        fund_remember(operation, idempotency, &outcome);
+    if (write_donor(operation, true, unit_id, &outcome))
+        operation_written(operation, "create", &outcome);
     return outcome;
 }
 
+static const struct operation_steps donor_create_steps = {
+    .action = "create", .creates = true, .reads_body = true, .check = check_donor,
+    .invalid_detail = "The donor is invalid.", .write = insert_donor, .status = 201};
+
 void handle_fund_donor_create(struct request *request)
 {
-    fund_create(request, &fund_donors, check_donor, insert_donor);
+    operation_handle(request, &fund_donors, &donor_create_steps);
 }
 
 void handle_fund_donors_list(struct request *request)
 {
-    fund_list(request, &fund_donors);
+    fund_list(request, &fund_donors, &fund_donor_filters);
 }
 
 void handle_fund_donor_get(struct request *request)
 {
-    fund_get(request, &fund_donors);
+    operation_handle(request, &fund_donors, &operation_read_steps);
 }
 
 static const char *const donor_read_only[] = {"id", "version", "created_at", "updated_at",
                                               NULL};
 
-static enum db_outcome patch_donor(PGconn *connection, void *context)
+static enum db_outcome patch_donor(struct operation *operation)
 {
-    (void)connection;
-    struct fund_operation *operation = context;
     enum db_outcome outcome = DB_COMMIT;
-    if (!fund_enter_record(operation, true, &outcome) || !fund_precondition(operation, &outcome))
-        return outcome;
     json_t *donor = json_loads(operation->document, 0, NULL);
     for (size_t i = 0; donor_read_only[i] != NULL; i++)
         json_object_del(donor, donor_read_only[i]);
     json_merge_patch(donor, operation->body);
     json_t *errors = check_donor(donor);
     if (json_array_size(errors) > 0) {
-        outcome = fund_refuse_invalid(operation, errors, "The patched donor is invalid.");
+        outcome = operation_refuse_invalid(operation, errors, "The patched donor is invalid.");
     } else {
         json_decref(errors);
         json_t *patch = operation->body;
         operation->body = donor;
         long long unit_id = fund_resolve_unit(operation, json_member_string(donor, "unit"),
                                               &outcome);
-        operation->status = 200;
         if (unit_id > 0 && write_donor(operation, false, unit_id, &outcome))
-            fund_written(operation, "update", &outcome);
+            operation_written(operation, "update", &outcome);
         operation->body = patch;
     }
     json_decref(donor);
     return outcome;
 }
 
+static const struct operation_steps donor_patch_steps = {
+    .action = "update", .reads_record = true, .requires_if_match = true, .reads_body = true,
+    .write = patch_donor, .status = 200};
+
 void handle_fund_donor_patch(struct request *request)
 {
-    fund_update(request, &fund_donors, NULL, 0, NULL, patch_donor);
+    operation_handle(request, &fund_donors, &donor_patch_steps);
 }
 
 /* ---- pledges ----------------------------------------------------------------------- */
@@ -227,7 +225,7 @@ static json_t *check_pledge(json_t *body)
     return errors;
 }
 
-static bool insert_instalments(struct fund_operation *operation, const json_t *instalments,
+static bool insert_instalments(struct operation *operation, const json_t *instalments,
                                enum db_outcome *outcome)
 {
     char *list = json_dumps(instalments, JSON_COMPACT);
@@ -235,9 +233,7 @@ static bool insert_instalments(struct fund_operation *operation, const json_t *i
     db_params_init(&params);
     db_param_text(&params, operation->id);
     db_param_text(&params, list);
-    PGresult *result = registry_query(
-        operation->request,
-        "INSERT INTO fund_instalments (pledge_id, due_on, amount_vnd) "
+    PGresult *result = operation_query(operation, "INSERT INTO fund_instalments (pledge_id, due_on, amount_vnd) "
         "SELECT $1, (e->>'due_on')::date, (e->>'amount_vnd')::bigint "
         "  FROM json_array_elements($2::json) WITH ORDINALITY AS l (e, position) "
         " ORDER BY l.position",
@@ -248,28 +244,15 @@ static bool insert_instalments(struct fund_operation *operation, const json_t *i
 }
 
 /* 404 unless the pledge's donor (and the earmarked child) are visible. */
-static bool check_references(struct fund_operation *operation, const char *donor_id,
+static bool check_references(struct operation *operation, const char *donor_id,
                              const json_t *earmark, enum db_outcome *outcome)
 {
-    bool visible = true;
-    const char *child_id = json_member_string(earmark, "child_id");
-    if (donor_id != NULL && !fund_visible(operation, "fund_donors", donor_id, &visible, outcome))
-        return false;
-    if (!visible) {
-        *outcome = fund_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such donor.");
-        return false;
-    }
-    if (child_id != NULL && !fund_visible(operation, "children", child_id, &visible, outcome))
-        return false;
-    if (!visible) {
-        *outcome = fund_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such child.");
-        return false;
-    }
-    return true;
+    return fund_require_visible(operation, "fund_donors", donor_id, "donor", outcome) &&
+           fund_require_visible(operation, "children", json_member_string(earmark, "child_id"),
+                                "child", outcome);
 }
 
-static enum db_outcome insert_pledge(struct fund_operation *operation,
-                                     enum idempotency idempotency)
+static enum db_outcome insert_pledge(struct operation *operation)
 {
     enum db_outcome outcome = DB_COMMIT;
     const json_t *body = operation->body;
@@ -290,34 +273,34 @@ static enum db_outcome insert_pledge(struct fund_operation *operation,
     db_param_text(&params, json_member_string(earmark, "purpose"));
     db_param_text(&params, json_member_string(body, "note"));
     db_param_instant(&params, clock_now_us());
-    PGresult *result = registry_query(
-        operation->request,
-        "INSERT INTO fund_pledges (id, donor_id, unit_id, year, amount_vnd, pledged_on, "
+    PGresult *result = operation_query(operation, "INSERT INTO fund_pledges (id, donor_id, unit_id, year, amount_vnd, pledged_on, "
         "  earmark_child_id, earmark_purpose, note, created_at, updated_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
         &params, &outcome);
     PQclear(result);
-    operation->status = 201;
     if (result != NULL &&
-        insert_instalments(operation, json_object_get(body, "instalments"), &outcome) &&
-        fund_written(operation, "create", &outcome))
-        fund_remember(operation, idempotency, &outcome);
+        insert_instalments(operation, json_object_get(body, "instalments"), &outcome))
+        operation_written(operation, "create", &outcome);
     return outcome;
 }
 
+static const struct operation_steps pledge_create_steps = {
+    .action = "create", .creates = true, .reads_body = true, .check = check_pledge,
+    .invalid_detail = "The pledge is invalid.", .write = insert_pledge, .status = 201};
+
 void handle_fund_pledge_create(struct request *request)
 {
-    fund_create(request, &fund_pledges, check_pledge, insert_pledge);
+    operation_handle(request, &fund_pledges, &pledge_create_steps);
 }
 
 void handle_fund_pledges_list(struct request *request)
 {
-    fund_list(request, &fund_pledges);
+    fund_list(request, &fund_pledges, &fund_pledge_filters);
 }
 
 void handle_fund_pledge_get(struct request *request)
 {
-    fund_get(request, &fund_pledges);
+    operation_handle(request, &fund_pledges, &operation_read_steps);
 }
 
 /* What an edit must respect: the instalments already (partly) paid stay as
@@ -329,15 +312,13 @@ struct pledge_state {
     struct civil_date pledged_on;
 };
 
-static bool read_pledge_state(struct fund_operation *operation, struct pledge_state *state,
+static bool read_pledge_state(struct operation *operation, struct pledge_state *state,
                               enum db_outcome *outcome)
 {
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->id);
-    PGresult *result = registry_query(
-        operation->request,
-        "SELECT p.cancelled_on IS NOT NULL, p.amount_vnd, "
+    PGresult *result = operation_query(operation, "SELECT p.cancelled_on IS NOT NULL, p.amount_vnd, "
         "       (SELECT coalesce(sum(i.amount_vnd), 0) FROM fund_instalments i "
         "         WHERE i.pledge_id = p.id AND i.paid_vnd > 0), p.pledged_on::text "
         "  FROM fund_pledges p WHERE p.id = $1::uuid",
@@ -352,32 +333,28 @@ static bool read_pledge_state(struct fund_operation *operation, struct pledge_st
     return true;
 }
 
-static bool replace_open_instalments(struct fund_operation *operation,
+static bool replace_open_instalments(struct operation *operation,
                                      const json_t *instalments, enum db_outcome *outcome)
 {
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->id);
-    PGresult *result = registry_query(operation->request,
-                                      "DELETE FROM fund_instalments "
+    PGresult *result = operation_query(operation, "DELETE FROM fund_instalments "
                                       " WHERE pledge_id = $1::uuid AND paid_vnd = 0",
                                       &params, outcome);
     PQclear(result);
     return result != NULL && insert_instalments(operation, instalments, outcome);
 }
 
-static enum db_outcome patch_pledge(PGconn *connection, void *context)
+static enum db_outcome patch_pledge(struct operation *operation)
 {
-    (void)connection;
-    struct fund_operation *operation = context;
     const json_t *patch = operation->body;
     enum db_outcome outcome = DB_COMMIT;
     struct pledge_state state;
-    if (!fund_enter_record(operation, true, &outcome) || !fund_precondition(operation, &outcome) ||
-        !read_pledge_state(operation, &state, &outcome))
+    if (!read_pledge_state(operation, &state, &outcome))
         return outcome;
     if (state.cancelled)
-        return fund_refuse(operation, PROBLEM_CONFLICT, "conflict",
+        return operation_refuse(operation, PROBLEM_CONFLICT, "conflict",
                            "The pledge is cancelled; it cannot be changed.");
     const json_t *amount_member = json_object_get(patch, "amount_vnd");
     const json_t *instalments = json_object_get(patch, "instalments");
@@ -396,7 +373,7 @@ static enum db_outcome patch_pledge(PGconn *connection, void *context)
                                 "instalments that make up the new amount");
     }
     if (json_array_size(errors) > 0)
-        return fund_refuse_invalid(operation, errors, "The change to the pledge is invalid.");
+        return operation_refuse_invalid(operation, errors, "The change to the pledge is invalid.");
     json_decref(errors);
     if (instalments != NULL && !replace_open_instalments(operation, instalments, &outcome))
         return outcome;
@@ -408,23 +385,32 @@ static enum db_outcome patch_pledge(PGconn *connection, void *context)
     db_param_bool(&params, note != NULL);
     db_param_text(&params, json_string_value(note));
     db_param_instant(&params, clock_now_us());
-    PGresult *result = registry_query(
-        operation->request,
-        "UPDATE fund_pledges SET amount_vnd = $2, note = CASE WHEN $3 THEN $4 ELSE note END, "
+    PGresult *result = operation_query(operation, "UPDATE fund_pledges SET amount_vnd = $2, note = CASE WHEN $3 THEN $4 ELSE note END, "
         "  version = version + 1, updated_at = $5 WHERE id = $1::uuid",
         &params, &outcome);
     PQclear(result);
-    operation->status = 200;
     if (result != NULL)
-        fund_written(operation, "update", &outcome);
+        operation_written(operation, "update", &outcome);
     return outcome;
 }
 
+static json_t *check_pledge_patch(json_t *body)
+{
+    json_t *errors = json_array();
+    json_check_fields(body, pledge_patch_fields,
+                      sizeof pledge_patch_fields / sizeof pledge_patch_fields[0], "", false,
+                      errors);
+    return errors;
+}
+
+static const struct operation_steps pledge_patch_steps = {
+    .action = "update", .reads_record = true, .requires_if_match = true, .reads_body = true,
+    .check = check_pledge_patch, .invalid_detail = "The change to the pledge is invalid.",
+    .write = patch_pledge, .status = 200};
+
 void handle_fund_pledge_patch(struct request *request)
 {
-    fund_update(request, &fund_pledges, pledge_patch_fields,
-                sizeof pledge_patch_fields / sizeof pledge_patch_fields[0],
-                "The change to the pledge is invalid.", patch_pledge);
+    operation_handle(request, &fund_pledges, &pledge_patch_steps);
 }
 
 static const struct json_field cancel_fields[] = {
@@ -432,41 +418,46 @@ static const struct json_field cancel_fields[] = {
 };
 
 /* Cancelling keeps every instalment and payment: what was paid stays raised. */
-static enum db_outcome cancel_pledge(PGconn *connection, void *context)
+static enum db_outcome cancel_pledge(struct operation *operation)
 {
-    (void)connection;
-    struct fund_operation *operation = context;
     enum db_outcome outcome = DB_COMMIT;
     struct pledge_state state;
-    if (!fund_enter_record(operation, true, &outcome) ||
-        (operation->if_match != 0 && !fund_precondition(operation, &outcome)) ||
+    /* If-Match is optional here: cancelling is the same whatever was edited. */
+    if ((operation->if_match != 0 && !operation_precondition(operation, &outcome)) ||
         !read_pledge_state(operation, &state, &outcome))
         return outcome;
     if (state.cancelled)
-        return fund_refuse(operation, PROBLEM_CONFLICT, "conflict",
+        return operation_refuse(operation, PROBLEM_CONFLICT, "conflict",
                            "The pledge is already cancelled.");
     char today[CLOCK_DATE_SIZE];
-    registry_today(today);
+    operation_today(today);
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->id);
     db_param_text(&params, today);
     db_param_text(&params, json_member_string(operation->body, "reason"));
     db_param_instant(&params, clock_now_us());
-    PGresult *result = registry_query(
-        operation->request,
-        "UPDATE fund_pledges SET cancelled_on = $2, cancel_reason = $3, "
+    PGresult *result = operation_query(operation, "UPDATE fund_pledges SET cancelled_on = $2, cancel_reason = $3, "
         "  version = version + 1, updated_at = $4 WHERE id = $1::uuid",
         &params, &outcome);
     PQclear(result);
-    operation->status = 200;
     if (result != NULL)
-        fund_written(operation, "update", &outcome);
+        operation_written(operation, "update", &outcome);
     return outcome;
 }
 
+static json_t *check_cancel(json_t *body)
+{
+    json_t *errors = json_array();
+    json_check_fields(body, cancel_fields, 1, "", false, errors);
+    return errors;
+}
+
+static const struct operation_steps pledge_cancel_steps = {
+    .action = "update", .reads_record = true, .reads_body = true, .check = check_cancel,
+    .invalid_detail = "The cancellation is invalid.", .write = cancel_pledge, .status = 200};
+
 void handle_fund_pledge_cancel(struct request *request)
 {
-    fund_update(request, &fund_pledges, cancel_fields, 1, "The cancellation is invalid.",
-                cancel_pledge);
+    operation_handle(request, &fund_pledges, &pledge_cancel_steps);
 }

@@ -62,15 +62,13 @@ struct pledge_terms {
 
 /* Locks the pledge (concurrent payments against it apply one after the
  * other) and reads what a payment must agree with. */
-static bool lock_pledge(struct fund_operation *operation, const char *pledge_id,
+static bool lock_pledge(struct operation *operation, const char *pledge_id,
                         struct pledge_terms *terms, bool *found, enum db_outcome *outcome)
 {
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, pledge_id);
-    PGresult *result = registry_query(
-        operation->request,
-        "SELECT unit_id, donor_id, cancelled_on IS NOT NULL, earmark_child_id, earmark_purpose "
+    PGresult *result = operation_query(operation, "SELECT unit_id, donor_id, cancelled_on IS NOT NULL, earmark_child_id, earmark_purpose "
         "  FROM fund_pledges WHERE id = $1::uuid FOR UPDATE",
         &params, outcome);
     if (result == NULL)
@@ -91,20 +89,19 @@ static bool lock_pledge(struct fund_operation *operation, const char *pledge_id,
 /* Applies the payment just inserted to its pledge's open instalments,
  * oldest due first, storing what it applied and what it overpaid
  * (fund_apply_payment in 0012: the same allocation a void re-runs). */
-static bool apply_to_instalments(struct fund_operation *operation, enum db_outcome *outcome)
+static bool apply_to_instalments(struct operation *operation, enum db_outcome *outcome)
 {
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->id);
-    PGresult *result = registry_query(operation->request,
-                                      "SELECT fund_apply_payment($1::uuid)", &params, outcome);
+    PGresult *result = operation_query(operation, "SELECT fund_apply_payment($1::uuid)", &params, outcome);
     PQclear(result);
     return result != NULL;
 }
 
 /* Inserts the payment; a receipt number already used by the unit in that
  * year is a 409 (the statement's unique violation, not a failure). */
-static bool insert_payment_row(struct fund_operation *operation, long long unit_id,
+static bool insert_payment_row(struct operation *operation, long long unit_id,
                                const char *donor_id, long long applied, long long overpaid,
                                const char *child_id, const char *purpose,
                                enum db_outcome *outcome)
@@ -129,7 +126,7 @@ static bool insert_payment_row(struct fund_operation *operation, long long unit_
     db_param_text(&params, json_member_string(body, "note"));
     db_param_instant(&params, clock_now_us());
     PGresult *result = db_query(
-        operation->request->database,
+        operation->connection,
         "INSERT INTO fund_payments (id, unit_id, year, pledge_id, donor_id, amount_vnd, "
         "  applied_vnd, overpaid_vnd, received_on, method, in_kind_description, receipt_no, "
         "  earmark_child_id, earmark_purpose, note, created_at) "
@@ -147,12 +144,9 @@ static bool insert_payment_row(struct fund_operation *operation, long long unit_
                  "Receipt number %s is already used by this unit in %d; every receipt of a "
                  "unit and year needs its own number.",
                  json_member_string(body, "receipt_no"), fund_year_of(body, "received_on"));
-        *outcome = fund_refuse(operation, PROBLEM_CONFLICT, "conflict", detail);
-    } else if (db_retryable(result)) {
-        *outcome = DB_RETRY;
+        *outcome = operation_refuse(operation, PROBLEM_CONFLICT, "conflict", "%s", detail);
     } else {
-        reply_database_failure(operation->request, "fund payment", result);
-        *outcome = DB_FAILED;
+        *outcome = operation_failed(operation, "fund payment", result);
     }
     PQclear(result);
     return false;
@@ -160,7 +154,7 @@ static bool insert_payment_row(struct fund_operation *operation, long long unit_
 
 /* A payment against a pledge: the pledge must be visible, open, of the same
  * unit (and donor, when one is named). */
-static enum db_outcome pay_pledge(struct fund_operation *operation, long long unit_id,
+static enum db_outcome pay_pledge(struct operation *operation, long long unit_id,
                                   const char *pledge_id, enum db_outcome outcome)
 {
     const json_t *body = operation->body;
@@ -175,13 +169,13 @@ static enum db_outcome pay_pledge(struct fund_operation *operation, long long un
     if (found && donor_id != NULL && strcmp(donor_id, terms.donor_id) != 0)
         problem_add_field_error(errors, "/donor_id", "must be the donor of the pledge");
     if (!found) {
-        outcome = fund_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such pledge.");
+        outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such pledge.");
     } else if (terms.cancelled) {
-        outcome = fund_refuse(operation, PROBLEM_CONFLICT, "conflict",
+        outcome = operation_refuse(operation, PROBLEM_CONFLICT, "conflict",
                               "The pledge is cancelled; record the money as a donation "
                               "without pledge_id.");
     } else if (json_array_size(errors) > 0) {
-        outcome = fund_refuse_invalid(operation, errors, "The payment does not fit its pledge.");
+        outcome = operation_refuse_invalid(operation, errors, "The payment does not fit its pledge.");
         errors = NULL;
     } else {
         /* Stored as all overpaid first, then applied (the row must exist
@@ -197,8 +191,7 @@ static enum db_outcome pay_pledge(struct fund_operation *operation, long long un
     return outcome;
 }
 
-static enum db_outcome insert_payment(struct fund_operation *operation,
-                                      enum idempotency idempotency)
+static enum db_outcome insert_payment(struct operation *operation)
 {
     enum db_outcome outcome = DB_COMMIT;
     const json_t *body = operation->body;
@@ -211,28 +204,21 @@ static enum db_outcome insert_payment(struct fund_operation *operation,
     if (pledge_id != NULL) {
         outcome = pay_pledge(operation, unit_id, pledge_id, outcome);
     } else {
-        bool visible = true;
-        if (donor_id != NULL &&
-            !fund_visible(operation, "fund_donors", donor_id, &visible, &outcome))
-            return outcome;
-        if (!visible)
-            return fund_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such donor.");
         const char *child_id = json_member_string(earmark, "child_id");
-        if (child_id != NULL &&
-            !fund_visible(operation, "children", child_id, &visible, &outcome))
+        if (!fund_require_visible(operation, "fund_donors", donor_id, "donor", &outcome) ||
+            !fund_require_visible(operation, "children", child_id, "child", &outcome))
             return outcome;
-        if (!visible)
-            return fund_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such child.");
         insert_payment_row(operation, unit_id, donor_id, 0, 0, child_id,
                            json_member_string(earmark, "purpose"), &outcome);
     }
-    if (outcome != DB_COMMIT)
-        return outcome;
-    operation->status = 201;
-    if (fund_written(operation, "create", &outcome))
-        fund_remember(operation, idempotency, &outcome);
+    if (outcome == DB_COMMIT)
+        operation_written(operation, "create", &outcome);
     return outcome;
 }
+
+static const struct operation_steps payment_create_steps = {
+    .action = "create", .creates = true, .reads_body = true, .check = check_payment,
+    .invalid_detail = "The payment is invalid.", .write = insert_payment, .status = 201};
 
 void handle_fund_payment_create(struct request *request)
 {
@@ -245,17 +231,17 @@ void handle_fund_payment_create(struct request *request)
                              "A payment needs an Idempotency-Key header.", errors);
         return;
     }
-    fund_create(request, &fund_payments, check_payment, insert_payment);
+    operation_handle(request, &fund_payments, &payment_create_steps);
 }
 
 void handle_fund_payments_list(struct request *request)
 {
-    fund_list(request, &fund_payments);
+    fund_list(request, &fund_payments, &fund_payment_filters);
 }
 
 void handle_fund_payment_get(struct request *request)
 {
-    fund_get(request, &fund_payments);
+    operation_handle(request, &fund_payments, &operation_read_steps);
 }
 
 /* ---- disbursements ---------------------------------------------------------------- */
@@ -290,7 +276,7 @@ static json_t *check_disbursement(json_t *body)
  * pool when child and purpose are both NULL), with the unit's books locked
  * against other disbursements and voids until this transaction ends (so
  * two at once cannot both spend, or take back, the same money). */
-static bool locked_pool_balance(struct fund_operation *operation, long long unit_id,
+static bool locked_pool_balance(struct operation *operation, long long unit_id,
                                 const char *child_id, const char *purpose, bool in_kind,
                                 long long *balance, enum db_outcome *outcome)
 {
@@ -303,17 +289,14 @@ static bool locked_pool_balance(struct fund_operation *operation, long long unit
     struct db_params lock_params;
     db_params_init(&lock_params);
     db_param_integer(&lock_params, unit_id);
-    PGresult *result = registry_query(
-        operation->request,
-        "SELECT pg_advisory_xact_lock(hashtextextended('fund_books:' || $1::text, 0))",
+    PGresult *result = operation_query(operation, "SELECT pg_advisory_xact_lock(hashtextextended('fund_books:' || $1::text, 0))",
         &lock_params, outcome);
     if (result == NULL)
         return false;
     PQclear(result);
     /* A statement after the lock sees what a disbursement that held it
      * committed (read committed takes a new snapshot per statement). */
-    result = registry_query(operation->request,
-                            "SELECT fund_pool_balance($1::bigint, $2::uuid, $3::text, "
+    result = operation_query(operation, "SELECT fund_pool_balance($1::bigint, $2::uuid, $3::text, "
                             "$4::boolean)",
                             &params, outcome);
     if (result == NULL)
@@ -324,7 +307,7 @@ static bool locked_pool_balance(struct fund_operation *operation, long long unit
 }
 
 /* The balance of the pool the disbursement draws on, locked. */
-static bool pool_balance(struct fund_operation *operation, long long unit_id,
+static bool pool_balance(struct operation *operation, long long unit_id,
                          long long *balance, enum db_outcome *outcome)
 {
     const json_t *body = operation->body;
@@ -336,7 +319,7 @@ static bool pool_balance(struct fund_operation *operation, long long unit_id,
         json_is_true(json_object_get(body, "in_kind")), balance, outcome);
 }
 
-static enum db_outcome refuse_overdraft(struct fund_operation *operation, long long balance,
+static enum db_outcome refuse_overdraft(struct operation *operation, long long balance,
                                         long long amount)
 {
     const json_t *body = operation->body;
@@ -351,14 +334,12 @@ static enum db_outcome refuse_overdraft(struct fund_operation *operation, long l
              "The unit's available %s in %s is %lld đồng; %lld đồng cannot be disbursed from "
              "it.",
              pool, form, balance, amount);
-    reply_problem_members(operation->request, PROBLEM_CONFLICT, detail,
-                          json_pack("{s:I}", "available_vnd", (json_int_t)balance));
-    operation->refusal = "conflict";
-    return DB_ROLLBACK;
+    return operation_refuse_with(operation, PROBLEM_CONFLICT, "conflict",
+                                 json_pack("{s:I}", "available_vnd", (json_int_t)balance),
+                                 detail);
 }
 
-static enum db_outcome insert_disbursement(struct fund_operation *operation,
-                                           enum idempotency idempotency)
+static enum db_outcome insert_disbursement(struct operation *operation)
 {
     enum db_outcome outcome = DB_COMMIT;
     const json_t *body = operation->body;
@@ -366,11 +347,8 @@ static enum db_outcome insert_disbursement(struct fund_operation *operation,
     if (unit_id <= 0)
         return outcome;
     const char *child_id = json_member_string(body, "child_id");
-    bool visible = true;
-    if (child_id != NULL && !fund_visible(operation, "children", child_id, &visible, &outcome))
+    if (!fund_require_visible(operation, "children", child_id, "child", &outcome))
         return outcome;
-    if (!visible)
-        return fund_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such child.");
     long long balance = 0;
     long long amount = json_integer_value(json_object_get(body, "amount_vnd"));
     if (!pool_balance(operation, unit_id, &balance, &outcome))
@@ -391,32 +369,34 @@ static enum db_outcome insert_disbursement(struct fund_operation *operation,
     db_param_text(&params, json_member_string(body, "note"));
     db_param_instant(&params, clock_now_us());
     db_param_bool(&params, json_is_true(json_object_get(body, "in_kind")));
-    PGresult *result = registry_query(
-        operation->request,
-        "INSERT INTO fund_disbursements (id, unit_id, year, amount_vnd, disbursed_on, "
+    PGresult *result = operation_query(operation, "INSERT INTO fund_disbursements (id, unit_id, year, amount_vnd, disbursed_on, "
         "  decision_no, purpose, child_id, earmarked, note, created_at, in_kind) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         &params, &outcome);
     PQclear(result);
-    operation->status = 201;
-    if (result != NULL && fund_written(operation, "create", &outcome))
-        fund_remember(operation, idempotency, &outcome);
+    if (result != NULL)
+        operation_written(operation, "create", &outcome);
     return outcome;
 }
 
+static const struct operation_steps disbursement_create_steps = {
+    .action = "create", .creates = true, .reads_body = true, .check = check_disbursement,
+    .invalid_detail = "The disbursement is invalid.", .write = insert_disbursement,
+    .status = 201};
+
 void handle_fund_disbursement_create(struct request *request)
 {
-    fund_create(request, &fund_disbursements, check_disbursement, insert_disbursement);
+    operation_handle(request, &fund_disbursements, &disbursement_create_steps);
 }
 
 void handle_fund_disbursements_list(struct request *request)
 {
-    fund_list(request, &fund_disbursements);
+    fund_list(request, &fund_disbursements, &fund_disbursement_filters);
 }
 
 void handle_fund_disbursement_get(struct request *request)
 {
-    fund_get(request, &fund_disbursements);
+    operation_handle(request, &fund_disbursements, &operation_read_steps);
 }
 
 /* ---- voiding a payment entered by mistake ------------------------------------------ */
@@ -436,15 +416,13 @@ struct payment_state {
     char *earmark_purpose;  /* owned, NULL when none */
 };
 
-static bool read_payment_state(struct fund_operation *operation, struct payment_state *state,
+static bool read_payment_state(struct operation *operation, struct payment_state *state,
                                enum db_outcome *outcome)
 {
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->id);
-    PGresult *result = registry_query(
-        operation->request,
-        "SELECT voided_on IS NOT NULL, amount_vnd, method = 'in_kind', earmark_child_id, "
+    PGresult *result = operation_query(operation, "SELECT voided_on IS NOT NULL, amount_vnd, method = 'in_kind', earmark_child_id, "
         "       earmark_purpose FROM fund_payments WHERE id = $1::uuid",
         &params, outcome);
     if (result == NULL)
@@ -461,15 +439,13 @@ static bool read_payment_state(struct fund_operation *operation, struct payment_
 
 /* The pledge a payment was made against ("" for a donation).  Never
  * changes, so it is read before anything is locked. */
-static bool read_payment_pledge(struct fund_operation *operation, char pledge_id[AUTH_UUID_SIZE],
+static bool read_payment_pledge(struct operation *operation, char pledge_id[AUTH_UUID_SIZE],
                                 enum db_outcome *outcome)
 {
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->id);
-    PGresult *result = registry_query(
-        operation->request,
-        "SELECT coalesce(pledge_id::text, '') FROM fund_payments WHERE id = $1::uuid", &params,
+    PGresult *result = operation_query(operation, "SELECT coalesce(pledge_id::text, '') FROM fund_payments WHERE id = $1::uuid", &params,
         outcome);
     if (result == NULL)
         return false;
@@ -481,7 +457,7 @@ static bool read_payment_pledge(struct fund_operation *operation, char pledge_id
 /* Locks the payment's pledge before the payment itself, in the order the
  * payment path takes them (pledge, then its payments), so a void and a new
  * payment on the same pledge wait for each other instead of deadlocking. */
-static bool lock_payment_pledge(struct fund_operation *operation, const char *pledge_id,
+static bool lock_payment_pledge(struct operation *operation, const char *pledge_id,
                                 enum db_outcome *outcome)
 {
     if (pledge_id[0] == '\0')
@@ -496,7 +472,7 @@ static bool lock_payment_pledge(struct fund_operation *operation, const char *pl
 
 /* 409 when the money the payment brought in has already been handed out:
  * its pool would go below zero. */
-static enum db_outcome refuse_spent(struct fund_operation *operation,
+static enum db_outcome refuse_spent(struct operation *operation,
                                     const struct payment_state *state, long long balance)
 {
     const char *pool = state->earmark_child_id != NULL  ? "balance earmarked for its child"
@@ -509,16 +485,16 @@ static enum db_outcome refuse_spent(struct fund_operation *operation,
              "money's return first.",
              state->amount, pool, state->in_kind ? "goods" : "money", balance,
              state->amount - balance);
-    reply_problem_members(operation->request, PROBLEM_CONFLICT, detail,
-                          json_pack("{s:I, s:I}", "available_vnd", (json_int_t)balance,
-                                    "shortfall_vnd", (json_int_t)(state->amount - balance)));
-    operation->refusal = "conflict";
-    return DB_ROLLBACK;
+    return operation_refuse_with(
+        operation, PROBLEM_CONFLICT, "conflict",
+        json_pack("{s:I, s:I}", "available_vnd", (json_int_t)balance, "shortfall_vnd",
+                  (json_int_t)(state->amount - balance)),
+        detail);
 }
 
 /* Every other payment of the pledge whose allocation the void moved gets
  * its own change feed and audit entry (its version was raised). */
-static bool reallocate_pledge(struct fund_operation *operation, const char *pledge_id,
+static bool reallocate_pledge(struct operation *operation, const char *pledge_id,
                               enum db_outcome *outcome)
 {
     if (pledge_id[0] == '\0')
@@ -526,35 +502,33 @@ static bool reallocate_pledge(struct fund_operation *operation, const char *pled
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, pledge_id);
-    PGresult *result = registry_query(operation->request,
-                                      "SELECT fund_reallocate_pledge($1::uuid)::text", &params,
+    PGresult *result = operation_query(operation, "SELECT fund_reallocate_pledge($1::uuid)::text", &params,
                                       outcome);
     if (result == NULL)
         return false;
     bool ok = true;
+    /* Each is read and recorded through this operation, which is then
+     * pointed back at the voided payment. */
+    const char *voided_id = operation->id;
     for (int row = 0; ok && row < PQntuples(result); row++) {
-        struct fund_operation moved = {.request = operation->request,
-                                       .resource = &fund_payments,
-                                       .id = db_text(result, row, 0)};
-        ok = fund_written(&moved, "update", outcome);
-        free(moved.document);
+        operation->id = db_text(result, row, 0);
+        ok = operation_written(operation, "update", outcome);
     }
+    operation->id = voided_id;
     PQclear(result);
     return ok;
 }
 
-static bool mark_voided(struct fund_operation *operation, enum db_outcome *outcome)
+static bool mark_voided(struct operation *operation, enum db_outcome *outcome)
 {
     char today[CLOCK_DATE_SIZE];
-    registry_today(today);
+    operation_today(today);
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->id);
     db_param_text(&params, today);
     db_param_text(&params, json_member_string(operation->body, "reason"));
-    PGresult *result = registry_query(
-        operation->request,
-        "UPDATE fund_payments SET voided_on = $2, void_reason = $3, version = version + 1 "
+    PGresult *result = operation_query(operation, "UPDATE fund_payments SET voided_on = $2, void_reason = $3, version = version + 1 "
         " WHERE id = $1::uuid",
         &params, outcome);
     PQclear(result);
@@ -564,25 +538,21 @@ static bool mark_voided(struct fund_operation *operation, enum db_outcome *outco
 /* Nothing is deleted: the payment is stamped void (its receipt number stays
  * used), its pledge re-allocated from scratch without it, and it counts
  * nowhere from then on. */
-static enum db_outcome void_payment(PGconn *connection, void *context)
+static enum db_outcome void_payment(struct operation *operation)
 {
-    (void)connection;
-    struct fund_operation *operation = context;
     enum db_outcome outcome = DB_COMMIT;
     char pledge_id[AUTH_UUID_SIZE];
-    bool found = false;
-    if (!fund_enter_record(operation, false, &outcome) ||
-        !read_payment_pledge(operation, pledge_id, &outcome) ||
+    if (!read_payment_pledge(operation, pledge_id, &outcome) ||
         !lock_payment_pledge(operation, pledge_id, &outcome) ||
-        !fund_read(operation, true, &found, &outcome) ||
-        !fund_precondition(operation, &outcome))
+        !operation_read(operation, true, &outcome) ||
+        !operation_precondition(operation, &outcome))
         return outcome;
     struct payment_state state = {0};
     long long balance = 0;
     if (!read_payment_state(operation, &state, &outcome)) {
         /* answered */
     } else if (state.voided) {
-        outcome = fund_refuse(operation, PROBLEM_CONFLICT, "conflict",
+        outcome = operation_refuse(operation, PROBLEM_CONFLICT, "conflict",
                               "The payment is already voided.");
     } else if (!locked_pool_balance(operation, operation->unit_id, state.earmark_child_id,
                                     state.earmark_purpose, state.in_kind, &balance,
@@ -592,16 +562,28 @@ static enum db_outcome void_payment(PGconn *connection, void *context)
         outcome = refuse_spent(operation, &state, balance);
     } else if (mark_voided(operation, &outcome) &&
                reallocate_pledge(operation, pledge_id, &outcome)) {
-        operation->status = 200;
-        fund_written(operation, "update", &outcome);
+        operation_written(operation, "update", &outcome);
     }
     free(state.earmark_child_id);
     free(state.earmark_purpose);
     return outcome;
 }
 
+static json_t *check_void(json_t *body)
+{
+    json_t *errors = json_array();
+    json_check_fields(body, void_fields, 1, "", false, errors);
+    return errors;
+}
+
+/* The payment is read unlocked first (404 outside the scope): its pledge
+ * is locked before it, in the payment path's order. */
+static const struct operation_steps void_steps = {
+    .action = "update", .reads_record = true, .reads_unlocked = true, .reads_body = true,
+    .check = check_void, .invalid_detail = "The void is invalid.", .write = void_payment,
+    .status = 200};
+
 void handle_fund_payment_void(struct request *request)
 {
-    fund_update(request, &fund_payments, void_fields, 1, "The void is invalid.",
-                void_payment);
+    operation_handle(request, &fund_payments, &void_steps);
 }

@@ -10,21 +10,26 @@
 #include "csv.h"
 #include "fund/fund.h"
 #include "http/handlers.h"
+#include "http/server.h"
+#include "operation/scope.h"
 
 #define ANONYMOUS_DONOR "Nhà hảo tâm ẩn danh"
 #define CHILD_EARMARK_LABEL "hỗ trợ trẻ em có hoàn cảnh đặc biệt"
 
 struct figures_query {
-    struct request *request;
     long long year;
     const char *unit;      /* code; the caller's own unit by default */
-    long long unit_id;
-    long long target;      /* targets PUT */
-    char *body;            /* the answer (JSON text) */
-    unsigned status;
-    long long version;
-    bool unit_not_found;
+    const char *sql;       /* the statement whose one value is the answer */
 };
+
+/* A target has no id of its own: its feed and audit entries carry a UUID
+ * derived from the year and unit, the same every time. */
+static const struct resource target_resource = {
+    .name = "target", .table = "fund_targets", .audit_type = "fund_targets",
+    .feed_type = "fund", .feed_kind = "target"};
+
+/* The figures are read in the unit's books; they name no one. */
+static const struct resource figures_resource = {.name = "figures", .audit_type = "fund"};
 
 /* ?year= (default: this year in the district) and ?unit= (default: the
  * caller's unit); false after answering 400. */
@@ -47,58 +52,46 @@ static bool read_year_and_unit(struct request *request, struct figures_query *qu
     return true;
 }
 
-/* Enters the scope and resolves the unit (404 outside the scope). */
-static bool enter_unit(struct figures_query *query, enum db_outcome *outcome)
+/* Runs the query's statement of ($1 unit, $2 year, $3 today), whose single
+ * value is the answer, for a unit in the caller's scope (404 outside). */
+static enum db_outcome read_figures(struct operation *operation)
 {
-    if (!scope_enter(query->request, outcome))
-        return false;
-    query->unit_id = scope_list_filter(query->request, query->unit, &query->unit_not_found,
-                                       outcome);
-    return query->unit_id > 0;
-}
-
-/* Runs one statement of ($1 unit, $2 year, $3 today) whose single value is
- * the answer. */
-static enum db_outcome answer_query(struct figures_query *query, const char *sql)
-{
+    struct figures_query *query = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
-    if (!enter_unit(query, &outcome))
+    long long unit_id = scope_list_unit(operation, query->unit, &outcome);
+    if (unit_id <= 0)
         return outcome;
     char today[CLOCK_DATE_SIZE];
-    registry_today(today);
+    operation_today(today);
     struct db_params params;
     db_params_init(&params);
-    db_param_integer(&params, query->unit_id);
+    db_param_integer(&params, unit_id);
     db_param_integer(&params, query->year);
     db_param_text(&params, today);
-    PGresult *result = registry_query(query->request, sql, &params, &outcome);
+    PGresult *result = operation_query(operation, query->sql, &params, &outcome);
     if (result == NULL)
         return outcome;
-    free(query->body); /* of an attempt that was retried */
-    query->body = strdup(db_text(result, 0, 0));
+    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
     PQclear(result);
-    return DB_COMMIT;
+    return kept ? DB_COMMIT : DB_FAILED;
 }
 
-static void finish(struct figures_query *query, enum db_outcome outcome)
+static const struct operation_steps figures_steps = {
+    .action = "read", .query = read_figures, .status = 200, .unaudited_read = true};
+
+/* Answers the figures of ?year= and ?unit= by the statement `sql`. */
+static void answer_figures(struct request *request, const char *sql)
 {
-    if (outcome == DB_COMMIT && query->body != NULL) {
-        reply_text(query->request, query->status ? query->status : 200, "application/json",
-                   query->body, strlen(query->body));
-        query->body = NULL;
-    } else if (!query->request->replied) {
-        reply_problem(query->request, PROBLEM_INTERNAL, "The figures could not be read.");
-    }
-    free(query->body);
+    struct figures_query query = {.sql = sql};
+    struct operation operation = {.domain = &query};
+    if (read_year_and_unit(request, &query) &&
+        operation_begin(&operation, request, &figures_resource, &figures_steps, false))
+        operation_run(&operation);
 }
 
 /* ---- targets ---------------------------------------------------------------------- */
 
-static enum db_outcome read_targets(PGconn *connection, void *context)
-{
-    (void)connection;
-    return answer_query(
-        context,
+static const char targets_sql[] =
         "SELECT json_build_object('year', $2::integer, 'unit', "
         "         (SELECT code FROM units WHERE id = $1::bigint), "
         "       'items', coalesce(json_agg(json_build_object('unit', u.code, 'name', u.name, "
@@ -106,14 +99,11 @@ static enum db_outcome read_targets(PGconn *connection, void *context)
         "         ORDER BY length(u.code), u.code), '[]'), "
         "       'total_vnd', coalesce(sum(t.amount_vnd), 0)::bigint)::text "
         "  FROM fund_targets t JOIN units u ON u.id = t.unit_id "
-        " WHERE t.year = $2 AND t.unit_id IN (SELECT id FROM unit_subtree($1, $3::date))");
-}
+        " WHERE t.year = $2 AND t.unit_id IN (SELECT id FROM unit_subtree($1, $3::date))";
 
 void handle_fund_targets_list(struct request *request)
 {
-    struct figures_query query = {.request = request};
-    if (read_year_and_unit(request, &query))
-        finish(&query, db_transaction(request->database, read_targets, &query));
+    answer_figures(request, targets_sql);
 }
 
 static const struct json_field target_fields[] = {
@@ -121,23 +111,20 @@ static const struct json_field target_fields[] = {
      .maximum = FUND_MAX_AMOUNT},
 };
 
-/* A target has no id of its own: its feed and audit entries carry a UUID
- * derived from the year and unit, the same every time. */
-static enum db_outcome write_target(PGconn *connection, void *context)
+static enum db_outcome write_target(struct operation *operation)
 {
-    (void)connection;
-    struct figures_query *query = context;
-    struct request *request = query->request;
+    struct figures_query *query = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
-    if (!enter_unit(query, &outcome))
+    long long unit_id = scope_list_unit(operation, query->unit, &outcome);
+    if (unit_id <= 0)
         return outcome;
     struct db_params params;
     db_params_init(&params);
     db_param_integer(&params, query->year);
-    db_param_integer(&params, query->unit_id);
-    db_param_integer(&params, query->target);
-    PGresult *result = registry_query(
-        request,
+    db_param_integer(&params, unit_id);
+    db_param_integer(&params, json_integer_value(json_object_get(operation->body, "amount_vnd")));
+    PGresult *result = operation_query(
+        operation,
         "WITH written AS (INSERT INTO fund_targets AS t (year, unit_id, amount_vnd) "
         "  VALUES ($1, $2, $3) ON CONFLICT (year, unit_id) DO UPDATE "
         "  SET amount_vnd = EXCLUDED.amount_vnd, version = t.version + 1 "
@@ -149,52 +136,44 @@ static enum db_outcome write_target(PGconn *connection, void *context)
         &params, &outcome);
     if (result == NULL)
         return outcome;
-    query->version = db_integer(result, 0, 0);
-    query->status = query->version == 1 ? 201 : 200;
-    free(query->body); /* of an attempt that was retried */
-    query->body = strdup(db_text(result, 0, 1));
-    char id[AUTH_UUID_SIZE], ids[48], *record = NULL;
+    operation->version = db_integer(result, 0, 0);
+    operation->unit_id = unit_id;
+    operation->status = operation->version == 1 ? 201 : 200;
+    char id[AUTH_UUID_SIZE];
     snprintf(id, sizeof id, "%s", db_text(result, 0, 2));
+    bool kept = operation_keep_document(operation, db_text(result, 0, 1));
     PQclear(result);
-    snprintf(ids, sizeof ids, "{%s}", id);
-    if (asprintf(&record, "{\"kind\":\"target\",\"document\":%s}", query->body) < 0)
-        return DB_FAILED;
-    bool ok = change_record(request, "fund", id, NULL, query->version == 1 ? "create" : "update",
-                            query->version, record, query->unit_id, 0, &outcome) &&
-              audit_write(request, query->version == 1 ? "create" : "update", "fund_targets",
-                          ids, query->unit_id, "success");
-    free(record);
-    return ok ? DB_COMMIT : outcome == DB_COMMIT ? DB_FAILED : outcome;
+    if (kept)
+        operation_record_write(operation, &target_resource,
+                               operation->version == 1 ? "create" : "update", id,
+                               operation->document, operation->version, unit_id, &outcome);
+    return kept ? outcome : DB_FAILED;
 }
+
+static json_t *check_target(json_t *body)
+{
+    json_t *errors = json_array();
+    json_check_fields(body, target_fields, 1, "", false, errors);
+    return errors;
+}
+
+static const struct operation_steps target_put_steps = {
+    .action = "update", .reads_body = true, .check = check_target,
+    .invalid_detail = "The target is invalid.", .write = write_target, .status = 200};
 
 void handle_fund_target_put(struct request *request)
 {
-    struct figures_query query = {.request = request,
-                                  .unit = route_param(&request->match, "unit")};
+    struct figures_query query = {.unit = route_param(&request->match, "unit")};
     if (!config_parse_integer(route_param(&request->match, "year"), FUND_FIRST_YEAR,
                               FUND_LAST_YEAR, &query.year)) {
         reply_problem(request, PROBLEM_NOT_FOUND, "No such target: the year must be %d to %d.",
                       FUND_FIRST_YEAR, FUND_LAST_YEAR);
         return;
     }
-    json_t *body = request_json_body(request);
-    if (body == NULL)
-        return;
-    json_t *errors = json_array();
-    if (!json_check_fields(body, target_fields, 1, "", false, errors)) {
-        reply_problem_errors(request, PROBLEM_VALIDATION, "The target is invalid.", errors);
-        audit_refusal(request, "update", "fund_targets", NULL, "invalid");
-    } else {
-        json_decref(errors);
-        query.target = json_integer_value(json_object_get(body, "amount_vnd"));
-        enum db_outcome outcome = db_transaction(request->database, write_target, &query);
-        if (outcome == DB_COMMIT)
-            reply_etag(request, query.version);
-        if (query.unit_not_found)
-            audit_refusal(request, "update", "fund_targets", NULL, "not_found");
-        finish(&query, outcome);
-    }
-    json_decref(body);
+    struct operation operation = {.domain = &query};
+    if (operation_begin(&operation, request, &target_resource, &target_put_steps, true))
+        operation_run(&operation);
+    json_decref(operation.body);
 }
 
 /* ---- summary ---------------------------------------------------------------------- */
@@ -247,17 +226,9 @@ static const char summary_sql[] =
     "             t.outstanding, t.overdue, t.disbursed, t.general, t.earmarked) "
     "             FROM total t))::text";
 
-static enum db_outcome read_summary(PGconn *connection, void *context)
-{
-    (void)connection;
-    return answer_query(context, summary_sql);
-}
-
 void handle_fund_summary(struct request *request)
 {
-    struct figures_query query = {.request = request};
-    if (read_year_and_unit(request, &query))
-        finish(&query, db_transaction(request->database, read_summary, &query));
+    answer_figures(request, summary_sql);
 }
 
 /* ---- disclosure (công khai thu–chi) ------------------------------------------------ */
@@ -293,12 +264,6 @@ static const char disclosure_sql[] =
     "       ORDER BY s.disbursed_on, s.code, s.decision_no), '[]') FROM spending s), "
     "  'total_receipts_vnd', sums.received::bigint, 'total_spending_vnd', sums.spent::bigint, "
     "  'balance_vnd', (sums.received - sums.spent)::bigint)::text FROM sums";
-
-static enum db_outcome read_disclosure(PGconn *connection, void *context)
-{
-    (void)connection;
-    return answer_query(context, disclosure_sql);
-}
 
 static const char *method_label(const char *method)
 {
@@ -369,15 +334,17 @@ static char *disclosure_csv(const json_t *statement, size_t *length)
 
 void handle_fund_disclosure(struct request *request)
 {
-    struct figures_query query = {.request = request};
-    if (!read_year_and_unit(request, &query))
+    struct figures_query query = {.sql = disclosure_sql};
+    struct operation operation = {.domain = &query};
+    if (!read_year_and_unit(request, &query) ||
+        !operation_begin(&operation, request, &figures_resource, &figures_steps, false))
         return;
-    enum db_outcome outcome = db_transaction(request->database, read_disclosure, &query);
+    enum db_outcome outcome = operation_execute(&operation);
     if (outcome != DB_COMMIT || !request_wants_csv(request)) {
-        finish(&query, outcome);
+        operation_answer(&operation, outcome);
         return;
     }
-    json_t *statement = json_loads(query.body, 0, NULL);
+    json_t *statement = json_loads(operation.document, 0, NULL);
     size_t length = 0;
     char *text = statement ? disclosure_csv(statement, &length) : NULL;
     char filename[64];
@@ -385,5 +352,5 @@ void handle_fund_disclosure(struct request *request)
     snprintf(filename, sizeof filename, "cong-khai-quy-%s-%lld.csv", query.unit, query.year);
     reply_csv(request, text, length, filename);
     json_decref(statement);
-    free(query.body);
+    free(operation.document);
 }

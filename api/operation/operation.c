@@ -16,6 +16,9 @@
 
 #define SQL_SIZE 4096
 
+const struct operation_steps operation_read_steps = {
+    .action = "read", .reads_record = true, .status = 200};
+
 void operation_today(char out[CLOCK_DATE_SIZE])
 {
     date_format(clock_today(), out);
@@ -368,7 +371,7 @@ static bool record_success(struct operation *operation, enum db_outcome *outcome
         char ids[128];
         if (operation->audit_ids == NULL)
             audit_ids_of(operation->id, operation->child_id, ids, sizeof ids);
-        if (steps->write == NULL &&
+        if (steps->write == NULL && !steps->unaudited_read &&
             !audit_log_append(operation->connection, operation->request, steps->action,
                               resource->audit_type,
                               operation->audit_ids ? operation->audit_ids : ids,
@@ -386,7 +389,8 @@ static bool record_success(struct operation *operation, enum db_outcome *outcome
                                     o->unit_id, outcome))
             return false;
     }
-    if (operation->status == 201 && operation->location[0] == '\0') {
+    if (operation->status == 201 && operation->location[0] == '\0' &&
+        (resource->locate != NULL || resource->path != NULL)) {
         if (resource->locate != NULL)
             resource->locate(operation, operation->location, sizeof operation->location);
         else
@@ -451,7 +455,7 @@ static void answer_problem(struct operation *operation)
         reply_problem_errors(request, problem->type, problem->detail, problem->errors);
         problem->errors = NULL;
     }
-    if (problem->audit_outcome != NULL)
+    if (problem->audit_outcome != NULL && !operation->steps->unaudited_read)
         audit_log_refusal(request, operation->steps->action, operation->resource->audit_type,
                           operation->id ? operation->id : operation->parent_id,
                           problem->audit_outcome);

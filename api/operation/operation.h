@@ -103,7 +103,13 @@ struct operation_steps {
      * NULL: the write step logs itself, or nothing goes to the feed. */
     const char *change;
     unsigned status;         /* of a successful answer: 200, 201, 204 */
+    /* A read of figures with no personal data (targets, summaries): neither
+     * it nor its refusals are audited. */
+    bool unaudited_read;
 };
+
+/* Reading one record by the path's id: audited, 404 outside the scope. */
+extern const struct operation_steps operation_read_steps;
 
 /* A refusal: recorded by a domain function, answered by the lifecycle. */
 struct operation_problem {

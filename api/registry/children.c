@@ -282,11 +282,6 @@ static const struct operation_steps delete_steps = {
     .action = "delete", .reads_record = true, .requires_if_match = true,
     .write = delete_child, .change = "delete", .status = 204};
 
-/* ---- GET ------------------------------------------------------------------------ */
-
-static const struct operation_steps get_steps = {
-    .action = "read", .reads_record = true, .status = 200};
-
 /* ---- the handlers ------------------------------------------------------------------- */
 
 void handle_child_put(struct request *request)
@@ -296,7 +291,7 @@ void handle_child_put(struct request *request)
 
 void handle_child_get(struct request *request)
 {
-    operation_handle(request, &child_resource, &get_steps);
+    operation_handle(request, &child_resource, &operation_read_steps);
 }
 
 void handle_child_patch(struct request *request)
