@@ -5,9 +5,25 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 
-/* Applies pending migrations from <sql_dir>/migrations; 0 on success. */
+/* Applies pending migrations from <sql_dir>/migrations, then (re)loads
+ * every file of <sql_dir>/functions, all in one transaction; 0 on success. */
 int admin_migrate(PGconn *connection, const char *sql_dir);
+
+/* The files of <sql_dir>/functions (admin/schema_objects.c), read and
+ * checksummed, in the order they are loaded.  NULL on failure (reported). */
+struct admin_object_files;
+struct admin_object_files *admin_object_files_read(const char *sql_dir);
+void admin_object_files_free(struct admin_object_files *objects);
+
+/* Runs every file in the caller's transaction, records its checksum in
+ * schema_objects and says on stderr what was new, changed or removed.
+ * False on failure (reported); the caller rolls back. */
+bool admin_object_files_load(PGconn *connection, const struct admin_object_files *objects);
+
+/* The SHA-256 of text as 64 lower-case hex digits. */
+void admin_sha256_hex(const char *text, size_t length, char out[65]);
 
 /* The highest migration version applied, or -1 when none (or no table). */
 int admin_schema_version(PGconn *connection);

@@ -1,8 +1,14 @@
-/* Schema migrations: sql/migrations/NNNN_name.sql, applied in order, each in
- * its own transaction, under an advisory lock so that two migrators started
- * together apply each file once.  The SHA-256 of every applied file is kept;
- * an applied file that has since changed stops the migrator, because the
- * database would no longer match what the file says. */
+/* Schema migrations: sql/migrations/NNNN_name.sql, applied in order, under
+ * an advisory lock so that two migrators started together apply each file
+ * once.  The SHA-256 of every applied file is kept; an applied file that
+ * has since changed stops the migrator, because the database would no
+ * longer match what the file says.
+ *
+ * One run is one transaction: the pending migrations, then every file of
+ * sql/functions (schema_objects.c).  A migration that changes a table and
+ * the edited function files that follow it land together or not at all, so
+ * the database is never left with a table its functions no longer match.
+ * A failure anywhere rolls the whole run back. */
 #include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
@@ -100,7 +106,7 @@ char *admin_read_file(const char *directory, const char *name, size_t *length)
     return text;
 }
 
-static void sha256_hex(const char *text, size_t length, char out[65])
+void admin_sha256_hex(const char *text, size_t length, char out[65])
 {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_length = 0;
@@ -167,7 +173,7 @@ static struct migration *load_migrations(const char *directory, char **names, in
             free_migrations(migrations, i);
             return NULL;
         }
-        sha256_hex(migration->text, migration->length, migration->checksum);
+        admin_sha256_hex(migration->text, migration->length, migration->checksum);
     }
     return migrations;
 }
@@ -219,21 +225,16 @@ static bool is_applied(PGconn *connection, int version, bool *applied)
     return ok;
 }
 
+/* Runs one migration inside the caller's transaction and records it. */
 static bool apply_migration(PGconn *connection, const struct migration *migration)
 {
-    PGresult *result = PQexec(connection, "BEGIN");
-    bool ok = db_ok(result);
-    PQclear(result);
-    if (!ok)
-        return false;
     /* A migration file is a script of several statements: the simple query
-     * protocol runs them all within the transaction opened above. */
-    result = PQexec(connection, migration->text);
+     * protocol runs them all within the run's transaction. */
+    PGresult *result = PQexec(connection, migration->text);
     if (!db_ok(result)) {
         fprintf(stderr, "baove-admin: migration %s failed: %s", migration->name,
                 PQresultErrorMessage(result));
         PQclear(result);
-        PQclear(PQexec(connection, "ROLLBACK"));
         return false;
     }
     PQclear(result);
@@ -242,15 +243,31 @@ static bool apply_migration(PGconn *connection, const struct migration *migratio
     db_param_integer(&params, migration->version);
     db_param_text(&params, migration->name);
     db_param_text(&params, migration->checksum);
-    ok = db_command(connection,
+    if (!db_command(connection,
                     "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
-                    "VALUES ($1, $2, $3, now())", &params) &&
-         db_command(connection, "COMMIT", NULL);
-    if (!ok)
-        PQclear(PQexec(connection, "ROLLBACK"));
-    else
-        fprintf(stderr, "baove-admin: applied %s\n", migration->name);
-    return ok;
+                    "VALUES ($1, $2, $3, now())", &params))
+        return false;
+    fprintf(stderr, "baove-admin: applying %s\n", migration->name);
+    return true;
+}
+
+/* The pending migrations, then sql/functions, in the transaction the caller
+ * opened.  Counts the migrations applied. */
+static bool migrate_in_transaction(PGconn *connection, const struct migration *migrations,
+                                   int count, const struct admin_object_files *objects,
+                                   int *applied_now)
+{
+    for (int i = 0; i < count; i++) {
+        bool applied;
+        if (!is_applied(connection, migrations[i].version, &applied))
+            return false;
+        if (applied)
+            continue;
+        if (!apply_migration(connection, &migrations[i]))
+            return false;
+        (*applied_now)++;
+    }
+    return admin_object_files_load(connection, objects);
 }
 
 int admin_migrate(PGconn *connection, const char *sql_dir)
@@ -267,8 +284,12 @@ int admin_migrate(PGconn *connection, const char *sql_dir)
         return 1;
     }
     int status = 1;
-    /* Session-level lock: held across the per-file transactions, released
-     * when we unlock or the connection ends (also on a crash). */
+    /* Read before taking the lock: an unreadable file stops the run early. */
+    struct admin_object_files *objects = admin_object_files_read(sql_dir);
+    if (objects == NULL)
+        goto done;
+    /* Session-level lock: held across the run's transaction, released when
+     * we unlock or the connection ends (also on a crash). */
     if (!db_command(connection, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", NULL))
         goto done;
     if (!db_command(connection,
@@ -278,15 +299,13 @@ int admin_migrate(PGconn *connection, const char *sql_dir)
         !verify_applied(connection, migrations, count))
         goto unlock;
     int applied_now = 0;
-    for (int i = 0; i < count; i++) {
-        bool applied;
-        if (!is_applied(connection, migrations[i].version, &applied))
-            goto unlock;
-        if (applied)
-            continue;
-        if (!apply_migration(connection, &migrations[i]))
-            goto unlock;
-        applied_now++;
+    if (!db_command(connection, "BEGIN", NULL))
+        goto unlock;
+    if (!migrate_in_transaction(connection, migrations, count, objects, &applied_now) ||
+        !db_command(connection, "COMMIT", NULL)) {
+        PQclear(PQexec(connection, "ROLLBACK"));
+        fprintf(stderr, "baove-admin: migrate failed: nothing of this run was committed\n");
+        goto unlock;
     }
     fprintf(stderr, "baove-admin: schema at version %d (%d applied now)\n",
             admin_schema_version(connection), applied_now);
@@ -294,6 +313,7 @@ int admin_migrate(PGconn *connection, const char *sql_dir)
 unlock:
     db_command(connection, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", NULL);
 done:
+    admin_object_files_free(objects);
     free_migrations(migrations, count);
     admin_free_names(names, count);
     return status;

@@ -1,0 +1,11 @@
+-- The caller's scope for row-level security, set transaction-locally by the
+-- API (set_config(..., true)) before it touches personal data: the root unit
+-- and the date of the tree.  Unset means no rows at all.
+CREATE OR REPLACE FUNCTION scope_units() RETURNS TABLE (id bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT s.id FROM unit_subtree(nullif(current_setting('baove.scope_unit', true), '')::bigint,
+                                  coalesce(nullif(current_setting('baove.scope_on', true), '')::date,
+                                           current_date)) s
+    $$;
+GRANT EXECUTE ON FUNCTION scope_units() TO baove_app;
