@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "config.h"
+#include "http/dispatch.h"
 #include "http/pool.h"
 #include "log.h"
 #include "http/server.h"
@@ -48,6 +49,7 @@ static bool load_settings(struct server_settings *settings)
     settings->max_connections = (unsigned)max_connections;
     settings->max_connections_per_address = (unsigned)per_address;
     settings->connection_memory = (size_t)memory;
+    settings->dispatch = dispatch_route;
     return true;
 }
 

@@ -20,9 +20,7 @@
 #include "db.h"
 #include "json.h"
 #include "log.h"
-#include "http/handlers.h"
 #include "http/metrics.h"
-#include "operation/legacy.h"
 
 /* Settings of the running server, copied once by server_start() before the
  * daemon's threads exist and only read afterwards. */
@@ -372,32 +370,9 @@ static enum MHD_Result send_reply(struct request *request)
     return queued;
 }
 
-/* Runs the matched route's handler after authentication and permission. */
-static void run_route(struct request *request)
-{
-    const struct route *route = request->match.route;
-    if (route->permission != PERMISSION_PUBLIC) {
-        if (!api_authenticate(request))
-            return; /* answered 401 or 503 */
-        if (!role_has_permission(request->principal.role, route->permission)) {
-            reply_problem(request, PROBLEM_FORBIDDEN, "The role %s may not do this.",
-                          role_name(request->principal.role));
-            if (route->audited != NULL)
-                audit_refusal(request, "denied", route->audited,
-                              route_param(&request->match, "id"), "denied");
-            return;
-        }
-    }
-    route->handler(request);
-    /* A replayed create hands a personal record out again, without the
-     * handler having run its audited transaction: record that read here. */
-    if (request->idempotent_replay && route->audited != NULL)
-        audit_refusal(request, "read", route->audited, request->replayed_id, "success");
-}
-
 static void dispatch(struct request *request)
 {
-    run_route(request);
+    active_settings.dispatch(request);
     /* The answer is built: the database connection serves others while it
      * is sent. */
     pool_release(request->database);

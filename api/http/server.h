@@ -142,6 +142,10 @@ struct server_settings {
     unsigned max_connections_per_address;
     size_t connection_memory;
     long long token_ttl_seconds; /* lifetime of session tokens */
+    /* Answers a routed request (authentication, permission, handler): the
+     * policy above the transport, given by main so that the server knows no
+     * handler (http/dispatch.c). */
+    void (*dispatch)(struct request *request);
 };
 
 /* The settings the server was started with. */

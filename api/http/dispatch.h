@@ -1,0 +1,12 @@
+/* What happens to a routed request between the transport and its handler:
+ * authentication, the route's permission (a refusal by role is audited for
+ * routes of personal data), then the handler. */
+#ifndef BAOVE_DISPATCH_H
+#define BAOVE_DISPATCH_H
+
+struct request;
+
+/* Runs the matched route for a request (server_settings.dispatch). */
+void dispatch_route(struct request *request);
+
+#endif
