@@ -124,7 +124,7 @@ struct operation_problem {
 };
 
 /* One request's operation.  Lives on the handler's stack for the request;
- * owns document and the problem's JSON (operation_finish frees them). */
+ * owns document and the problem's JSON (operation_answer frees them). */
 struct operation {
     struct request *request; /* read-only here: principal, headers, body */
     const struct resource *resource;

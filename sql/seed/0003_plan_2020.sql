@@ -17,7 +17,7 @@ ON CONFLICT (year, code) DO UPDATE
        denominator = EXCLUDED.denominator, description = EXCLUDED.description;
 
 -- Fund mobilisation: 100 000 000 VND at district level, 20 000 000 VND for
--- each of the 10 communes and the town valid in 2020 (300 000 000 in all).
+-- each of the 10 commune-level units valid in 2020 (300 000 000 in all).
 INSERT INTO fund_targets (year, unit_id, amount_vnd)
 SELECT 2020, unit.id,
        CASE unit.kind WHEN 'district' THEN 100000000 ELSE 20000000 END
