@@ -31,20 +31,13 @@ static const struct queue_kind notifications = {
     .join = "JOIN notification_channels c ON c.id = q.channel_id AND c.enabled",
     .due = "q.status IN ('pending', 'failed') AND q.next_attempt_at <= $2",
     .order = "q.next_attempt_at, q.id",
-    .claim_set = "",
     .claim_from = ", notification_channels c",
     .claim_where = "AND c.id = q.channel_id",
     .returning = ", c.url, c.address, c.secret, q.payload::text",
-    .held = "",
     .clear_holder = true,
     .retry_column = "next_attempt_at",
     .done_status = "delivered",
     .done_at_column = "delivered_at",
-    .result_column = NULL,
-    .finished_column = NULL,
-    .attempt_limit = NULL,
-    .abandon = NULL,
-    .abandon_note = NULL,
 };
 
 struct send;

@@ -39,7 +39,6 @@ const struct queue_kind jobs_queue_kind = {
     .name = "job",
     .table = "jobs",
     .label = "q.kind",
-    .join = "",
     /* A waiting job whose key has a running job is skipped (the partial
      * unique index jobs_one_running_per_key makes that hold under
      * concurrency too).  A running one is due only when its lease expired
@@ -51,11 +50,8 @@ const struct queue_kind jobs_queue_kind = {
            "OR (q.status = 'running' AND q.attempts < q.max_attempts)",
     .order = "q.run_at, q.created_at, q.id",
     .claim_set = ", status = 'running', started_at = $2, finished_at = NULL",
-    .claim_from = "",
-    .claim_where = "",
     .returning = ", q.payload::text",
     .held = "AND q.status = 'running'",
-    .clear_holder = false,
     .retry_column = "run_at",
     .done_status = "succeeded",
     .done_at_column = "finished_at",

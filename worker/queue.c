@@ -11,6 +11,12 @@
 
 /* ---- composing the statements ---------------------------------------------- */
 
+/* An optional piece of a kind's SQL: NULL stands for nothing. */
+static const char *piece(const char *sql)
+{
+    return sql != NULL ? sql : "";
+}
+
 /* Appends to a statement being composed; false once it no longer fits. */
 static bool append(char *sql, size_t *used, const char *format, ...)
 {
@@ -46,9 +52,9 @@ static bool compose_claim(struct queue *queue)
                   "       lease_expires_at = clock_timestamp() + $4 * interval '1 second'%s "
                   "  FROM candidate%s WHERE q.id = candidate.id %s "
                   "RETURNING q.id, q.attempts, %s%s",
-                  kind->table, kind->join, kind->due, kind->order, kind->table,
-                  kind->claim_set, kind->claim_from, kind->claim_where, kind->label,
-                  kind->returning);
+                  kind->table, piece(piece(kind->join)), kind->due, kind->order, kind->table,
+                  piece(piece(kind->claim_set)), piece(piece(kind->claim_from)), piece(piece(kind->claim_where)), kind->label,
+                  piece(kind->returning));
 }
 
 /* Renewal: QUEUE_HELD, $4 lease seconds.  Done: QUEUE_HELD, $4 "now", $5
@@ -60,7 +66,7 @@ static bool compose_renew_and_done(struct queue *queue)
     if (!append(queue->renew_sql, &used,
                 "UPDATE %s q SET lease_expires_at = clock_timestamp() + $4 * interval '1 second' "
                 " WHERE " QUEUE_HELD " %s RETURNING q.id",
-                kind->table, kind->held))
+                kind->table, piece(kind->held)))
         return false;
     used = 0;
     return append(queue->done_sql, &used,
@@ -71,7 +77,7 @@ static bool compose_renew_and_done(struct queue *queue)
             append(queue->done_sql, &used, ", %s = $5::jsonb", kind->result_column)) &&
            (!kind->clear_holder || append(queue->done_sql, &used, ", leased_by = NULL")) &&
            append(queue->done_sql, &used, " WHERE " QUEUE_HELD " %s RETURNING q.id",
-                  kind->held);
+                  piece(kind->held));
 }
 
 /* The retry time: $5 ("now") + $6 microseconds of backoff. */
@@ -109,7 +115,7 @@ static bool compose_fail(struct queue *queue)
             append(sql, &used, ", %s = $5", kind->finished_column)) &&
            (!kind->clear_holder || append(sql, &used, ", leased_by = NULL")) &&
            append(sql, &used, " WHERE " QUEUE_HELD " %s RETURNING q.status, rfc3339(q.%s)",
-                  kind->held, kind->retry_column);
+                  piece(piece(kind->held)), kind->retry_column);
 }
 
 /* Bury: $1 "now" when the kind has a finished column. */
@@ -132,7 +138,7 @@ static bool compose_bury(struct queue *queue)
                   " WHERE q.lease_expires_at <= clock_timestamp() %s "
                   "   AND q.attempts >= %s "
                   "RETURNING q.id, q.attempts, %s, q.last_error",
-                  kind->held, kind->attempt_limit, kind->label);
+                  piece(piece(kind->held)), kind->attempt_limit, kind->label);
 }
 
 bool queue_init(struct queue *queue, const struct queue_kind *kind,

@@ -50,24 +50,24 @@ struct queue_settings {
 };
 
 /* A queue's table and SQL pieces (constants; see the two users: jobs.c's
- * jobs_queue_kind, delivery.c's notifications).  Pieces marked "" may be
- * empty strings; pieces marked NULL may be NULL. */
+ * jobs_queue_kind, delivery.c's notifications).  Pieces marked NULL are
+ * optional: left out, they add nothing. */
 struct queue_kind {
     const char *name;       /* in log events: "<name>_lease_not_renewed" */
     const char *table;      /* needs id uuid, attempts, leased_by, lease_expires_at,
                                status, last_error, created_at */
     const char *label;      /* claim column 2: what the row is, for logs */
     /* Claiming ($1 identity, $2 "now", $3 how many, $4 lease seconds). */
-    const char *join;       /* "": joined to q when choosing due rows */
+    const char *join;       /* NULL: joined to q when choosing due rows */
     const char *due;        /* which rows are due (whether the lease is free
                                or expired is the core's part) */
     const char *order;      /* which due rows first */
-    const char *claim_set;  /* "": more ", column = …" set at claim */
-    const char *claim_from; /* "": ", table alias" the label and returning read */
-    const char *claim_where; /* "": "AND …" joining claim_from to q */
-    const char *returning;  /* "": ", columns" returned after id, attempts, label */
+    const char *claim_set;  /* NULL: more ", column = …" set at claim */
+    const char *claim_from; /* NULL: ", table alias" the label and returning read */
+    const char *claim_where; /* NULL: "AND …" joining claim_from to q */
+    const char *returning;  /* NULL: ", columns" returned after id, attempts, label */
     /* Holding. */
-    const char *held;       /* "": "AND …" a held row also satisfies */
+    const char *held;       /* NULL: "AND …" a held row also satisfies */
     bool clear_holder;      /* leased_by is cleared when an attempt ends */
     /* Ending an attempt. */
     const char *retry_column;    /* when a failed row is due again */
