@@ -68,7 +68,7 @@ static void tick_finished(struct worker *worker, bool claimed_nothing)
 static void on_claimed(void *context, PGresult *result)
 {
     struct executor *executor = context;
-    struct worker *worker = executor->worker;
+    struct worker *worker = executor->owner;
     executor->busy = false; /* the reservation ends here, either way */
     if (result == NULL || !db_ok(result)) {
         /* 23505: another worker took a job with the same key at the same
@@ -87,15 +87,12 @@ static void on_claimed(void *context, PGresult *result)
     }
     /* Even if its connection dropped meanwhile: the attempt then fails and
      * is retried like any other. */
-    executor_start(executor, db_text(result, 0, 0), db_text(result, 0, 1),
-                   db_text(result, 0, 2), db_integer(result, 0, 3));
+    executor_start(executor, result, 0);
     claim_next(worker);
 }
 
-/* Claims the oldest due job: queued, or failed and due for its retry, or
- * running under an expired lease (its worker died).  A waiting job whose key
- * has a running job is skipped (the partial unique index
- * jobs_one_running_per_key makes that hold under concurrency too). */
+/* Claims the oldest due job for a free executor (jobs_queue_kind says
+ * which are due), one at a time: each claim reserves its executor. */
 static void claim_next(struct worker *worker)
 {
     struct executor *executor = worker->stopping ? NULL : free_executor(worker);
@@ -104,28 +101,7 @@ static void claim_next(struct worker *worker)
         return;
     }
     executor->busy = true; /* reserved for the job this claim returns */
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, worker->identity);
-    db_param_instant(&params, clock_now_us());
-    db_param_integer(&params, worker->settings.lease_seconds);
-    if (!pgloop_query(
-            &worker->control,
-            "WITH candidate AS ( "
-            "  SELECT id FROM jobs j "
-            "   WHERE ((status IN ('queued', 'failed') AND run_at <= $2 "
-            "           AND (unique_key IS NULL OR NOT EXISTS ( "
-            "                SELECT 1 FROM jobs r WHERE r.unique_key = j.unique_key "
-            "                   AND r.status = 'running'))) "
-            "       OR (status = 'running' AND lease_expires_at <= clock_timestamp() "
-            "           AND attempts < max_attempts)) "
-            "   ORDER BY run_at, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-            "UPDATE jobs SET status = 'running', attempts = jobs.attempts + 1, leased_by = $1, "
-            "       lease_expires_at = clock_timestamp() + $3 * interval '1 second', "
-            "       started_at = $2, finished_at = NULL "
-            "  FROM candidate WHERE jobs.id = candidate.id "
-            "RETURNING jobs.id, jobs.kind, jobs.payload::text, jobs.attempts",
-            &params, on_claimed, executor)) {
+    if (!queue_claim(&worker->jobs, 1, on_claimed, executor)) {
         executor->busy = false;
         tick_finished(worker, false);
     }
@@ -138,8 +114,8 @@ static void on_buried(void *context, PGresult *result)
     for (int row = 0; row < rows; row++) {
         log_event(LOG_ERROR, "job_dead",
                   json_pack("{s:s, s:s, s:I, s:s}", "id", db_text(result, row, 0), "kind",
-                            db_text(result, row, 1), "attempt",
-                            (json_int_t)db_integer(result, row, 2), "error",
+                            db_text(result, row, 2), "attempt",
+                            (json_int_t)db_integer(result, row, 1), "error",
                             db_text(result, row, 3)));
         worker->any_job_failed = true;
     }
@@ -150,18 +126,7 @@ static void on_buried(void *context, PGresult *result)
  * running it again would exceed max_attempts. */
 static void bury_abandoned(struct worker *worker)
 {
-    struct db_params params;
-    db_params_init(&params);
-    db_param_instant(&params, clock_now_us());
-    if (!pgloop_query(&worker->control,
-                      "UPDATE jobs SET status = 'dead', lease_expires_at = NULL, "
-                      "       finished_at = $1, "
-                      "       last_error = 'the worker running the last attempt stopped "
-                      "answering (lease expired)' "
-                      " WHERE status = 'running' AND lease_expires_at <= clock_timestamp() "
-                      "   AND attempts >= max_attempts "
-                      "RETURNING id, kind, attempts, last_error",
-                      &params, on_buried, worker))
+    if (!queue_bury(&worker->jobs, on_buried, worker))
         tick_finished(worker, false);
 }
 
@@ -177,8 +142,12 @@ void worker_tick(struct worker *worker)
     schedules_fire_due(worker, bury_abandoned);
 }
 
-void worker_job_finished(struct worker *worker)
+void worker_job_finished(void *owner, struct executor *executor, bool failed)
 {
+    (void)executor;
+    struct worker *worker = owner;
+    if (failed)
+        worker->any_job_failed = true;
     if (worker->stopping) {
         worker_stop(worker); /* finishes the shutdown once nothing runs */
         return;
@@ -189,13 +158,6 @@ void worker_job_finished(struct worker *worker)
 static void on_poll_timer(uv_timer_t *timer)
 {
     worker_tick(timer->data);
-}
-
-static void on_lease_timer(uv_timer_t *timer)
-{
-    struct worker *worker = timer->data;
-    for (long long i = 0; i < worker->settings.concurrency; i++)
-        executor_renew_lease(&worker->executors[i]);
 }
 
 static void on_enqueued(void *context, PGresult *result)
@@ -238,9 +200,8 @@ void worker_notified(struct worker *worker, const char *payload)
 void worker_start_timers(struct worker *worker)
 {
     uint64_t poll_ms = (uint64_t)worker->settings.poll_seconds * 1000;
-    uint64_t lease_ms = (uint64_t)worker->settings.lease_seconds * 1000 / 3;
     uv_timer_start(&worker->poll_timer, on_poll_timer, poll_ms, poll_ms);
-    uv_timer_start(&worker->lease_timer, on_lease_timer, lease_ms, lease_ms);
+    queue_start(&worker->jobs); /* renews the running jobs' leases */
 }
 
 static void on_grace_timer(uv_timer_t *timer)
@@ -285,8 +246,8 @@ void worker_stop(struct worker *worker)
     pgloop_close(&worker->control, NULL);
     for (long long i = 0; i < worker->settings.concurrency; i++)
         pgloop_close(&worker->executors[i].database, NULL);
+    queue_close(&worker->jobs, NULL);
     close_handle((uv_handle_t *)&worker->poll_timer);
-    close_handle((uv_handle_t *)&worker->lease_timer);
     close_handle((uv_handle_t *)&worker->debounce_timer);
     close_handle((uv_handle_t *)&worker->grace_timer);
     close_handle((uv_handle_t *)&worker->once_timer);

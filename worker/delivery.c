@@ -13,24 +13,43 @@
 #include "config.h"
 #include "log.h"
 #include "pgloop.h"
+#include "queue.h"
 #include "webhook.h"
 
 #define DELIVERY_PARALLEL 8            /* sends in flight per worker */
 #define DELIVERY_TIMEOUT_MS 15000L     /* per attempt */
-#define DELIVERY_LEASE_SECONDS 60      /* > the timeout: a live send keeps its lease */
-#define RETRY_BASE_SECONDS 30LL
-#define RETRY_MAX_SECONDS (6 * 3600LL)
 #define MICROSECONDS 1000000LL
+
+/* The outbox as a queue (queue.h): a notification of an enabled channel is
+ * due when pending, or failed and due for its retry; it is dead once its
+ * retry would come later than BAOVE_DELIVERY_GIVE_UP after it was written.
+ * Claim columns: id, attempts, kind, url, address, secret, payload. */
+static const struct queue_kind notifications = {
+    .name = "notification",
+    .table = "notifications",
+    .label = "c.kind",
+    .join = "JOIN notification_channels c ON c.id = q.channel_id AND c.enabled",
+    .due = "q.status IN ('pending', 'failed') AND q.next_attempt_at <= $2",
+    .order = "q.next_attempt_at, q.id",
+    .claim_from = ", notification_channels c",
+    .claim_where = "AND c.id = q.channel_id",
+    .returning = ", c.url, c.address, c.secret, q.payload::text",
+    .clear_holder = true,
+    .retry_column = "next_attempt_at",
+    .done_status = "delivered",
+    .done_at_column = "delivered_at",
+};
 
 struct send;
 
 struct delivery {
     uv_loop_t *loop;
     struct pgloop database;
+    struct queue queue;     /* the notifications, on `database` */
     CURLM *multi;
     uv_timer_t curl_timer;  /* libcurl's timeout */
     uv_timer_t poll_timer;  /* look for due notifications now and then */
-    char identity[128];
+    char identity[128];     /* leased_by */
     char smtp_url[512];
     char smtp_from[256];
     struct send *sends;     /* owned: in flight, a list */
@@ -49,7 +68,7 @@ struct send {
     struct delivery *delivery;
     struct send *next;
     CURL *easy;
-    char id[40];
+    struct queue_hold hold; /* the notification: id (the webhook-id), attempt */
     bool webhook;
     bool host_allowed;
     char *body;             /* owned: what is sent */
@@ -57,7 +76,6 @@ struct send {
     size_t body_offset;     /* e-mail upload position */
     struct curl_slist *headers;
     struct curl_slist *recipients;
-    long long attempts;
     char error[CURL_ERROR_SIZE];
 };
 
@@ -113,6 +131,11 @@ static void on_database_closed(struct pgloop *database)
     release(database->data);
 }
 
+static void on_queue_closed(struct queue *queue)
+{
+    release(queue->data);
+}
+
 static void send_free(struct send *send)
 {
     if (send->easy != NULL) {
@@ -133,6 +156,7 @@ static void unlink_send(struct delivery *delivery, struct send *send)
             break;
         }
     }
+    queue_unhold(&delivery->queue, &send->hold);
     delivery->in_flight--;
 }
 
@@ -148,7 +172,8 @@ void delivery_stop(struct delivery *delivery)
         unlink_send(delivery, send);
         send_free(send);
     }
-    delivery->closing = 3;
+    delivery->closing = 4;
+    queue_close(&delivery->queue, on_queue_closed);
     uv_timer_stop(&delivery->curl_timer);
     uv_timer_stop(&delivery->poll_timer);
     uv_close((uv_handle_t *)&delivery->curl_timer, on_handle_closed);
@@ -175,81 +200,62 @@ static void on_recorded(void *context, PGresult *result)
         claim(delivery);
 }
 
-static void record(struct delivery *delivery, const char *sql, struct db_params *params)
+/* Counts an outcome being written; `queued` is what queuing it returned. */
+static void recording(struct delivery *delivery, bool queued)
 {
-    if (pgloop_query(&delivery->database, sql, params, on_recorded, delivery))
+    if (queued)
         delivery->recording++;
     else
         log_event(LOG_WARN, "delivery_record_failed", json_pack("{s:s}", "reason", "not ready"));
 }
 
-/* Exponential backoff with jitter: 30 s, 1 min, 2 min … up to 6 h, each
- * between half and all of that, so retries of many receivers spread out. */
-static int64_t retry_delay_us(long long attempts)
+/* The receiver answered 410 Gone: the endpoint is gone for good, so the
+ * notification is dead and its channel disabled. */
+static bool record_gone(struct send *send, const char *error)
 {
-    long long seconds = RETRY_BASE_SECONDS;
-    for (long long i = 1; i < attempts && seconds < RETRY_MAX_SECONDS; i++)
-        seconds *= 2;
-    if (seconds > RETRY_MAX_SECONDS)
-        seconds = RETRY_MAX_SECONDS;
-    long long half = seconds / 2;
-    return (half + (long long)randombytes_uniform((uint32_t)half + 1)) * MICROSECONDS;
+    struct delivery *delivery = send->delivery;
+    struct db_params params;
+    queue_held_params(&delivery->queue, &send->hold, &params);
+    db_param_text(&params, error);
+    db_param_instant(&params, clock_now_us());
+    return pgloop_query(
+        &delivery->database,
+        "WITH gone AS (UPDATE notifications q SET status = 'dead', last_error = $4, "
+        "                     leased_by = NULL, lease_expires_at = NULL "
+        "               WHERE " QUEUE_HELD " RETURNING q.channel_id) "
+        "UPDATE notification_channels c SET enabled = false, "
+        "       disabled_reason = 'the receiver answered 410 Gone', "
+        "       version = c.version + 1, updated_at = $5 "
+        "  FROM gone WHERE c.id = gone.channel_id",
+        &params, on_recorded, delivery);
 }
 
 static void record_outcome(struct send *send, long status, CURLcode code)
 {
     struct delivery *delivery = send->delivery;
-    int64_t now = clock_now_us();
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, send->id);
-    db_param_instant(&params, now);
-    db_param_text(&params, delivery->identity);
     bool delivered = code == CURLE_OK && (!send->webhook || (status >= 200 && status < 300));
-    char error[CURL_ERROR_SIZE + 64];
     if (delivered) {
         log_event(LOG_INFO, "notification_delivered",
-                  json_pack("{s:s, s:I}", "id", send->id, "attempt",
-                            (json_int_t)send->attempts));
-        record(delivery,
-               "UPDATE notifications SET status = 'delivered', delivered_at = $2, "
-               "       last_error = NULL, leased_by = NULL, lease_expires_at = NULL "
-               " WHERE id = $1::uuid AND leased_by = $3",
-               &params);
+                  json_pack("{s:s, s:I}", "id", send->hold.id, "attempt",
+                            (json_int_t)send->hold.attempt));
+        recording(delivery, queue_complete(&delivery->queue, &delivery->database, &send->hold,
+                                           NULL, on_recorded, delivery));
         return;
     }
+    char error[CURL_ERROR_SIZE + 64];
     if (code == CURLE_OK)
         snprintf(error, sizeof error, "the receiver answered HTTP %ld", status);
     else
         snprintf(error, sizeof error, "%s", send->error[0] != '\0' ? send->error
                                                                   : curl_easy_strerror(code));
-    db_param_text(&params, error);
     log_event(LOG_WARN, "notification_failed",
-              json_pack("{s:s, s:I, s:s}", "id", send->id, "attempt",
-                        (json_int_t)send->attempts, "error", error));
-    if (code == CURLE_OK && status == 410) {
-        /* The receiver says the endpoint is gone for good. */
-        record(delivery,
-               "WITH gone AS (UPDATE notifications SET status = 'dead', last_error = $4, "
-               "                     leased_by = NULL, lease_expires_at = NULL "
-               "               WHERE id = $1::uuid AND leased_by = $3 RETURNING channel_id) "
-               "UPDATE notification_channels c SET enabled = false, "
-               "       disabled_reason = 'the receiver answered 410 Gone', "
-               "       version = c.version + 1, updated_at = $2 "
-               "  FROM gone WHERE c.id = gone.channel_id",
-               &params);
-        return;
-    }
-    /* $2 ("now") is the base of the retry time. */
-    db_param_integer(&params, retry_delay_us(send->attempts));
-    record(delivery,
-           "UPDATE notifications SET last_error = $4, leased_by = NULL, lease_expires_at = NULL, "
-           "       next_attempt_at = $2::timestamptz + $5 * interval '1 microsecond', "
-           "       status = CASE WHEN $2::timestamptz + $5 * interval '1 microsecond' "
-           "                          > created_at + interval '3 days' "
-           "                     THEN 'dead' ELSE 'failed' END "
-           " WHERE id = $1::uuid AND leased_by = $3",
-           &params);
+              json_pack("{s:s, s:I, s:s}", "id", send->hold.id, "attempt",
+                        (json_int_t)send->hold.attempt, "error", error));
+    if (code == CURLE_OK && status == 410)
+        recording(delivery, record_gone(send, error));
+    else /* retried after the backoff, or dead past BAOVE_DELIVERY_GIVE_UP */
+        recording(delivery, queue_fail(&delivery->queue, &send->hold, error, on_recorded,
+                                       delivery));
 }
 
 static void check_finished(struct delivery *delivery)
@@ -395,11 +401,11 @@ static bool prepare_webhook(struct send *send, const char *url, const char *secr
     send->body_length = strlen(send->body);
     char timestamp[24], signature[WEBHOOK_SIGNATURE_SIZE];
     snprintf(timestamp, sizeof timestamp, "%lld", (long long)(clock_now_us() / MICROSECONDS));
-    if (!webhook_sign(secret, send->id, timestamp, send->body, send->body_length, signature))
+    if (!webhook_sign(secret, send->hold.id, timestamp, send->body, send->body_length, signature))
         return false;
     if (!add_header(&send->headers, "Content-Type", "application/json") ||
         !add_header(&send->headers, "User-Agent", "baove-worker/" BAOVE_VERSION) ||
-        !add_header(&send->headers, "webhook-id", send->id) ||
+        !add_header(&send->headers, "webhook-id", send->hold.id) ||
         !add_header(&send->headers, "webhook-timestamp", timestamp) ||
         !add_header(&send->headers, "webhook-signature", signature))
         return false;
@@ -469,7 +475,7 @@ static bool prepare_email(struct send *send, const char *address, const char *pa
         return false;
     }
     json_t *document = json_loads(payload, 0, NULL);
-    send->body = email_message(delivery, send->id, address,
+    send->body = email_message(delivery, send->hold.id, address,
                                json_object_get(document, "data"));
     json_decref(document);
     if (send->body == NULL)
@@ -496,17 +502,16 @@ static bool prepare_email(struct send *send, const char *address, const char *pa
     return true;
 }
 
-/* Starts sending one claimed row: id, kind, url, address, secret, payload,
- * attempts. */
+/* Starts sending one claimed row: id, attempts, kind, url, address,
+ * secret, payload. */
 static void start_send(struct delivery *delivery, const PGresult *result, int row)
 {
     struct send *send = calloc(1, sizeof *send);
     if (send == NULL)
         return; /* the lease expires and another attempt sends it */
     send->delivery = delivery;
-    snprintf(send->id, sizeof send->id, "%s", db_text(result, row, 0));
-    send->webhook = strcmp(db_text(result, row, 1), "webhook") == 0;
-    send->attempts = db_integer(result, row, 6);
+    queue_hold(&delivery->queue, &send->hold, result, row);
+    send->webhook = strcmp(send->hold.label, "webhook") == 0;
     send->easy = curl_easy_init();
     bool ready = send->easy != NULL;
     if (ready) {
@@ -514,11 +519,11 @@ static void start_send(struct delivery *delivery, const PGresult *result, int ro
         curl_easy_setopt(send->easy, CURLOPT_ERRORBUFFER, send->error);
         curl_easy_setopt(send->easy, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(send->easy, CURLOPT_TIMEOUT_MS, DELIVERY_TIMEOUT_MS);
-        ready = send->webhook ? prepare_webhook(send, db_text(result, row, 2),
-                                                db_text(result, row, 4),
-                                                db_text(result, row, 5))
-                              : prepare_email(send, db_text(result, row, 3),
-                                              db_text(result, row, 5));
+        ready = send->webhook ? prepare_webhook(send, db_text(result, row, 3),
+                                                db_text(result, row, 5),
+                                                db_text(result, row, 6))
+                              : prepare_email(send, db_text(result, row, 4),
+                                              db_text(result, row, 6));
     }
     send->next = delivery->sends;
     delivery->sends = send;
@@ -559,25 +564,8 @@ static void claim(struct delivery *delivery)
     if (delivery->stopping || delivery->claiming || !pgloop_ready(&delivery->database) ||
         delivery->in_flight >= DELIVERY_PARALLEL)
         return;
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, delivery->identity);
-    db_param_instant(&params, clock_now_us());
-    db_param_integer(&params, DELIVERY_PARALLEL - delivery->in_flight);
-    db_param_integer(&params, DELIVERY_LEASE_SECONDS);
-    delivery->claiming = pgloop_query(
-        &delivery->database,
-        "WITH due AS ( "
-        "  SELECT n.id FROM notifications n "
-        "    JOIN notification_channels c ON c.id = n.channel_id AND c.enabled "
-        "   WHERE n.status IN ('pending', 'failed') AND n.next_attempt_at <= $2 "
-        "     AND (n.lease_expires_at IS NULL OR n.lease_expires_at <= clock_timestamp()) "
-        "   ORDER BY n.next_attempt_at, n.id LIMIT $3 FOR UPDATE OF n SKIP LOCKED) "
-        "UPDATE notifications n SET leased_by = $1, attempts = n.attempts + 1, "
-        "       lease_expires_at = clock_timestamp() + $4 * interval '1 second' "
-        "  FROM due, notification_channels c WHERE n.id = due.id AND c.id = n.channel_id "
-        "RETURNING n.id, c.kind, c.url, c.address, c.secret, n.payload::text, n.attempts",
-        &params, on_claimed, delivery);
+    delivery->claiming = queue_claim(&delivery->queue, DELIVERY_PARALLEL - delivery->in_flight,
+                                     on_claimed, delivery);
 }
 
 static void on_ready(struct pgloop *database)
@@ -604,21 +592,28 @@ static void on_poll(uv_timer_t *timer)
 }
 
 struct delivery *delivery_start(uv_loop_t *loop, const char *url, const char *identity,
-                                long long poll_seconds)
+                                const struct queue_settings *settings, long long poll_seconds)
 {
     struct delivery *delivery = calloc(1, sizeof *delivery);
     if (delivery == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         free(delivery);
         return NULL;
     }
+    snprintf(delivery->identity, sizeof delivery->identity, "%s", identity);
+    /* queue_init() puts its timer on the loop only once nothing can fail,
+     * so a failure here leaves no handle to close. */
     delivery->multi = curl_multi_init();
-    if (delivery->multi == NULL) {
+    if (delivery->multi == NULL ||
+        !queue_init(&delivery->queue, &notifications, settings, &delivery->database,
+                    delivery->identity, loop)) {
+        if (delivery->multi != NULL)
+            curl_multi_cleanup(delivery->multi);
         free(delivery);
         curl_global_cleanup();
         return NULL;
     }
+    delivery->queue.data = delivery;
     delivery->loop = loop;
-    snprintf(delivery->identity, sizeof delivery->identity, "%s", identity);
     snprintf(delivery->smtp_url, sizeof delivery->smtp_url, "%s",
              config_string("BAOVE_SMTP_URL", ""));
     snprintf(delivery->smtp_from, sizeof delivery->smtp_from, "%s",
@@ -634,6 +629,7 @@ struct delivery *delivery_start(uv_loop_t *loop, const char *url, const char *id
     pgloop_init(&delivery->database, loop, url, callbacks, delivery);
     uint64_t poll_ms = (uint64_t)poll_seconds * 1000;
     uv_timer_start(&delivery->poll_timer, on_poll, poll_ms, poll_ms);
+    queue_start(&delivery->queue); /* renews the leases of sends in flight */
     pgloop_start(&delivery->database);
     return delivery;
 }

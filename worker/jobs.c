@@ -35,6 +35,33 @@ static const struct job_kind job_kinds[] = {
     {"test_fail", "SELECT test_fail($1::jsonb, $2::timestamptz)", NULL, true},
 };
 
+const struct queue_kind jobs_queue_kind = {
+    .name = "job",
+    .table = "jobs",
+    .label = "q.kind",
+    /* A waiting job whose key has a running job is skipped (the partial
+     * unique index jobs_one_running_per_key makes that hold under
+     * concurrency too).  A running one is due only when its lease expired
+     * (the core's part): its worker died. */
+    .due = "(q.status IN ('queued', 'failed') AND q.run_at <= $2 "
+           "  AND (q.unique_key IS NULL OR NOT EXISTS ( "
+           "       SELECT 1 FROM jobs r WHERE r.unique_key = q.unique_key "
+           "          AND r.status = 'running'))) "
+           "OR (q.status = 'running' AND q.attempts < q.max_attempts)",
+    .order = "q.run_at, q.created_at, q.id",
+    .claim_set = ", status = 'running', started_at = $2, finished_at = NULL",
+    .returning = ", q.payload::text",
+    .held = "AND q.status = 'running'",
+    .retry_column = "run_at",
+    .done_status = "succeeded",
+    .done_at_column = "finished_at",
+    .result_column = "result",
+    .finished_column = "finished_at",
+    .attempt_limit = "q.max_attempts",
+    .abandon = JOBS_SUPERSEDED,
+    .abandon_note = " (not retried: a job with the same key is waiting)",
+};
+
 const char *const jobs_on_change[] = {"rollup_indicators", NULL};
 
 bool jobs_init(char *error, size_t error_size)

@@ -11,6 +11,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "queue.h"
+
 struct job_kind {
     const char *kind;
     const char *sql;
@@ -33,6 +35,18 @@ const struct job_kind *jobs_find(const char *kind);
  * the kind's defaults.  Returns JSON text the caller frees, or NULL when the
  * payload is not a JSON object. */
 char *jobs_effective_payload(const struct job_kind *kind, const char *payload);
+
+/* The jobs table as a queue (queue.h): due when queued, or failed and due
+ * for its retry, or running under an expired lease with attempts left;
+ * dead after max_attempts, or when superseded (JOBS_SUPERSEDED). */
+extern const struct queue_kind jobs_queue_kind;
+
+/* A waiting job with the same key will do this work, so a failed or
+ * interrupted attempt is not retried: its retry could not wait beside it
+ * (one waiting job per key).  The job is q. */
+#define JOBS_SUPERSEDED                                                                    \
+    "EXISTS (SELECT 1 FROM jobs w WHERE w.unique_key = q.unique_key "                     \
+    "AND w.status IN ('queued', 'failed') AND w.id <> q.id)"
 
 /* Kinds queued (with their name as unique key) after a debounced
  * 'changed' wake-up: NULL-terminated. */

@@ -44,7 +44,7 @@ static void on_wakeup(struct pgloop *database, const char *payload)
 static void on_executor_ready(struct pgloop *database)
 {
     struct executor *executor = database->data;
-    worker_tick(executor->worker);
+    worker_tick(executor->owner);
 }
 
 static void on_stop_signal(uv_signal_t *handle, int signal_number)
@@ -62,15 +62,33 @@ struct setting {
     long long *out;
 };
 
+/* BAOVE_DELIVERY_GIVE_UP: a duration such as 3d (config_parse_duration). */
+static bool read_give_up(struct queue_settings *delivery, char *error, size_t size)
+{
+    const char *text = config_string("BAOVE_DELIVERY_GIVE_UP", "3d");
+    if (!config_parse_duration(text, &delivery->give_up_seconds) ||
+        delivery->give_up_seconds < 1) {
+        snprintf(error, size, "BAOVE_DELIVERY_GIVE_UP must be a duration such as 3d, not \"%s\"",
+                 text);
+        return false;
+    }
+    return true;
+}
+
 static bool read_settings(struct worker_settings *settings, char *error, size_t size)
 {
+    struct queue_settings *jobs = &settings->jobs, *delivery = &settings->delivery;
     const struct setting table[] = {
-        {"BAOVE_JOB_LEASE_SECONDS", 60, 3, 86400, &settings->lease_seconds},
+        {"BAOVE_JOB_LEASE_SECONDS", 60, 3, 86400, &jobs->lease_seconds},
         {"BAOVE_WORKER_POLL_SECONDS", 5, 1, 3600, &settings->poll_seconds},
         {"BAOVE_WORKER_DEBOUNCE_SECONDS", 5, 0, 3600, &settings->debounce_seconds},
         {"BAOVE_WORKER_STOP_GRACE_SECONDS", 30, 0, 3600, &settings->stop_grace_seconds},
-        {"BAOVE_JOB_RETRY_BASE_SECONDS", 10, 0, 86400, &settings->retry_base_seconds},
-        {"BAOVE_JOB_RETRY_MAX_SECONDS", 3600, 0, 7 * 86400, &settings->retry_max_seconds},
+        {"BAOVE_JOB_RETRY_BASE_SECONDS", 10, 0, 86400, &jobs->retry_base_seconds},
+        {"BAOVE_JOB_RETRY_MAX_SECONDS", 3600, 0, 7 * 86400, &jobs->retry_max_seconds},
+        {"BAOVE_DELIVERY_LEASE_SECONDS", 60, 3, 86400, &delivery->lease_seconds},
+        {"BAOVE_DELIVERY_RETRY_BASE_SECONDS", 30, 0, 86400, &delivery->retry_base_seconds},
+        {"BAOVE_DELIVERY_RETRY_MAX_SECONDS", 6 * 3600, 0, 7 * 86400,
+         &delivery->retry_max_seconds},
         {"BAOVE_WORKER_CONCURRENCY", 1, 1, 64, &settings->concurrency},
         {"BAOVE_WORKER_ONCE_DEADLINE_SECONDS", 3600, 1, 86400,
          &settings->once_deadline_seconds},
@@ -79,7 +97,8 @@ static bool read_settings(struct worker_settings *settings, char *error, size_t 
         if (!config_integer(table[i].name, table[i].fallback, table[i].minimum,
                             table[i].maximum, table[i].out, error, size))
             return false;
-    return jobs_init(error, size);
+    jobs->give_up_seconds = 0; /* jobs die by max_attempts, not by age */
+    return read_give_up(delivery, error, size) && jobs_init(error, size);
 }
 
 static bool parse_arguments(int argc, char **argv, struct worker_settings *settings)
@@ -121,14 +140,16 @@ static bool start(struct worker *worker, const char *url)
         return false;
     struct pgloop_callbacks control = {on_control_ready, on_database_lost, on_wakeup};
     pgloop_init(&worker->control, worker->loop, url, control, worker);
+    if (!queue_init(&worker->jobs, &jobs_queue_kind, &worker->settings.jobs, &worker->control,
+                    worker->identity, worker->loop))
+        return false;
+    /* The executors report back through worker_job_finished (control.c). */
     struct pgloop_callbacks execution = {on_executor_ready, on_database_lost, NULL};
-    for (long long i = 0; i < worker->settings.concurrency; i++) {
-        worker->executors[i].worker = worker;
-        pgloop_init(&worker->executors[i].database, worker->loop, url, execution,
-                    &worker->executors[i]);
-    }
-    uv_timer_t *timers[] = {&worker->poll_timer, &worker->lease_timer, &worker->debounce_timer,
-                            &worker->grace_timer, &worker->once_timer};
+    for (long long i = 0; i < worker->settings.concurrency; i++)
+        executor_init(&worker->executors[i], worker->loop, url, execution, &worker->jobs,
+                      worker_job_finished, worker);
+    uv_timer_t *timers[] = {&worker->poll_timer, &worker->debounce_timer, &worker->grace_timer,
+                            &worker->once_timer};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
         uv_timer_init(worker->loop, timers[i]);
         timers[i]->data = worker;
@@ -143,6 +164,7 @@ static bool start(struct worker *worker, const char *url)
                         worker->identity, "once", worker->settings.once, "concurrency",
                         (json_int_t)worker->settings.concurrency));
     worker->delivery = delivery_start(worker->loop, url, worker->identity,
+                                      &worker->settings.delivery,
                                       worker->settings.poll_seconds);
     if (worker->delivery == NULL)
         return false;
@@ -177,8 +199,10 @@ int main(int argc, char **argv)
     if (sodium_init() < 0)
         return 1;
     signal(SIGPIPE, SIG_IGN);
-    if (!start(&worker, url))
+    if (!start(&worker, url)) {
+        free(worker.executors);
         return 1;
+    }
     uv_run(worker.loop, UV_RUN_DEFAULT);
     uv_loop_close(worker.loop);
     free(worker.executors);

@@ -17,48 +17,36 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "executor.h"
 #include "jobs.h"
 #include "pgloop.h"
-
-#define WORKER_JOB_ID_SIZE 40
-#define WORKER_ERROR_SIZE 1024
+#include "queue.h"
 
 struct worker_settings {
-    long long lease_seconds;        /* BAOVE_JOB_LEASE_SECONDS, 60 */
+    struct queue_settings jobs;     /* BAOVE_JOB_LEASE_SECONDS 60,
+                                       BAOVE_JOB_RETRY_BASE_SECONDS 10,
+                                       BAOVE_JOB_RETRY_MAX_SECONDS 3600; no age limit */
+    struct queue_settings delivery; /* BAOVE_DELIVERY_LEASE_SECONDS 60,
+                                       BAOVE_DELIVERY_RETRY_BASE_SECONDS 30,
+                                       BAOVE_DELIVERY_RETRY_MAX_SECONDS 21600,
+                                       BAOVE_DELIVERY_GIVE_UP 3d */
     long long poll_seconds;         /* BAOVE_WORKER_POLL_SECONDS, 5 */
     long long debounce_seconds;     /* BAOVE_WORKER_DEBOUNCE_SECONDS, 5 */
     long long stop_grace_seconds;   /* BAOVE_WORKER_STOP_GRACE_SECONDS, 30 */
-    long long retry_base_seconds;   /* BAOVE_JOB_RETRY_BASE_SECONDS, 10 */
-    long long retry_max_seconds;    /* BAOVE_JOB_RETRY_MAX_SECONDS, 3600 */
     long long concurrency;          /* BAOVE_WORKER_CONCURRENCY, 1 */
     long long once_deadline_seconds; /* BAOVE_WORKER_ONCE_DEADLINE_SECONDS, 3600 */
     bool once;                      /* --once */
-};
-
-struct worker;
-
-/* One running job and its execution connection. */
-struct executor {
-    struct worker *worker;
-    struct pgloop database;
-    bool busy;
-    bool releasing;                 /* shutdown: roll back and hand the job back */
-    char id[WORKER_JOB_ID_SIZE];
-    char kind[64];
-    char *payload;                  /* owned: effective payload (JSON text) */
-    long long attempt;
-    int64_t started_monotonic_us;
-    char error[WORKER_ERROR_SIZE];  /* why the attempt failed */
 };
 
 struct worker {
     uv_loop_t *loop;
     const char *url;
     struct worker_settings settings;
-    char identity[128];             /* jobs.leased_by: host, pid and a random tag */
+    char identity[128];             /* leased_by: host, pid and a random tag */
     struct pgloop control;
+    struct queue jobs;              /* the jobs table, on the control connection */
     struct executor *executors;     /* owned, settings.concurrency of them */
-    uv_timer_t poll_timer, lease_timer, debounce_timer, grace_timer;
+    uv_timer_t poll_timer, debounce_timer, grace_timer;
     uv_timer_t once_timer;          /* --once: gives up when the run cannot finish */
     uv_signal_t terminate, interrupt;
     bool stopping;
@@ -74,19 +62,13 @@ void worker_tick(struct worker *worker);
 void worker_start_timers(struct worker *worker);
 void worker_notified(struct worker *worker, const char *payload);
 void worker_stop(struct worker *worker);
-void worker_job_finished(struct worker *worker);
+/* The executors' `finished` callback (executor.h); owner is the worker. */
+void worker_job_finished(void *owner, struct executor *executor, bool failed);
 
 /* schedules.c: fires every due schedule, then calls `then`. */
 void schedules_fire_due(struct worker *worker, void (*then)(struct worker *worker));
 /* The next slot of a daily schedule at local time `seconds_of_day` strictly
  * after `now_us` (Asia/Ho_Chi_Minh). */
 int64_t schedules_next_daily(int64_t now_us, long long seconds_of_day);
-
-/* executor.c */
-void executor_start(struct executor *executor, const char *id, const char *kind,
-                    const char *payload, long long attempt);
-/* Shutdown grace ran out: cancel the job and hand it back to the queue. */
-void executor_release(struct executor *executor);
-void executor_renew_lease(struct executor *executor);
 
 #endif
