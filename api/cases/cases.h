@@ -85,6 +85,11 @@ bool cases_written(struct operation *operation, const char *change,
 bool cases_updated(struct operation *operation, const char *action, const char *note,
                    const json_t *details, long long previous_unit_id, enum db_outcome *outcome);
 
+/* Runs a statement whose one row's first column is the answer (a history,
+ * notes, a note) and keeps it as the operation's document. */
+bool cases_keep_answer(struct operation *operation, const char *sql,
+                       const struct db_params *params, enum db_outcome *outcome);
+
 /* A change to what the case contains (its services) is a new version. */
 bool cases_touch(struct operation *operation, enum db_outcome *outcome);
 

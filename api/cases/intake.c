@@ -179,6 +179,19 @@ bool cases_updated(struct operation *operation, const char *action, const char *
            cases_written(operation, "update", previous_unit_id, outcome);
 }
 
+bool cases_keep_answer(struct operation *operation, const char *sql,
+                       const struct db_params *params, enum db_outcome *outcome)
+{
+    PGresult *result = operation_query(operation, sql, params, outcome);
+    if (result == NULL)
+        return false;
+    bool kept = PQntuples(result) == 1 && operation_keep_document(operation, db_text(result, 0, 0));
+    PQclear(result);
+    if (!kept)
+        *outcome = DB_FAILED;
+    return kept;
+}
+
 bool cases_touch(struct operation *operation, enum db_outcome *outcome)
 {
     struct db_params params;
@@ -339,7 +352,7 @@ static enum db_outcome read_history(struct operation *operation)
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->id);
-    PGresult *result = operation_query(
+    cases_keep_answer(
         operation,
         "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
         "    'at', rfc3339(h.at), 'actor', h.actor, 'action', h.action, "
@@ -347,11 +360,7 @@ static enum db_outcome read_history(struct operation *operation)
         "    ORDER BY h.id), '[]'), 'next_cursor', NULL)::text "
         "  FROM case_history h WHERE h.case_id = $1::uuid",
         &params, &outcome);
-    if (result == NULL)
-        return outcome;
-    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
-    PQclear(result);
-    return kept ? DB_COMMIT : DB_FAILED;
+    return outcome;
 }
 
 static const struct operation_steps history_steps = {

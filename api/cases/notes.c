@@ -29,19 +29,15 @@ static enum db_outcome list_notes(struct operation *operation)
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->id);
-    PGresult *result = operation_query(
-        operation,
-        "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
-        "  'id', n.id, 'author', n.author, 'text', n.text, "
-        "  'created_at', rfc3339(n.created_at)) ORDER BY n.created_at, n.id), '[]'), "
-        "  'next_cursor', NULL)::text FROM case_notes n WHERE n.case_id = $1::uuid",
-        &params, &outcome);
-    if (result == NULL)
-        return outcome;
-    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
-    PQclear(result);
-    operation->version = 0; /* notes are not versioned: no ETag */
-    return kept ? DB_COMMIT : DB_FAILED;
+    if (cases_keep_answer(
+            operation,
+            "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
+            "  'id', n.id, 'author', n.author, 'text', n.text, "
+            "  'created_at', rfc3339(n.created_at)) ORDER BY n.created_at, n.id), '[]'), "
+            "  'next_cursor', NULL)::text FROM case_notes n WHERE n.case_id = $1::uuid",
+            &params, &outcome))
+        operation->version = 0; /* notes are not versioned: no ETag */
+    return outcome;
 }
 
 static const struct operation_steps list_steps = {
@@ -76,22 +72,19 @@ static enum db_outcome add_note(struct operation *operation)
     db_param_text(&params, operation->request->principal.username);
     db_param_text(&params, json_member_string(operation->body, "text"));
     db_param_instant(&params, clock_now_us());
-    PGresult *result = operation_query(
-        operation,
-        "INSERT INTO case_notes (id, case_id, author, text, created_at) "
-        "VALUES ($2, $1::uuid, $3, $4, $5) "
-        "RETURNING json_build_object('id', id, 'author', author, 'text', text, "
-        "  'created_at', rfc3339(created_at))::text",
-        &params, &outcome);
-    if (result == NULL)
+    if (!cases_keep_answer(
+            operation,
+            "INSERT INTO case_notes (id, case_id, author, text, created_at) "
+            "VALUES ($2, $1::uuid, $3, $4, $5) "
+            "RETURNING json_build_object('id', id, 'author', author, 'text', text, "
+            "  'created_at', rfc3339(created_at))::text",
+            &params, &outcome))
         return outcome;
-    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
-    PQclear(result);
     operation->version = 0; /* notes are not versioned: no ETag */
     /* Not in the feed: the note audits itself, with its case. */
     char ids[96];
     snprintf(ids, sizeof ids, "{%s,%s}", operation->id, note_id);
-    if (!kept || !audit_log_append(operation->connection, operation->request, "create",
+    if (!audit_log_append(operation->connection, operation->request, "create",
                                    "case_notes", ids, operation->unit_id, "success"))
         return DB_FAILED;
     return DB_COMMIT;
