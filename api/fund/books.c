@@ -69,8 +69,13 @@ static enum db_outcome insert_donor(struct operation *operation)
     return outcome;
 }
 
+static json_t *check_new_donor(struct operation *operation)
+{
+    return check_donor(operation->body);
+}
+
 static const struct operation_steps donor_create_steps = {
-    .action = "create", .creates = true, .reads_body = true, .check = check_donor,
+    .action = "create", .creates = true, .reads_body = true, .check = check_new_donor,
     .invalid_detail = "The donor is invalid.", .write = insert_donor, .status = 201};
 
 void handle_fund_donor_create(struct request *request)
@@ -195,8 +200,9 @@ static long long check_instalments(const json_t *instalments, struct civil_date 
 
 /* Checks a new pledge; without instalments, the whole amount falls due at
  * the end of the plan year (or on the day pledged, if that is later). */
-static json_t *check_pledge(json_t *body)
+static json_t *check_pledge(struct operation *operation)
 {
+    json_t *body = operation->body;
     json_t *errors = json_array();
     if (!json_check_fields(body, pledge_fields, sizeof pledge_fields / sizeof pledge_fields[0],
                            "", false, errors))
@@ -394,8 +400,9 @@ static enum db_outcome patch_pledge(struct operation *operation)
     return outcome;
 }
 
-static json_t *check_pledge_patch(json_t *body)
+static json_t *check_pledge_patch(struct operation *operation)
 {
+    json_t *body = operation->body;
     json_t *errors = json_array();
     json_check_fields(body, pledge_patch_fields,
                       sizeof pledge_patch_fields / sizeof pledge_patch_fields[0], "", false,
@@ -446,8 +453,9 @@ static enum db_outcome cancel_pledge(struct operation *operation)
     return outcome;
 }
 
-static json_t *check_cancel(json_t *body)
+static json_t *check_cancel(struct operation *operation)
 {
+    json_t *body = operation->body;
     json_t *errors = json_array();
     json_check_fields(body, cancel_fields, 1, "", false, errors);
     return errors;

@@ -29,8 +29,9 @@ static const struct json_field payment_fields[] = {
     {.name = "note", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 4000},
 };
 
-static json_t *check_payment(json_t *body)
+static json_t *check_payment(struct operation *operation)
 {
+    json_t *body = operation->body;
     json_t *errors = json_array();
     if (!json_check_fields(body, payment_fields,
                            sizeof payment_fields / sizeof payment_fields[0], "", false, errors))
@@ -262,8 +263,9 @@ static const struct json_field disbursement_fields[] = {
     {.name = "note", .kind = JSON_FIELD_STRING, .nullable = true, .max_length = 4000},
 };
 
-static json_t *check_disbursement(json_t *body)
+static json_t *check_disbursement(struct operation *operation)
 {
+    json_t *body = operation->body;
     json_t *errors = json_array();
     if (json_check_fields(body, disbursement_fields,
                           sizeof disbursement_fields / sizeof disbursement_fields[0], "", false,
@@ -569,8 +571,9 @@ static enum db_outcome void_payment(struct operation *operation)
     return outcome;
 }
 
-static json_t *check_void(json_t *body)
+static json_t *check_void(struct operation *operation)
 {
+    json_t *body = operation->body;
     json_t *errors = json_array();
     json_check_fields(body, void_fields, 1, "", false, errors);
     return errors;

@@ -150,8 +150,9 @@ static enum db_outcome write_target(struct operation *operation)
     return kept ? outcome : DB_FAILED;
 }
 
-static json_t *check_target(json_t *body)
+static json_t *check_target(struct operation *operation)
 {
+    json_t *body = operation->body;
     json_t *errors = json_array();
     json_check_fields(body, target_fields, 1, "", false, errors);
     return errors;

@@ -425,7 +425,7 @@ enum db_outcome operation_execute(struct operation *operation)
 {
     const struct operation_steps *steps = operation->steps;
     if (steps->check != NULL) {
-        json_t *errors = steps->check(operation->body);
+        json_t *errors = steps->check(operation);
         if (json_array_size(errors) > 0)
             return operation_refuse_invalid(operation, errors, steps->invalid_detail);
         json_decref(errors);

@@ -86,9 +86,10 @@ struct operation_steps {
     bool reads_body;
     /* Requires If-Match with the record's version (428/412). */
     bool requires_if_match;
-    /* Checks the body before any transaction (and may fill in defaults);
-     * returns the errors (an array, taken; empty when valid).  NULL: none. */
-    json_t *(*check)(json_t *body);
+    /* Checks operation->body before any transaction (and may fill in
+     * defaults); returns the errors (an array, taken; empty when valid).
+     * NULL: none. */
+    json_t *(*check)(struct operation *operation);
     const char *invalid_detail; /* the 422's detail: "The child is invalid." */
     /* The domain's work inside the transaction.  It leaves the record's
      * representation in operation->document (with version and unit_id) —

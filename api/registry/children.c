@@ -214,10 +214,10 @@ static enum db_outcome write_child(struct operation *operation, json_t *document
 
 /* ---- PUT: create with a client-chosen id, or replace ------------------------ */
 
-static json_t *check_put(json_t *body)
+static json_t *check_put(struct operation *operation)
 {
-    drop_read_only(body);
-    return check_child(body);
+    drop_read_only(operation->body);
+    return check_child(operation->body);
 }
 
 static enum db_outcome put_child(struct operation *operation)
