@@ -161,6 +161,15 @@ bool operation_keep_document(struct operation *operation, const char *document)
     return document == NULL || operation->document != NULL;
 }
 
+bool operation_keep_json(struct operation *operation, json_t *value)
+{
+    char *text = value != NULL ? json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(value);
+    free(operation->document);
+    operation->document = text;
+    return text != NULL;
+}
+
 bool operation_keep_page(struct operation *operation, const PGresult *result, long long limit)
 {
     int rows = PQntuples(result);
@@ -343,7 +352,7 @@ static bool record_success(struct operation *operation, enum db_outcome *outcome
         char ids[128];
         if (operation->audit_ids == NULL)
             audit_ids_of(operation->id, operation->child_id, ids, sizeof ids);
-        if (steps->write == NULL &&
+        if (steps->write == NULL && !steps->quiet_read &&
             !audit_log_append(operation->connection, operation->request, steps->action,
                               resource->audit_type,
                               operation->audit_ids ? operation->audit_ids : ids,
@@ -426,7 +435,7 @@ static void answer_problem(struct operation *operation)
         reply_problem_errors(request, problem->type, problem->detail, problem->errors);
         problem->errors = NULL;
     }
-    if (problem->audit_outcome != NULL)
+    if (problem->audit_outcome != NULL && !operation->steps->quiet_refusals)
         audit_log_refusal(request, operation->steps->action, operation->resource->audit_type,
                           operation->id ? operation->id : operation->parent_id,
                           problem->audit_outcome);
