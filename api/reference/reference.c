@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "db.h"
-#include "http/handlers.h"
+#include "reference/reference.h"
 
 static const struct {
     const char *name;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "http/handlers.h"
+#include "reporting/reporting.h"
 #include "json.h"
 #include "operation/legacy.h"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/handlers.h"
+#include "reporting/reporting.h"
 #include "json.h"
 #include "operation/legacy.h"
 #include "webhook.h"
