@@ -170,6 +170,21 @@ bool operation_keep_json(struct operation *operation, json_t *value)
     return text != NULL;
 }
 
+bool operation_keep_items(struct operation *operation, const char *items,
+                          const char *next_cursor)
+{
+    char *body = NULL;
+    int length = next_cursor != NULL
+                     ? asprintf(&body, "{\"items\":%s,\"next_cursor\":\"%s\"}", items,
+                                next_cursor)
+                     : asprintf(&body, "{\"items\":%s,\"next_cursor\":null}", items);
+    if (length < 0)
+        return false;
+    free(operation->document);
+    operation->document = body;
+    return true;
+}
+
 bool operation_keep_page(struct operation *operation, const PGresult *result, long long limit)
 {
     int rows = PQntuples(result);

@@ -226,6 +226,11 @@ bool operation_record_write(struct operation *operation, const struct resource *
  * or value is NULL. */
 bool operation_keep_json(struct operation *operation, json_t *value);
 
+/* Keeps {"items": <items, JSON text>, "next_cursor": <next_cursor or null>}
+ * as the answer of a list built in SQL. */
+bool operation_keep_items(struct operation *operation, const char *items,
+                          const char *next_cursor);
+
 /* Keeps a page of a list as the answer: rows of (id, document) in id order,
  * one more than `limit` when there are more.  The answer is
  * {"items": [...], "next_cursor": <the last id, or null>}; the ids handed out

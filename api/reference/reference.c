@@ -38,14 +38,9 @@ static enum db_outcome read_list(struct operation *operation)
     PGresult *result = operation_query(operation, operation->domain, NULL, &outcome);
     if (result == NULL)
         return outcome;
-    char *body = NULL;
-    int length = asprintf(&body, "{\"items\":%s,\"next_cursor\":null}", db_text(result, 0, 0));
+    bool kept = operation_keep_items(operation, db_text(result, 0, 0), NULL);
     PQclear(result);
-    if (length < 0)
-        return DB_FAILED;
-    free(operation->document);
-    operation->document = body;
-    return DB_COMMIT;
+    return kept ? DB_COMMIT : DB_FAILED;
 }
 
 static const struct operation_steps read_steps = {

@@ -68,19 +68,9 @@ static enum db_outcome read_audit(struct operation *operation)
         &params, &outcome);
     if (result == NULL)
         return outcome;
-    const char *next = db_text(result, 0, 1);
-    char *body = NULL;
-    int length = next != NULL
-                     ? asprintf(&body, "{\"items\":%s,\"next_cursor\":\"%s\"}",
-                                db_text(result, 0, 0), next)
-                     : asprintf(&body, "{\"items\":%s,\"next_cursor\":null}",
-                                db_text(result, 0, 0));
+    bool kept = operation_keep_items(operation, db_text(result, 0, 0), db_text(result, 0, 1));
     PQclear(result);
-    if (length < 0)
-        return DB_FAILED;
-    free(operation->document);
-    operation->document = body;
-    return DB_COMMIT;
+    return kept ? DB_COMMIT : DB_FAILED;
 }
 
 static const struct operation_steps list_steps = {

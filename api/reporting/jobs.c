@@ -55,23 +55,6 @@ static bool parse_cursor(const char *cursor, long long *created_us, char id[37])
     return true;
 }
 
-/* Keeps a page of (items, next cursor or NULL) as the answer. */
-static bool keep_list(struct operation *operation, const PGresult *result)
-{
-    const char *next = db_text(result, 0, 1);
-    char *body = NULL;
-    int length = next != NULL
-                     ? asprintf(&body, "{\"items\":%s,\"next_cursor\":\"%s\"}",
-                                db_text(result, 0, 0), next)
-                     : asprintf(&body, "{\"items\":%s,\"next_cursor\":null}",
-                                db_text(result, 0, 0));
-    if (length < 0)
-        return false;
-    free(operation->document);
-    operation->document = body;
-    return true;
-}
-
 static bool read_job(struct operation *operation, bool lock, enum db_outcome *outcome);
 
 /* Jobs are neither scoped nor audited: the layer only runs the transaction. */
@@ -117,7 +100,8 @@ static enum db_outcome list_jobs(struct operation *operation)
         &params, &outcome);
     if (result == NULL)
         return outcome;
-    bool kept = keep_list(operation, result);
+    bool kept =
+        operation_keep_items(operation, db_text(result, 0, 0), db_text(result, 0, 1));
     PQclear(result);
     return kept ? DB_COMMIT : DB_FAILED;
 }
