@@ -29,9 +29,17 @@ struct channel {
     char id[AUTH_UUID_SIZE]; /* for the audit entries */
 };
 
+/* A created channel is answered without Location: it is found by the
+ * unit's list, and its path is the one the client just used. */
+static void no_location(const struct operation *operation, char *out, size_t size)
+{
+    (void)operation;
+    snprintf(out, size, "%s", "");
+}
+
 static const struct resource channel_resource = {
     .name = "channel", .table = "notification_channels",
-    .audit_type = "notification_channels"};
+    .audit_type = "notification_channels", .locate = no_location};
 
 static bool channel_name_valid(const char *name)
 {
