@@ -23,10 +23,6 @@ void handle_me(struct request *request);
  * itself and returns false when there is no valid one. */
 bool api_authenticate(struct request *request);
 
-/* units.c */
-void handle_units_list(struct request *request);
-void handle_unit_get(struct request *request);
-
 /* children.c */
 void handle_children_list(struct request *request);
 void handle_child_put(struct request *request);
@@ -83,44 +79,5 @@ void handle_fund_targets_list(struct request *request);
 void handle_fund_target_put(struct request *request);
 void handle_fund_summary(struct request *request);
 void handle_fund_disclosure(struct request *request);
-
-/* changes.c */
-void handle_changes(struct request *request);
-
-/* audit.c */
-void handle_audit_list(struct request *request);
-void handle_jobs_list(struct request *request);
-void handle_job_get(struct request *request);
-
-/* indicators.c */
-void handle_indicators_get(struct request *request);
-void handle_indicator_series(struct request *request);
-void handle_indicators_recompute(struct request *request);
-
-/* reference.c */
-void handle_reference(struct request *request);
-
-/* report_periods.c */
-void handle_report_periods_list(struct request *request);
-void handle_report_period_get(struct request *request);
-void handle_report_period_put(struct request *request);
-/* True for a period key's shape: "2020" or "2020S1". */
-bool report_period_key_valid(const char *key);
-
-/* reports.c */
-void handle_reports_list(struct request *request);
-void handle_report_summary(struct request *request);
-void handle_report_get(struct request *request);
-void handle_report_put(struct request *request);
-void handle_report_submit(struct request *request);
-void handle_report_return(struct request *request);
-void handle_report_accept(struct request *request);
-
-/* notifications.c */
-void handle_channels_list(struct request *request);
-void handle_channel_put(struct request *request);
-void handle_channel_delete(struct request *request);
-void handle_notifications_list(struct request *request);
-void handle_notification_resend(struct request *request);
 
 #endif

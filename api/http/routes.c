@@ -2,6 +2,8 @@
  * permission it needs.  openapi.yaml documents exactly these. */
 #include "http/handlers.h"
 #include "http/router.h"
+#include "reference/reference.h"
+#include "reporting/reporting.h"
 
 const struct route api_routes[] = {
     {"GET", "/healthz", handle_healthz, PERMISSION_PUBLIC, NULL},

@@ -175,6 +175,30 @@ bool operation_keep_document(struct operation *operation, const char *document)
     return document == NULL || operation->document != NULL;
 }
 
+bool operation_keep_json(struct operation *operation, json_t *value)
+{
+    char *text = value != NULL ? json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(value);
+    free(operation->document);
+    operation->document = text;
+    return text != NULL;
+}
+
+bool operation_keep_items(struct operation *operation, const char *items,
+                          const char *next_cursor)
+{
+    char *body = NULL;
+    int length = next_cursor != NULL
+                     ? asprintf(&body, "{\"items\":%s,\"next_cursor\":\"%s\"}", items,
+                                next_cursor)
+                     : asprintf(&body, "{\"items\":%s,\"next_cursor\":null}", items);
+    if (length < 0)
+        return false;
+    free(operation->document);
+    operation->document = body;
+    return true;
+}
+
 bool operation_keep_page(struct operation *operation, const PGresult *result, long long limit)
 {
     int rows = PQntuples(result);
@@ -371,7 +395,7 @@ static bool record_success(struct operation *operation, enum db_outcome *outcome
         char ids[128];
         if (operation->audit_ids == NULL)
             audit_ids_of(operation->id, operation->child_id, ids, sizeof ids);
-        if (steps->write == NULL && !steps->unaudited_read &&
+        if (steps->write == NULL && !steps->quiet_read &&
             !audit_log_append(operation->connection, operation->request, steps->action,
                               resource->audit_type,
                               operation->audit_ids ? operation->audit_ids : ids,
@@ -455,7 +479,7 @@ static void answer_problem(struct operation *operation)
         reply_problem_errors(request, problem->type, problem->detail, problem->errors);
         problem->errors = NULL;
     }
-    if (problem->audit_outcome != NULL && !operation->steps->unaudited_read)
+    if (problem->audit_outcome != NULL && !operation->steps->quiet_refusals)
         audit_log_refusal(request, operation->steps->action, operation->resource->audit_type,
                           operation->id ? operation->id : operation->parent_id,
                           problem->audit_outcome);

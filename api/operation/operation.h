@@ -104,9 +104,12 @@ struct operation_steps {
      * NULL: the write step logs itself, or nothing goes to the feed. */
     const char *change;
     unsigned status;         /* of a successful answer: 200, 201, 204 */
-    /* A read of figures with no personal data (targets, summaries): neither
-     * it nor its refusals are audited. */
-    bool unaudited_read;
+    /* For what is not personal data (the reporting cycle, reference data,
+     * the job queue), where only writes are audited: quiet_read leaves a
+     * read's or a list's success out of the audit log, quiet_refusals every
+     * refusal.  A write's success is always audited. */
+    bool quiet_read;
+    bool quiet_refusals;
 };
 
 /* Reading one record by the path's id: audited, 404 outside the scope. */
@@ -239,6 +242,16 @@ bool operation_keep_document(struct operation *operation, const char *document);
 bool operation_record_write(struct operation *operation, const struct resource *resource,
                             const char *change, const char *id, const char *document,
                             long long version, long long unit_id, enum db_outcome *outcome);
+
+/* Keeps a JSON value (taken) as the operation's document, written as
+ * reply_json writes it (compact, in member order).  False when out of memory
+ * or value is NULL. */
+bool operation_keep_json(struct operation *operation, json_t *value);
+
+/* Keeps {"items": <items, JSON text>, "next_cursor": <next_cursor or null>}
+ * as the answer of a list built in SQL. */
+bool operation_keep_items(struct operation *operation, const char *items,
+                          const char *next_cursor);
 
 /* Keeps a page of a list as the answer: rows of (id, document) in id order,
  * one more than `limit` when there are more.  The answer is

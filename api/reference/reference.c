@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "db.h"
-#include "http/handlers.h"
+#include "operation/operation.h"
+#include "reference/reference.h"
 
 static const struct {
     const char *name;
@@ -25,25 +26,36 @@ static const struct {
      "  'label_en', label_en) ORDER BY key), '[]')::text FROM support_kinds"},
 };
 
+/* Reference data is neither scoped nor audited: the layer only runs the
+ * transaction. */
+static const struct resource reference_resource = {.name = "reference list",
+                                                   .audit_type = "reference"};
+
+/* operation->domain: the SQL of the list asked for. */
+static enum db_outcome read_list(struct operation *operation)
+{
+    enum db_outcome outcome = DB_COMMIT;
+    PGresult *result = operation_query(operation, operation->domain, NULL, &outcome);
+    if (result == NULL)
+        return outcome;
+    bool kept = operation_keep_items(operation, db_text(result, 0, 0), NULL);
+    PQclear(result);
+    return kept ? DB_COMMIT : DB_FAILED;
+}
+
+static const struct operation_steps read_steps = {
+    .action = "read", .query = read_list, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
+
 void handle_reference(struct request *request)
 {
     const char *name = route_param(&request->match, "name");
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
         if (strcmp(lists[i].name, name) != 0)
             continue;
-        PGresult *result = db_query(request->database, lists[i].sql, NULL);
-        if (!db_ok(result)) {
-            reply_database_failure(request, "read reference data", result);
-        } else {
-            char *body = NULL;
-            int length = asprintf(&body, "{\"items\":%s,\"next_cursor\":null}",
-                                  db_text(result, 0, 0));
-            if (length < 0)
-                reply_problem(request, PROBLEM_INTERNAL, "Out of memory.");
-            else
-                reply_text(request, 200, "application/json", body, (size_t)length);
-        }
-        PQclear(result);
+        struct operation operation = {.domain = (void *)lists[i].sql};
+        if (operation_begin(&operation, request, &reference_resource, &read_steps, false))
+            operation_run(&operation);
         return;
     }
     reply_problem(request, PROBLEM_NOT_FOUND, "No such reference list.");

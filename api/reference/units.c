@@ -6,7 +6,7 @@
 
 #include "clock.h"
 #include "db.h"
-#include "http/handlers.h"
+#include "reference/reference.h"
 
 #define UNIT_COLUMNS                                                                        \
     "u.code, u.name, u.kind, parent.code, u.valid_from::text, u.valid_to::text"

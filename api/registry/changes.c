@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "config.h"
-#include "http/handlers.h"
+#include "reporting/reporting.h"
 #include "json.h"
-#include "operation/legacy.h"
+#include "operation/operation.h"
 
 #define CHANGES_DEFAULT_LIMIT 100
 #define CHANGES_MAX_LIMIT 1000
@@ -23,15 +23,14 @@ static const char *const feed_types[] = {"children", "circumstances", "risks", "
                                          "cases", "fund", NULL};
 
 struct feed {
-    struct request *request;
     char transaction[24];
     long long entry;
     char *types;       /* PostgreSQL array literal, or NULL for all */
     long long limit;
-    json_t *items;
-    char next_cursor[64];
-    bool expired;
 };
+
+/* The feed's reads are audited (a list of the records handed out). */
+static const struct resource feed_resource = {.name = "change", .audit_type = "changes"};
 
 /* "123-45" → transaction 123, entry 45. */
 static bool parse_cursor(const char *cursor, struct feed *feed)
@@ -86,14 +85,41 @@ static json_t *entry_json(const PGresult *result, int row)
     return entry;
 }
 
-static enum db_outcome read_feed(PGconn *connection, void *context)
+/* Keeps the page as the answer and the ids handed out for the audit
+ * entry. */
+static bool keep_feed(struct operation *operation, const PGresult *result)
 {
-    (void)connection;
-    struct feed *feed = context;
-    struct request *request = feed->request;
+    const struct feed *feed = operation->domain;
+    int rows = PQntuples(result);
+    char *ids = malloc(3 + 37 * (size_t)rows), *end = ids;
+    json_t *items = json_array();
+    /* With nothing new, the next cursor is the one given. */
+    char next_cursor[64];
+    snprintf(next_cursor, sizeof next_cursor, "%s-%lld", feed->transaction, feed->entry);
+    if (ids == NULL) {
+        json_decref(items);
+        return false;
+    }
+    end += sprintf(end, "{");
+    for (int row = 0; row < rows; row++) {
+        if (db_text(result, row, 2) == NULL)
+            continue; /* the LEFT JOIN's empty row */
+        json_array_append_new(items, entry_json(result, row));
+        end += sprintf(end, "%s%s", row ? "," : "", db_text(result, row, 2));
+        snprintf(next_cursor, sizeof next_cursor, "%s", db_text(result, row, 8));
+    }
+    sprintf(end, "}");
+    free(operation->audit_ids);
+    operation->audit_ids = ids;
+    return operation_keep_json(operation, json_pack("{s:o, s:s}", "items", items,
+                                                    "next_cursor", next_cursor));
+}
+
+static enum db_outcome read_feed(struct operation *operation)
+{
+    const struct feed *feed = operation->domain;
+    const struct principal *principal = &operation->request->principal;
     enum db_outcome outcome = DB_COMMIT;
-    if (!scope_enter(request, &outcome))
-        return outcome;
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, feed->transaction);
@@ -102,10 +128,10 @@ static enum db_outcome read_feed(PGconn *connection, void *context)
     db_param_integer(&params, feed->limit);
     /* The fund's books (donors, money) are for the district's officers and
      * administrators only, whatever else a reader's scope holds. */
-    enum role role = request->principal.role;
-    db_param_bool(&params, role == ROLE_ADMIN || role == ROLE_DISTRICT_OFFICER);
-    PGresult *result = registry_query(
-        request,
+    db_param_bool(&params, principal->role == ROLE_ADMIN ||
+                               principal->role == ROLE_DISTRICT_OFFICER);
+    PGresult *result = operation_query(
+        operation,
         "SELECT (SELECT pruned_through FROM change_log_horizon) > $1::xid8, "
         "       l.resource_type, l.resource_id, l.child_id, l.operation, l.version, "
         "       l.record::text, l.unit_id IN (SELECT id FROM scope_units()), "
@@ -122,36 +148,21 @@ static enum db_outcome read_feed(PGconn *connection, void *context)
         return outcome;
     if (PQntuples(result) > 0 && db_bool(result, 0, 0) && strcmp(feed->transaction, "0") != 0) {
         PQclear(result);
-        feed->expired = true;
-        reply_problem(request, PROBLEM_CURSOR_EXPIRED,
-                      "This cursor is older than the retained change log; resynchronise.");
-        return DB_ROLLBACK;
+        return operation_refuse(operation, PROBLEM_CURSOR_EXPIRED, NULL, "%s",
+                                "This cursor is older than the retained change log; "
+                                "resynchronise.");
     }
-    feed->items = json_array();
-    size_t ids_size = 3;
-    int rows = PQntuples(result);
-    for (int row = 0; row < rows; row++)
-        ids_size += 37;
-    char *ids = malloc(ids_size), *cursor = ids;
-    cursor += sprintf(cursor, "{");
-    for (int row = 0; row < rows; row++) {
-        if (db_text(result, row, 2) == NULL)
-            continue; /* the LEFT JOIN's empty row */
-        json_array_append_new(feed->items, entry_json(result, row));
-        cursor += sprintf(cursor, "%s%s", row ? "," : "", db_text(result, row, 2));
-        snprintf(feed->next_cursor, sizeof feed->next_cursor, "%s", db_text(result, row, 8));
-    }
-    sprintf(cursor, "}");
+    bool kept = keep_feed(operation, result);
     PQclear(result);
-    bool audited = audit_write(request, "list", "changes", ids, request->principal.unit_id,
-                               "success");
-    free(ids);
-    return audited ? DB_COMMIT : DB_FAILED;
+    return kept ? DB_COMMIT : DB_FAILED;
 }
+
+static const struct operation_steps feed_steps = {
+    .action = "list", .query = read_feed, .status = 200};
 
 void handle_changes(struct request *request)
 {
-    struct feed feed = {.request = request, .transaction = "0", .limit = CHANGES_DEFAULT_LIMIT};
+    struct feed feed = {.transaction = "0", .limit = CHANGES_DEFAULT_LIMIT};
     const char *cursor = request_query(request, "cursor");
     const char *limit = request_query(request, "limit");
     const char *types = request_query(request, "types");
@@ -169,19 +180,9 @@ void handle_changes(struct request *request)
                              errors); /* takes the errors */
     } else {
         json_decref(errors);
-        if (db_transaction(request->database, read_feed, &feed) == DB_COMMIT) {
-            /* With nothing new, the next cursor is the one given. */
-            if (feed.next_cursor[0] == '\0')
-                snprintf(feed.next_cursor, sizeof feed.next_cursor, "%s-%lld",
-                         feed.transaction, feed.entry);
-            reply_json(request, 200,
-                       json_pack("{s:o, s:s}", "items", feed.items, "next_cursor",
-                                 feed.next_cursor));
-            feed.items = NULL;
-        } else if (!request->replied) {
-            reply_problem(request, PROBLEM_INTERNAL, "The feed could not be read.");
-        }
+        struct operation operation = {.domain = &feed};
+        if (operation_begin(&operation, request, &feed_resource, &feed_steps, false))
+            operation_run(&operation);
     }
-    json_decref(feed.items);
     free(feed.types);
 }

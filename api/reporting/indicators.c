@@ -17,7 +17,7 @@
 
 #include "clock.h"
 #include "db.h"
-#include "http/handlers.h"
+#include "reporting/reporting.h"
 
 /* The indicator codes, as rollup_indicators() names them (0008). */
 static const char *const indicator_codes[] = {

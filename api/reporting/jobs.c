@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "config.h"
-#include "http/handlers.h"
+#include "reporting/reporting.h"
 #include "json.h"
-#include "operation/legacy.h"
+#include "operation/operation.h"
 
 #define JOBS_DEFAULT_LIMIT 50
 #define JOBS_MAX_LIMIT 500
@@ -55,54 +55,34 @@ static bool parse_cursor(const char *cursor, long long *created_us, char id[37])
     return true;
 }
 
-static void reply_list(struct request *request, PGresult *result)
-{
-    const char *next = db_text(result, 0, 1);
-    char *body = NULL;
-    int length = next != NULL
-                     ? asprintf(&body, "{\"items\":%s,\"next_cursor\":\"%s\"}",
-                                db_text(result, 0, 0), next)
-                     : asprintf(&body, "{\"items\":%s,\"next_cursor\":null}",
-                                db_text(result, 0, 0));
-    if (length < 0)
-        reply_problem(request, PROBLEM_INTERNAL, "Out of memory.");
-    else
-        reply_text(request, 200, "application/json", body, (size_t)length);
-}
+static bool read_job(struct operation *operation, bool lock, enum db_outcome *outcome);
 
-void handle_jobs_list(struct request *request)
+/* Jobs are neither scoped nor audited: the layer only runs the transaction. */
+static const struct resource job_resource = {.name = "job", .table = "jobs",
+                                             .audit_type = "jobs", .read = read_job};
+
+struct job_list {
+    const char *status;
+    const char *kind;
+    const char *cursor;
+    char cursor_id[37];
+    long long cursor_created_us;
+    long long limit;
+};
+
+static enum db_outcome list_jobs(struct operation *operation)
 {
-    const char *status = request_query(request, "status");
-    const char *kind = request_query(request, "kind");
-    const char *cursor = request_query(request, "cursor");
-    const char *limit_text = request_query(request, "limit");
-    long long limit = JOBS_DEFAULT_LIMIT, cursor_created_us = 0;
-    char cursor_id[37] = "";
-    json_t *errors = json_array();
-    if (status != NULL && !known_status(status))
-        problem_add_parameter_error(errors, "status",
-                                    "must be queued, running, succeeded, failed or dead");
-    if (kind != NULL && !valid_kind(kind))
-        problem_add_parameter_error(errors, "kind", "is not a job kind");
-    if (cursor != NULL && !parse_cursor(cursor, &cursor_created_us, cursor_id))
-        problem_add_parameter_error(errors, "cursor", "is not a cursor this API gave out");
-    if (limit_text != NULL && !config_parse_integer(limit_text, 1, JOBS_MAX_LIMIT, &limit))
-        problem_add_parameter_error(errors, "limit", "must be from 1 to %d", JOBS_MAX_LIMIT);
-    if (json_array_size(errors) > 0) {
-        reply_problem_errors(request, PROBLEM_INVALID_PARAMETER, "The query is invalid.",
-                             errors);
-        return;
-    }
-    json_decref(errors);
+    const struct job_list *list = operation->domain;
+    enum db_outcome outcome = DB_COMMIT;
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, status);
-    db_param_text(&params, kind);
-    db_param_text(&params, cursor != NULL ? cursor_id : NULL);
-    db_param_integer(&params, cursor_created_us);
-    db_param_integer(&params, limit);
-    PGresult *result = db_query(
-        request->database,
+    db_param_text(&params, list->status);
+    db_param_text(&params, list->kind);
+    db_param_text(&params, list->cursor != NULL ? list->cursor_id : NULL);
+    db_param_integer(&params, list->cursor_created_us);
+    db_param_integer(&params, list->limit);
+    PGresult *result = operation_query(
+        operation,
         "WITH page AS (SELECT j AS job, j.id, j.created_at, "
         "                     row_number() OVER (ORDER BY created_at DESC, id DESC) AS rank "
         "                FROM jobs j "
@@ -117,39 +97,75 @@ void handle_jobs_list(struct request *request)
         "         (SELECT ((extract(epoch FROM l.created_at) * 1000000)::bigint)::text "
         "                 || '_' || l.id FROM page l WHERE l.rank = $5) END "
         "  FROM page p",
-        &params);
-    if (!db_ok(result))
-        reply_database_failure(request, "read jobs", result);
-    else
-        reply_list(request, result);
+        &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    bool kept =
+        operation_keep_items(operation, db_text(result, 0, 0), db_text(result, 0, 1));
     PQclear(result);
+    return kept ? DB_COMMIT : DB_FAILED;
 }
 
-static void reply_document(struct request *request, const char *document)
+static const struct operation_steps list_steps = {
+    .action = "list", .query = list_jobs, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
+
+void handle_jobs_list(struct request *request)
 {
-    char *body = strdup(document);
-    if (body == NULL)
-        reply_problem(request, PROBLEM_INTERNAL, "Out of memory.");
-    else
-        reply_text(request, 200, "application/json", body, strlen(body));
+    struct job_list list = {.status = request_query(request, "status"),
+                            .kind = request_query(request, "kind"),
+                            .cursor = request_query(request, "cursor"),
+                            .limit = JOBS_DEFAULT_LIMIT};
+    const char *limit_text = request_query(request, "limit");
+    json_t *errors = json_array();
+    if (list.status != NULL && !known_status(list.status))
+        problem_add_parameter_error(errors, "status",
+                                    "must be queued, running, succeeded, failed or dead");
+    if (list.kind != NULL && !valid_kind(list.kind))
+        problem_add_parameter_error(errors, "kind", "is not a job kind");
+    if (list.cursor != NULL &&
+        !parse_cursor(list.cursor, &list.cursor_created_us, list.cursor_id))
+        problem_add_parameter_error(errors, "cursor", "is not a cursor this API gave out");
+    if (limit_text != NULL && !config_parse_integer(limit_text, 1, JOBS_MAX_LIMIT, &list.limit))
+        problem_add_parameter_error(errors, "limit", "must be from 1 to %d", JOBS_MAX_LIMIT);
+    if (json_array_size(errors) > 0) {
+        reply_problem_errors(request, PROBLEM_INVALID_PARAMETER, "The query is invalid.",
+                             errors);
+        return;
+    }
+    json_decref(errors);
+    struct operation operation = {.domain = &list};
+    if (operation_begin(&operation, request, &job_resource, &list_steps, false))
+        operation_run(&operation);
 }
+
+/* The resource's read: the job of operation->id, its document the answer. */
+static bool read_job(struct operation *operation, bool lock, enum db_outcome *outcome)
+{
+    (void)lock; /* a job is only read here */
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    PGresult *result = operation_query(
+        operation, "SELECT job_document(j)::text FROM jobs j WHERE id = $1::uuid", &params,
+        outcome);
+    if (result == NULL)
+        return false;
+    operation->found = PQntuples(result) == 1;
+    bool kept = !operation->found || operation_keep_document(operation, db_text(result, 0, 0));
+    PQclear(result);
+    if (!kept)
+        *outcome = DB_FAILED;
+    return kept;
+}
+
+static const struct operation_steps get_steps = {
+    .action = "read", .reads_record = true, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
 
 void handle_job_get(struct request *request)
 {
-    const char *id = request_uuid_param(request, "id", "job");
-    if (id == NULL)
-        return;
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, id);
-    PGresult *result = db_query(request->database,
-                                "SELECT job_document(j)::text FROM jobs j WHERE id = $1::uuid",
-                                &params);
-    if (!db_ok(result))
-        reply_database_failure(request, "read job", result);
-    else if (PQntuples(result) == 0)
-        reply_problem(request, PROBLEM_NOT_FOUND, "No such job.");
-    else
-        reply_document(request, db_text(result, 0, 0));
-    PQclear(result);
+    struct operation operation = {0};
+    if (operation_begin(&operation, request, &job_resource, &get_steps, false))
+        operation_run(&operation);
 }

@@ -10,9 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/handlers.h"
+#include "reporting/reporting.h"
 #include "json.h"
-#include "operation/legacy.h"
+#include "operation/operation.h"
+#include "operation/scope.h"
 #include "webhook.h"
 
 #define CHANNEL_DOCUMENT                                                                    \
@@ -21,17 +22,24 @@
     "  'version', c.version, 'created_at', rfc3339(c.created_at), "                         \
     "  'updated_at', rfc3339(c.updated_at))"
 
-struct channel_operation {
-    struct request *request;
+/* One request's channel: named by its unit's code and its name. */
+struct channel {
     const char *unit_code;
     const char *name;
-    json_t *body;
-    long long unit_id;
-    unsigned status;
-    json_t *document;
-    char channel_id[AUTH_UUID_SIZE];
-    const char *refusal;
+    char id[AUTH_UUID_SIZE]; /* for the audit entries */
 };
+
+/* A created channel is answered without Location: it is found by the
+ * unit's list, and its path is the one the client just used. */
+static void no_location(const struct operation *operation, char *out, size_t size)
+{
+    (void)operation;
+    snprintf(out, size, "%s", "");
+}
+
+static const struct resource channel_resource = {
+    .name = "channel", .table = "notification_channels",
+    .audit_type = "notification_channels", .locate = no_location};
 
 static bool channel_name_valid(const char *name)
 {
@@ -48,60 +56,32 @@ static bool channel_name_valid(const char *name)
     return true;
 }
 
-static enum db_outcome refuse_channel(struct channel_operation *operation,
-                                      enum problem_type type, const char *refusal,
-                                      const char *detail)
+/* The unit in the caller's scope into operation->unit_id; false when the
+ * transaction must end. */
+static bool enter_unit(struct operation *operation, enum db_outcome *outcome)
 {
-    reply_problem(operation->request, type, "%s", detail);
-    operation->refusal = refusal;
-    return DB_ROLLBACK;
-}
-
-/* The unit in the caller's scope; false when the transaction must end. */
-static bool enter_unit(struct channel_operation *operation, enum db_outcome *outcome)
-{
-    if (!scope_enter(operation->request, outcome))
-        return false;
-    operation->unit_id = scope_unit(operation->request, operation->unit_code, outcome);
+    struct channel *channel = operation->domain;
+    operation->id = NULL; /* of an attempt that was retried */
+    operation->unit_id = scope_unit_id(operation, channel->unit_code, outcome);
     if (operation->unit_id < 0)
         return false;
     if (operation->unit_id == 0) {
-        *outcome = refuse_channel(operation, PROBLEM_NOT_FOUND, "not_found",
-                                  "No such unit in your scope.");
+        *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found",
+                                    "No such unit in your scope.");
         return false;
     }
     return true;
 }
 
-static bool audit_channel(struct channel_operation *operation, const char *action,
-                          enum db_outcome *outcome)
+static void run_channel(struct request *request, const struct operation_steps *steps,
+                        bool body)
 {
-    char ids[48];
-    snprintf(ids, sizeof ids, "{%s}", operation->channel_id);
-    if (audit_write(operation->request, action, "notification_channels", ids,
-                    operation->unit_id, "success"))
-        return true;
-    *outcome = DB_FAILED;
-    return false;
-}
-
-static void answer_channel(struct channel_operation *operation, enum db_outcome outcome,
-                           const char *action)
-{
-    struct request *request = operation->request;
-    if (outcome == DB_COMMIT && operation->status == 204) {
-        reply_empty(request, 204);
-    } else if (outcome == DB_COMMIT && operation->document != NULL) {
-        reply_json(request, operation->status, operation->document);
-        operation->document = NULL;
-    } else if (!request->replied) {
-        reply_problem(request, PROBLEM_INTERNAL, "The request could not be completed.");
-    }
-    if (operation->refusal != NULL)
-        audit_refusal(request, action, "notification_channels",
-                      operation->channel_id[0] != '\0' ? operation->channel_id : NULL,
-                      operation->refusal);
-    json_decref(operation->document);
+    struct channel channel = {.unit_code = route_param(&request->match, "code"),
+                              .name = route_param(&request->match, "name")};
+    struct operation operation = {.domain = &channel};
+    if (operation_begin(&operation, request, &channel_resource, steps, body))
+        operation_run(&operation);
+    json_decref(operation.body);
 }
 
 /* ---- PUT ------------------------------------------------------------------ */
@@ -114,8 +94,9 @@ static const struct json_field channel_fields[] = {
     {.name = "address", .kind = JSON_FIELD_STRING, .min_length = 3, .max_length = 254},
 };
 
-static json_t *check_channel(const json_t *body)
+static json_t *check_channel(struct operation *operation)
 {
+    const json_t *body = operation->body;
     json_t *errors = json_array();
     if (!json_check_fields(body, channel_fields,
                            sizeof channel_fields / sizeof channel_fields[0], "", false, errors))
@@ -140,30 +121,45 @@ static json_t *check_channel(const json_t *body)
     return errors;
 }
 
-static enum db_outcome put_channel(PGconn *connection, void *context)
+/* Keeps the saved channel, with the secret generated now when the channel
+ * just became a webhook (shown this once). */
+static enum db_outcome keep_channel(struct operation *operation, const PGresult *result,
+                                    const char *secret)
 {
-    (void)connection;
-    struct channel_operation *operation = context;
+    struct channel *channel = operation->domain;
+    snprintf(channel->id, sizeof channel->id, "%s", db_text(result, 0, 0));
+    operation->id = channel->id;
+    json_t *document = json_loads(db_text(result, 0, 1), 0, NULL);
+    if (document != NULL && db_bool(result, 0, 2))
+        json_object_set_new(document, "secret", json_string(secret));
+    bool created = db_bool(result, 0, 3);
+    operation->status = created ? 201 : 200;
+    operation->change = created ? "create" : "update";
+    return operation_keep_json(operation, document) ? DB_COMMIT : DB_FAILED;
+}
+
+static enum db_outcome put_channel(struct operation *operation)
+{
+    struct channel *channel = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
     if (!enter_unit(operation, &outcome))
         return outcome;
     bool webhook = strcmp(json_member_string(operation->body, "kind"), "webhook") == 0;
     char secret[WEBHOOK_SECRET_SIZE];
     webhook_secret_generate(secret);
-    int64_t now = clock_now_us();
     struct db_params params;
     db_params_init(&params);
     db_param_integer(&params, operation->unit_id);
-    db_param_text(&params, operation->name);
+    db_param_text(&params, channel->name);
     db_param_text(&params, json_member_string(operation->body, "kind"));
     db_param_text(&params, webhook ? json_member_string(operation->body, "url") : NULL);
     db_param_text(&params, webhook ? NULL : json_member_string(operation->body, "address"));
     db_param_text(&params, webhook ? secret : NULL);
-    db_param_instant(&params, now);
+    db_param_instant(&params, clock_now_us());
     /* A channel keeps its secret while it stays a webhook; saving it again
      * re-enables it (after a 410 disabled it). */
-    PGresult *result = registry_query(
-        operation->request,
+    PGresult *result = operation_query(
+        operation,
         "INSERT INTO notification_channels AS c (unit_id, name, kind, url, address, secret, "
         "                                        created_at, updated_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $7) "
@@ -178,28 +174,22 @@ static enum db_outcome put_channel(PGconn *connection, void *context)
         "RETURNING c.id, (SELECT " CHANNEL_DOCUMENT " FROM units u WHERE u.id = c.unit_id)::text, "
         "    c.secret IS NOT DISTINCT FROM $6 AND $6 IS NOT NULL, c.xmax = 0",
         &params, &outcome);
-    if (result == NULL)
-        return outcome;
-    snprintf(operation->channel_id, sizeof operation->channel_id, "%s", db_text(result, 0, 0));
-    operation->document = json_loads(db_text(result, 0, 1), 0, NULL);
-    bool new_secret = db_bool(result, 0, 2);
-    operation->status = db_bool(result, 0, 3) ? 201 : 200;
-    PQclear(result);
-    if (operation->document == NULL)
-        return DB_FAILED;
-    if (new_secret)
-        json_object_set_new(operation->document, "secret", json_string(secret));
+    if (result != NULL) {
+        outcome = keep_channel(operation, result, secret);
+        PQclear(result);
+    }
     sodium_memzero(secret, sizeof secret);
-    audit_channel(operation, operation->status == 201 ? "create" : "update", &outcome);
     return outcome;
 }
 
+/* Audited as an update (its refusals); a success as what it did. */
+static const struct operation_steps put_steps = {
+    .action = "update", .check = check_channel, .invalid_detail = "The channel is invalid.",
+    .write = put_channel, .change = "update", .status = 200};
+
 void handle_channel_put(struct request *request)
 {
-    struct channel_operation operation = {.request = request,
-                                          .unit_code = route_param(&request->match, "code"),
-                                          .name = route_param(&request->match, "name")};
-    if (!channel_name_valid(operation.name)) {
+    if (!channel_name_valid(route_param(&request->match, "name"))) {
         json_t *errors = json_array();
         problem_add_parameter_error(errors, "name",
                                     "must be 1 to 63 lower-case letters, digits, _ or -, "
@@ -208,71 +198,55 @@ void handle_channel_put(struct request *request)
                              errors);
         return;
     }
-    json_t *body = request_json_body(request);
-    if (body == NULL)
-        return;
-    json_t *errors = check_channel(body);
-    if (json_array_size(errors) > 0) {
-        reply_problem_errors(request, PROBLEM_VALIDATION, "The channel is invalid.", errors);
-        audit_refusal(request, "update", "notification_channels", NULL, "invalid");
-    } else {
-        json_decref(errors);
-        operation.body = body;
-        answer_channel(&operation, db_transaction(request->database, put_channel, &operation),
-                       "update");
-    }
-    json_decref(body);
+    run_channel(request, &put_steps, true);
 }
 
 /* ---- GET list, DELETE ------------------------------------------------------ */
 
-static enum db_outcome list_channels(PGconn *connection, void *context)
+static enum db_outcome list_channels(struct operation *operation)
 {
-    (void)connection;
-    struct channel_operation *operation = context;
     enum db_outcome outcome = DB_COMMIT;
     if (!enter_unit(operation, &outcome))
         return outcome;
     struct db_params params;
     db_params_init(&params);
     db_param_integer(&params, operation->unit_id);
-    PGresult *result = registry_query(
-        operation->request,
+    PGresult *result = operation_query(
+        operation,
         "SELECT json_build_object('items', coalesce(json_agg(" CHANNEL_DOCUMENT
         "   ORDER BY c.name), '[]'), 'next_cursor', NULL)::text "
         "  FROM notification_channels c JOIN units u ON u.id = c.unit_id WHERE c.unit_id = $1",
         &params, &outcome);
     if (result == NULL)
         return outcome;
-    operation->document = json_loads(db_text(result, 0, 0), 0, NULL);
-    operation->status = 200;
+    json_t *list = json_loads(db_text(result, 0, 0), 0, NULL);
     PQclear(result);
-    return operation->document != NULL ? DB_COMMIT : DB_FAILED;
+    return operation_keep_json(operation, list) ? DB_COMMIT : DB_FAILED;
 }
+
+/* Channels are configuration: the list is not audited, its refusals are. */
+static const struct operation_steps list_steps = {
+    .action = "list", .query = list_channels, .status = 200, .quiet_read = true};
 
 void handle_channels_list(struct request *request)
 {
-    struct channel_operation operation = {.request = request,
-                                          .unit_code = route_param(&request->match, "code")};
-    answer_channel(&operation, db_transaction(request->database, list_channels, &operation),
-                   "list");
+    run_channel(request, &list_steps, false);
 }
 
-static enum db_outcome delete_channel(PGconn *connection, void *context)
+static enum db_outcome delete_channel(struct operation *operation)
 {
-    (void)connection;
-    struct channel_operation *operation = context;
+    struct channel *channel = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
     if (!enter_unit(operation, &outcome))
         return outcome;
     struct db_params params;
     db_params_init(&params);
     db_param_integer(&params, operation->unit_id);
-    db_param_text(&params, operation->name);
+    db_param_text(&params, channel->name);
     db_param_instant(&params, clock_now_us());
     /* What was waiting for this channel will never go anywhere now. */
-    PGresult *result = registry_query(
-        operation->request,
+    PGresult *result = operation_query(
+        operation,
         "WITH gone AS (DELETE FROM notification_channels WHERE unit_id = $1 AND name = $2 "
         "              RETURNING id), "
         "cancelled AS (UPDATE notifications n SET status = 'cancelled', "
@@ -285,24 +259,22 @@ static enum db_outcome delete_channel(PGconn *connection, void *context)
     if (result == NULL)
         return outcome;
     bool found = PQntuples(result) == 1;
-    if (found)
-        snprintf(operation->channel_id, sizeof operation->channel_id, "%s",
-                 db_text(result, 0, 0));
+    if (found) {
+        snprintf(channel->id, sizeof channel->id, "%s", db_text(result, 0, 0));
+        operation->id = channel->id;
+    }
     PQclear(result);
     if (!found)
-        return refuse_channel(operation, PROBLEM_NOT_FOUND, "not_found", "No such channel.");
-    operation->status = 204;
-    audit_channel(operation, "delete", &outcome);
-    return outcome;
+        return operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such channel.");
+    return DB_COMMIT;
 }
+
+static const struct operation_steps delete_steps = {
+    .action = "delete", .write = delete_channel, .change = "delete", .status = 204};
 
 void handle_channel_delete(struct request *request)
 {
-    struct channel_operation operation = {.request = request,
-                                          .unit_code = route_param(&request->match, "code"),
-                                          .name = route_param(&request->match, "name")};
-    answer_channel(&operation, db_transaction(request->database, delete_channel, &operation),
-                   "delete");
+    run_channel(request, &delete_steps, false);
 }
 
 /* ---- the outbox ------------------------------------------------------------ */
@@ -320,27 +292,24 @@ static const char *const notification_statuses[] = {"pending", "delivered", "fai
 
 #define NOTIFICATIONS_PAGE 100
 
+/* The outbox is delivery bookkeeping: only a resend is audited. */
+static const struct resource notification_resource;
+
 struct notification_list {
-    struct request *request;
     const char *unit;
     const char *status;
     const char *cursor;
-    char *body;
-    bool not_found;
 };
 
-static enum db_outcome read_notifications(PGconn *connection, void *context)
+static enum db_outcome list_notifications(struct operation *operation)
 {
-    (void)connection;
-    struct notification_list *list = context;
+    struct notification_list *list = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
-    if (!scope_enter(list->request, &outcome))
-        return outcome;
-    long long unit_id = scope_list_filter(list->request, list->unit, &list->not_found, &outcome);
+    long long unit_id = scope_list_unit(operation, list->unit, &outcome);
     if (unit_id < 0)
         return outcome;
     char today[CLOCK_DATE_SIZE];
-    registry_today(today);
+    operation_today(today);
     struct db_params params;
     db_params_init(&params);
     db_param_id(&params, unit_id);
@@ -350,8 +319,8 @@ static enum db_outcome read_notifications(PGconn *connection, void *context)
     db_param_integer(&params, NOTIFICATIONS_PAGE);
     /* Newest first; the cursor is the position (created_at in
      * microseconds, id) of the last item of the previous page. */
-    PGresult *result = registry_query(
-        list->request,
+    PGresult *result = operation_query(
+        operation,
         "WITH page AS (SELECT n.*, row_number() OVER (ORDER BY n.created_at DESC, n.id DESC) "
         "                  AS rank "
         "  FROM notifications n "
@@ -372,10 +341,14 @@ static enum db_outcome read_notifications(PGconn *connection, void *context)
         &params, &outcome);
     if (result == NULL)
         return outcome;
-    list->body = strdup(db_text(result, 0, 0));
+    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
     PQclear(result);
-    return DB_COMMIT;
+    return kept ? DB_COMMIT : DB_FAILED;
 }
+
+static const struct operation_steps list_notifications_steps = {
+    .action = "list", .query = list_notifications, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
 
 static bool cursor_valid(const char *cursor)
 {
@@ -390,8 +363,7 @@ static bool cursor_valid(const char *cursor)
 
 void handle_notifications_list(struct request *request)
 {
-    struct notification_list list = {.request = request,
-                                     .unit = request_query(request, "unit"),
+    struct notification_list list = {.unit = request_query(request, "unit"),
                                      .status = request_query(request, "status"),
                                      .cursor = request_query(request, "cursor")};
     json_t *errors = json_array();
@@ -409,54 +381,66 @@ void handle_notifications_list(struct request *request)
         return;
     }
     json_decref(errors);
-    enum db_outcome outcome = db_transaction(request->database, read_notifications, &list);
-    reply_record(request, outcome, &list.body, 200, 0, NULL);
-    free(list.body);
+    struct operation operation = {.domain = &list};
+    if (operation_begin(&operation, request, &notification_resource,
+                        &list_notifications_steps, false))
+        operation_run(&operation);
 }
 
+/* ---- resend ------------------------------------------------------------------ */
+
+/* What the resend needs of the notification, read (locked) by the resource. */
 struct resend {
-    struct request *request;
-    const char *id;
-    char *body;
+    bool sendable;   /* its channel exists and is enabled */
+    bool in_flight;  /* already waiting to be sent */
 };
 
-static enum db_outcome resend_notification(PGconn *connection, void *context)
+/* The resource's read: the notification of operation->id in the scope. */
+static bool read_notification(struct operation *operation, bool lock, enum db_outcome *outcome)
 {
-    (void)connection;
-    struct resend *resend = context;
-    enum db_outcome outcome = DB_COMMIT;
-    if (!scope_enter(resend->request, &outcome))
-        return outcome;
+    struct resend *resend = operation->domain;
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, resend->id);
-    db_param_instant(&params, clock_now_us());
-    PGresult *result = registry_query(
-        resend->request,
-        "SELECT n.status, c.enabled FROM notifications n "
-        "  LEFT JOIN notification_channels c ON c.id = n.channel_id "
-        " WHERE n.id = $1::uuid AND n.unit_id IN (SELECT id FROM scope_units()) "
-        "   AND $2::timestamptz IS NOT NULL FOR UPDATE OF n",
-        &params, &outcome);
+    db_param_text(&params, operation->id);
+    PGresult *result = operation_query(
+        operation,
+        lock ? "SELECT n.status, c.enabled FROM notifications n "
+               "  LEFT JOIN notification_channels c ON c.id = n.channel_id "
+               " WHERE n.id = $1::uuid AND n.unit_id IN (SELECT id FROM scope_units()) "
+               "   FOR UPDATE OF n"
+             : "SELECT n.status, c.enabled FROM notifications n "
+               "  LEFT JOIN notification_channels c ON c.id = n.channel_id "
+               " WHERE n.id = $1::uuid AND n.unit_id IN (SELECT id FROM scope_units())",
+        &params, outcome);
     if (result == NULL)
-        return outcome;
-    bool found = PQntuples(result) == 1;
-    bool sendable = found && db_text(result, 0, 1) != NULL && db_bool(result, 0, 1);
-    bool in_flight = found && strcmp(db_text(result, 0, 0), "pending") == 0;
+        return false;
+    operation->found = PQntuples(result) == 1;
+    resend->sendable = operation->found && db_text(result, 0, 1) != NULL && db_bool(result, 0, 1);
+    resend->in_flight = operation->found && strcmp(db_text(result, 0, 0), "pending") == 0;
     PQclear(result);
-    if (!found) {
-        reply_problem(resend->request, PROBLEM_NOT_FOUND, "No such notification.");
-        return DB_ROLLBACK;
-    }
-    if (!sendable || in_flight) {
-        reply_problem(resend->request, PROBLEM_CONFLICT,
-                      in_flight ? "The notification is already waiting to be sent."
-                                : "Its channel is deleted or disabled; save the channel again "
-                                  "to enable it.");
-        return DB_ROLLBACK;
-    }
-    result = registry_query(
-        resend->request,
+    return true;
+}
+
+static const struct resource notification_resource = {
+    .name = "notification", .table = "notifications", .audit_type = "notifications",
+    .read = read_notification};
+
+static enum db_outcome resend_notification(struct operation *operation)
+{
+    struct resend *resend = operation->domain;
+    enum db_outcome outcome = DB_COMMIT;
+    if (!resend->sendable || resend->in_flight)
+        return operation_refuse(operation, PROBLEM_CONFLICT, "conflict", "%s",
+                                resend->in_flight
+                                    ? "The notification is already waiting to be sent."
+                                    : "Its channel is deleted or disabled; save the channel "
+                                      "again to enable it.");
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = operation_query(
+        operation,
         "WITH sent AS (UPDATE notifications SET status = 'pending', attempts = 0, "
         "                     next_attempt_at = $2, delivered_at = NULL, leased_by = NULL, "
         "                     lease_expires_at = NULL WHERE id = $1::uuid RETURNING *), "
@@ -467,27 +451,22 @@ static enum db_outcome resend_notification(PGconn *connection, void *context)
         &params, &outcome);
     if (result == NULL)
         return outcome;
-    resend->body = strdup(db_text(result, 0, 0));
+    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
     PQclear(result);
-    char ids[48];
-    snprintf(ids, sizeof ids, "{%s}", resend->id);
-    return audit_write(resend->request, "update", "notifications", ids,
-                       resend->request->principal.unit_id, "success")
-               ? DB_COMMIT
-               : DB_FAILED;
+    /* Audited with the caller's unit, as the outbox's other entries. */
+    operation->unit_id = operation->request->principal.unit_id;
+    return kept ? DB_COMMIT : DB_FAILED;
 }
+
+/* Audited when it succeeds; its refusals are not. */
+static const struct operation_steps resend_steps = {
+    .action = "update", .reads_record = true, .write = resend_notification,
+    .change = "update", .status = 200, .quiet_refusals = true};
 
 void handle_notification_resend(struct request *request)
 {
-    struct resend resend = {.request = request,
-                            .id = request_uuid_param(request, "id", "notification")};
-    if (resend.id == NULL)
-        return;
-    if (db_transaction(request->database, resend_notification, &resend) == DB_COMMIT) {
-        reply_text(request, 200, "application/json", resend.body, strlen(resend.body));
-        return;
-    }
-    free(resend.body);
-    if (!request->replied)
-        reply_problem(request, PROBLEM_INTERNAL, "The notification could not be resent.");
+    struct resend resend = {0};
+    struct operation operation = {.domain = &resend};
+    if (operation_begin(&operation, request, &notification_resource, &resend_steps, false))
+        operation_run(&operation);
 }

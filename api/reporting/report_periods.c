@@ -1,15 +1,16 @@
 /* Report periods of a plan year: GET /v1/report-periods?year=,
  * GET /v1/report-periods/{key} and PUT /v1/report-periods/{key} (If-Match)
  * to move a period's cut-off or due date.  Periods are not personal data:
- * reads are not audited; changes are. */
+ * reads and refusals are not audited; changes are.  Also what the reporting
+ * cycle's records share in the lifecycle (reporting_begin,
+ * reporting_precondition). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
-#include "http/handlers.h"
 #include "json.h"
-#include "operation/legacy.h"
+#include "reporting/reporting.h"
 
 bool report_period_key_valid(const char *key)
 {
@@ -20,64 +21,99 @@ bool report_period_key_valid(const char *key)
     return length == 4 || (length == 6 && strcmp(key + 4, "S1") == 0);
 }
 
-struct period_operation {
-    struct request *request;
-    const char *key;
-    const char *year;
-    json_t *body;
-    long long if_match;
-    char *document;
-    long long version;
-};
+bool reporting_begin(struct operation *operation, struct request *request,
+                     const struct resource *resource, const struct operation_steps *steps,
+                     bool body)
+{
+    if (!operation_begin(operation, request, resource, steps, false))
+        return false;
+    /* Nothing to compare with: refused before the record is even read. */
+    if (operation->if_match < 0) {
+        reply_problem(request, PROBLEM_PRECONDITION_FAILED, "If-Match is not a version.");
+        return false;
+    }
+    return !body || (operation->body = request_json_body(request)) != NULL;
+}
 
-static bool read_period(struct period_operation *operation, enum db_outcome *outcome)
+bool reporting_precondition(struct operation *operation, enum db_outcome *outcome)
+{
+    if (operation_precondition(operation, outcome))
+        return true;
+    /* Clients of the reporting cycle take the version from a 428 as well. */
+    operation->problem.etag = operation->version;
+    return false;
+}
+
+/* ---- the resource ------------------------------------------------------ */
+
+/* The resource's read: the period whose key is operation->domain. */
+static bool read_period(struct operation *operation, bool lock, enum db_outcome *outcome)
 {
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, operation->key);
-    PGresult *result = registry_query(operation->request,
-                                      "SELECT p.version, report_period_document(p)::text "
-                                      "  FROM report_periods p WHERE p.key = $1",
-                                      &params, outcome);
+    db_param_text(&params, operation->domain);
+    PGresult *result = operation_query(operation,
+                                       lock ? "SELECT p.version, report_period_document(p)::text "
+                                              "  FROM report_periods p WHERE p.key = $1 "
+                                              "   FOR UPDATE"
+                                            : "SELECT p.version, report_period_document(p)::text "
+                                              "  FROM report_periods p WHERE p.key = $1",
+                                       &params, outcome);
     if (result == NULL)
         return false;
-    bool found = PQntuples(result) == 1;
-    if (found) {
+    operation->found = PQntuples(result) == 1;
+    bool kept = true;
+    if (operation->found) {
         operation->version = db_integer(result, 0, 0);
-        free(operation->document);
-        operation->document = strdup(db_text(result, 0, 1));
+        kept = operation_keep_document(operation, db_text(result, 0, 1));
     }
     PQclear(result);
-    return found;
+    if (!kept)
+        *outcome = DB_FAILED;
+    return kept;
 }
 
-static void answer_period(struct period_operation *operation, enum db_outcome outcome)
+/* Periods are district-wide: audited with the caller's unit and no id. */
+static const struct resource period_resource = {
+    .name = "report period", .table = "report_periods",
+    .document = "report_period_document(r)", .audit_type = "report_periods",
+    .read = read_period};
+
+/* Reads the period (locked when the step writes); 404 when there is none. */
+static bool enter_period(struct operation *operation, enum db_outcome *outcome)
 {
-    reply_record(operation->request, outcome, &operation->document, 200, operation->version,
-                 NULL);
-    free(operation->document);
+    if (!operation_read(operation, operation->steps->write != NULL, outcome))
+        return false;
+    if (!operation->found)
+        *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found",
+                                    "No such report period.");
+    return operation->found;
 }
 
-static enum db_outcome list_periods(PGconn *connection, void *context)
+/* ---- GET list, GET ---------------------------------------------------------- */
+
+static enum db_outcome list_periods(struct operation *operation)
 {
-    (void)connection;
-    struct period_operation *operation = context;
     enum db_outcome outcome = DB_COMMIT;
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, operation->year);
-    PGresult *result = registry_query(
-        operation->request,
+    db_param_text(&params, operation->domain);
+    PGresult *result = operation_query(
+        operation,
         "SELECT json_build_object('items', coalesce(json_agg(report_period_document(p) "
         "         ORDER BY p.due_on), '[]'), 'next_cursor', NULL)::text "
         "  FROM report_periods p WHERE $1::smallint IS NULL OR p.year = $1::smallint",
         &params, &outcome);
     if (result == NULL)
         return outcome;
-    operation->document = strdup(db_text(result, 0, 0));
+    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
     PQclear(result);
-    return DB_COMMIT;
+    return kept ? DB_COMMIT : DB_FAILED;
 }
+
+static const struct operation_steps list_steps = {
+    .action = "list", .query = list_periods, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
 
 void handle_report_periods_list(struct request *request)
 {
@@ -90,78 +126,36 @@ void handle_report_periods_list(struct request *request)
                              errors);
         return;
     }
-    struct period_operation operation = {.request = request, .year = year};
-    reply_record(request, db_transaction(request->database, list_periods, &operation),
-                 &operation.document, 200, 0, NULL);
-    free(operation.document);
+    struct operation operation = {.domain = (void *)year};
+    if (operation_begin(&operation, request, &period_resource, &list_steps, false))
+        operation_run(&operation);
 }
 
-static enum db_outcome get_period(PGconn *connection, void *context)
+static enum db_outcome get_period(struct operation *operation)
 {
-    (void)connection;
-    struct period_operation *operation = context;
     enum db_outcome outcome = DB_COMMIT;
-    if (read_period(operation, &outcome))
-        return DB_COMMIT;
-    if (outcome == DB_COMMIT)
-        reply_problem(operation->request, PROBLEM_NOT_FOUND, "No such report period.");
-    return outcome == DB_COMMIT ? DB_ROLLBACK : outcome;
+    enter_period(operation, &outcome);
+    return outcome;
 }
+
+static const struct operation_steps get_steps = {
+    .action = "read", .query = get_period, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
 
 void handle_report_period_get(struct request *request)
 {
-    struct period_operation operation = {.request = request,
-                                         .key = route_param(&request->match, "key")};
-    answer_period(&operation, db_transaction(request->database, get_period, &operation));
+    struct operation operation = {.domain = (void *)route_param(&request->match, "key")};
+    if (operation_begin(&operation, request, &period_resource, &get_steps, false))
+        operation_run(&operation);
 }
+
+/* ---- PUT ------------------------------------------------------------------ */
 
 static const struct json_field period_fields[] = {
     {.name = "covers_from", .kind = JSON_FIELD_DATE, .required = true},
     {.name = "covers_to", .kind = JSON_FIELD_DATE, .required = true},
     {.name = "due_on", .kind = JSON_FIELD_DATE, .required = true},
 };
-
-static enum db_outcome put_period(PGconn *connection, void *context)
-{
-    (void)connection;
-    struct period_operation *operation = context;
-    struct request *request = operation->request;
-    enum db_outcome outcome = DB_COMMIT;
-    if (!read_period(operation, &outcome)) {
-        if (outcome == DB_COMMIT)
-            reply_problem(request, PROBLEM_NOT_FOUND, "No such report period.");
-        return outcome == DB_COMMIT ? DB_ROLLBACK : outcome;
-    }
-    if (operation->if_match != operation->version) {
-        reply_etag(request, operation->version);
-        if (operation->if_match == 0)
-            reply_problem(request, PROBLEM_PRECONDITION_REQUIRED,
-                          "Send If-Match with the ETag of the version you last read.");
-        else
-            reply_problem(request, PROBLEM_PRECONDITION_FAILED,
-                          "The period was changed since that version.");
-        return DB_ROLLBACK;
-    }
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, operation->key);
-    db_param_text(&params, json_member_string(operation->body, "covers_from"));
-    db_param_text(&params, json_member_string(operation->body, "covers_to"));
-    db_param_text(&params, json_member_string(operation->body, "due_on"));
-    db_param_instant(&params, clock_now_us());
-    PGresult *result = registry_query(
-        request,
-        "UPDATE report_periods SET covers_from = $2, covers_to = $3, due_on = $4, "
-        "       version = version + 1, updated_at = $5 WHERE key = $1",
-        &params, &outcome);
-    PQclear(result);
-    if (result == NULL || !read_period(operation, &outcome))
-        return outcome == DB_COMMIT ? DB_FAILED : outcome;
-    if (!audit_write(request, "update", "report_periods", NULL, request->principal.unit_id,
-                     "success"))
-        return DB_FAILED;
-    return DB_COMMIT;
-}
 
 /* Cross-field rules: the period lies inside its year, and the report is
  * due after the cut-off. */
@@ -183,33 +177,58 @@ static void check_period_dates(const char *key, const json_t *body, json_t *erro
         problem_add_field_error(errors, "/due_on", "must be after covers_to (the cut-off)");
 }
 
+static json_t *check_period(struct operation *operation)
+{
+    json_t *errors = json_array();
+    if (json_check_fields(operation->body, period_fields,
+                          sizeof period_fields / sizeof period_fields[0], "", false, errors))
+        check_period_dates(operation->domain, operation->body, errors);
+    return errors;
+}
+
+static enum db_outcome put_period(struct operation *operation)
+{
+    enum db_outcome outcome = DB_COMMIT;
+    if (!enter_period(operation, &outcome) || !reporting_precondition(operation, &outcome))
+        return outcome;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->domain);
+    db_param_text(&params, json_member_string(operation->body, "covers_from"));
+    db_param_text(&params, json_member_string(operation->body, "covers_to"));
+    db_param_text(&params, json_member_string(operation->body, "due_on"));
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = operation_query(
+        operation,
+        "UPDATE report_periods SET covers_from = $2, covers_to = $3, due_on = $4, "
+        "       version = version + 1, updated_at = $5 WHERE key = $1",
+        &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    PQclear(result);
+    if (!operation_read(operation, true, &outcome))
+        return outcome;
+    operation->unit_id = operation->request->principal.unit_id;
+    return operation->found ? DB_COMMIT : DB_FAILED;
+}
+
+static const struct operation_steps put_steps = {
+    .action = "update", .check = check_period,
+    .invalid_detail = "The report period is invalid.", .write = put_period,
+    .change = "update", .status = 200, .quiet_refusals = true};
+
 void handle_report_period_put(struct request *request)
 {
-    struct period_operation operation = {.request = request,
-                                         .key = route_param(&request->match, "key"),
-                                         .if_match = request_if_match(request)};
-    if (operation.if_match < 0) {
-        reply_problem(request, PROBLEM_PRECONDITION_FAILED, "If-Match is not a version.");
+    const char *key = route_param(&request->match, "key");
+    struct operation operation = {.domain = (void *)key};
+    if (!reporting_begin(&operation, request, &period_resource, &put_steps, false))
         return;
-    }
-    if (!report_period_key_valid(operation.key)) {
+    if (!report_period_key_valid(key)) {
         reply_problem(request, PROBLEM_NOT_FOUND, "No such report period.");
         return;
     }
-    json_t *body = request_json_body(request);
-    if (body == NULL)
+    if ((operation.body = request_json_body(request)) == NULL)
         return;
-    json_t *errors = json_array();
-    if (json_check_fields(body, period_fields, sizeof period_fields / sizeof period_fields[0],
-                          "", false, errors))
-        check_period_dates(operation.key, body, errors);
-    if (json_array_size(errors) > 0) {
-        reply_problem_errors(request, PROBLEM_VALIDATION, "The report period is invalid.",
-                             errors);
-    } else {
-        json_decref(errors);
-        operation.body = body;
-        answer_period(&operation, db_transaction(request->database, put_period, &operation));
-    }
-    json_decref(body);
+    operation_run(&operation);
+    json_decref(operation.body);
 }

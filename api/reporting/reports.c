@@ -7,174 +7,159 @@
  * submitted.  A report is on time when it is submitted before its due date
  * ends in Asia/Ho_Chi_Minh; submitting freezes the commune's indicator
  * snapshot for the period's cut-off into the report.  Row-level security
- * keeps a commune to its own reports; a unit outside the scope is 404. */
+ * keeps a commune to its own reports; a unit outside the scope is 404.
+ * Reports are aggregates, not personal data: reads are not audited, writes
+ * and their refusals are. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "csv.h"
-#include "http/handlers.h"
 #include "json.h"
-#include "operation/legacy.h"
+#include "operation/operation.h"
+#include "operation/scope.h"
+#include "reporting/reporting.h"
 
-enum report_action { REPORT_READ, REPORT_SAVE, REPORT_SUBMIT, REPORT_RETURN, REPORT_ACCEPT };
-
-/* The audit log's actions: submitting and reviewing change the report. */
-static const char *const action_names[] = {"read", "update", "update", "update", "update"};
-
-struct report_operation {
-    struct request *request;
-    enum report_action action;
+/* One request's report: named by period and commune code, not by an id. */
+struct report {
     const char *period;
     const char *unit_code;
-    json_t *body;
-    long long if_match;
-    /* the period */
-    char covers_to[CLOCK_DATE_SIZE];
+    char covers_to[CLOCK_DATE_SIZE]; /* the period's cut-off */
     char due_on[CLOCK_DATE_SIZE];
-    long long unit_id;
-    /* the answer */
-    unsigned status;
-    char *document;
-    long long version;
-    char report_id[AUTH_UUID_SIZE];
-    const char *refusal; /* audit outcome of a refusal */
+    const char *status;              /* the report's state as read */
+    char id[AUTH_UUID_SIZE];         /* its id, for the audit entries */
 };
 
-/* The period's cut-off and due date; false (404 answered) when it does not
+/* The period's cut-off and due date; false (404 recorded) when it does not
  * exist. */
-static bool enter_period(struct report_operation *operation, enum db_outcome *outcome)
+static bool enter_period(struct operation *operation, enum db_outcome *outcome)
 {
+    struct report *report = operation->domain;
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, operation->period);
-    PGresult *result = registry_query(
-        operation->request,
-        "SELECT covers_to::text, due_on::text FROM report_periods WHERE key = $1", &params,
-        outcome);
+    db_param_text(&params, report->period);
+    PGresult *result = operation_query(
+        operation, "SELECT covers_to::text, due_on::text FROM report_periods WHERE key = $1",
+        &params, outcome);
     if (result == NULL)
         return false;
     bool found = PQntuples(result) == 1;
     if (found) {
-        snprintf(operation->covers_to, sizeof operation->covers_to, "%s",
-                 db_text(result, 0, 0));
-        snprintf(operation->due_on, sizeof operation->due_on, "%s", db_text(result, 0, 1));
+        snprintf(report->covers_to, sizeof report->covers_to, "%s", db_text(result, 0, 0));
+        snprintf(report->due_on, sizeof report->due_on, "%s", db_text(result, 0, 1));
     }
     PQclear(result);
-    if (!found) {
-        reply_problem(operation->request, PROBLEM_NOT_FOUND, "No such report period.");
-        operation->refusal = "not_found";
-        *outcome = DB_ROLLBACK;
-    }
+    if (!found)
+        *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found",
+                                    "No such report period.");
     return found;
 }
 
-/* Scope, period and commune (valid at the period's cut-off, in the
- * caller's scope); false when the transaction must end. */
-static bool enter_report(struct report_operation *operation, enum db_outcome *outcome)
+/* Period and commune (valid at the period's cut-off, in the caller's
+ * scope) into operation->unit_id; false when the transaction must end. */
+static bool enter_report(struct operation *operation, enum db_outcome *outcome)
 {
-    if (!scope_enter(operation->request, outcome) || !enter_period(operation, outcome))
+    struct report *report = operation->domain;
+    operation->id = NULL; /* of an attempt that was retried */
+    if (!enter_period(operation, outcome))
         return false;
     operation->unit_id =
-        scope_commune(operation->request, operation->unit_code, operation->covers_to, outcome);
+        scope_commune_id(operation, report->unit_code, report->covers_to, outcome);
     if (operation->unit_id < 0)
         return false;
     if (operation->unit_id == 0) {
-        reply_problem(operation->request, PROBLEM_NOT_FOUND, "No such commune in your scope.");
-        operation->refusal = "not_found";
-        *outcome = DB_ROLLBACK;
+        *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found",
+                                    "No such commune in your scope.");
         return false;
     }
     return true;
 }
 
-/* Reads the report (locked for update when writing); *found tells whether
- * it exists. */
-static bool read_report(struct report_operation *operation, bool *found, const char **status,
-                        enum db_outcome *outcome)
+/* The resource's read: the report of the period and commune entered. */
+static bool read_report(struct operation *operation, bool lock, enum db_outcome *outcome)
 {
+    struct report *report = operation->domain;
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, operation->period);
+    db_param_text(&params, report->period);
     db_param_integer(&params, operation->unit_id);
-    PGresult *result = registry_query(
-        operation->request,
-        operation->action == REPORT_READ
-            ? "SELECT r.version, report_document(r)::text, r.id, r.status FROM reports r "
-              " WHERE r.period_key = $1 AND r.unit_id = $2"
-            : "SELECT r.version, report_document(r)::text, r.id, r.status FROM reports r "
-              " WHERE r.period_key = $1 AND r.unit_id = $2 FOR UPDATE",
+    PGresult *result = operation_query(
+        operation,
+        lock ? "SELECT r.version, report_document(r)::text, r.id, r.status FROM reports r "
+               " WHERE r.period_key = $1 AND r.unit_id = $2 FOR UPDATE"
+             : "SELECT r.version, report_document(r)::text, r.id, r.status FROM reports r "
+               " WHERE r.period_key = $1 AND r.unit_id = $2",
         &params, outcome);
     if (result == NULL)
         return false;
-    *found = PQntuples(result) == 1;
-    if (*found) {
-        operation->version = db_integer(result, 0, 0);
-        free(operation->document);
-        operation->document = strdup(db_text(result, 0, 1));
-        snprintf(operation->report_id, sizeof operation->report_id, "%s",
-                 db_text(result, 0, 2));
+    operation->found = PQntuples(result) == 1;
+    bool kept = true;
+    if (operation->found) {
         static const char *const states[] = {"draft", "submitted", "returned", "accepted"};
-        for (size_t i = 0; status != NULL && i < sizeof states / sizeof states[0]; i++)
+        operation->version = db_integer(result, 0, 0);
+        kept = operation_keep_document(operation, db_text(result, 0, 1));
+        snprintf(report->id, sizeof report->id, "%s", db_text(result, 0, 2));
+        operation->id = report->id;
+        for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
             if (strcmp(states[i], db_text(result, 0, 3)) == 0)
-                *status = states[i];
+                report->status = states[i];
     }
     PQclear(result);
-    return true;
+    if (!kept)
+        *outcome = DB_FAILED;
+    return kept;
 }
 
-static enum db_outcome refuse(struct report_operation *operation, enum problem_type type,
-                              const char *refusal, const char *detail)
+static void locate_report(const struct operation *operation, char *out, size_t size)
 {
-    reply_problem(operation->request, type, "%s", detail);
-    operation->refusal = refusal;
-    return DB_ROLLBACK;
+    const struct report *report = operation->domain;
+    snprintf(out, size, "/v1/reports/%s/%s", report->period, report->unit_code);
 }
 
-/* 428 without If-Match when one is required; 412 (with the current ETag)
- * when it names another version. */
-static bool report_precondition(struct report_operation *operation, bool required,
-                                enum db_outcome *outcome)
+static const struct resource report_resource = {
+    .name = "report", .table = "reports", .document = "report_document(r)",
+    .audit_type = "reports", .read = read_report, .locate = locate_report};
+
+/* Enters the report and reads it (locked when the step writes); an absent
+ * report is refused 404. */
+static bool enter_existing(struct operation *operation, enum db_outcome *outcome)
 {
-    if (operation->if_match == operation->version || (!required && operation->if_match == 0))
-        return true;
-    reply_etag(operation->request, operation->version);
-    *outcome = operation->if_match == 0
-                   ? refuse(operation, PROBLEM_PRECONDITION_REQUIRED, "conflict",
-                            "Send If-Match with the ETag of the version you last read.")
-                   : refuse(operation, PROBLEM_PRECONDITION_FAILED, "conflict",
-                            "The report was changed since that version.");
-    return false;
+    if (!enter_report(operation, outcome) ||
+        !operation_read(operation, operation->steps->write != NULL, outcome))
+        return false;
+    if (!operation->found)
+        *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found",
+                                    "This commune has no report for the period yet.");
+    return operation->found;
 }
 
-static bool audit_report(struct report_operation *operation, enum db_outcome *outcome)
-{
-    char ids[48];
-    snprintf(ids, sizeof ids, "{%s}", operation->report_id);
-    if (audit_write(operation->request, action_names[operation->action], "reports", ids,
-                    operation->unit_id, "success"))
-        return true;
-    *outcome = DB_FAILED;
-    return false;
-}
-
-/* Runs an UPDATE/INSERT of the report, then reads it back and audits. */
-static enum db_outcome write_report(struct report_operation *operation, const char *sql,
+/* Runs an UPDATE/INSERT of the report, then reads it back as the answer
+ * (the lifecycle audits it). */
+static enum db_outcome write_report(struct operation *operation, const char *sql,
                                     const struct db_params *params)
 {
     enum db_outcome outcome = DB_COMMIT;
-    PGresult *result = registry_query(operation->request, sql, params, &outcome);
+    PGresult *result = operation_query(operation, sql, params, &outcome);
     if (result == NULL)
         return outcome;
     PQclear(result);
-    bool found = false;
-    if (!read_report(operation, &found, NULL, &outcome))
+    if (!operation_read(operation, true, &outcome))
         return outcome;
-    if (!found)
-        return DB_FAILED;
-    audit_report(operation, &outcome);
+    return operation->found ? DB_COMMIT : DB_FAILED;
+}
+
+/* ---- GET ------------------------------------------------------------------- */
+
+static enum db_outcome get_report(struct operation *operation)
+{
+    enum db_outcome outcome = DB_COMMIT;
+    enter_existing(operation, &outcome);
     return outcome;
 }
+
+static const struct operation_steps get_steps = {
+    .action = "read", .query = get_report, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
 
 /* ---- the draft ------------------------------------------------------------ */
 
@@ -206,8 +191,9 @@ static const struct json_field activity_fields[] = {
     COUNT_FIELD("communication_events"),      /* truyền thông */
 };
 
-static json_t *check_report(const json_t *body)
+static json_t *check_report(struct operation *operation)
 {
+    const json_t *body = operation->body;
     json_t *errors = json_array();
     if (!json_check_fields(body, report_fields, sizeof report_fields / sizeof report_fields[0],
                            "", false, errors))
@@ -221,24 +207,30 @@ static json_t *check_report(const json_t *body)
     return errors;
 }
 
-static enum db_outcome save_report(struct report_operation *operation)
+static bool editable(const char *status)
 {
+    return strcmp(status, "draft") == 0 || strcmp(status, "returned") == 0;
+}
+
+/* The first save creates the draft; later ones need If-Match. */
+static enum db_outcome save_report(struct operation *operation)
+{
+    struct report *report = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
-    bool found = false;
-    const char *status = NULL;
-    if (!read_report(operation, &found, &status, &outcome))
+    if (!enter_report(operation, &outcome) || !operation_read(operation, true, &outcome))
         return outcome;
-    if (found && !report_precondition(operation, true, &outcome))
+    bool found = operation->found;
+    if (found && !reporting_precondition(operation, &outcome))
         return outcome;
-    if (found && strcmp(status, "draft") != 0 && strcmp(status, "returned") != 0)
-        return refuse(operation, PROBLEM_CONFLICT, "conflict",
-                      "A submitted or accepted report is not edited; the district may return "
-                      "it.");
+    if (found && !editable(report->status))
+        return operation_refuse(operation, PROBLEM_CONFLICT, "conflict",
+                                "A submitted or accepted report is not edited; the district "
+                                "may return it.");
     char *narrative = json_dumps(json_object_get(operation->body, "narrative"), JSON_COMPACT);
     char *activities = json_dumps(json_object_get(operation->body, "activities"), JSON_COMPACT);
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, operation->period);
+    db_param_text(&params, report->period);
     db_param_integer(&params, operation->unit_id);
     db_param_text(&params, narrative);
     db_param_text(&params, activities);
@@ -260,21 +252,35 @@ static enum db_outcome save_report(struct report_operation *operation)
     return outcome;
 }
 
+/* Audited as an update whether it creates or edits the draft. */
+static const struct operation_steps put_steps = {
+    .action = "update", .check = check_report, .invalid_detail = "The request is invalid.",
+    .write = save_report, .change = "update", .status = 200};
+
 /* ---- submission and review ---------------------------------------------- */
+
+/* Enters the report for a transition: If-Match is optional, but when sent
+ * it must be current. */
+static bool enter_transition(struct operation *operation, enum db_outcome *outcome)
+{
+    return enter_existing(operation, outcome) &&
+           (operation->if_match == 0 || reporting_precondition(operation, outcome));
+}
 
 /* The commune's indicator snapshot at the period's cut-off (the indicator
  * period named by the cut-off date), computed now by rollup_indicators for
  * just this unit and period and read back: JSON text the caller frees
  * ("null" if there is none), or NULL after a failure. */
-static char *freeze_indicators(struct report_operation *operation, enum db_outcome *outcome)
+static char *freeze_indicators(struct operation *operation, enum db_outcome *outcome)
 {
+    struct report *report = operation->domain;
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, operation->unit_code);
-    db_param_text(&params, operation->covers_to);
+    db_param_text(&params, report->unit_code);
+    db_param_text(&params, report->covers_to);
     db_param_instant(&params, clock_now_us());
-    PGresult *result = registry_query(
-        operation->request,
+    PGresult *result = operation_query(
+        operation,
         "SELECT rollup_indicators(jsonb_build_object('unit', $1::text, 'period', $2::text), $3)",
         &params, outcome);
     PQclear(result);
@@ -284,34 +290,39 @@ static char *freeze_indicators(struct report_operation *operation, enum db_outco
      * statements wrote, not the rollup running in the same one. */
     db_params_init(&params);
     db_param_integer(&params, operation->unit_id);
-    db_param_text(&params, operation->covers_to);
-    result = registry_query(operation->request, "SELECT indicator_snapshot($1, $2)::text",
-                            &params, outcome);
+    db_param_text(&params, report->covers_to);
+    result = operation_query(operation, "SELECT indicator_snapshot($1, $2)::text", &params,
+                             outcome);
     if (result == NULL)
         return NULL;
     const char *snapshot = db_text(result, 0, 0);
     char *copy = strdup(snapshot != NULL ? snapshot : "null");
     PQclear(result);
+    if (copy == NULL)
+        *outcome = DB_FAILED;
     return copy;
 }
 
-static enum db_outcome submit_report(struct report_operation *operation, const char *status)
+static enum db_outcome submit_report(struct operation *operation)
 {
+    struct report *report = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
-    if (strcmp(status, "draft") != 0 && strcmp(status, "returned") != 0)
-        return refuse(operation, PROBLEM_CONFLICT, "conflict",
-                      "Only a draft or a returned report can be submitted.");
+    if (!enter_transition(operation, &outcome))
+        return outcome;
+    if (!editable(report->status))
+        return operation_refuse(operation, PROBLEM_CONFLICT, "conflict",
+                                "Only a draft or a returned report can be submitted.");
     char *indicators = freeze_indicators(operation, &outcome);
     if (indicators == NULL)
-        return outcome == DB_COMMIT ? DB_FAILED : outcome;
+        return outcome;
     char today[CLOCK_DATE_SIZE];
-    registry_today(today);
+    operation_today(today);
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, operation->period);
+    db_param_text(&params, report->period);
     db_param_integer(&params, operation->unit_id);
     db_param_instant(&params, clock_now_us());
-    db_param_bool(&params, strcmp(today, operation->due_on) <= 0);
+    db_param_bool(&params, strcmp(today, report->due_on) <= 0);
     db_param_text(&params, indicators);
     outcome = write_report(
         operation,
@@ -330,18 +341,31 @@ static const struct json_field return_fields[] = {
      .max_length = 2000},
 };
 
-static enum db_outcome review_report(struct report_operation *operation, const char *status)
+static json_t *check_return(struct operation *operation)
 {
-    if (strcmp(status, "submitted") != 0)
-        return refuse(operation, PROBLEM_CONFLICT, "conflict",
-                      "Only a submitted report can be returned or accepted.");
+    json_t *errors = json_array();
+    json_check_fields(operation->body, return_fields,
+                      sizeof return_fields / sizeof return_fields[0], "", false, errors);
+    return errors;
+}
+
+/* Returns (with the body's reason) or accepts a submitted report. */
+static enum db_outcome review_report(struct operation *operation, bool accept)
+{
+    struct report *report = operation->domain;
+    enum db_outcome outcome = DB_COMMIT;
+    if (!enter_transition(operation, &outcome))
+        return outcome;
+    if (strcmp(report->status, "submitted") != 0)
+        return operation_refuse(operation, PROBLEM_CONFLICT, "conflict",
+                                "Only a submitted report can be returned or accepted.");
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, operation->period);
+    db_param_text(&params, report->period);
     db_param_integer(&params, operation->unit_id);
     db_param_instant(&params, clock_now_us());
     db_param_text(&params, operation->request->principal.username);
-    if (operation->action == REPORT_ACCEPT)
+    if (accept)
         return write_report(operation,
                             "UPDATE reports SET status = 'accepted', accepted_at = $3, "
                             "       reviewed_by = $4, version = version + 1, updated_at = $3 "
@@ -355,137 +379,84 @@ static enum db_outcome review_report(struct report_operation *operation, const c
                         &params);
 }
 
-static enum db_outcome run_report(PGconn *connection, void *context)
+static enum db_outcome return_report(struct operation *operation)
 {
-    (void)connection;
-    struct report_operation *operation = context;
-    enum db_outcome outcome = DB_COMMIT;
-    operation->status = 200;
-    if (!enter_report(operation, &outcome))
-        return outcome;
-    if (operation->action == REPORT_SAVE)
-        return save_report(operation);
-    bool found = false;
-    const char *status = NULL;
-    if (!read_report(operation, &found, &status, &outcome))
-        return outcome;
-    if (!found)
-        return refuse(operation, PROBLEM_NOT_FOUND, "not_found",
-                      "This commune has no report for the period yet.");
-    if (operation->action == REPORT_READ)
-        return DB_COMMIT;
-    if (!report_precondition(operation, false, &outcome))
-        return outcome;
-    return operation->action == REPORT_SUBMIT ? submit_report(operation, status)
-                                              : review_report(operation, status);
+    return review_report(operation, false);
 }
 
-static void answer_report(struct report_operation *operation, enum db_outcome outcome)
+static enum db_outcome accept_report(struct operation *operation)
 {
-    struct request *request = operation->request;
-    char location[96];
-    snprintf(location, sizeof location, "/v1/reports/%s/%s", operation->period,
-             operation->unit_code);
-    reply_record(request, outcome, &operation->document, operation->status,
-                 operation->version, location);
-    if (operation->refusal != NULL && operation->action != REPORT_READ)
-        audit_refusal(request, action_names[operation->action], "reports",
-                      operation->report_id[0] != '\0' ? operation->report_id : NULL,
-                      operation->refusal);
-    free(operation->document);
+    return review_report(operation, true);
 }
 
-static void report_request(struct request *request, enum report_action action,
-                           const struct json_field *fields, size_t field_count)
+static const struct operation_steps submit_steps = {
+    .action = "update", .write = submit_report, .change = "update", .status = 200};
+static const struct operation_steps return_steps = {
+    .action = "update", .check = check_return, .invalid_detail = "The request is invalid.",
+    .write = return_report, .change = "update", .status = 200};
+static const struct operation_steps accept_steps = {
+    .action = "update", .write = accept_report, .change = "update", .status = 200};
+
+/* ---- the handlers ------------------------------------------------------------ */
+
+static void run(struct request *request, const struct operation_steps *steps, bool body)
 {
-    struct report_operation operation = {
-        .request = request,
-        .action = action,
-        .period = route_param(&request->match, "period"),
-        .unit_code = route_param(&request->match, "unit"),
-        .if_match = request_if_match(request),
-    };
-    if (operation.if_match < 0) {
-        reply_problem(request, PROBLEM_PRECONDITION_FAILED, "If-Match is not a version.");
-        return;
-    }
-    json_t *body = NULL;
-    if (action == REPORT_SAVE || fields != NULL) {
-        body = request_json_body(request);
-        if (body == NULL)
-            return;
-        json_t *errors = action == REPORT_SAVE ? check_report(body) : json_array();
-        if (fields != NULL)
-            json_check_fields(body, fields, field_count, "", false, errors);
-        if (json_array_size(errors) > 0) {
-            reply_problem_errors(request, PROBLEM_VALIDATION, "The request is invalid.",
-                                 errors);
-            audit_refusal(request, action_names[action], "reports", NULL, "invalid");
-            json_decref(body);
-            return;
-        }
-        json_decref(errors);
-    }
-    operation.body = body;
-    answer_report(&operation, db_transaction(request->database, run_report, &operation));
-    json_decref(body);
+    struct report report = {.period = route_param(&request->match, "period"),
+                            .unit_code = route_param(&request->match, "unit")};
+    struct operation operation = {.domain = &report};
+    if (reporting_begin(&operation, request, &report_resource, steps, body))
+        operation_run(&operation);
+    json_decref(operation.body);
 }
 
 void handle_report_get(struct request *request)
 {
-    report_request(request, REPORT_READ, NULL, 0);
+    run(request, &get_steps, false);
 }
 
 void handle_report_put(struct request *request)
 {
-    report_request(request, REPORT_SAVE, NULL, 0);
+    run(request, &put_steps, true);
 }
 
 void handle_report_submit(struct request *request)
 {
-    report_request(request, REPORT_SUBMIT, NULL, 0);
+    run(request, &submit_steps, false);
 }
 
 void handle_report_return(struct request *request)
 {
-    report_request(request, REPORT_RETURN, return_fields,
-                   sizeof return_fields / sizeof return_fields[0]);
+    run(request, &return_steps, true);
 }
 
 void handle_report_accept(struct request *request)
 {
-    report_request(request, REPORT_ACCEPT, NULL, 0);
+    run(request, &accept_steps, false);
 }
 
 /* ---- list ------------------------------------------------------------------ */
 
 struct report_list {
-    struct request *request;
     const char *period;
     const char *unit;
-    char *body;
 };
 
-static enum db_outcome read_report_list(PGconn *connection, void *context)
+static enum db_outcome list_reports(struct operation *operation)
 {
-    (void)connection;
-    struct report_list *list = context;
+    struct report_list *list = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
-    bool not_found = false;
-    if (!scope_enter(list->request, &outcome))
-        return outcome;
-    long long unit_id = scope_list_filter(list->request, list->unit, &not_found, &outcome);
+    long long unit_id = scope_list_unit(operation, list->unit, &outcome);
     if (unit_id < 0)
         return outcome;
     char today[CLOCK_DATE_SIZE];
-    registry_today(today);
+    operation_today(today);
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, list->period);
     db_param_id(&params, unit_id);
     db_param_text(&params, today);
-    PGresult *result = registry_query(
-        list->request,
+    PGresult *result = operation_query(
+        operation,
         "SELECT json_build_object('items', coalesce(json_agg(report_document(r) "
         "         ORDER BY p.due_on, u.code), '[]'), 'next_cursor', NULL)::text "
         "  FROM reports r JOIN report_periods p ON p.key = r.period_key "
@@ -495,15 +466,18 @@ static enum db_outcome read_report_list(PGconn *connection, void *context)
         &params, &outcome);
     if (result == NULL)
         return outcome;
-    list->body = strdup(db_text(result, 0, 0));
+    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
     PQclear(result);
-    return DB_COMMIT;
+    return kept ? DB_COMMIT : DB_FAILED;
 }
+
+static const struct operation_steps list_steps = {
+    .action = "list", .query = list_reports, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
 
 void handle_reports_list(struct request *request)
 {
-    struct report_list list = {.request = request,
-                               .period = request_query(request, "period"),
+    struct report_list list = {.period = request_query(request, "period"),
                                .unit = request_query(request, "unit")};
     if (list.period != NULL && !report_period_key_valid(list.period)) {
         json_t *errors = json_array();
@@ -512,17 +486,12 @@ void handle_reports_list(struct request *request)
                              errors);
         return;
     }
-    enum db_outcome outcome = db_transaction(request->database, read_report_list, &list);
-    reply_record(request, outcome, &list.body, 200, 0, NULL);
-    free(list.body);
+    struct operation operation = {.domain = &list};
+    if (operation_begin(&operation, request, &report_resource, &list_steps, false))
+        operation_run(&operation);
 }
 
 /* ---- summary --------------------------------------------------------------- */
-
-struct report_summary {
-    struct report_operation operation;
-    json_t *summary;
-};
 
 /* Completeness and timeliness of the communes under a unit, the communes
  * not yet reported, and the district aggregate of the indicator snapshots
@@ -570,32 +539,36 @@ static const char summary_sql[] =
     "       ORDER BY position, code), '[]') FROM items))::text "
     "  FROM rows";
 
-static enum db_outcome read_summary(PGconn *connection, void *context)
+static enum db_outcome read_summary(struct operation *operation)
 {
-    (void)connection;
-    struct report_summary *summary = context;
-    struct report_operation *operation = &summary->operation;
+    struct report *report = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
-    if (!scope_enter(operation->request, &outcome) || !enter_period(operation, &outcome))
+    if (!enter_period(operation, &outcome))
         return outcome;
-    operation->unit_id = scope_unit(operation->request, operation->unit_code, &outcome);
+    operation->unit_id = scope_unit_id(operation, report->unit_code, &outcome);
     if (operation->unit_id < 0)
         return outcome;
     if (operation->unit_id == 0)
-        return refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such unit in your scope.");
+        return operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found",
+                                "No such unit in your scope.");
     struct db_params params;
     db_params_init(&params);
     db_param_integer(&params, operation->unit_id);
-    db_param_text(&params, operation->covers_to);
-    db_param_text(&params, operation->period);
-    db_param_text(&params, operation->unit_code);
-    PGresult *result = registry_query(operation->request, summary_sql, &params, &outcome);
+    db_param_text(&params, report->covers_to);
+    db_param_text(&params, report->period);
+    db_param_text(&params, report->unit_code);
+    PGresult *result = operation_query(operation, summary_sql, &params, &outcome);
     if (result == NULL)
         return outcome;
-    summary->summary = json_loads(db_text(result, 0, 0), JSON_DECODE_ANY, NULL);
+    /* Through jansson, as the answer always was (its numbers' form). */
+    json_t *summary = json_loads(db_text(result, 0, 0), JSON_DECODE_ANY, NULL);
     PQclear(result);
-    return summary->summary != NULL ? DB_COMMIT : DB_FAILED;
+    return operation_keep_json(operation, summary) ? DB_COMMIT : DB_FAILED;
 }
+
+static const struct operation_steps summary_steps = {
+    .action = "read", .query = read_summary, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
 
 static const char *json_text_or_null(const json_t *object, const char *name)
 {
@@ -637,18 +610,22 @@ static void reply_summary_csv(struct request *request, const json_t *summary)
 void handle_report_summary(struct request *request)
 {
     const char *unit = request_query(request, "unit");
-    struct report_summary summary = {
-        .operation = {.request = request,
-                      .period = route_param(&request->match, "period"),
-                      .unit_code = unit != NULL ? unit : request->principal.unit_code}};
-    enum db_outcome outcome = db_transaction(request->database, read_summary, &summary);
-    if (outcome == DB_COMMIT) {
-        if (request_wants_csv(request))
-            reply_summary_csv(request, summary.summary);
-        else
-            reply_json(request, 200, json_incref(summary.summary));
-    } else if (!request->replied) {
-        reply_problem(request, PROBLEM_INTERNAL, "The summary could not be read.");
+    struct report report = {.period = route_param(&request->match, "period"),
+                            .unit_code = unit != NULL ? unit : request->principal.unit_code};
+    struct operation operation = {.domain = &report};
+    if (!operation_begin(&operation, request, &report_resource, &summary_steps, false))
+        return;
+    enum db_outcome outcome = operation_execute(&operation);
+    if (outcome != DB_COMMIT || !request_wants_csv(request)) {
+        operation_answer(&operation, outcome);
+        return;
     }
-    json_decref(summary.summary);
+    json_t *summary = json_loads(operation.document, 0, NULL);
+    free(operation.document);
+    operation.document = NULL;
+    if (summary != NULL)
+        reply_summary_csv(request, summary);
+    else
+        reply_problem(request, PROBLEM_INTERNAL, "The summary could not be read.");
+    json_decref(summary);
 }

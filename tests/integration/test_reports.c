@@ -94,7 +94,10 @@ static void report_periods(void **state)
                         "\"due_on\":\"2020-11-12\"}";
     const char *path = "/v1/report-periods/2020";
     assert_int_equal(status_of(call(&before_due, "PUT", path, district, dates, NULL)), 428);
-    assert_int_equal(status_of(call(&before_due, "PUT", path, district, dates, "7")), 412);
+    struct http_response *stale = call(&before_due, "PUT", path, district, dates, "7");
+    assert_int_equal(stale->status, 412);
+    assert_int_equal(integer_at(json_object_get(stale->json, "current"), "version"), 1);
+    http_free(stale);
     assert_int_equal(status_of(call(&before_due, "PUT", path, commune, dates, "1")), 403);
     struct http_response *bad = call(&before_due, "PUT", path, district,
                                      "{\"covers_from\":\"2019-12-01\",\"covers_to\":"
@@ -155,6 +158,14 @@ static void a_commune_report_from_draft_to_accepted(void **state)
     /* Editing needs the version; invalid counts are refused field by field. */
     assert_int_equal(status_of(call(&before_due, "PUT", LONG_KHANH_A, commune, draft, NULL)),
                      428);
+    /* A stale version is refused with the report as it is now. */
+    struct http_response *stale = call(&before_due, "PUT", LONG_KHANH_A, commune, draft, "7");
+    assert_int_equal(stale->status, 412);
+    assert_string_equal(http_header(stale, "ETag"), "\"1\"");
+    assert_int_equal(integer_at(json_object_get(stale->json, "current"), "version"), 1);
+    assert_string_equal(json_text(json_object_get(stale->json, "current"), "status", NULL),
+                        "draft");
+    http_free(stale);
     struct http_response *invalid = call(&before_due, "PUT", LONG_KHANH_A, commune,
                                          "{\"narrative\":{\"results\":7},\"activities\":"
                                          "{\"forum_participants\":-1,\"gifts\":3}}", "1");
