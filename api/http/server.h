@@ -54,10 +54,6 @@ struct request {
     bool authenticated;
     struct principal principal;
     PGconn *database;         /* this thread's connection; not owned */
-    /* A create answered from its stored Idempotency-Key response: the record
-     * it returns is audited as read after the handler (see dispatch()). */
-    bool idempotent_replay;
-    char replayed_id[40];     /* the replayed record's id, or "" */
 
     /* The reply a handler chose. */
     bool replied;

@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "db.h"
+#include "operation/operation.h"
 #include "reference/reference.h"
 
 #define UNIT_COLUMNS                                                                        \
@@ -45,56 +46,22 @@ static json_t *unit_json(const PGresult *result, int row, int column)
     return unit;
 }
 
-void handle_units_list(struct request *request)
-{
-    char on[CLOCK_DATE_SIZE];
-    if (!read_on_date(request, on))
-        return;
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, on);
-    /* Depth-first order (parents before children) via the path of codes. */
-    PGresult *result = db_query(
-        request->database,
-        "WITH RECURSIVE tree AS ("
-        "  SELECT u.id, ARRAY[u.code] AS path FROM units u "
-        "   WHERE u.parent_id IS NULL AND u.valid_from <= $1 "
-        "     AND (u.valid_to IS NULL OR u.valid_to >= $1) "
-        "  UNION ALL "
-        "  SELECT u.id, tree.path || u.code FROM units u JOIN tree ON u.parent_id = tree.id "
-        "   WHERE u.valid_from <= $1 AND (u.valid_to IS NULL OR u.valid_to >= $1)) "
-        "SELECT " UNIT_COLUMNS " FROM tree JOIN units u ON u.id = tree.id "
-        "  LEFT JOIN units parent ON parent.id = u.parent_id ORDER BY tree.path",
-        &params);
-    if (!db_ok(result)) {
-        reply_database_failure(request, "list units", result);
-        PQclear(result);
-        return;
-    }
-    json_t *items = json_array();
-    for (int row = 0; row < PQntuples(result); row++)
-        json_array_append_new(items, unit_json(result, row, 0));
-    PQclear(result);
-    reply_json(request, 200,
-               json_pack("{s:s, s:o, s:n}", "on", on, "items", items, "next_cursor"));
-}
+/* Reference data for every role: nothing to audit. */
+static const struct resource units_resource = {.name = "unit", .audit_type = "units"};
 
-/* Units related to `unit_id`: children valid on the date, predecessors and
- * successors at any time. */
-static json_t *related_units(struct request *request, const char *sql, const char *unit_id,
-                             const char *on, bool *failed)
+struct units_read {
+    char on[CLOCK_DATE_SIZE];
+    const char *code;         /* GET /v1/units/{code} */
+};
+
+/* The units a statement returns, as a JSON array (NULL on failure, *outcome
+ * set).  A 7th column is the succession's effective date. */
+static json_t *read_units(struct operation *operation, const char *sql,
+                          const struct db_params *params, enum db_outcome *outcome)
 {
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, unit_id);
-    db_param_text(&params, on);
-    PGresult *result = db_query(request->database, sql, &params);
-    if (!db_ok(result)) {
-        *failed = true;
-        reply_database_failure(request, "related units", result);
-        PQclear(result);
+    PGresult *result = operation_query(operation, sql, params, outcome);
+    if (result == NULL)
         return NULL;
-    }
     json_t *items = json_array();
     for (int row = 0; row < PQntuples(result); row++) {
         json_t *unit = unit_json(result, row, 0);
@@ -106,65 +73,125 @@ static json_t *related_units(struct request *request, const char *sql, const cha
     return items;
 }
 
-void handle_unit_get(struct request *request)
+/* Depth-first order (parents before children) via the path of codes. */
+static const char tree_sql[] =
+    "WITH RECURSIVE tree AS ("
+    "  SELECT u.id, ARRAY[u.code] AS path FROM units u "
+    "   WHERE u.parent_id IS NULL AND u.valid_from <= $1 "
+    "     AND (u.valid_to IS NULL OR u.valid_to >= $1) "
+    "  UNION ALL "
+    "  SELECT u.id, tree.path || u.code FROM units u JOIN tree ON u.parent_id = tree.id "
+    "   WHERE u.valid_from <= $1 AND (u.valid_to IS NULL OR u.valid_to >= $1)) "
+    "SELECT " UNIT_COLUMNS " FROM tree JOIN units u ON u.id = tree.id "
+    "  LEFT JOIN units parent ON parent.id = u.parent_id ORDER BY tree.path";
+
+static enum db_outcome list_units(struct operation *operation)
 {
-    char on[CLOCK_DATE_SIZE];
-    if (!read_on_date(request, on))
-        return;
+    struct units_read *read = operation->domain;
+    enum db_outcome outcome = DB_COMMIT;
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, route_param(&request->match, "code"));
-    db_param_text(&params, on);
-    PGresult *result = db_query(
-        request->database,
+    db_param_text(&params, read->on);
+    json_t *items = read_units(operation, tree_sql, &params, &outcome);
+    if (items == NULL)
+        return outcome;
+    return operation_keep_json(operation, json_pack("{s:s, s:o, s:n}", "on", read->on, "items",
+                                                    items, "next_cursor"))
+               ? DB_COMMIT
+               : DB_FAILED;
+}
+
+static const struct operation_steps list_steps = {
+    .action = "list", .query = list_units, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
+
+void handle_units_list(struct request *request)
+{
+    struct units_read read = {0};
+    struct operation operation = {.domain = &read};
+    if (read_on_date(request, read.on) &&
+        operation_begin(&operation, request, &units_resource, &list_steps, false))
+        operation_run(&operation);
+}
+
+/* The unit valid on the date, as JSON, and its id; NULL after refusing 404. */
+static json_t *find_unit(struct operation *operation, char id[24], enum db_outcome *outcome)
+{
+    struct units_read *read = operation->domain;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, read->code);
+    db_param_text(&params, read->on);
+    PGresult *result = operation_query(
+        operation,
         "SELECT u.id::text, " UNIT_COLUMNS " FROM units u "
         "  LEFT JOIN units parent ON parent.id = u.parent_id "
         " WHERE u.code = $1 AND u.valid_from <= $2 AND (u.valid_to IS NULL OR u.valid_to >= $2)",
-        &params);
-    if (!db_ok(result)) {
-        reply_database_failure(request, "get unit", result);
-        PQclear(result);
-        return;
+        &params, outcome);
+    if (result == NULL)
+        return NULL;
+    json_t *unit = NULL;
+    if (PQntuples(result) == 1) {
+        unit = unit_json(result, 0, 1);
+        snprintf(id, 24, "%s", db_text(result, 0, 0));
+    } else {
+        *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, NULL,
+                                    "No unit has this code on %s.", read->on);
     }
-    if (PQntuples(result) != 1) {
-        PQclear(result);
-        reply_problem(request, PROBLEM_NOT_FOUND, "No unit has this code on %s.", on);
-        return;
-    }
-    json_t *unit = unit_json(result, 0, 1);
-    char id[24];
-    snprintf(id, sizeof id, "%s", db_text(result, 0, 0));
     PQclear(result);
-    bool failed = false;
-    json_t *children = related_units(
-        request,
-        "SELECT " UNIT_COLUMNS " FROM units u JOIN units parent ON parent.id = u.parent_id "
-        " WHERE u.parent_id = $1 AND u.valid_from <= $2 "
-        "   AND (u.valid_to IS NULL OR u.valid_to >= $2) ORDER BY u.code",
-        id, on, &failed);
-    json_t *predecessors = failed ? NULL : related_units(
-        request,
-        "SELECT " UNIT_COLUMNS ", s.effective_on::text FROM unit_successions s "
-        "  JOIN units u ON u.id = s.predecessor_id "
-        "  LEFT JOIN units parent ON parent.id = u.parent_id "
-        " WHERE s.successor_id = $1 AND $2::date IS NOT NULL ORDER BY u.code",
-        id, on, &failed);
-    json_t *successors = failed ? NULL : related_units(
-        request,
-        "SELECT " UNIT_COLUMNS ", s.effective_on::text FROM unit_successions s "
-        "  JOIN units u ON u.id = s.successor_id "
-        "  LEFT JOIN units parent ON parent.id = u.parent_id "
-        " WHERE s.predecessor_id = $1 AND $2::date IS NOT NULL ORDER BY u.code",
-        id, on, &failed);
-    if (failed) {
-        json_decref(unit);
-        json_decref(children);
-        json_decref(predecessors);
-        return;
+    return unit;
+}
+
+/* Children valid on the date, predecessors and successors at any time. */
+static const char *const related_sql[][2] = {
+    {"children",
+     "SELECT " UNIT_COLUMNS " FROM units u JOIN units parent ON parent.id = u.parent_id "
+     " WHERE u.parent_id = $1::bigint AND u.valid_from <= $2 "
+     "   AND (u.valid_to IS NULL OR u.valid_to >= $2) ORDER BY u.code"},
+    {"predecessors",
+     "SELECT " UNIT_COLUMNS ", s.effective_on::text FROM unit_successions s "
+     "  JOIN units u ON u.id = s.predecessor_id "
+     "  LEFT JOIN units parent ON parent.id = u.parent_id "
+     " WHERE s.successor_id = $1::bigint AND $2::date IS NOT NULL ORDER BY u.code"},
+    {"successors",
+     "SELECT " UNIT_COLUMNS ", s.effective_on::text FROM unit_successions s "
+     "  JOIN units u ON u.id = s.successor_id "
+     "  LEFT JOIN units parent ON parent.id = u.parent_id "
+     " WHERE s.predecessor_id = $1::bigint AND $2::date IS NOT NULL ORDER BY u.code"}};
+
+static enum db_outcome get_unit(struct operation *operation)
+{
+    struct units_read *read = operation->domain;
+    enum db_outcome outcome = DB_COMMIT;
+    char id[24];
+    json_t *unit = find_unit(operation, id, &outcome);
+    if (unit == NULL)
+        return outcome;
+    json_object_set_new(unit, "on", json_string(read->on));
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, id);
+    db_param_text(&params, read->on);
+    for (size_t i = 0; i < sizeof related_sql / sizeof related_sql[0]; i++) {
+        json_t *items = read_units(operation, related_sql[i][1], &params, &outcome);
+        if (items == NULL) {
+            json_decref(unit);
+            return outcome;
+        }
+        json_object_set_new(unit, related_sql[i][0], items);
     }
-    json_object_set_new(unit, "on", json_string(on));
-    json_object_set_new(unit, "children", children);
-    json_object_set_new(unit, "predecessors", predecessors);
-    json_object_set_new(unit, "successors", successors);
-    reply_json(request, 200, unit);
+    return operation_keep_json(operation, unit) ? DB_COMMIT : DB_FAILED;
+}
+
+static const struct operation_steps get_steps = {
+    .action = "read", .query = get_unit, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
+
+void handle_unit_get(struct request *request)
+{
+    struct units_read read = {.code = route_param(&request->match, "code")};
+    struct operation operation = {.domain = &read};
+    if (read_on_date(request, read.on) &&
+        operation_begin(&operation, request, &units_resource, &get_steps, false))
+        operation_run(&operation);
 }

@@ -96,34 +96,59 @@ static bool parameters_valid(struct request *request, json_t *errors)
     return true;
 }
 
-/* Runs a read; NULL after answering the failure. */
-static PGresult *indicators_query(struct request *request, const char *what, const char *sql,
-                                  const struct db_params *params)
+/* Snapshots are aggregates, not personal data: neither reads nor their
+ * refusals are audited. */
+static const struct resource indicators_resource = {.name = "indicators",
+                                                    .audit_type = "indicators"};
+
+/* One read of the figures: its statement and parameters, set by the
+ * handler; the statement's first columns say whether the period exists and
+ * the unit's id in scope (NULL: none), the third is the answer. */
+struct indicators_read {
+    const char *sql;
+    struct db_params params;
+    const char *unit, *period;
+    bool snapshot; /* a NULL answer is "not computed yet" rather than empty */
+};
+
+static enum db_outcome read_indicators(struct operation *operation)
 {
-    PGresult *result = db_query(request->database, sql, params);
-    if (db_ok(result))
-        return result;
-    reply_database_failure(request, what, result);
+    struct indicators_read *read = operation->domain;
+    enum db_outcome outcome = DB_COMMIT;
+    PGresult *result = operation_query(operation, read->sql, &read->params, &outcome);
+    if (result == NULL)
+        return outcome;
+    const char *answer = db_text(result, 0, 2);
+    if (read->period != NULL && !db_bool(result, 0, 0))
+        outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, NULL,
+                                   "No period %s: periods are the plan years, their first "
+                                   "halves and the report periods' cut-off dates.",
+                                   read->period);
+    else if (db_text(result, 0, 1) == NULL)
+        outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, NULL,
+                                   "No such unit in your scope.");
+    else if (answer == NULL && read->snapshot)
+        outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, NULL,
+                                   "No indicators have been computed for unit %s and period "
+                                   "%s yet: the rollup runs every 10 minutes and after "
+                                   "changes, or ask for one with POST "
+                                   "/v1/indicators/recompute.",
+                                   read->unit, read->period);
+    else if (!operation_keep_document(operation, answer))
+        outcome = DB_FAILED;
     PQclear(result);
-    return NULL;
+    return outcome;
 }
 
-/* Answers the 404s shared by both reads, from the first columns of a row:
- * whether the period exists and the unit's id in scope (NULL: none).
- * Returns true when it answered. */
-static bool refuse_missing(struct request *request, const PGresult *result, const char *period)
+static const struct operation_steps read_steps = {
+    .action = "read", .query = read_indicators, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
+
+static void run_read(struct request *request, struct indicators_read *read)
 {
-    if (period != NULL && !db_bool(result, 0, 0)) {
-        reply_problem(request, PROBLEM_NOT_FOUND,
-                      "No period %s: periods are the plan years, their first halves and the "
-                      "report periods' cut-off dates.", period);
-        return true;
-    }
-    if (db_text(result, 0, 1) == NULL) {
-        reply_problem(request, PROBLEM_NOT_FOUND, "No such unit in your scope.");
-        return true;
-    }
-    return false;
+    struct operation operation = {.domain = read};
+    if (operation_begin(&operation, request, &indicators_resource, &read_steps, false))
+        operation_run(&operation);
 }
 
 /* ---- GET /v1/indicators ---------------------------------------------------- */
@@ -135,34 +160,20 @@ void handle_indicators_get(struct request *request)
     const char *period = period_parameter(request, true, errors);
     if (!parameters_valid(request, errors))
         return;
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, unit);
-    db_param_text(&params, period);
-    db_param_integer(&params, request->principal.unit_id);
-    PGresult *result = indicators_query(
-        request, "read indicators",
+    struct indicators_read read = {.unit = unit, .period = period, .snapshot = true};
+    db_params_init(&read.params);
+    db_param_text(&read.params, unit);
+    db_param_text(&read.params, period);
+    db_param_integer(&read.params, request->principal.unit_id);
+    read.sql =
         "WITH p AS (SELECT * FROM indicator_periods() WHERE key = $2), "
         "     u AS (SELECT u.id FROM units u JOIN p ON u.valid_from <= p.ends_on "
         "                  AND (u.valid_to IS NULL OR u.valid_to >= p.ends_on) "
         "            WHERE u.code = $1 "
         "              AND u.id IN (SELECT s.id FROM p, unit_subtree($3, p.ends_on) s)) "
         "SELECT EXISTS (SELECT FROM p), (SELECT id FROM u), "
-        "       indicator_snapshot((SELECT id FROM u), $2)::text",
-        &params);
-    if (result == NULL || refuse_missing(request, result, period)) {
-        PQclear(result);
-        return;
-    }
-    const char *snapshot = db_text(result, 0, 2);
-    if (snapshot == NULL)
-        reply_problem(request, PROBLEM_NOT_FOUND,
-                      "No indicators have been computed for unit %s and period %s yet: the "
-                      "rollup runs every 10 minutes and after changes, or ask for one with "
-                      "POST /v1/indicators/recompute.", unit, period);
-    else
-        reply_text(request, 200, "application/json", strdup(snapshot), strlen(snapshot));
-    PQclear(result);
+        "       indicator_snapshot((SELECT id FROM u), $2)::text";
+    run_read(request, &read);
 }
 
 /* ---- GET /v1/indicators/{code} ---------------------------------------------- */
@@ -195,21 +206,21 @@ void handle_indicator_series(struct request *request)
         return;
     char today[CLOCK_DATE_SIZE];
     date_format(clock_today(), today);
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, unit);
-    db_param_text(&params, period);
-    db_param_text(&params, code);
-    db_param_text(&params, from);
-    db_param_text(&params, to);
-    db_param_text(&params, today);
-    db_param_integer(&params, request->principal.unit_id);
+    struct indicators_read read = {.unit = unit, .period = period};
+    struct db_params *params = &read.params;
+    db_params_init(params);
+    db_param_text(params, unit);
+    db_param_text(params, period);
+    db_param_text(params, code);
+    db_param_text(params, from);
+    db_param_text(params, to);
+    db_param_text(params, today);
+    db_param_integer(params, request->principal.unit_id);
     /* The unit is the one with the code valid at the period's end, or, for
      * every period, on `to` (today by default).  An entry is a snapshot in
      * which this indicator differs from the previous snapshot of the same
      * period (snapshots are written when any indicator changes). */
-    PGresult *result = indicators_query(
-        request, "read indicator series",
+    read.sql =
         "WITH p AS (SELECT * FROM indicator_periods() WHERE $2::text IS NULL OR key = $2), "
         "     d AS (SELECT CASE WHEN $2::text IS NOT NULL THEN (SELECT ends_on FROM p) "
         "                       ELSE coalesce($5::date, $6::date) END AS on_day), "
@@ -235,31 +246,36 @@ void handle_indicator_series(struct request *request)
         "         (SELECT coalesce(json_agg((e.item - 'code') || jsonb_build_object("
         "                    'period', e.period, 'computed_at', rfc3339(e.computed_at)) "
         "                  ORDER BY e.ends_on, e.period, e.computed_at), '[]') "
-        "            FROM entries e WHERE e.previous IS DISTINCT FROM e.item))::text",
-        &params);
-    if (result == NULL || refuse_missing(request, result, period)) {
-        PQclear(result);
-        return;
-    }
-    const char *series = db_text(result, 0, 2);
-    reply_text(request, 200, "application/json", strdup(series), strlen(series));
-    PQclear(result);
+        "            FROM entries e WHERE e.previous IS DISTINCT FROM e.item))::text";
+    run_read(request, &read);
 }
 
 /* ---- POST /v1/indicators/recompute ------------------------------------------- */
 
-void handle_indicators_recompute(struct request *request)
+static enum db_outcome queue_rollup(struct operation *operation)
 {
     /* One waiting rollup at a time: asking again while one waits returns
      * that job (the unique key). */
+    enum db_outcome outcome = DB_COMMIT;
     struct db_params params;
     db_params_init(&params);
     db_param_instant(&params, clock_now_us());
-    PGresult *result = indicators_query(
-        request, "queue rollup",
-        "SELECT job_enqueue('rollup_indicators', 'rollup_indicators', '{}', $1, $1)", &params);
+    PGresult *result = operation_query(
+        operation, "SELECT job_enqueue('rollup_indicators', 'rollup_indicators', '{}', $1, $1)",
+        &params, &outcome);
     if (result == NULL)
-        return;
-    reply_json(request, 202, json_pack("{s:s}", "job_id", db_text(result, 0, 0)));
+        return outcome;
+    bool kept = operation_keep_json(operation, json_pack("{s:s}", "job_id", db_text(result, 0, 0)));
     PQclear(result);
+    return kept ? DB_COMMIT : DB_FAILED;
+}
+
+/* Queuing a job writes no record of the registry: nothing for the feed or
+ * the audit log. */
+static const struct operation_steps recompute_steps = {
+    .action = "create", .write = queue_rollup, .status = 202};
+
+void handle_indicators_recompute(struct request *request)
+{
+    operation_handle(request, &indicators_resource, &recompute_steps);
 }
