@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "auth.h"
-#include "operation/operation.h"
+#include "operation/lifecycle.h"
 
 enum case_status {
     STATUS_RECEIVED,

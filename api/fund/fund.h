@@ -13,7 +13,7 @@
 
 #include "auth.h"
 #include "json.h"
-#include "operation/operation.h"
+#include "operation/lifecycle.h"
 
 /* The largest amount of one entry, in đồng (10^12).  With it, the sum of
  * one pledge's instalments (at most FUND_MAX_INSTALMENTS) fits a long long,

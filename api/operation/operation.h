@@ -112,9 +112,6 @@ struct operation_steps {
     bool quiet_refusals;
 };
 
-/* Reading one record by the path's id: audited, 404 outside the scope. */
-extern const struct operation_steps operation_read_steps;
-
 /* A refusal: recorded by a domain function, answered by the lifecycle. */
 struct operation_problem {
     bool set;
@@ -167,31 +164,8 @@ struct operation {
     char new_id[AUTH_UUID_SIZE];
 };
 
-/* ---- the lifecycle ----------------------------------------------------- */
-
-/* Prepares an operation for a request: the path's {id} when the steps read
- * a record (answering 404 "No such <name>." and returning false when it is
- * not a UUID), If-Match, and the body when `body` (false after answering
- * 400/415). */
-bool operation_begin(struct operation *operation, struct request *request,
-                     const struct resource *resource, const struct operation_steps *steps,
-                     bool body);
-
-/* The whole of a handler that needs nothing of its own: begin, run. */
-void operation_handle(struct request *request, const struct resource *resource,
-                      const struct operation_steps *steps);
-
-/* Runs the steps (body check, transaction) and answers.  Frees what the
- * operation owns, but not operation->body. */
-void operation_run(struct operation *operation);
-
-/* The transaction alone (for handlers that answer in their own way, e.g.
- * CSV): runs the steps and returns the outcome; then operation_answer. */
-enum db_outcome operation_execute(struct operation *operation);
-
-/* Answers an executed operation: the document, the refusal, or a failure;
- * audits a refusal; frees document and problem. */
-void operation_answer(struct operation *operation, enum db_outcome outcome);
+/* Frees a recorded refusal's JSON and forgets it. */
+void operation_clear_problem(struct operation_problem *problem);
 
 /* ---- steps for domain functions ---------------------------------------- */
 
@@ -228,20 +202,8 @@ bool operation_read(struct operation *operation, bool lock, enum db_outcome *out
  * True when the version matches. */
 bool operation_precondition(struct operation *operation, enum db_outcome *outcome);
 
-/* After a write of the record: reads it again and appends its feed entry
- * and audit entry (`change`: create, update). */
-bool operation_written(struct operation *operation, const char *change,
-                       enum db_outcome *outcome);
-
 /* Keeps a representation (copied) as the operation's document. */
 bool operation_keep_document(struct operation *operation, const char *document);
-
-/* Appends the feed entry and the audit entry of a write that the domain
- * records itself (a write that touches a second resource, e.g. the support
- * a case service creates). */
-bool operation_record_write(struct operation *operation, const struct resource *resource,
-                            const char *change, const char *id, const char *document,
-                            long long version, long long unit_id, enum db_outcome *outcome);
 
 /* Keeps a JSON value (taken) as the operation's document, written as
  * reply_json writes it (compact, in member order).  False when out of memory

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "db.h"
-#include "operation/operation.h"
+#include "operation/lifecycle.h"
 #include "reference/reference.h"
 
 static const struct {

@@ -6,7 +6,7 @@
 
 #include "clock.h"
 #include "db.h"
-#include "operation/operation.h"
+#include "operation/lifecycle.h"
 #include "reference/reference.h"
 
 #define UNIT_COLUMNS                                                                        \

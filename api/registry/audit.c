@@ -8,7 +8,7 @@
 #include "config.h"
 #include "reporting/reporting.h"
 #include "json.h"
-#include "operation/operation.h"
+#include "operation/lifecycle.h"
 
 #define AUDIT_DEFAULT_LIMIT 100
 #define AUDIT_MAX_LIMIT 1000

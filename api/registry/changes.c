@@ -14,7 +14,7 @@
 #include "config.h"
 #include "reporting/reporting.h"
 #include "json.h"
-#include "operation/operation.h"
+#include "operation/lifecycle.h"
 
 #define CHANGES_DEFAULT_LIMIT 100
 #define CHANGES_MAX_LIMIT 1000

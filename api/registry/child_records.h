@@ -10,7 +10,7 @@
 
 #include "auth.h"
 #include "db.h"
-#include "operation/operation.h"
+#include "operation/lifecycle.h"
 
 /* Where a support came from: the case and its service, or NULLs. */
 struct support_origin {

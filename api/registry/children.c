@@ -15,7 +15,7 @@
 #include "json.h"
 #include "http/handlers.h"
 #include "http/server.h"
-#include "operation/operation.h"
+#include "operation/lifecycle.h"
 #include "operation/scope.h"
 
 #define LIST_DEFAULT_LIMIT 50

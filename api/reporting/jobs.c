@@ -9,7 +9,7 @@
 #include "config.h"
 #include "reporting/reporting.h"
 #include "json.h"
-#include "operation/operation.h"
+#include "operation/lifecycle.h"
 
 #define JOBS_DEFAULT_LIMIT 50
 #define JOBS_MAX_LIMIT 500

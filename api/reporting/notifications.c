@@ -12,7 +12,7 @@
 
 #include "reporting/reporting.h"
 #include "json.h"
-#include "operation/operation.h"
+#include "operation/lifecycle.h"
 #include "operation/scope.h"
 #include "webhook.h"
 

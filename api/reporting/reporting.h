@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "http/server.h"
-#include "operation/operation.h"
+#include "operation/lifecycle.h"
 
 /* operation_begin for the reporting cycle's records: a malformed If-Match
  * is answered 412 before anything else (false then), and the body is read

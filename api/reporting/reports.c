@@ -16,7 +16,7 @@
 
 #include "csv.h"
 #include "json.h"
-#include "operation/operation.h"
+#include "operation/lifecycle.h"
 #include "operation/scope.h"
 #include "reporting/reporting.h"
 
