@@ -68,12 +68,7 @@ static enum db_outcome read_figures(struct operation *operation)
     db_param_integer(&params, unit_id);
     db_param_integer(&params, query->year);
     db_param_text(&params, today);
-    PGresult *result = operation_query(operation, query->sql, &params, &outcome);
-    if (result == NULL)
-        return outcome;
-    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
-    PQclear(result);
-    return kept ? DB_COMMIT : DB_FAILED;
+    return operation_query_document(operation, query->sql, &params);
 }
 
 static const struct operation_steps figures_steps = {

@@ -105,6 +105,18 @@ PGresult *operation_query(struct operation *operation, const char *sql,
     return NULL;
 }
 
+enum db_outcome operation_query_document(struct operation *operation, const char *sql,
+                                         const struct db_params *params)
+{
+    enum db_outcome outcome = DB_COMMIT;
+    PGresult *result = operation_query(operation, sql, params, &outcome);
+    if (result == NULL)
+        return outcome;
+    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
+    PQclear(result);
+    return kept ? DB_COMMIT : DB_FAILED;
+}
+
 /* ---- the record ------------------------------------------------------------ */
 
 bool operation_keep_document(struct operation *operation, const char *document)

@@ -175,6 +175,11 @@ void operation_clear_problem(struct operation_problem *problem);
 PGresult *operation_query(struct operation *operation, const char *sql,
                           const struct db_params *params, enum db_outcome *outcome);
 
+/* Runs a statement whose first value (JSON text) is the answer, kept as
+ * the operation's document. */
+enum db_outcome operation_query_document(struct operation *operation, const char *sql,
+                                         const struct db_params *params);
+
 /* Records a database failure of a statement the domain ran itself (with
  * db_query) and returns DB_RETRY or DB_FAILED. */
 enum db_outcome operation_failed(struct operation *operation, const char *what,

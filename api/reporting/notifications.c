@@ -319,7 +319,7 @@ static enum db_outcome list_notifications(struct operation *operation)
     db_param_integer(&params, NOTIFICATIONS_PAGE);
     /* Newest first; the cursor is the position (created_at in
      * microseconds, id) of the last item of the previous page. */
-    PGresult *result = operation_query(
+    return operation_query_document(
         operation,
         "WITH page AS (SELECT n.*, row_number() OVER (ORDER BY n.created_at DESC, n.id DESC) "
         "                  AS rank "
@@ -337,13 +337,7 @@ static enum db_outcome list_notifications(struct operation *operation)
         "       (extract(epoch FROM l.created_at) * 1000000)::bigint || '_' || l.id "
         "       FROM page l WHERE l.rank = $5) END)::text "
         "  FROM page n JOIN units u ON u.id = n.unit_id "
-        "  LEFT JOIN notification_channels c ON c.id = n.channel_id",
-        &params, &outcome);
-    if (result == NULL)
-        return outcome;
-    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
-    PQclear(result);
-    return kept ? DB_COMMIT : DB_FAILED;
+        "  LEFT JOIN notification_channels c ON c.id = n.channel_id", &params);
 }
 
 static const struct operation_steps list_notifications_steps = {

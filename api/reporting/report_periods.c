@@ -94,21 +94,14 @@ static bool enter_period(struct operation *operation, enum db_outcome *outcome)
 
 static enum db_outcome list_periods(struct operation *operation)
 {
-    enum db_outcome outcome = DB_COMMIT;
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->domain);
-    PGresult *result = operation_query(
+    return operation_query_document(
         operation,
         "SELECT json_build_object('items', coalesce(json_agg(report_period_document(p) "
         "         ORDER BY p.due_on), '[]'), 'next_cursor', NULL)::text "
-        "  FROM report_periods p WHERE $1::smallint IS NULL OR p.year = $1::smallint",
-        &params, &outcome);
-    if (result == NULL)
-        return outcome;
-    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
-    PQclear(result);
-    return kept ? DB_COMMIT : DB_FAILED;
+        "  FROM report_periods p WHERE $1::smallint IS NULL OR p.year = $1::smallint", &params);
 }
 
 static const struct operation_steps list_steps = {

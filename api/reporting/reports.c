@@ -455,20 +455,14 @@ static enum db_outcome list_reports(struct operation *operation)
     db_param_text(&params, list->period);
     db_param_id(&params, unit_id);
     db_param_text(&params, today);
-    PGresult *result = operation_query(
+    return operation_query_document(
         operation,
         "SELECT json_build_object('items', coalesce(json_agg(report_document(r) "
         "         ORDER BY p.due_on, u.code), '[]'), 'next_cursor', NULL)::text "
         "  FROM reports r JOIN report_periods p ON p.key = r.period_key "
         "  JOIN units u ON u.id = r.unit_id "
         " WHERE ($1::text IS NULL OR r.period_key = $1) "
-        "   AND ($2::bigint IS NULL OR r.unit_id IN (SELECT id FROM unit_subtree($2, $3)))",
-        &params, &outcome);
-    if (result == NULL)
-        return outcome;
-    bool kept = operation_keep_document(operation, db_text(result, 0, 0));
-    PQclear(result);
-    return kept ? DB_COMMIT : DB_FAILED;
+        "   AND ($2::bigint IS NULL OR r.unit_id IN (SELECT id FROM unit_subtree($2, $3)))", &params);
 }
 
 static const struct operation_steps list_steps = {
