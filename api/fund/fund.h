@@ -3,7 +3,7 @@
  * disbursements; fund_summary.c: targets, summary, disclosure).
  *
  * Every fund record belongs to the unit whose books it is in; the caller's
- * scope applies through row-level security (scope_enter) as in the
+ * scope applies through row-level security (scope_set) as in the
  * registry, and a record outside it does not exist (404).  Reads and writes
  * are audited; writes go to the change feed as `fund` entries. */
 #ifndef BAOVE_FUND_H
