@@ -1,6 +1,6 @@
 /* What the handlers of the child protection fund share (fund.c; then
- * fund_books.c: donors and pledges; fund_money.c: payments and
- * disbursements; fund_summary.c: targets, summary, disclosure).
+ * books.c: donors and pledges; money.c: payments and disbursements;
+ * summary.c: targets, summary, disclosure).
  *
  * Every fund record belongs to the unit whose books it is in; the caller's
  * scope applies through row-level security (scope_set) as in the
