@@ -110,6 +110,8 @@ int main(void)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    settings.workers = database.connections;
+    settings.worker_wait_ms = database.wait_ms;
     struct MHD_Daemon *daemon = server_start(&settings);
     if (daemon == NULL)
         return 1;

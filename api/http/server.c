@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "http/metrics.h"
+#include "http/workers.h"
 
 /* Settings of the running server, copied once by server_start() before the
  * daemon's threads exist and only read afterwards. */
@@ -480,11 +481,15 @@ static enum MHD_Result handle_request(void *closure, struct MHD_Connection *conn
     }
     if (request->replied)
         return send_reply(request);
-    if (request->routing == ROUTE_FOUND)
-        dispatch(request);
-    else
+    if (request->routing != ROUTE_FOUND) {
         reply_unrouted(request);
-    return send_reply(request);
+        return send_reply(request);
+    }
+    /* Handlers block on the database: never on this thread, which serves
+     * every connection.  The reply is sent when a worker resumes us. */
+    MHD_suspend_connection(connection);
+    workers_submit(request);
+    return MHD_YES;
 }
 
 /* ---- start and stop --------------------------------------------------- */
@@ -498,19 +503,17 @@ static void log_microhttpd(void *closure, const char *format, va_list args)
     log_event(LOG_WARN, "microhttpd", json_pack("{s:s}", "message", message));
 }
 
-/* Every connection gets a thread of its own (libmicrohttpd's
- * thread-per-connection mode, polled with poll(), not select()): handlers
- * block on the database, and a request waiting on a row lock or a slow
- * statement must not hold up other clients' requests behind it, as it
- * would on a shared pool thread.  Threads are cheap beside the database
- * work; BAOVE_HTTP_MAX_CONNECTIONS bounds them. */
+/* One thread drives every socket with epoll; requests that need the
+ * database are suspended and run by a fixed pool of workers (workers.h), so
+ * that the thread count does not grow with connections, however slow they
+ * are, and a request waiting on a row lock holds up only its own worker. */
 struct MHD_Daemon *server_start(const struct server_settings *settings)
 {
     active_settings = *settings;
     struct sockaddr_storage address;
     memset(&address, 0, sizeof address);
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     struct sockaddr_in *ipv4 = (struct sockaddr_in *)&address;
     struct sockaddr_in6 *ipv6 = (struct sockaddr_in6 *)&address;
     if (inet_pton(AF_INET, settings->address, &ipv4->sin_addr) == 1) {
@@ -525,6 +528,10 @@ struct MHD_Daemon *server_start(const struct server_settings *settings)
                     settings->address);
         return NULL;
     }
+    if (!workers_start(settings->workers, settings->worker_wait_ms, dispatch)) {
+        log_message(LOG_ERROR, "cannot start %u worker threads", settings->workers);
+        return NULL;
+    }
     struct MHD_Daemon *daemon = MHD_start_daemon(
         flags, (uint16_t)settings->port, NULL, NULL, handle_request, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, log_microhttpd, NULL,
@@ -536,9 +543,11 @@ struct MHD_Daemon *server_start(const struct server_settings *settings)
         MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL,
         MHD_OPTION_END);
-    if (daemon == NULL)
+    if (daemon == NULL) {
         log_message(LOG_ERROR, "cannot listen on %s port %u", settings->address,
                     settings->port);
+        workers_stop();
+    }
     return daemon;
 }
 
@@ -552,5 +561,7 @@ void server_stop(struct MHD_Daemon *daemon, unsigned grace_seconds)
     int64_t deadline = clock_monotonic_us() + (int64_t)grace_seconds * 1000000;
     while (metrics_requests_in_flight() > 0 && clock_monotonic_us() < deadline)
         usleep(20000);
+    /* Every suspended connection is resumed before the daemon goes. */
+    workers_stop();
     MHD_stop_daemon(daemon);
 }

@@ -37,8 +37,19 @@ struct reply_header {
     char value[256];
 };
 
+/* Where a routed request is in its life (see http/workers.h). */
+enum request_stage {
+    REQUEST_RECEIVING, /* headers and body arriving, on the daemon's thread */
+    REQUEST_QUEUED,    /* suspended, waiting for a worker */
+    REQUEST_RUNNING,   /* a worker runs its handler */
+    REQUEST_ANSWERED   /* the reply is built; the daemon's thread sends it */
+};
+
 struct request {
     struct MHD_Connection *connection;
+    enum request_stage stage;
+    struct request *next_queued; /* in the workers' queue; not owned */
+    int64_t queued_us;           /* monotonic, when it was queued */
     char id[REQUEST_ID_SIZE]; /* X-Request-Id, received or generated */
     int64_t started_us;       /* monotonic */
     char method[16];
@@ -141,6 +152,8 @@ struct server_settings {
     unsigned max_connections;
     unsigned max_connections_per_address;
     size_t connection_memory;
+    unsigned workers;        /* threads running handlers: the database pool's size */
+    unsigned worker_wait_ms; /* longest wait for a worker before 503 */
     long long token_ttl_seconds; /* lifetime of session tokens */
     /* Answers a routed request (authentication, permission, handler): the
      * policy above the transport, given by main so that the server knows no
