@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "http/metrics.h"
+#include "http/request_input.h"
 #include "http/workers.h"
 
 /* Settings of the running server, copied once by server_start() before the
@@ -396,6 +397,8 @@ static enum MHD_Result request_start(struct request *request, const char *url,
     request->routing = route_find(api_routes, api_route_count, method, url, &request->match);
     if (request->routing != ROUTE_FOUND)
         request->match.index = api_route_count;
+    if (!request_input_acceptable(request, url))
+        return send_reply(request);
     /* A body over the limit is refused now, from its declared length,
      * rather than read and thrown away.  (libmicrohttpd then closes the
      * connection, since the body was not read.) */
