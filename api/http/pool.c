@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "http/metrics.h"
@@ -24,6 +25,17 @@ static unsigned pool_wait_ms;
 static struct slot *pool_slots;
 static unsigned pool_size;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Reconnecting during an outage backs off, so that every request does not
+ * open a connection attempt of its own: after a failure, none is tried
+ * before next_attempt_us, and the pause doubles up to a ceiling.  Under
+ * pool_lock. */
+#define RECONNECT_FIRST_PAUSE_US 100000LL
+#define RECONNECT_LONGEST_PAUSE_US 2000000LL
+static int64_t reconnect_pause_us;
+static int64_t next_attempt_us;
+static struct log_rate unreachable_lines = LOG_RATE_INITIALIZER;
+#define UNREACHABLE_LOG_INTERVAL_US (10 * 1000000LL)
 
 bool pool_init(const char *url, unsigned connections, unsigned wait_ms)
 {
@@ -179,6 +191,29 @@ static void put_slot(struct slot *slot, PGconn *connection)
     pthread_mutex_unlock(&pool_lock);
 }
 
+static bool may_attempt_connection(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    bool may = clock_monotonic_us() >= next_attempt_us;
+    pthread_mutex_unlock(&pool_lock);
+    return may;
+}
+
+static void note_connection_attempt(bool connected)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (connected) {
+        reconnect_pause_us = 0;
+    } else {
+        reconnect_pause_us = reconnect_pause_us == 0 ? RECONNECT_FIRST_PAUSE_US
+                                                     : 2 * reconnect_pause_us;
+        if (reconnect_pause_us > RECONNECT_LONGEST_PAUSE_US)
+            reconnect_pause_us = RECONNECT_LONGEST_PAUSE_US;
+    }
+    next_attempt_us = clock_monotonic_us() + reconnect_pause_us;
+    pthread_mutex_unlock(&pool_lock);
+}
+
 PGconn *pool_acquire(enum pool_failure *failure)
 {
     struct slot *slot = take_slot();
@@ -201,12 +236,22 @@ PGconn *pool_acquire(enum pool_failure *failure)
         set_connection(slot, NULL);
         PQfinish(connection);
     }
+    if (!may_attempt_connection()) {
+        put_slot(slot, NULL);
+        *failure = POOL_UNREACHABLE;
+        return NULL;
+    }
     char error[512];
     connection = db_connect(pool_url, "baove-api", error, sizeof error);
+    note_connection_attempt(connection != NULL);
     if (connection == NULL) {
         put_slot(slot, NULL);
         metrics_database_error();
-        log_event(LOG_ERROR, "database_unreachable", json_pack("{s:s}", "error", error));
+        unsigned suppressed;
+        if (log_rate_allow(&unreachable_lines, UNREACHABLE_LOG_INTERVAL_US, &suppressed))
+            log_event(LOG_ERROR, "database_unreachable",
+                      json_pack("{s:s, s:i}", "error", error, "similar_not_logged",
+                                (int)suppressed));
         *failure = POOL_UNREACHABLE;
         return NULL;
     }

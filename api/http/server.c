@@ -189,12 +189,30 @@ void reply_database_failure(struct request *request, const char *what, PGresult 
     PGconn *connection = request->database;
     db_log_failure(what, connection, result);
     metrics_database_error();
-    if (db_connection_lost(connection, result)) {
+    switch (db_failure_class(connection, result)) {
+    case DB_FAILURE_LOST:
         request_discard_database(request);
+        /* A change may have been lost at COMMIT: its outcome is unknown. */
+        if (strcmp(request->method, "GET") != 0 && strcmp(request->method, "HEAD") != 0)
+            reply_problem(request, PROBLEM_OUTCOME_UNKNOWN,
+                          "The database connection was lost while saving; the change may or "
+                          "may not be saved. Retry with the same Idempotency-Key.");
+        else
+            reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
+                          "The database connection was lost; nothing was written. Retry.");
+        break;
+    case DB_FAILURE_INPUT:
+        reply_problem(request, PROBLEM_INVALID_PARAMETER,
+                      "A value in the request is not acceptable to the database.");
+        break;
+    case DB_FAILURE_BUSY:
+        reply_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
-                      "The database connection was lost; nothing was written. Retry.");
-    } else {
+                      "The database is overloaded; nothing was written. Retry shortly.");
+        break;
+    case DB_FAILURE_INTERNAL:
         reply_problem(request, PROBLEM_INTERNAL, "A database statement failed.");
+        break;
     }
 }
 
