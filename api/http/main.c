@@ -56,6 +56,8 @@ static bool load_settings(struct server_settings *settings)
 struct database_settings {
     unsigned connections; /* BAOVE_DB_CONNECTIONS */
     unsigned wait_ms;     /* BAOVE_DB_WAIT_MS */
+    unsigned cpu_threads; /* BAOVE_CPU_THREADS: concurrent password hashings */
+    unsigned cpu_wait_ms; /* BAOVE_CPU_WAIT_MS */
 };
 
 /* The pool: by default four connections per core.  A request spends much
@@ -66,15 +68,21 @@ static bool load_database_settings(struct database_settings *settings)
 {
     char error[256];
     long online = sysconf(_SC_NPROCESSORS_ONLN);
-    long long connections, wait_ms;
+    long long connections, wait_ms, cpu_threads, cpu_wait_ms;
     if (!config_integer("BAOVE_DB_CONNECTIONS", online > 0 ? 4 * online : 8, 1, 1000,
                         &connections, error, sizeof error) ||
-        !config_integer("BAOVE_DB_WAIT_MS", 5000, 0, 600000, &wait_ms, error, sizeof error)) {
+        !config_integer("BAOVE_DB_WAIT_MS", 5000, 0, 600000, &wait_ms, error, sizeof error) ||
+        !config_integer("BAOVE_CPU_THREADS", online > 0 ? online : 2, 1, 256, &cpu_threads,
+                        error, sizeof error) ||
+        !config_integer("BAOVE_CPU_WAIT_MS", 1000, 0, 60000, &cpu_wait_ms, error,
+                        sizeof error)) {
         log_message(LOG_ERROR, "%s", error);
         return false;
     }
     settings->connections = (unsigned)connections;
     settings->wait_ms = (unsigned)wait_ms;
+    settings->cpu_threads = (unsigned)cpu_threads;
+    settings->cpu_wait_ms = (unsigned)cpu_wait_ms;
     return true;
 }
 
@@ -112,6 +120,8 @@ int main(void)
 
     settings.workers = database.connections;
     settings.worker_wait_ms = database.wait_ms;
+    settings.cpu_workers = database.cpu_threads;
+    settings.cpu_wait_ms = database.cpu_wait_ms;
     struct MHD_Daemon *daemon = server_start(&settings);
     if (daemon == NULL)
         return 1;

@@ -28,6 +28,11 @@
  * daemon's threads exist and only read afterwards. */
 static struct server_settings active_settings;
 
+/* The pools requests run on (workers.h), started by server_start() before
+ * the daemon and stopped by server_stop() after it stops accepting. */
+static struct worker_pool *request_workers;
+static struct worker_pool *cpu_workers;
+
 const struct server_settings *server_settings(void)
 {
     return &active_settings;
@@ -240,6 +245,21 @@ void request_client_address(const struct request *request, char *out, size_t siz
     getnameinfo(info->client_addr, length, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST);
 }
 
+void request_release_database(struct request *request)
+{
+    pool_release(request->database);
+    request->database = NULL;
+}
+
+void request_run_aside(struct request *request, void (*aside)(struct request *request),
+                       void (*then)(struct request *request))
+{
+    request_release_database(request);
+    request->aside = aside;
+    request->then = then;
+    request->aside_skipped = false;
+}
+
 PGconn *request_database(struct request *request)
 {
     if (request->database != NULL)
@@ -357,6 +377,8 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
     }
     metrics_request_finished();
     pool_release(request->database); /* when a handler did not run to its end */
+    if (request->free_handler_state != NULL)
+        request->free_handler_state(request->handler_state);
     free(request->path);
     free(request->body);
     free(request->reply_body);
@@ -390,13 +412,51 @@ static enum MHD_Result send_reply(struct request *request)
     return queued;
 }
 
-static void dispatch(struct request *request)
+/* A request thread's job: the routed handler, or what follows work handed
+ * aside; then the work aside goes to the CPU pool, or the answer out. */
+static bool run_request(struct request *request)
 {
-    active_settings.dispatch(request);
+    void (*then)(struct request *) = request->then;
+    request->then = NULL;
+    if (then != NULL)
+        then(request);
+    else
+        active_settings.dispatch(request);
     /* The answer is built: the database connection serves others while it
      * is sent. */
-    pool_release(request->database);
-    request->database = NULL;
+    request_release_database(request);
+    if (request->aside == NULL)
+        return true;
+    worker_pool_submit(cpu_workers, request);
+    return false;
+}
+
+/* Every request thread stayed busy for the whole wait. */
+static bool refuse_busy(struct request *request)
+{
+    request->then = request->aside = NULL;
+    reply_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
+                  "Every database connection is busy; nothing was read or written. "
+                  "Retry shortly.");
+    return true;
+}
+
+static bool run_aside(struct request *request)
+{
+    void (*aside)(struct request *) = request->aside;
+    request->aside = NULL;
+    aside(request);
+    worker_pool_submit(request_workers, request);
+    return false;
+}
+
+static bool skip_aside(struct request *request)
+{
+    request->aside = NULL;
+    request->aside_skipped = true;
+    worker_pool_submit(request_workers, request);
+    return false;
 }
 
 /* First call for a request: headers are in, the body is not. */
@@ -509,7 +569,7 @@ static enum MHD_Result handle_request(void *closure, struct MHD_Connection *conn
     /* Handlers block on the database: never on this thread, which serves
      * every connection.  The reply is sent when a worker resumes us. */
     MHD_suspend_connection(connection);
-    workers_submit(request);
+    worker_pool_submit(request_workers, request);
     return MHD_YES;
 }
 
@@ -528,6 +588,16 @@ static void log_microhttpd(void *closure, const char *format, va_list args)
  * database are suspended and run by a fixed pool of workers (workers.h), so
  * that the thread count does not grow with connections, however slow they
  * are, and a request waiting on a row lock holds up only its own worker. */
+/* The CPU pool first: what it still holds goes back to the request pool,
+ * which answers it. */
+static void stop_workers(void)
+{
+    worker_pool_stop(cpu_workers);
+    cpu_workers = NULL;
+    worker_pool_stop(request_workers);
+    request_workers = NULL;
+}
+
 struct MHD_Daemon *server_start(const struct server_settings *settings)
 {
     active_settings = *settings;
@@ -549,8 +619,14 @@ struct MHD_Daemon *server_start(const struct server_settings *settings)
                     settings->address);
         return NULL;
     }
-    if (!workers_start(settings->workers, settings->worker_wait_ms, dispatch)) {
-        log_message(LOG_ERROR, "cannot start %u worker threads", settings->workers);
+    request_workers = worker_pool_start(settings->workers, settings->worker_wait_ms,
+                                        run_request, refuse_busy);
+    cpu_workers = worker_pool_start(settings->cpu_workers, settings->cpu_wait_ms, run_aside,
+                                    skip_aside);
+    if (request_workers == NULL || cpu_workers == NULL) {
+        log_message(LOG_ERROR, "cannot start %u + %u worker threads", settings->workers,
+                    settings->cpu_workers);
+        stop_workers();
         return NULL;
     }
     struct MHD_Daemon *daemon = MHD_start_daemon(
@@ -567,7 +643,7 @@ struct MHD_Daemon *server_start(const struct server_settings *settings)
     if (daemon == NULL) {
         log_message(LOG_ERROR, "cannot listen on %s port %u", settings->address,
                     settings->port);
-        workers_stop();
+        stop_workers();
     }
     return daemon;
 }
@@ -583,6 +659,6 @@ void server_stop(struct MHD_Daemon *daemon, unsigned grace_seconds)
     while (metrics_requests_in_flight() > 0 && clock_monotonic_us() < deadline)
         usleep(20000);
     /* Every suspended connection is resumed before the daemon goes. */
-    workers_stop();
+    stop_workers();
     MHD_stop_daemon(daemon);
 }
