@@ -2,6 +2,7 @@
  * README.md); SIGTERM or SIGINT stops it gracefully. */
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "config.h"
 #include "http/dispatch.h"
 #include "http/pool.h"
+#include "http/proxies.h"
 #include "log.h"
 #include "http/server.h"
 
@@ -20,19 +22,23 @@
 static bool load_settings(struct server_settings *settings)
 {
     char error[256];
-    long long port, max_body, timeout, max_connections, per_address, memory;
+    long long port, max_body, timeout, deadline, max_connections, per_address, memory;
     const char *ttl = config_string("BAOVE_TOKEN_TTL", "8h");
     bool ok = config_integer("BAOVE_HTTP_PORT", 8080, 1, 65535, &port, error, sizeof error) &&
               config_integer("BAOVE_MAX_BODY", 1048576, 1024, 64 * 1048576, &max_body, error,
                              sizeof error) &&
               config_integer("BAOVE_HTTP_TIMEOUT", 30, 1, 3600, &timeout, error,
                              sizeof error) &&
-              config_integer("BAOVE_HTTP_MAX_CONNECTIONS", 1024, 1, 100000, &max_connections,
+              config_integer("BAOVE_HTTP_REQUEST_DEADLINE", 10, 1, 3600, &deadline, error,
+                             sizeof error) &&
+              config_integer("BAOVE_HTTP_MAX_CONNECTIONS", 8192, 1, 100000, &max_connections,
                              error, sizeof error) &&
               config_integer("BAOVE_HTTP_MAX_CONNECTIONS_PER_IP", 256, 1, 100000,
                              &per_address, error, sizeof error) &&
               config_integer("BAOVE_HTTP_CONNECTION_MEMORY", 131072, 16384, 16777216, &memory,
                              error, sizeof error);
+    if (ok)
+        ok = proxies_init(config_string("BAOVE_TRUSTED_PROXIES", ""), error, sizeof error);
     if (ok && !config_parse_duration(ttl, &settings->token_ttl_seconds)) {
         snprintf(error, sizeof error, "BAOVE_TOKEN_TTL must be a duration such as 8h, not "
                                       "\"%s\"", ttl);
@@ -46,6 +52,7 @@ static bool load_settings(struct server_settings *settings)
     settings->port = (unsigned)port;
     settings->max_body = (size_t)max_body;
     settings->connection_timeout = (unsigned)timeout;
+    settings->request_deadline = (unsigned)deadline;
     settings->max_connections = (unsigned)max_connections;
     settings->max_connections_per_address = (unsigned)per_address;
     settings->connection_memory = (size_t)memory;
@@ -86,6 +93,17 @@ static bool load_database_settings(struct database_settings *settings)
     return true;
 }
 
+/* Connections cost a descriptor each: allow as many as the system lets
+ * this process have, rather than the shell's customary 1024. */
+static void raise_descriptor_limit(void)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
 int main(void)
 {
     log_init("baove-api");
@@ -94,6 +112,7 @@ int main(void)
         log_message(LOG_ERROR, "%s", error);
         return 2;
     }
+    raise_descriptor_limit();
     struct server_settings settings;
     if (!load_settings(&settings))
         return 2;

@@ -21,6 +21,8 @@
 #include "json.h"
 #include "log.h"
 #include "http/metrics.h"
+#include "http/connections.h"
+#include "http/proxies.h"
 #include "http/request_input.h"
 #include "http/workers.h"
 
@@ -237,12 +239,14 @@ void request_client_address(const struct request *request, char *out, size_t siz
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(request->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(out, size, "unknown");
-    if (info == NULL || info->client_addr == NULL)
-        return;
-    socklen_t length = info->client_addr->sa_family == AF_INET6
-                           ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    getnameinfo(info->client_addr, length, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST);
+    char peer[64] = "unknown";
+    if (info != NULL && info->client_addr != NULL) {
+        socklen_t length = info->client_addr->sa_family == AF_INET6
+                               ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+        getnameinfo(info->client_addr, length, peer, sizeof peer, NULL, 0, NI_NUMERICHOST);
+    }
+    proxies_client_address(peer, request_header(request, "Forwarded"),
+                           request_header(request, "X-Forwarded-For"), out, size);
 }
 
 void request_release_database(struct request *request)
@@ -360,7 +364,6 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
                         enum MHD_RequestTerminationCode termination)
 {
     (void)closure;
-    (void)connection;
     struct request *request = *context;
     if (request == NULL)
         return;
@@ -376,6 +379,7 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
                             "completed", termination == MHD_REQUEST_TERMINATED_COMPLETED_OK));
     }
     metrics_request_finished();
+    connections_request_answered(connection);
     pool_release(request->database); /* when a handler did not run to its end */
     if (request->free_handler_state != NULL)
         request->free_handler_state(request->handler_state);
@@ -475,6 +479,13 @@ static enum MHD_Result request_start(struct request *request, const char *url,
     request->routing = route_find(api_routes, api_route_count, method, url, &request->match);
     if (request->routing != ROUTE_FOUND)
         request->match.index = api_route_count;
+    if (connections_over_limit(request->connection)) {
+        reply_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        reply_add_header(request, MHD_HTTP_HEADER_CONNECTION, "close");
+        reply_problem(request, PROBLEM_SERVER_BUSY,
+                      "The server holds as many connections as it can; retry shortly.");
+        return send_reply(request);
+    }
     if (!request_input_acceptable(request, url))
         return send_reply(request);
     /* A body over the limit is refused now, from its declared length,
@@ -560,6 +571,7 @@ static enum MHD_Result handle_request(void *closure, struct MHD_Connection *conn
         request->discarded_length += size;
         return request->discarded_length <= DISCARD_LIMIT ? MHD_YES : MHD_NO;
     }
+    connections_request_received(connection);
     if (request->replied)
         return send_reply(request);
     if (request->routing != ROUTE_FOUND) {
@@ -588,10 +600,15 @@ static void log_microhttpd(void *closure, const char *format, va_list args)
  * database are suspended and run by a fixed pool of workers (workers.h), so
  * that the thread count does not grow with connections, however slow they
  * are, and a request waiting on a row lock holds up only its own worker. */
+/* Connections accepted past the soft limits, so that they can still be
+ * answered 503 rather than closed bare. */
+#define HARD_LIMIT_MARGIN 64u
+
 /* The CPU pool first: what it still holds goes back to the request pool,
  * which answers it. */
 static void stop_workers(void)
 {
+    connections_stop();
     worker_pool_stop(cpu_workers);
     cpu_workers = NULL;
     worker_pool_stop(request_workers);
@@ -619,6 +636,13 @@ struct MHD_Daemon *server_start(const struct server_settings *settings)
                     settings->address);
         return NULL;
     }
+    struct connection_limits limits = {settings->max_connections,
+                                       settings->max_connections_per_address,
+                                       settings->request_deadline, settings->connection_timeout};
+    if (!connections_start(&limits)) {
+        log_message(LOG_ERROR, "cannot start the connection watchdog");
+        return NULL;
+    }
     request_workers = worker_pool_start(settings->workers, settings->worker_wait_ms,
                                         run_request, refuse_busy);
     cpu_workers = worker_pool_start(settings->cpu_workers, settings->cpu_wait_ms, run_aside,
@@ -629,13 +653,18 @@ struct MHD_Daemon *server_start(const struct server_settings *settings)
         stop_workers();
         return NULL;
     }
+    /* Behind trusted proxies every connection may come from one address:
+     * then only the soft, proxy-aware limit applies per address. */
+    unsigned hard_per_address = proxies_trusted_count() > 0
+                                    ? 0 : settings->max_connections_per_address + HARD_LIMIT_MARGIN;
     struct MHD_Daemon *daemon = MHD_start_daemon(
         flags, (uint16_t)settings->port, NULL, NULL, handle_request, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, log_microhttpd, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
         MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, settings->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, settings->max_connections_per_address,
+        MHD_OPTION_CONNECTION_LIMIT, settings->max_connections + HARD_LIMIT_MARGIN,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, hard_per_address,
+        MHD_OPTION_NOTIFY_CONNECTION, connections_notify, NULL,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, settings->connection_memory,
         MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL,

@@ -167,9 +167,10 @@ struct server_settings {
     const char *address;
     unsigned port;
     size_t max_body;
-    unsigned connection_timeout;
-    unsigned max_connections;
-    unsigned max_connections_per_address;
+    unsigned connection_timeout;   /* idle keep-alive timeout, seconds */
+    unsigned request_deadline;     /* headers and body must arrive within, seconds */
+    unsigned max_connections;      /* soft: past it, 503 server-busy */
+    unsigned max_connections_per_address; /* soft, trusted proxies excepted */
     size_t connection_memory;
     unsigned workers;        /* threads running handlers: the database pool's size */
     unsigned worker_wait_ms; /* longest wait for a worker before 503 */
