@@ -12,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "harness.h"
+#include "hostile_clients.h"
 
 static struct test_database database;
 static struct test_process api;
@@ -170,12 +173,187 @@ static void a_write_that_loses_its_connection_is_outcome_unknown(void **state)
     http_free(me);
 }
 
+/* ---- slow clients ------------------------------------------------------------ */
+
+#define SLOW_ADDRESSES 8
+#define SLOW_PER_ADDRESS 100
+#define SLOW_SECONDS 12
+#define SLOW_DEADLINE "3"
+
+struct honest_client {
+    const struct test_process *api;
+    const char *token;
+    int attempts, successes;
+};
+
+static void *ask_honestly(void *context)
+{
+    struct honest_client *client = context;
+    time_t end = time(NULL) + SLOW_SECONDS;
+    while (time(NULL) < end) {
+        struct http_response *response = http_get(client->api, "/v1/me", client->token);
+        client->attempts++;
+        client->successes += response->status == 200;
+        http_free(response);
+        usleep(20000);
+    }
+    return NULL;
+}
+
+static void open_slow(int port, int sockets[], int index)
+{
+    char source[32];
+    snprintf(source, sizeof source, "127.0.0.%d", 2 + index / SLOW_PER_ADDRESS);
+    sockets[index] = hostile_connect(port, source);
+    if (sockets[index] >= 0)
+        send(sockets[index], "GET /v1/me HTTP/1.1\r\nX-Slow: ", 29, MSG_NOSIGNAL);
+}
+
+/* 800 sockets from 8 addresses trickle one header byte a second, reopened
+ * whenever the deadline cuts them, while an honest client keeps asking:
+ * it is answered every time, the API's threads stay a fixed few, and each
+ * slow request is cut at the deadline. */
+static void slow_clients_do_not_shut_out_an_honest_one(void **state)
+{
+    (void)state;
+    hostile_raise_descriptor_limit();
+    struct test_process slow_api;
+    const char *env[] = {"BAOVE_DB_CONNECTIONS=4", "BAOVE_CPU_THREADS=2",
+                         "BAOVE_HTTP_REQUEST_DEADLINE=" SLOW_DEADLINE, NULL};
+    assert_true(harness_start_api(&database, env, &slow_api));
+    char *own_token = harness_login(&slow_api, "demo_district", "baove-demo");
+    assert_non_null(own_token);
+    static int sockets[SLOW_ADDRESSES * SLOW_PER_ADDRESS];
+    const int count = SLOW_ADDRESSES * SLOW_PER_ADDRESS;
+    for (int i = 0; i < count; i++)
+        open_slow(slow_api.port, sockets, i);
+    struct honest_client honest = {&slow_api, own_token, 0, 0};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, ask_honestly, &honest), 0);
+    long most_threads = 0;
+    int cut = 0;
+    for (int second = 0; second < SLOW_SECONDS; second++) {
+        sleep(1);
+        for (int i = 0; i < count; i++) {
+            if (sockets[i] >= 0 && hostile_closed_by_server(sockets[i])) {
+                close(sockets[i]);
+                cut++;
+                open_slow(slow_api.port, sockets, i);
+            } else if (sockets[i] >= 0) {
+                send(sockets[i], "x", 1, MSG_NOSIGNAL);
+            }
+        }
+        long threads = hostile_thread_count(slow_api.pid);
+        most_threads = threads > most_threads ? threads : most_threads;
+    }
+    pthread_join(thread, NULL);
+    for (int i = 0; i < count; i++)
+        if (sockets[i] >= 0)
+            close(sockets[i]);
+    print_message("honest %d/%d, most threads %ld, slow requests cut %d\n", honest.successes,
+                  honest.attempts, most_threads, cut);
+    assert_true(honest.attempts >= 50);
+    assert_true(honest.successes * 100 >= honest.attempts * 99);
+    /* 4 request + 2 CPU workers, 3 watchdogs, the event loop, main. */
+    assert_true(most_threads <= 4 + 2 + 5);
+    assert_true(cut >= count); /* every first slow request at least */
+    free(own_token);
+    assert_int_equal(harness_stop(&slow_api), 0);
+}
+
+/* Past BAOVE_HTTP_MAX_CONNECTIONS_PER_IP from one address, a request is
+ * answered 503 server-busy with Retry-After, not cut; other addresses are
+ * served. */
+static void connections_over_the_address_limit_get_an_answer(void **state)
+{
+    (void)state;
+    struct test_process limited_api;
+    const char *env[] = {"BAOVE_HTTP_MAX_CONNECTIONS_PER_IP=4", NULL};
+    assert_true(harness_start_api(&database, env, &limited_api));
+    int held[4];
+    for (int i = 0; i < 4; i++)
+        assert_true((held[i] = hostile_connect(limited_api.port, "127.0.0.20")) >= 0);
+    usleep(200000); /* the daemon has accepted them */
+    char response[4096];
+    long status = hostile_exchange(limited_api.port, "127.0.0.20",
+                                   "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                   response, sizeof response);
+    assert_int_equal(status, 503);
+    assert_non_null(strstr(response, "/problems/server-busy"));
+    assert_non_null(strcasestr(response, "Retry-After: 1"));
+    status = hostile_exchange(limited_api.port, "127.0.0.21",
+                              "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                              response, sizeof response);
+    assert_int_equal(status, 200);
+    for (int i = 0; i < 4; i++)
+        close(held[i]);
+    assert_int_equal(harness_stop(&limited_api), 0);
+}
+
+/* ---- guessed passwords --------------------------------------------------------- */
+
+#define GUESSES 100
+
+static long guess_statuses[GUESSES];
+
+static void *guess(void *context)
+{
+    long *status = context;
+    struct http_response *response = http_post_json(
+        &api, "/v1/auth/token", NULL, "{\"username\":\"demo_viewer\",\"password\":\"guess\"}");
+    *status = response->status;
+    http_free(response);
+    return NULL;
+}
+
+static long sign_in_from(const char *source, const char *username, const char *password)
+{
+    char request[512], response[4096];
+    char body[160];
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", username, password);
+    snprintf(request, sizeof request,
+             "POST /v1/auth/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
+    return hostile_exchange(api.port, source, request, response, sizeof response);
+}
+
+/* 100 parallel wrong passwords for one user from one address: at most 5
+ * are checked (401), the rest wait (429); meanwhile the owner signs in from
+ * another address, and even from the guessers' address another user does. */
+static void guessing_throttles_the_guesser_not_the_owner(void **state)
+{
+    (void)state;
+    pthread_t threads[GUESSES];
+    for (int i = 0; i < GUESSES; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, guess, &guess_statuses[i]), 0);
+    long owner = sign_in_from("127.0.0.30", "demo_viewer", "baove-demo");
+    for (int i = 0; i < GUESSES; i++)
+        pthread_join(threads[i], NULL);
+    int checked = 0, throttled = 0;
+    for (int i = 0; i < GUESSES; i++) {
+        checked += guess_statuses[i] == 401;
+        throttled += guess_statuses[i] == 429;
+    }
+    print_message("checked %d, throttled %d\n", checked, throttled);
+    assert_true(checked <= 5);
+    assert_int_equal(checked + throttled, GUESSES);
+    assert_int_equal(owner, 200);
+    assert_int_equal(sign_in_from("127.0.0.30", "demo_viewer", "baove-demo"), 200);
+    char *other = harness_login(&api, "demo_commune", "baove-demo");
+    assert_non_null(other);
+    free(other);
+}
+
 int main(void)
 {
     harness_init("hostile");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(text_outside_the_body_is_checked),
         cmocka_unit_test(a_write_that_loses_its_connection_is_outcome_unknown),
+        cmocka_unit_test(guessing_throttles_the_guesser_not_the_owner),
+        cmocka_unit_test(connections_over_the_address_limit_get_an_answer),
+        cmocka_unit_test(slow_clients_do_not_shut_out_an_honest_one),
     };
     int failed = cmocka_run_group_tests_name("hostile", tests, start, stop);
     harness_finish();
