@@ -25,7 +25,7 @@ api=$!
 trap 'kill $api 2>/dev/null; wait $api 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 sign_in() { # username password source-address
-  curl -s --interface "$3" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+  curl -s --interface "$3" -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
     -d "{\"username\":\"$1\",\"password\":\"$2\"}" "http://127.0.0.1:$port/v1/auth/token"
 }
 token=$(curl -fs -H 'Content-Type: application/json' \
@@ -44,11 +44,11 @@ for connections in 16 1000; do
   echo "-c$connections: $(grep -E 'Requests/sec' <<<"$out") $(grep -E 'Socket errors|Non-2xx' <<<"$out" | tr '\n' ' ') p99 $(awk '/ 99%/ {print $2}' <<<"$out")"
 done
 
-echo "== 3. 100 parallel wrong sign-ins for demo_viewer from 127.0.0.1"
-for i in $(seq 100); do sign_in demo_viewer wrong 127.0.0.1 >"var/hostile-guess-$i" & done
+echo "== 3. 100 parallel wrong sign-ins for demo_chair from 127.0.0.1"
+for i in $(seq 100); do sign_in demo_chair wrong 127.0.0.1 >"var/hostile-guess-$i" & done
 me=$(for i in $(seq 100); do curl -s -o /dev/null -w '%{time_total}\n' \
        -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/me"; done | sort -n)
-owner=$(sign_in demo_viewer baove-demo 127.0.0.40)
+owner=$(sign_in demo_chair baove-demo 127.0.0.40)
 wait_guesses() { for job in $(jobs -p); do [ "$job" = "$api" ] || wait "$job" || true; done; }
 wait_guesses
 echo "checked (401): $(cat var/hostile-guess-* | grep -c 401 || true)," \

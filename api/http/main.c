@@ -33,7 +33,7 @@ static bool load_settings(struct server_settings *settings)
                              sizeof error) &&
               config_integer("BAOVE_HTTP_MAX_CONNECTIONS", 8192, 1, 100000, &max_connections,
                              error, sizeof error) &&
-              config_integer("BAOVE_HTTP_MAX_CONNECTIONS_PER_IP", 256, 1, 100000,
+              config_integer("BAOVE_HTTP_MAX_CONNECTIONS_PER_IP", 1024, 1, 100000,
                              &per_address, error, sizeof error) &&
               config_integer("BAOVE_HTTP_CONNECTION_MEMORY", 131072, 16384, 16777216, &memory,
                              error, sizeof error);
