@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_text.h"
+
 #include "http/proxies.h"
 #include "input.h"
 
@@ -24,11 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     input_printable(text, size, printable, sizeof printable);
     if (strlen(printable) >= sizeof printable)
         abort();
-    char *header = malloc(size + 1);
+    char *header = fuzz_text(data, size);
     if (header == NULL)
         return 0;
-    memcpy(header, data, size);
-    header[size] = '\0';
     char address[64];
     proxies_client_address("127.0.0.1", header, NULL, address, sizeof address);
     proxies_client_address("::1", NULL, header, address, sizeof address);

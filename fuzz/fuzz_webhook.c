@@ -4,17 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_text.h"
+
 #include "webhook.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *url = malloc(size + 1);
+    char *url = fuzz_text(data, size);
     if (url == NULL)
         return 0;
-    memcpy(url, data, size);
-    url[size] = '\0';
     bool https;
     char host[WEBHOOK_HOST_SIZE];
     if (webhook_url_host(url, &https, host) == NULL) {

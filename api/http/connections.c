@@ -113,7 +113,7 @@ static unsigned count_from(const char *address)
     return count;
 }
 
-static void peer_address(struct MHD_Connection *connection, char *out, size_t size)
+void connections_peer_address(struct MHD_Connection *connection, char *out, size_t size)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -135,7 +135,7 @@ static struct tracked *track(struct MHD_Connection *connection)
         return NULL;
     }
     entry->socket = socket->connect_fd;
-    peer_address(connection, entry->address, sizeof entry->address);
+    connections_peer_address(connection, entry->address, sizeof entry->address);
     entry->receiving = true;
     entry->deadline_us = clock_monotonic_us() + (int64_t)limits.request_deadline_s * 1000000;
     pthread_mutex_lock(&connections_lock);

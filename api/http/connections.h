@@ -18,6 +18,7 @@
 
 #include <microhttpd.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct connection_limits {
     unsigned max_connections;      /* soft, in all */
@@ -38,6 +39,9 @@ void connections_notify(void *closure, struct MHD_Connection *connection,
  * longer applies) or answered (the next request's deadline starts). */
 void connections_request_received(struct MHD_Connection *connection);
 void connections_request_answered(struct MHD_Connection *connection);
+
+/* The numeric address of the connection's peer, "unknown" when none. */
+void connections_peer_address(struct MHD_Connection *connection, char *out, size_t size);
 
 /* True when this connection was accepted over a soft limit: its request
  * is answered 503 and the connection closed. */

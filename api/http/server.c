@@ -237,14 +237,8 @@ const char *request_header(const struct request *request, const char *name)
 
 void request_client_address(const struct request *request, char *out, size_t size)
 {
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(request->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char peer[64] = "unknown";
-    if (info != NULL && info->client_addr != NULL) {
-        socklen_t length = info->client_addr->sa_family == AF_INET6
-                               ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-        getnameinfo(info->client_addr, length, peer, sizeof peer, NULL, 0, NI_NUMERICHOST);
-    }
+    char peer[64];
+    connections_peer_address(request->connection, peer, sizeof peer);
     proxies_client_address(peer, request_header(request, "Forwarded"),
                            request_header(request, "X-Forwarded-For"), out, size);
 }

@@ -133,13 +133,7 @@ static void *patch_held_child(void *context)
 static void a_write_that_loses_its_connection_is_outcome_unknown(void **state)
 {
     (void)state;
-    struct http_options create = {
-        .method = "PUT", .path = "/v1/children/" HELD_CHILD, .token = token,
-        .body = "{\"unit\":\"29980\",\"full_name\":\"Lê Văn Tâm\",\"sex\":\"male\","
-                "\"date_of_birth\":\"2012-05-01\",\"registered_on\":\"2020-01-02\"}"};
-    struct http_response *created = http_call(&api, &create);
-    assert_int_equal(created->status, 201);
-    http_free(created);
+    assert_int_equal(harness_put_child(&api, token, HELD_CHILD), 201);
     PGconn *holder = PQconnectdb(database.admin_url);
     assert_int_equal(PQstatus(holder), CONNECTION_OK);
     PQclear(PQexec(holder, "BEGIN"));
