@@ -1,6 +1,6 @@
 # Thin wrapper: the real logic lives in scripts/ so that it can be run and
 # read without make.  Every target is an action, never a file: all .PHONY.
-.PHONY: all build run test clean db db-stop bench
+.PHONY: all build run test clean db db-stop bench fuzz
 
 # Same configure line as scripts/run.sh and scripts/test.sh (CC only matters
 # on the first configure of build/).
@@ -19,8 +19,12 @@ run:
 test:
 	bash scripts/test.sh
 
+# Runs each libFuzzer harness for FUZZ_SECONDS (default 60) seconds.
+fuzz:
+	bash scripts/fuzz.sh
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 db:
 	bash scripts/pg.sh start

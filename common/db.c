@@ -233,14 +233,35 @@ bool db_connection_lost(PGconn *connection, const PGresult *result)
            strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0;
 }
 
+enum db_failure db_failure_class(PGconn *connection, const PGresult *result)
+{
+    if (db_connection_lost(connection, result))
+        return DB_FAILURE_LOST;
+    const char *state = db_sqlstate(result);
+    if (strncmp(state, "22", 2) == 0)
+        return DB_FAILURE_INPUT;
+    if (strncmp(state, "53", 2) == 0 || strcmp(state, "57014") == 0)
+        return DB_FAILURE_BUSY;
+    return DB_FAILURE_INTERNAL;
+}
+
 bool db_retryable(const PGresult *result)
 {
     const char *state = db_sqlstate(result);
     return strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0;
 }
 
+/* Lost connections during an outage: every request meets one, so they are
+ * logged once per interval with a count (shared by every thread). */
+static struct log_rate lost_connection_lines = LOG_RATE_INITIALIZER;
+#define LOST_CONNECTION_LOG_INTERVAL_US (10 * 1000000LL)
+
 void db_log_failure(const char *what, PGconn *connection, const PGresult *result)
 {
+    unsigned suppressed = 0;
+    if (db_connection_lost(connection, result) &&
+        !log_rate_allow(&lost_connection_lines, LOST_CONNECTION_LOG_INTERVAL_US, &suppressed))
+        return;
     const char *message = result != NULL ? PQresultErrorMessage(result) : "";
     if (message == NULL || message[0] == '\0')
         message = connection != NULL ? PQerrorMessage(connection) : "no connection";
@@ -248,8 +269,9 @@ void db_log_failure(const char *what, PGconn *connection, const PGresult *result
     snprintf(line, sizeof line, "%s", message);
     line[strcspn(line, "\n")] = '\0';
     log_event(LOG_ERROR, "database_error",
-              json_pack("{s:s, s:s, s:s}", "operation", what, "sqlstate",
-                        db_sqlstate(result), "error", line));
+              json_pack("{s:s, s:s, s:s, s:i}", "operation", what, "sqlstate",
+                        db_sqlstate(result), "error", line, "similar_not_logged",
+                        (int)suppressed));
 }
 
 bool db_command(PGconn *connection, const char *sql, const struct db_params *params)
@@ -283,6 +305,16 @@ enum db_outcome db_transaction(PGconn *connection,
                                enum db_outcome (*body)(PGconn *connection, void *context),
                                void *context)
 {
+    return db_transaction_tracked(connection, body, context, NULL);
+}
+
+enum db_outcome db_transaction_tracked(PGconn *connection,
+                                       enum db_outcome (*body)(PGconn *connection,
+                                                               void *context),
+                                       void *context, bool *commit_lost)
+{
+    if (commit_lost != NULL)
+        *commit_lost = false;
     for (int attempt = 1;; attempt++) {
         PGresult *begun = PQexec(connection, "BEGIN ISOLATION LEVEL READ COMMITTED");
         bool ok = db_ok(begun);
@@ -305,6 +337,8 @@ enum db_outcome db_transaction(PGconn *connection,
         bool retry = !ok && db_retryable(committed) && attempt < DB_TRANSACTION_ATTEMPTS;
         if (!ok && !retry)
             db_log_failure("commit", connection, committed);
+        if (!ok && commit_lost != NULL)
+            *commit_lost = db_connection_lost(connection, committed);
         PQclear(committed);
         if (ok)
             return DB_COMMIT;

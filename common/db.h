@@ -60,6 +60,15 @@ const char *db_sqlstate(const PGresult *result);
 /* True when the failure means the connection is gone (class 08, 57P01…). */
 bool db_connection_lost(PGconn *connection, const PGresult *result);
 
+/* What a failed statement means for the client, by SQLSTATE class. */
+enum db_failure {
+    DB_FAILURE_LOST,     /* the connection is gone (08, 57P01-03) */
+    DB_FAILURE_INPUT,    /* a data exception (22: bad encoding, value out of range) */
+    DB_FAILURE_BUSY,     /* out of resources or cancelled by a timeout (53, 57014) */
+    DB_FAILURE_INTERNAL  /* anything else: a bug */
+};
+enum db_failure db_failure_class(PGconn *connection, const PGresult *result);
+
 /* True when retrying the whole transaction may succeed: 40001
  * (serialization failure) and 40P01 (deadlock). */
 bool db_retryable(const PGresult *result);
@@ -87,6 +96,13 @@ enum db_outcome {
 enum db_outcome db_transaction(PGconn *connection,
                                enum db_outcome (*body)(PGconn *connection, void *context),
                                void *context);
+
+/* db_transaction, also telling (commit_lost) when the connection was lost
+ * at COMMIT: the transaction may or may not have committed. */
+enum db_outcome db_transaction_tracked(PGconn *connection,
+                                       enum db_outcome (*body)(PGconn *connection,
+                                                               void *context),
+                                       void *context, bool *commit_lost);
 
 /* Logs a failed result with its SQLSTATE and message (no parameters: they
  * may hold personal data). */

@@ -68,3 +68,19 @@ void log_message(enum log_level level, const char *format, ...)
     va_end(args);
     log_event(level, "message", json_pack("{s:s}", "message", message));
 }
+
+bool log_rate_allow(struct log_rate *rate, int64_t interval_us, unsigned *suppressed)
+{
+    int64_t now = clock_monotonic_us();
+    pthread_mutex_lock(&rate->lock);
+    bool allowed = now >= rate->next_us;
+    if (allowed) {
+        *suppressed = rate->suppressed;
+        rate->suppressed = 0;
+        rate->next_us = now + interval_us;
+    } else {
+        rate->suppressed++;
+    }
+    pthread_mutex_unlock(&rate->lock);
+    return allowed;
+}

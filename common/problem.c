@@ -71,6 +71,14 @@ static const struct problem_info problems[PROBLEM_TYPE_COUNT] = {
     [PROBLEM_NOT_READY] = {"not-ready", 503, "Not ready",
         "The service is running but not ready to serve: its database is unreachable or "
         "its schema migrations are not all applied."},
+    [PROBLEM_OUTCOME_UNKNOWN] = {"outcome-unknown", 503, "Outcome unknown",
+        "The database connection was lost while a change was being saved, so the server "
+        "cannot tell whether it was saved. Send the same request again with the same "
+        "Idempotency-Key: if the change was saved you get its answer again, otherwise it is "
+        "made now. Never change the key when retrying."},
+    [PROBLEM_SERVER_BUSY] = {"server-busy", 503, "Server busy",
+        "The server is handling as many connections or sign-ins as it can right now. Nothing "
+        "was read or written; retry after the number of seconds given in Retry-After."},
 };
 
 const struct problem_info *problem_info(enum problem_type type)

@@ -115,6 +115,11 @@ bool webhook_address_private(const struct sockaddr *address)
 
 const char *webhook_url_host(const char *url, bool *https, char host[WEBHOOK_HOST_SIZE])
 {
+    /* A URL has no spaces nor control characters: CR or LF in one would
+     * split the request line or a header of every delivery. */
+    for (const unsigned char *c = (const unsigned char *)url; *c != '\0'; c++)
+        if (*c <= ' ' || *c == 0x7F)
+            return "must not contain spaces or control characters";
     const char *rest;
     if (strncasecmp(url, "https://", 8) == 0) {
         *https = true;

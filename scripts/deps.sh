@@ -17,7 +17,7 @@ packages=(
   libmicrohttpd-dev libpq-dev libjansson-dev libuv1-dev libcurl4-openssl-dev
   libsodium-dev libssl-dev libcmocka-dev
   postgresql-15 postgresql-contrib
-  docker-compose wrk valgrind
+  docker-compose wrk valgrind libfuzzer-14-dev
 )
 
 # Node.js/npm may come from a non-Debian source (the machine image ships

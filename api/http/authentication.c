@@ -1,6 +1,7 @@
 /* Authentication: bearer tokens for every /v1 request, sign-in with
  * throttling, sign-out, and "who am I". */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -9,14 +10,16 @@
 #include "http/handlers.h"
 #include "json.h"
 
-/* Failed sign-ins are counted over a sliding window; past the limit for a
- * username or for a client address, attempts get 429 until the oldest
- * failure leaves the window.  The address limit is higher because several
- * commune workers may share one office connection. */
+/* Failed sign-ins are counted over a sliding window, per (username, client
+ * address) pair and per address; past either limit, attempts get 429 until
+ * enough failures leave the window.  A username alone is never locked: a
+ * guesser elsewhere cannot lock its owner out.  The address limit is much
+ * higher because a commune office shares one NAT address.  See README.md,
+ * "Sign-in policy". */
 #define THROTTLE_WINDOW_SECONDS (15 * 60)
-#define THROTTLE_MAX_PER_USERNAME 5
-#define THROTTLE_MAX_PER_ADDRESS 20
-#define SUBJECT_SIZE 128
+#define THROTTLE_MAX_PER_PAIR 5
+#define THROTTLE_MAX_PER_ADDRESS 100
+#define SUBJECT_SIZE 200
 
 static void reply_unauthorized(struct request *request, const char *error, const char *detail)
 {
@@ -101,93 +104,113 @@ static const struct json_field token_fields[] = {
      .max_length = AUTH_PASSWORD_MAX_LENGTH},
 };
 
+/* One sign-in, kept across its three steps (handler_state of the request):
+ * reserve an attempt (request thread, database), check the password (CPU
+ * thread, no database), answer (request thread, database). */
 struct sign_in {
-    const char *username;
-    const char *password;
-    char user_subject[SUBJECT_SIZE];
-    char address_subject[SUBJECT_SIZE];
+    char username[72];
+    char password[AUTH_PASSWORD_MAX_LENGTH + 1];
+    char pair_subject[SUBJECT_SIZE];    /* "pair:<username>|<address>" */
+    char address_subject[SUBJECT_SIZE]; /* "address:<address>" */
     int64_t now;
+    bool found;                          /* an active user with a password */
+    char hash[AUTH_PASSWORD_HASH_SIZE];
+    bool correct;
 };
 
-/* Seconds until sign-in may be tried again, 0 when not throttled, -1 on a
- * database failure (answered). */
-static long long throttled_for(struct request *request, const struct sign_in *attempt)
+static void free_sign_in(void *state)
 {
+    if (state != NULL)
+        sodium_memzero(state, sizeof(struct sign_in));
+    free(state);
+}
+
+/* Counts this attempt as a failure before the password is checked, unless
+ * the pair or the address is over its limit, and reads the stored hash.
+ * Attempts from one address are serialised by an advisory lock, so the
+ * limit holds however many arrive at once; counting and recording are one
+ * statement.  Returns the seconds to wait (0: reserved), -1 on failure. */
+static enum db_outcome reserve_attempt(PGconn *connection, void *context)
+{
+    struct sign_in *attempt = ((void **)context)[0];
+    long long *wait = ((void **)context)[1];
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, attempt->user_subject);
+    db_param_text(&params, attempt->address_subject);
+    PGresult *locked = db_query(connection,
+                                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &params);
+    bool ok = db_ok(locked);
+    PQclear(locked);
+    if (!ok)
+        return DB_FAILED;
+    db_params_init(&params);
+    db_param_text(&params, attempt->pair_subject);
     db_param_text(&params, attempt->address_subject);
     db_param_instant(&params, attempt->now - (int64_t)THROTTLE_WINDOW_SECONDS * 1000000);
-    db_param_integer(&params, THROTTLE_MAX_PER_USERNAME);
+    db_param_integer(&params, THROTTLE_MAX_PER_PAIR);
     db_param_integer(&params, THROTTLE_MAX_PER_ADDRESS);
     db_param_instant(&params, attempt->now);
     db_param_integer(&params, THROTTLE_WINDOW_SECONDS);
-    /* For each subject over its limit: when will enough failures have left
-     * the window to allow one more attempt? */
+    db_param_text(&params, attempt->username);
+    /* For each subject at its limit: when will its oldest counted failure
+     * have left the window?  Under the limit: record one more. */
     PGresult *result = db_query(
-        request->database,
-        "SELECT coalesce(max(ceil(extract(epoch FROM "
-        "         at + $7 * interval '1 second' - $6::timestamptz))), 0)::bigint FROM ("
-        "  SELECT subject, failed_at AS at, row_number() OVER (PARTITION BY subject "
-        "         ORDER BY failed_at DESC) AS newest_rank "
-        "    FROM login_failures WHERE subject IN ($1, $2) AND failed_at > $3) ranked "
-        " WHERE (subject = $1 AND newest_rank = $4) OR (subject = $2 AND newest_rank = $5)",
+        connection,
+        "WITH expired AS (DELETE FROM login_failures "
+        "                  WHERE subject IN ($1, $2) AND failed_at <= $3), "
+        "ranked AS (SELECT subject, failed_at, row_number() OVER (PARTITION BY subject "
+        "                  ORDER BY failed_at DESC) AS newest_rank "
+        "             FROM login_failures WHERE subject IN ($1, $2) AND failed_at > $3), "
+        "waiting AS (SELECT coalesce(max(ceil(extract(epoch FROM "
+        "                   failed_at + $7 * interval '1 second' - $6::timestamptz))), 0)"
+        "                   ::bigint AS seconds FROM ranked "
+        "             WHERE (subject = $1 AND newest_rank = $4) "
+        "                OR (subject = $2 AND newest_rank = $5)), "
+        "reserved AS (INSERT INTO login_failures (subject, failed_at) "
+        "             SELECT subject, $6 FROM waiting, unnest(ARRAY[$1, $2]) AS subject "
+        "              WHERE waiting.seconds <= 0 RETURNING 1) "
+        "SELECT greatest(waiting.seconds, 0), (SELECT password_hash FROM principals "
+        "        WHERE lower(username) = lower($8) AND kind = 'user' "
+        "          AND disabled_at IS NULL AND password_hash IS NOT NULL), "
+        "       (SELECT count(*) FROM reserved) FROM waiting",
         &params);
     if (!db_ok(result)) {
-        reply_database_failure(request, "throttle check", result);
+        enum db_outcome outcome = db_retryable(result) ? DB_RETRY : DB_FAILED;
+        if (outcome == DB_FAILED)
+            db_log_failure("reserve sign-in attempt", connection, result);
         PQclear(result);
-        return -1;
+        return outcome;
     }
-    long long seconds = db_integer(result, 0, 0);
+    *wait = db_integer(result, 0, 2) > 0 ? 0 : (db_integer(result, 0, 0) > 0
+                                                     ? db_integer(result, 0, 0) : 1);
+    attempt->found = db_text(result, 0, 1) != NULL;
+    if (attempt->found)
+        snprintf(attempt->hash, sizeof attempt->hash, "%s", db_text(result, 0, 1));
     PQclear(result);
-    return seconds;
+    return DB_COMMIT;
 }
 
-static bool record_failure(struct request *request, const struct sign_in *attempt)
+/* Forgets the failure reserved for an attempt that was not checked. */
+static void release_attempt(struct request *request, const struct sign_in *attempt)
 {
+    PGconn *connection = request_database(request);
+    if (connection == NULL)
+        return;
     struct db_params params;
     db_params_init(&params);
-    db_param_text(&params, attempt->user_subject);
+    db_param_text(&params, attempt->pair_subject);
     db_param_text(&params, attempt->address_subject);
     db_param_instant(&params, attempt->now);
-    db_param_instant(&params, attempt->now - (int64_t)THROTTLE_WINDOW_SECONDS * 1000000);
-    PGresult *result = db_query(
-        request->database,
-        "WITH expired AS (DELETE FROM login_failures "
-        "                  WHERE subject IN ($1, $2) AND failed_at <= $4) "
-        "INSERT INTO login_failures (subject, failed_at) VALUES ($1, $3), ($2, $3)", &params);
-    bool ok = db_ok(result);
-    if (!ok)
-        reply_database_failure(request, "record sign-in failure", result);
-    PQclear(result);
-    return ok;
-}
-
-/* The stored password hash of an active user, copied into hash; false when
- * there is no such user (or a database failure, answered). */
-static bool find_password_hash(struct request *request, const char *username,
-                               char hash[AUTH_PASSWORD_HASH_SIZE], bool *failed)
-{
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, username);
-    PGresult *result = db_query(request->database,
-                                "SELECT password_hash FROM principals "
-                                " WHERE lower(username) = lower($1) AND kind = 'user' "
-                                "   AND disabled_at IS NULL AND password_hash IS NOT NULL",
-                                &params);
-    *failed = !db_ok(result);
-    bool found = !*failed && PQntuples(result) == 1;
-    if (*failed)
-        reply_database_failure(request, "find user", result);
-    else if (found)
-        snprintf(hash, AUTH_PASSWORD_HASH_SIZE, "%s", db_text(result, 0, 0));
-    PQclear(result);
-    return found;
+    db_command(connection,
+               "DELETE FROM login_failures WHERE ctid IN (SELECT min(ctid) FROM login_failures "
+               " WHERE subject IN ($1, $2) AND failed_at = $3 GROUP BY subject)", &params);
 }
 
 static void issue_session_token(struct request *request, const struct sign_in *attempt)
 {
+    PGconn *connection = request_database(request);
+    if (connection == NULL)
+        return;
     char token[AUTH_TOKEN_SIZE], hash[AUTH_TOKEN_HASH_HEX_SIZE];
     auth_token_generate(AUTH_SESSION_TOKEN_PREFIX, token);
     auth_token_hash_hex(token, hash);
@@ -198,11 +221,14 @@ static void issue_session_token(struct request *request, const struct sign_in *a
     db_param_text(&params, attempt->username);
     db_param_instant(&params, attempt->now);
     db_param_instant(&params, attempt->now + ttl * 1000000);
-    db_param_text(&params, attempt->user_subject);
-    /* The token and the clearing of past failures commit together. */
+    db_param_text(&params, attempt->pair_subject);
+    db_param_text(&params, attempt->address_subject);
+    /* The token and the clearing of the pair's failures (and of the one
+     * this attempt reserved for the address) commit together. */
     PGresult *result = db_query(
-        request->database,
-        "WITH cleared AS (DELETE FROM login_failures WHERE subject = $5) "
+        connection,
+        "WITH cleared AS (DELETE FROM login_failures WHERE subject = $5 "
+        "                    OR (subject = $6 AND failed_at = $3)) "
         "INSERT INTO access_tokens (token_hash, principal_id, kind, issued_at, expires_at) "
         "SELECT $1, id, 'session', $3, $4 FROM principals "
         " WHERE lower(username) = lower($2) AND kind = 'user' AND disabled_at IS NULL",
@@ -221,11 +247,58 @@ static void issue_session_token(struct request *request, const struct sign_in *a
     sodium_memzero(token, sizeof token);
 }
 
+/* On a CPU thread: argon2id, with no database connection held. */
+static void check_password(struct request *request)
+{
+    struct sign_in *attempt = request->handler_state;
+    /* Unknown users are verified against a dummy hash: same time, same 401. */
+    attempt->correct = auth_password_verify(attempt->found ? attempt->hash : NULL,
+                                            attempt->password);
+    sodium_memzero(attempt->password, sizeof attempt->password);
+}
+
+/* Back on a request thread: the answer. */
+static void answer_sign_in(struct request *request)
+{
+    struct sign_in *attempt = request->handler_state;
+    if (request->aside_skipped) {
+        release_attempt(request, attempt);
+        reply_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        reply_problem(request, PROBLEM_SERVER_BUSY,
+                      "Too many sign-ins are being checked at once; retry in a second.");
+    } else if (!attempt->correct) {
+        reply_unauthorized(request, NULL, "The username or password is wrong.");
+    } else {
+        issue_session_token(request, attempt);
+    }
+}
+
+/* The attempt's subjects: usernames compare case-insensitively, so they
+ * are throttled that way too. */
+static void name_subjects(struct request *request, struct sign_in *attempt)
+{
+    char address[64];
+    request_client_address(request, address, sizeof address);
+    for (char *c = attempt->username; *c != '\0'; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    snprintf(attempt->pair_subject, sizeof attempt->pair_subject, "pair:%s|%s",
+             attempt->username, address);
+    snprintf(attempt->address_subject, sizeof attempt->address_subject, "address:%s",
+             address);
+}
+
 static void sign_in(struct request *request, struct sign_in *attempt)
 {
-    long long wait = throttled_for(request, attempt);
-    if (wait < 0)
+    PGconn *connection = request_database(request);
+    if (connection == NULL)
         return;
+    long long wait = -1;
+    void *context[] = {attempt, &wait};
+    if (db_transaction(connection, reserve_attempt, context) != DB_COMMIT) {
+        reply_database_failure(request, "reserve sign-in attempt", NULL);
+        return;
+    }
     if (wait > 0) {
         char seconds[24];
         snprintf(seconds, sizeof seconds, "%lld", wait);
@@ -234,18 +307,7 @@ static void sign_in(struct request *request, struct sign_in *attempt)
                       "Too many failed sign-ins; try again in %lld seconds.", wait);
         return;
     }
-    char hash[AUTH_PASSWORD_HASH_SIZE];
-    bool failed;
-    bool found = find_password_hash(request, attempt->username, hash, &failed);
-    if (failed)
-        return;
-    /* Unknown users are verified against a dummy hash: same time, same 401. */
-    if (!auth_password_verify(found ? hash : NULL, attempt->password)) {
-        if (record_failure(request, attempt))
-            reply_unauthorized(request, NULL, "The username or password is wrong.");
-        return;
-    }
-    issue_session_token(request, attempt);
+    request_run_aside(request, check_password, answer_sign_in);
 }
 
 void handle_auth_token(struct request *request)
@@ -262,22 +324,22 @@ void handle_auth_token(struct request *request)
         return;
     }
     json_decref(errors);
-    struct sign_in attempt = {
-        .username = json_member_string(body, "username"),
-        .password = json_member_string(body, "password"),
-        .now = clock_now_us(),
-    };
-    char address[64];
-    request_client_address(request, address, sizeof address);
-    /* Usernames compare case-insensitively, so throttle them that way too. */
-    snprintf(attempt.user_subject, sizeof attempt.user_subject, "user:%s", attempt.username);
-    for (char *c = attempt.user_subject; *c != '\0'; c++)
-        if (*c >= 'A' && *c <= 'Z')
-            *c = (char)(*c - 'A' + 'a');
-    snprintf(attempt.address_subject, sizeof attempt.address_subject, "address:%s", address);
-    if (request_database(request) != NULL)
-        sign_in(request, &attempt);
+    struct sign_in *attempt = calloc(1, sizeof *attempt);
+    if (attempt == NULL) {
+        json_decref(body);
+        reply_problem(request, PROBLEM_INTERNAL, "Out of memory.");
+        return;
+    }
+    request->handler_state = attempt;
+    request->free_handler_state = free_sign_in;
+    snprintf(attempt->username, sizeof attempt->username, "%s",
+             json_member_string(body, "username"));
+    snprintf(attempt->password, sizeof attempt->password, "%s",
+             json_member_string(body, "password"));
+    attempt->now = clock_now_us();
     json_decref(body);
+    name_subjects(request, attempt);
+    sign_in(request, attempt);
 }
 
 void handle_auth_revoke(struct request *request)

@@ -2,6 +2,7 @@
  * README.md); SIGTERM or SIGINT stops it gracefully. */
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "config.h"
 #include "http/dispatch.h"
 #include "http/pool.h"
+#include "http/proxies.h"
 #include "log.h"
 #include "http/server.h"
 
@@ -20,19 +22,23 @@
 static bool load_settings(struct server_settings *settings)
 {
     char error[256];
-    long long port, max_body, timeout, max_connections, per_address, memory;
+    long long port, max_body, timeout, deadline, max_connections, per_address, memory;
     const char *ttl = config_string("BAOVE_TOKEN_TTL", "8h");
     bool ok = config_integer("BAOVE_HTTP_PORT", 8080, 1, 65535, &port, error, sizeof error) &&
               config_integer("BAOVE_MAX_BODY", 1048576, 1024, 64 * 1048576, &max_body, error,
                              sizeof error) &&
               config_integer("BAOVE_HTTP_TIMEOUT", 30, 1, 3600, &timeout, error,
                              sizeof error) &&
-              config_integer("BAOVE_HTTP_MAX_CONNECTIONS", 1024, 1, 100000, &max_connections,
+              config_integer("BAOVE_HTTP_REQUEST_DEADLINE", 10, 1, 3600, &deadline, error,
+                             sizeof error) &&
+              config_integer("BAOVE_HTTP_MAX_CONNECTIONS", 8192, 1, 100000, &max_connections,
                              error, sizeof error) &&
-              config_integer("BAOVE_HTTP_MAX_CONNECTIONS_PER_IP", 256, 1, 100000,
+              config_integer("BAOVE_HTTP_MAX_CONNECTIONS_PER_IP", 1024, 1, 100000,
                              &per_address, error, sizeof error) &&
               config_integer("BAOVE_HTTP_CONNECTION_MEMORY", 131072, 16384, 16777216, &memory,
                              error, sizeof error);
+    if (ok)
+        ok = proxies_init(config_string("BAOVE_TRUSTED_PROXIES", ""), error, sizeof error);
     if (ok && !config_parse_duration(ttl, &settings->token_ttl_seconds)) {
         snprintf(error, sizeof error, "BAOVE_TOKEN_TTL must be a duration such as 8h, not "
                                       "\"%s\"", ttl);
@@ -46,6 +52,7 @@ static bool load_settings(struct server_settings *settings)
     settings->port = (unsigned)port;
     settings->max_body = (size_t)max_body;
     settings->connection_timeout = (unsigned)timeout;
+    settings->request_deadline = (unsigned)deadline;
     settings->max_connections = (unsigned)max_connections;
     settings->max_connections_per_address = (unsigned)per_address;
     settings->connection_memory = (size_t)memory;
@@ -56,6 +63,8 @@ static bool load_settings(struct server_settings *settings)
 struct database_settings {
     unsigned connections; /* BAOVE_DB_CONNECTIONS */
     unsigned wait_ms;     /* BAOVE_DB_WAIT_MS */
+    unsigned cpu_threads; /* BAOVE_CPU_THREADS: concurrent password hashings */
+    unsigned cpu_wait_ms; /* BAOVE_CPU_WAIT_MS */
 };
 
 /* The pool: by default four connections per core.  A request spends much
@@ -66,16 +75,33 @@ static bool load_database_settings(struct database_settings *settings)
 {
     char error[256];
     long online = sysconf(_SC_NPROCESSORS_ONLN);
-    long long connections, wait_ms;
+    long long connections, wait_ms, cpu_threads, cpu_wait_ms;
     if (!config_integer("BAOVE_DB_CONNECTIONS", online > 0 ? 4 * online : 8, 1, 1000,
                         &connections, error, sizeof error) ||
-        !config_integer("BAOVE_DB_WAIT_MS", 5000, 0, 600000, &wait_ms, error, sizeof error)) {
+        !config_integer("BAOVE_DB_WAIT_MS", 5000, 0, 600000, &wait_ms, error, sizeof error) ||
+        !config_integer("BAOVE_CPU_THREADS", online > 0 ? online : 2, 1, 256, &cpu_threads,
+                        error, sizeof error) ||
+        !config_integer("BAOVE_CPU_WAIT_MS", 1000, 0, 60000, &cpu_wait_ms, error,
+                        sizeof error)) {
         log_message(LOG_ERROR, "%s", error);
         return false;
     }
     settings->connections = (unsigned)connections;
     settings->wait_ms = (unsigned)wait_ms;
+    settings->cpu_threads = (unsigned)cpu_threads;
+    settings->cpu_wait_ms = (unsigned)cpu_wait_ms;
     return true;
+}
+
+/* Connections cost a descriptor each: allow as many as the system lets
+ * this process have, rather than the shell's customary 1024. */
+static void raise_descriptor_limit(void)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
 }
 
 int main(void)
@@ -86,6 +112,7 @@ int main(void)
         log_message(LOG_ERROR, "%s", error);
         return 2;
     }
+    raise_descriptor_limit();
     struct server_settings settings;
     if (!load_settings(&settings))
         return 2;
@@ -110,6 +137,10 @@ int main(void)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    settings.workers = database.connections;
+    settings.worker_wait_ms = database.wait_ms;
+    settings.cpu_workers = database.cpu_threads;
+    settings.cpu_wait_ms = database.cpu_wait_ms;
     struct MHD_Daemon *daemon = server_start(&settings);
     if (daemon == NULL)
         return 1;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "http/metrics.h"
@@ -24,7 +25,17 @@ static unsigned pool_wait_ms;
 static struct slot *pool_slots;
 static unsigned pool_size;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pool_freed; /* on CLOCK_MONOTONIC, see pool_init() */
+
+/* Reconnecting during an outage backs off, so that every request does not
+ * open a connection attempt of its own: after a failure, none is tried
+ * before next_attempt_us, and the pause doubles up to a ceiling.  Under
+ * pool_lock. */
+#define RECONNECT_FIRST_PAUSE_US 100000LL
+#define RECONNECT_LONGEST_PAUSE_US 2000000LL
+static int64_t reconnect_pause_us;
+static int64_t next_attempt_us;
+static struct log_rate unreachable_lines = LOG_RATE_INITIALIZER;
+#define UNREACHABLE_LOG_INTERVAL_US (10 * 1000000LL)
 
 bool pool_init(const char *url, unsigned connections, unsigned wait_ms)
 {
@@ -32,13 +43,7 @@ bool pool_init(const char *url, unsigned connections, unsigned wait_ms)
     pool_wait_ms = wait_ms;
     pool_size = connections;
     pool_slots = calloc(connections, sizeof *pool_slots);
-    pthread_condattr_t attributes;
-    if (pool_slots == NULL || pthread_condattr_init(&attributes) != 0)
-        return false;
-    bool ok = pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC) == 0 &&
-              pthread_cond_init(&pool_freed, &attributes) == 0;
-    pthread_condattr_destroy(&attributes);
-    return ok;
+    return pool_slots != NULL;
 }
 
 /* An idle connection has nothing to read: the API never LISTENs.  If its
@@ -86,26 +91,76 @@ static struct slot *slot_of(PGconn *connection)
     return NULL;
 }
 
-/* Waits (up to pool_wait_ms) for a free slot and takes it. */
-static struct slot *take_slot(void)
+/* A thread waiting for a slot.  Waiters queue in arrival order and a freed
+ * slot is handed to the oldest one directly (put_slot), so that slots go
+ * first come, first served rather than to whichever thread wakes first. */
+struct waiter {
+    pthread_cond_t handed;  /* signalled when slot is set */
+    struct slot *slot;      /* the slot handed over, or NULL */
+    struct waiter *next;
+};
+
+static struct waiter *waiters_head, *waiters_tail; /* under pool_lock */
+
+static void remove_waiter(struct waiter *gone)
+{
+    struct waiter **link = &waiters_head, *previous = NULL;
+    while (*link != NULL && *link != gone) {
+        previous = *link;
+        link = &(*link)->next;
+    }
+    if (*link == NULL)
+        return;
+    *link = gone->next;
+    if (waiters_tail == gone)
+        waiters_tail = previous;
+}
+
+static struct timespec deadline_after(unsigned milliseconds)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += pool_wait_ms / 1000;
-    deadline.tv_nsec += (long)(pool_wait_ms % 1000) * 1000000L;
+    deadline.tv_sec += milliseconds / 1000;
+    deadline.tv_nsec += (long)(milliseconds % 1000) * 1000000L;
     if (deadline.tv_nsec >= 1000000000L) {
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000L;
     }
+    return deadline;
+}
+
+/* Waits (up to pool_wait_ms) for a free slot and takes it.  A free slot is
+ * taken at once only when nobody waits before us. */
+static struct slot *take_slot(void)
+{
     pthread_mutex_lock(&pool_lock);
-    struct slot *slot;
+    struct slot *slot = waiters_head == NULL ? free_slot() : NULL;
+    if (slot != NULL || pool_wait_ms == 0) {
+        if (slot != NULL)
+            slot->in_use = true;
+        pthread_mutex_unlock(&pool_lock);
+        return slot;
+    }
+    struct waiter self = {.slot = NULL, .next = NULL};
+    pthread_condattr_t attributes;
+    pthread_condattr_init(&attributes);
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init(&self.handed, &attributes);
+    pthread_condattr_destroy(&attributes);
+    if (waiters_tail != NULL)
+        waiters_tail->next = &self;
+    else
+        waiters_head = &self;
+    waiters_tail = &self;
+    struct timespec deadline = deadline_after(pool_wait_ms);
     int waited = 0;
-    while ((slot = free_slot()) == NULL && waited != ETIMEDOUT)
-        waited = pthread_cond_timedwait(&pool_freed, &pool_lock, &deadline);
-    if (slot != NULL)
-        slot->in_use = true;
+    while (self.slot == NULL && waited != ETIMEDOUT)
+        waited = pthread_cond_timedwait(&self.handed, &pool_lock, &deadline);
+    if (self.slot == NULL)
+        remove_waiter(&self);
     pthread_mutex_unlock(&pool_lock);
-    return slot;
+    pthread_cond_destroy(&self.handed);
+    return self.slot;
 }
 
 /* Sets the connection of a slot this thread holds.  Under the lock all the
@@ -122,8 +177,40 @@ static void put_slot(struct slot *slot, PGconn *connection)
 {
     pthread_mutex_lock(&pool_lock);
     slot->connection = connection;
-    slot->in_use = false;
-    pthread_cond_signal(&pool_freed);
+    struct waiter *oldest = waiters_head;
+    if (oldest != NULL) {
+        /* Handed over still in use: nobody can overtake the oldest waiter. */
+        waiters_head = oldest->next;
+        if (waiters_head == NULL)
+            waiters_tail = NULL;
+        oldest->slot = slot;
+        pthread_cond_signal(&oldest->handed);
+    } else {
+        slot->in_use = false;
+    }
+    pthread_mutex_unlock(&pool_lock);
+}
+
+static bool may_attempt_connection(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    bool may = clock_monotonic_us() >= next_attempt_us;
+    pthread_mutex_unlock(&pool_lock);
+    return may;
+}
+
+static void note_connection_attempt(bool connected)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (connected) {
+        reconnect_pause_us = 0;
+    } else {
+        reconnect_pause_us = reconnect_pause_us == 0 ? RECONNECT_FIRST_PAUSE_US
+                                                     : 2 * reconnect_pause_us;
+        if (reconnect_pause_us > RECONNECT_LONGEST_PAUSE_US)
+            reconnect_pause_us = RECONNECT_LONGEST_PAUSE_US;
+    }
+    next_attempt_us = clock_monotonic_us() + reconnect_pause_us;
     pthread_mutex_unlock(&pool_lock);
 }
 
@@ -149,12 +236,22 @@ PGconn *pool_acquire(enum pool_failure *failure)
         set_connection(slot, NULL);
         PQfinish(connection);
     }
+    if (!may_attempt_connection()) {
+        put_slot(slot, NULL);
+        *failure = POOL_UNREACHABLE;
+        return NULL;
+    }
     char error[512];
     connection = db_connect(pool_url, "baove-api", error, sizeof error);
+    note_connection_attempt(connection != NULL);
     if (connection == NULL) {
         put_slot(slot, NULL);
         metrics_database_error();
-        log_event(LOG_ERROR, "database_unreachable", json_pack("{s:s}", "error", error));
+        unsigned suppressed;
+        if (log_rate_allow(&unreachable_lines, UNREACHABLE_LOG_INTERVAL_US, &suppressed))
+            log_event(LOG_ERROR, "database_unreachable",
+                      json_pack("{s:s, s:i}", "error", error, "similar_not_logged",
+                                (int)suppressed));
         *failure = POOL_UNREACHABLE;
         return NULL;
     }

@@ -1,11 +1,11 @@
 /* The API's pool of PostgreSQL connections.
  *
- * Every HTTP connection has a thread of its own (libmicrohttpd's
- * thread-per-connection mode), and handlers block on the database, so a
- * request waiting on a row lock never holds up anyone else's request.  The
- * database connections are a fixed pool shared by those threads: a request
- * takes one when it first needs the database and gives it back as soon as
- * its handler returns.  Connections are opened on first use, checked
+ * Handlers run on a fixed set of worker threads (workers.h), as many as
+ * there are connections here, and block on the database, so a request
+ * waiting on a row lock holds up only its own worker.  A request takes a
+ * connection when it first needs the database and gives it back as soon as
+ * its handler returns; threads that must wait get one first come, first
+ * served.  Connections are opened on first use, checked
  * (cheaply) whenever they are taken, re-established after loss, and keep
  * their prepared statements (db_prepare_statements) for their whole life. */
 #ifndef BAOVE_API_POOL_H

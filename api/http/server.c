@@ -21,10 +21,19 @@
 #include "json.h"
 #include "log.h"
 #include "http/metrics.h"
+#include "http/connections.h"
+#include "http/proxies.h"
+#include "http/request_input.h"
+#include "http/workers.h"
 
 /* Settings of the running server, copied once by server_start() before the
  * daemon's threads exist and only read afterwards. */
 static struct server_settings active_settings;
+
+/* The pools requests run on (workers.h), started by server_start() before
+ * the daemon and stopped by server_stop() after it stops accepting. */
+static struct worker_pool *request_workers;
+static struct worker_pool *cpu_workers;
 
 const struct server_settings *server_settings(void)
 {
@@ -187,12 +196,30 @@ void reply_database_failure(struct request *request, const char *what, PGresult 
     PGconn *connection = request->database;
     db_log_failure(what, connection, result);
     metrics_database_error();
-    if (db_connection_lost(connection, result)) {
+    switch (db_failure_class(connection, result)) {
+    case DB_FAILURE_LOST:
         request_discard_database(request);
+        /* A change may have been lost at COMMIT: its outcome is unknown. */
+        if (strcmp(request->method, "GET") != 0 && strcmp(request->method, "HEAD") != 0)
+            reply_problem(request, PROBLEM_OUTCOME_UNKNOWN,
+                          "The database connection was lost while saving; the change may or "
+                          "may not be saved. Retry with the same Idempotency-Key.");
+        else
+            reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
+                          "The database connection was lost; nothing was written. Retry.");
+        break;
+    case DB_FAILURE_INPUT:
+        reply_problem(request, PROBLEM_INVALID_PARAMETER,
+                      "A value in the request is not acceptable to the database.");
+        break;
+    case DB_FAILURE_BUSY:
+        reply_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
-                      "The database connection was lost; nothing was written. Retry.");
-    } else {
+                      "The database is overloaded; nothing was written. Retry shortly.");
+        break;
+    case DB_FAILURE_INTERNAL:
         reply_problem(request, PROBLEM_INTERNAL, "A database statement failed.");
+        break;
     }
 }
 
@@ -210,14 +237,25 @@ const char *request_header(const struct request *request, const char *name)
 
 void request_client_address(const struct request *request, char *out, size_t size)
 {
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(request->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(out, size, "unknown");
-    if (info == NULL || info->client_addr == NULL)
-        return;
-    socklen_t length = info->client_addr->sa_family == AF_INET6
-                           ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    getnameinfo(info->client_addr, length, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST);
+    char peer[64];
+    connections_peer_address(request->connection, peer, sizeof peer);
+    proxies_client_address(peer, request_header(request, "Forwarded"),
+                           request_header(request, "X-Forwarded-For"), out, size);
+}
+
+void request_release_database(struct request *request)
+{
+    pool_release(request->database);
+    request->database = NULL;
+}
+
+void request_run_aside(struct request *request, void (*aside)(struct request *request),
+                       void (*then)(struct request *request))
+{
+    request_release_database(request);
+    request->aside = aside;
+    request->then = then;
+    request->aside_skipped = false;
 }
 
 PGconn *request_database(struct request *request)
@@ -320,7 +358,6 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
                         enum MHD_RequestTerminationCode termination)
 {
     (void)closure;
-    (void)connection;
     struct request *request = *context;
     if (request == NULL)
         return;
@@ -336,7 +373,10 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
                             "completed", termination == MHD_REQUEST_TERMINATED_COMPLETED_OK));
     }
     metrics_request_finished();
+    connections_request_answered(connection);
     pool_release(request->database); /* when a handler did not run to its end */
+    if (request->free_handler_state != NULL)
+        request->free_handler_state(request->handler_state);
     free(request->path);
     free(request->body);
     free(request->reply_body);
@@ -370,13 +410,51 @@ static enum MHD_Result send_reply(struct request *request)
     return queued;
 }
 
-static void dispatch(struct request *request)
+/* A request thread's job: the routed handler, or what follows work handed
+ * aside; then the work aside goes to the CPU pool, or the answer out. */
+static bool run_request(struct request *request)
 {
-    active_settings.dispatch(request);
+    void (*then)(struct request *) = request->then;
+    request->then = NULL;
+    if (then != NULL)
+        then(request);
+    else
+        active_settings.dispatch(request);
     /* The answer is built: the database connection serves others while it
      * is sent. */
-    pool_release(request->database);
-    request->database = NULL;
+    request_release_database(request);
+    if (request->aside == NULL)
+        return true;
+    worker_pool_submit(cpu_workers, request);
+    return false;
+}
+
+/* Every request thread stayed busy for the whole wait. */
+static bool refuse_busy(struct request *request)
+{
+    request->then = request->aside = NULL;
+    reply_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
+                  "Every database connection is busy; nothing was read or written. "
+                  "Retry shortly.");
+    return true;
+}
+
+static bool run_aside(struct request *request)
+{
+    void (*aside)(struct request *) = request->aside;
+    request->aside = NULL;
+    aside(request);
+    worker_pool_submit(request_workers, request);
+    return false;
+}
+
+static bool skip_aside(struct request *request)
+{
+    request->aside = NULL;
+    request->aside_skipped = true;
+    worker_pool_submit(request_workers, request);
+    return false;
 }
 
 /* First call for a request: headers are in, the body is not. */
@@ -395,6 +473,15 @@ static enum MHD_Result request_start(struct request *request, const char *url,
     request->routing = route_find(api_routes, api_route_count, method, url, &request->match);
     if (request->routing != ROUTE_FOUND)
         request->match.index = api_route_count;
+    if (connections_over_limit(request->connection)) {
+        reply_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        reply_add_header(request, MHD_HTTP_HEADER_CONNECTION, "close");
+        reply_problem(request, PROBLEM_SERVER_BUSY,
+                      "The server holds as many connections as it can; retry shortly.");
+        return send_reply(request);
+    }
+    if (!request_input_acceptable(request, url))
+        return send_reply(request);
     /* A body over the limit is refused now, from its declared length,
      * rather than read and thrown away.  (libmicrohttpd then closes the
      * connection, since the body was not read.) */
@@ -478,13 +565,18 @@ static enum MHD_Result handle_request(void *closure, struct MHD_Connection *conn
         request->discarded_length += size;
         return request->discarded_length <= DISCARD_LIMIT ? MHD_YES : MHD_NO;
     }
+    connections_request_received(connection);
     if (request->replied)
         return send_reply(request);
-    if (request->routing == ROUTE_FOUND)
-        dispatch(request);
-    else
+    if (request->routing != ROUTE_FOUND) {
         reply_unrouted(request);
-    return send_reply(request);
+        return send_reply(request);
+    }
+    /* Handlers block on the database: never on this thread, which serves
+     * every connection.  The reply is sent when a worker resumes us. */
+    MHD_suspend_connection(connection);
+    worker_pool_submit(request_workers, request);
+    return MHD_YES;
 }
 
 /* ---- start and stop --------------------------------------------------- */
@@ -498,19 +590,32 @@ static void log_microhttpd(void *closure, const char *format, va_list args)
     log_event(LOG_WARN, "microhttpd", json_pack("{s:s}", "message", message));
 }
 
-/* Every connection gets a thread of its own (libmicrohttpd's
- * thread-per-connection mode, polled with poll(), not select()): handlers
- * block on the database, and a request waiting on a row lock or a slow
- * statement must not hold up other clients' requests behind it, as it
- * would on a shared pool thread.  Threads are cheap beside the database
- * work; BAOVE_HTTP_MAX_CONNECTIONS bounds them. */
+/* One thread drives every socket with epoll; requests that need the
+ * database are suspended and run by a fixed pool of workers (workers.h), so
+ * that the thread count does not grow with connections, however slow they
+ * are, and a request waiting on a row lock holds up only its own worker. */
+/* Connections accepted past the soft limits, so that they can still be
+ * answered 503 rather than closed bare. */
+#define HARD_LIMIT_MARGIN 64u
+
+/* The CPU pool first: what it still holds goes back to the request pool,
+ * which answers it. */
+static void stop_workers(void)
+{
+    connections_stop();
+    worker_pool_stop(cpu_workers);
+    cpu_workers = NULL;
+    worker_pool_stop(request_workers);
+    request_workers = NULL;
+}
+
 struct MHD_Daemon *server_start(const struct server_settings *settings)
 {
     active_settings = *settings;
     struct sockaddr_storage address;
     memset(&address, 0, sizeof address);
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     struct sockaddr_in *ipv4 = (struct sockaddr_in *)&address;
     struct sockaddr_in6 *ipv6 = (struct sockaddr_in6 *)&address;
     if (inet_pton(AF_INET, settings->address, &ipv4->sin_addr) == 1) {
@@ -525,20 +630,44 @@ struct MHD_Daemon *server_start(const struct server_settings *settings)
                     settings->address);
         return NULL;
     }
+    struct connection_limits limits = {settings->max_connections,
+                                       settings->max_connections_per_address,
+                                       settings->request_deadline, settings->connection_timeout};
+    if (!connections_start(&limits)) {
+        log_message(LOG_ERROR, "cannot start the connection watchdog");
+        return NULL;
+    }
+    request_workers = worker_pool_start(settings->workers, settings->worker_wait_ms,
+                                        run_request, refuse_busy);
+    cpu_workers = worker_pool_start(settings->cpu_workers, settings->cpu_wait_ms, run_aside,
+                                    skip_aside);
+    if (request_workers == NULL || cpu_workers == NULL) {
+        log_message(LOG_ERROR, "cannot start %u + %u worker threads", settings->workers,
+                    settings->cpu_workers);
+        stop_workers();
+        return NULL;
+    }
+    /* Behind trusted proxies every connection may come from one address:
+     * then only the soft, proxy-aware limit applies per address. */
+    unsigned hard_per_address = proxies_trusted_count() > 0
+                                    ? 0 : settings->max_connections_per_address + HARD_LIMIT_MARGIN;
     struct MHD_Daemon *daemon = MHD_start_daemon(
         flags, (uint16_t)settings->port, NULL, NULL, handle_request, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, log_microhttpd, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
         MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, settings->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, settings->max_connections_per_address,
+        MHD_OPTION_CONNECTION_LIMIT, settings->max_connections + HARD_LIMIT_MARGIN,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, hard_per_address,
+        MHD_OPTION_NOTIFY_CONNECTION, connections_notify, NULL,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, settings->connection_memory,
         MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
         MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL,
         MHD_OPTION_END);
-    if (daemon == NULL)
+    if (daemon == NULL) {
         log_message(LOG_ERROR, "cannot listen on %s port %u", settings->address,
                     settings->port);
+        stop_workers();
+    }
     return daemon;
 }
 
@@ -552,5 +681,7 @@ void server_stop(struct MHD_Daemon *daemon, unsigned grace_seconds)
     int64_t deadline = clock_monotonic_us() + (int64_t)grace_seconds * 1000000;
     while (metrics_requests_in_flight() > 0 && clock_monotonic_us() < deadline)
         usleep(20000);
+    /* Every suspended connection is resumed before the daemon goes. */
+    stop_workers();
     MHD_stop_daemon(daemon);
 }

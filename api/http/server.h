@@ -37,8 +37,25 @@ struct reply_header {
     char value[256];
 };
 
+/* Where a routed request is in its life (see http/workers.h). */
+enum request_stage {
+    REQUEST_RECEIVING, /* headers and body arriving, on the daemon's thread */
+    REQUEST_QUEUED,    /* suspended, waiting for a worker */
+    REQUEST_RUNNING,   /* a worker runs its handler */
+    REQUEST_ANSWERED   /* the reply is built; the daemon's thread sends it */
+};
+
 struct request {
     struct MHD_Connection *connection;
+    enum request_stage stage;
+    struct request *next_queued; /* in a worker pool's queue; not owned */
+    int64_t queued_us;           /* monotonic, when it was queued */
+    /* Work handed aside by request_run_aside(), and what follows it. */
+    void (*aside)(struct request *request);
+    void (*then)(struct request *request);
+    bool aside_skipped;          /* the CPU pool stayed full: aside did not run */
+    void *handler_state;         /* a handler's state across aside work (owned) */
+    void (*free_handler_state)(void *state);
     char id[REQUEST_ID_SIZE]; /* X-Request-Id, received or generated */
     int64_t started_us;       /* monotonic */
     char method[16];
@@ -118,6 +135,19 @@ void request_client_address(const struct request *request, char *out, size_t siz
  * use, given back when the handler returns), or NULL after answering 503. */
 PGconn *request_database(struct request *request);
 
+/* Gives the request's database connection back to the pool early. */
+void request_release_database(struct request *request);
+
+/* Runs aside(request), CPU-bound work such as a password hash, on the CPU
+ * pool (one thread per core), without a database connection (given back
+ * now) nor a request thread, then then(request) on a request thread.  The
+ * handler returns right after this call.  When every CPU thread stayed busy
+ * for BAOVE_CPU_WAIT_MS, aside is skipped and request->aside_skipped set:
+ * then() answers 503.  State that then() needs lives in handler_state,
+ * freed with the request by free_handler_state. */
+void request_run_aside(struct request *request, void (*aside)(struct request *request),
+                       void (*then)(struct request *request));
+
 /* Sets the ETag header of a record's version. */
 void reply_etag(struct request *request, long long version);
 
@@ -133,10 +163,15 @@ struct server_settings {
     const char *address;
     unsigned port;
     size_t max_body;
-    unsigned connection_timeout;
-    unsigned max_connections;
-    unsigned max_connections_per_address;
+    unsigned connection_timeout;   /* idle keep-alive timeout, seconds */
+    unsigned request_deadline;     /* headers and body must arrive within, seconds */
+    unsigned max_connections;      /* soft: past it, 503 server-busy */
+    unsigned max_connections_per_address; /* soft, trusted proxies excepted */
     size_t connection_memory;
+    unsigned workers;        /* threads running handlers: the database pool's size */
+    unsigned worker_wait_ms; /* longest wait for a worker before 503 */
+    unsigned cpu_workers;    /* threads for CPU-bound work (password hashing) */
+    unsigned cpu_wait_ms;    /* longest wait for one of them before 503 */
     long long token_ttl_seconds; /* lifetime of session tokens */
     /* Answers a routed request (authentication, permission, handler): the
      * policy above the transport, given by main so that the server knows no

@@ -230,8 +230,12 @@ enum db_outcome operation_execute(struct operation *operation)
     PGconn *connection = request_database(operation->request);
     if (connection == NULL)
         return DB_FAILED; /* answered 503 */
-    enum db_outcome outcome = db_transaction(connection, transaction, operation);
+    bool commit_lost;
+    enum db_outcome outcome =
+        db_transaction_tracked(connection, transaction, operation, &commit_lost);
     operation->connection = NULL;
+    if (commit_lost)
+        operation_refuse_failure(operation, DB_FAILURE_LOST);
     return outcome;
 }
 

@@ -80,17 +80,42 @@ enum db_outcome operation_refuse_with(struct operation *operation, enum problem_
     return DB_ROLLBACK;
 }
 
+/* The answer to a failed statement, by what the failure means.  A lost
+ * connection in a write may have happened at COMMIT: the client is told the
+ * outcome is unknown and to retry with the same Idempotency-Key, which is
+ * safe whether or not the write was saved. */
+void operation_refuse_failure(struct operation *operation, enum db_failure failure)
+{
+    bool writing = operation->steps->write != NULL;
+    switch (failure) {
+    case DB_FAILURE_LOST:
+        refuse(operation, writing ? PROBLEM_OUTCOME_UNKNOWN : PROBLEM_DATABASE_UNAVAILABLE, NULL,
+               writing ? "The database connection was lost while saving; the change may or "
+                         "may not be saved. Retry with the same Idempotency-Key."
+                       : "The database connection was lost; nothing was written. Retry.");
+        operation->problem.connection_lost = true;
+        break;
+    case DB_FAILURE_INPUT:
+        refuse(operation, PROBLEM_INVALID_PARAMETER, "invalid",
+               "A value in the request is not acceptable to the database.");
+        break;
+    case DB_FAILURE_BUSY:
+        refuse(operation, PROBLEM_DATABASE_UNAVAILABLE, NULL,
+               "The database is overloaded; nothing was written. Retry shortly.");
+        break;
+    case DB_FAILURE_INTERNAL:
+        refuse(operation, PROBLEM_INTERNAL, NULL, "A database statement failed.");
+        break;
+    }
+}
+
 enum db_outcome operation_failed(struct operation *operation, const char *what,
                                  const PGresult *result)
 {
     if (db_retryable(result))
         return DB_RETRY;
     db_log_failure(what, operation->connection, result);
-    bool lost = db_connection_lost(operation->connection, result);
-    refuse(operation, lost ? PROBLEM_DATABASE_UNAVAILABLE : PROBLEM_INTERNAL, NULL,
-           lost ? "The database connection was lost; nothing was written. Retry."
-                : "A database statement failed.");
-    operation->problem.connection_lost = lost;
+    operation_refuse_failure(operation, db_failure_class(operation->connection, result));
     return DB_FAILED;
 }
 

@@ -180,6 +180,10 @@ PGresult *operation_query(struct operation *operation, const char *sql,
 enum db_outcome operation_query_document(struct operation *operation, const char *sql,
                                          const struct db_params *params);
 
+/* Records the refusal a database failure of this class means (a lost
+ * connection in a write: the outcome is unknown). */
+void operation_refuse_failure(struct operation *operation, enum db_failure failure);
+
 /* Records a database failure of a statement the domain ran itself (with
  * db_query) and returns DB_RETRY or DB_FAILED. */
 enum db_outcome operation_failed(struct operation *operation, const char *what,

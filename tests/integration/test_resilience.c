@@ -122,13 +122,7 @@ static void a_request_waiting_on_a_lock_holds_up_no_one_else(void **state)
     assert_true(harness_start_api(&database, env, &api));
     char *token = harness_login(&api, "demo_district", "baove-demo");
     assert_non_null(token);
-    struct http_options create = {
-        .method = "PUT", .path = "/v1/children/" HELD_CHILD, .token = token,
-        .body = "{\"unit\":\"29980\",\"full_name\":\"Lê Văn Tâm\",\"sex\":\"male\","
-                "\"date_of_birth\":\"2012-05-01\",\"registered_on\":\"2020-01-02\"}"};
-    struct http_response *created = http_call(&api, &create);
-    assert_int_equal(created->status, 201);
-    http_free(created);
+    assert_int_equal(harness_put_child(&api, token, HELD_CHILD), 201);
 
     PGconn *holder = PQconnectdb(database.admin_url);
     PGconn *observer = PQconnectdb(database.admin_url);

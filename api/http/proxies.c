@@ -1,0 +1,139 @@
+#include "http/proxies.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* The trusted proxies, in canonical text: written once by proxies_init()
+ * before the daemon starts, then only read. */
+static char trusted[PROXIES_MAX][INET6_ADDRSTRLEN];
+static size_t trusted_count;
+
+/* The canonical text of an address (so that ::1 and 0:0::1 compare equal);
+ * false when text is not one. */
+static bool canonical(const char *text, size_t length, char out[INET6_ADDRSTRLEN])
+{
+    char copy[INET6_ADDRSTRLEN + 2];
+    if (length == 0 || length >= sizeof copy)
+        return false;
+    memcpy(copy, text, length);
+    copy[length] = '\0';
+    unsigned char binary[16];
+    if (inet_pton(AF_INET, copy, binary) == 1)
+        return inet_ntop(AF_INET, binary, out, INET6_ADDRSTRLEN) != NULL;
+    if (inet_pton(AF_INET6, copy, binary) == 1)
+        return inet_ntop(AF_INET6, binary, out, INET6_ADDRSTRLEN) != NULL;
+    return false;
+}
+
+bool proxies_init(const char *list, char *error, size_t error_size)
+{
+    trusted_count = 0;
+    for (const char *at = list; at != NULL && *at != '\0';) {
+        at += strspn(at, " ,");
+        size_t length = strcspn(at, " ,");
+        if (length == 0)
+            break;
+        if (trusted_count == PROXIES_MAX || !canonical(at, length, trusted[trusted_count])) {
+            snprintf(error, error_size, "BAOVE_TRUSTED_PROXIES must list at most %d IP "
+                                        "addresses, separated by commas", PROXIES_MAX);
+            return false;
+        }
+        trusted_count++;
+        at += length;
+    }
+    return true;
+}
+
+size_t proxies_trusted_count(void)
+{
+    return trusted_count;
+}
+
+bool proxies_trusted(const char *address)
+{
+    char text[INET6_ADDRSTRLEN];
+    if (trusted_count == 0 || !canonical(address, strlen(address), text))
+        return false;
+    for (size_t i = 0; i < trusted_count; i++)
+        if (strcmp(trusted[i], text) == 0)
+            return true;
+    return false;
+}
+
+/* The address of one Forwarded element's for= (quoted, bracketed IPv6,
+ * with or without a port), or of one X-Forwarded-For entry. */
+static bool element_address(const char *element, size_t length, bool forwarded_syntax,
+                            char out[INET6_ADDRSTRLEN])
+{
+    const char *value = element;
+    size_t value_length = length;
+    if (forwarded_syntax) {
+        const char *end = element + length;
+        const char *key = element;
+        value = NULL;
+        while (key < end) {
+            key += strspn(key, " ;");
+            size_t pair_length = strcspn(key, ";");
+            if (key + pair_length > end)
+                pair_length = (size_t)(end - key);
+            if (pair_length > 4 && strncasecmp(key, "for=", 4) == 0) {
+                value = key + 4;
+                value_length = pair_length - 4;
+            }
+            key += pair_length;
+        }
+        if (value == NULL)
+            return false;
+    }
+    while (value_length > 0 && (*value == ' ' || *value == '"')) {
+        value++;
+        value_length--;
+    }
+    while (value_length > 0 && (value[value_length - 1] == ' ' || value[value_length - 1] == '"'))
+        value_length--;
+    if (value_length > 0 && *value == '[') {
+        const char *close = memchr(value, ']', value_length);
+        if (close == NULL)
+            return false;
+        return canonical(value + 1, (size_t)(close - value - 1), out);
+    }
+    const char *colon = memchr(value, ':', value_length);
+    if (colon != NULL && memchr(colon + 1, ':', value_length - (size_t)(colon - value) - 1) == NULL)
+        value_length = (size_t)(colon - value); /* IPv4 with a port */
+    return canonical(value, value_length, out);
+}
+
+/* Walks a comma-separated header from the right: the first address that is
+ * not a trusted proxy.  False when the header names none. */
+static bool nearest_untrusted(const char *header, bool forwarded_syntax, char *out, size_t size)
+{
+    size_t end = strlen(header);
+    while (end > 0) {
+        size_t start = end;
+        while (start > 0 && header[start - 1] != ',')
+            start--;
+        char address[INET6_ADDRSTRLEN];
+        if (!element_address(header + start, end - start, forwarded_syntax, address))
+            return false; /* garbled: trust nothing further left */
+        if (!proxies_trusted(address)) {
+            snprintf(out, size, "%s", address);
+            return true;
+        }
+        end = start > 0 ? start - 1 : 0;
+    }
+    return false;
+}
+
+void proxies_client_address(const char *peer, const char *forwarded,
+                            const char *x_forwarded_for, char *out, size_t size)
+{
+    snprintf(out, size, "%s", peer);
+    if (!proxies_trusted(peer))
+        return;
+    if (forwarded != NULL)
+        nearest_untrusted(forwarded, true, out, size);
+    else if (x_forwarded_for != NULL)
+        nearest_untrusted(x_forwarded_for, false, out, size);
+}
