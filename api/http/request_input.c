@@ -3,8 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http/server.h"
+#include "http/request.h"
 #include "input.h"
+#include "problem.h"
 
 /* What an iteration over the request's values found wrong. */
 struct input_findings {
@@ -70,7 +71,7 @@ static void check_path(const struct request *request, const char *path, json_t *
         problem_add_parameter_error(errors, "path", "The path %s.", input_fault_text(fault));
 }
 
-bool request_input_acceptable(struct request *request, const char *path)
+json_t *request_input_errors(struct request *request, const char *path)
 {
     json_t *errors = json_array();
     check_path(request, path, errors);
@@ -80,9 +81,7 @@ bool request_input_acceptable(struct request *request, const char *path)
     check_values(request, MHD_HEADER_KIND, &headers);
     if (json_array_size(errors) == 0) {
         json_decref(errors);
-        return true;
+        return NULL;
     }
-    reply_problem_errors(request, PROBLEM_INVALID_PARAMETER,
-                         "A parameter is not valid text: see errors.", errors);
-    return false;
+    return errors;
 }

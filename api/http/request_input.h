@@ -2,7 +2,7 @@
 #ifndef BAOVE_REQUEST_INPUT_H
 #define BAOVE_REQUEST_INPUT_H
 
-#include <stdbool.h>
+#include <jansson.h>
 
 struct request;
 
@@ -13,9 +13,10 @@ struct request;
 #define INPUT_MAX_HEADER_VALUE 8192
 
 /* Checks the path, its route parameters, every query parameter and every
- * header value (common/input.h).  False after answering 400
- * /problems/invalid-parameter naming each one that is wrong, so that no
- * handler ever reads text PostgreSQL, a log line or a header would refuse. */
-bool request_input_acceptable(struct request *request, const char *path);
+ * header value (common/input.h): NULL when all are acceptable, otherwise
+ * the errors naming each one that is wrong (owned by the caller, who
+ * answers 400 /problems/invalid-parameter with them), so that no handler
+ * ever reads text PostgreSQL, a log line or a header would refuse. */
+json_t *request_input_errors(struct request *request, const char *path);
 
 #endif

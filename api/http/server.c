@@ -480,8 +480,12 @@ static enum MHD_Result request_start(struct request *request, const char *url,
                       "The server holds as many connections as it can; retry shortly.");
         return send_reply(request);
     }
-    if (!request_input_acceptable(request, url))
+    json_t *input_errors = request_input_errors(request, url);
+    if (input_errors != NULL) {
+        reply_problem_errors(request, PROBLEM_INVALID_PARAMETER,
+                             "A parameter is not valid text: see errors.", input_errors);
         return send_reply(request);
+    }
     /* A body over the limit is refused now, from its declared length,
      * rather than read and thrown away.  (libmicrohttpd then closes the
      * connection, since the body was not read.) */

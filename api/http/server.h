@@ -16,71 +16,8 @@
 
 #include "auth.h"
 #include "problem.h"
+#include "http/request.h"
 #include "http/router.h"
-
-#define REQUEST_ID_SIZE 65
-#define REPLY_MAX_HEADERS 6
-
-/* The authenticated caller. */
-struct principal {
-    char id[37];
-    char username[65];
-    bool is_client;       /* a machine client with an API key, not a person */
-    enum role role;
-    long long unit_id;    /* scope: this unit and its descendants */
-    char unit_code[8];
-    char token_hash[AUTH_TOKEN_HASH_HEX_SIZE];
-};
-
-struct reply_header {
-    char name[32];
-    char value[256];
-};
-
-/* Where a routed request is in its life (see http/workers.h). */
-enum request_stage {
-    REQUEST_RECEIVING, /* headers and body arriving, on the daemon's thread */
-    REQUEST_QUEUED,    /* suspended, waiting for a worker */
-    REQUEST_RUNNING,   /* a worker runs its handler */
-    REQUEST_ANSWERED   /* the reply is built; the daemon's thread sends it */
-};
-
-struct request {
-    struct MHD_Connection *connection;
-    enum request_stage stage;
-    struct request *next_queued; /* in a worker pool's queue; not owned */
-    int64_t queued_us;           /* monotonic, when it was queued */
-    /* Work handed aside by request_run_aside(), and what follows it. */
-    void (*aside)(struct request *request);
-    void (*then)(struct request *request);
-    bool aside_skipped;          /* the CPU pool stayed full: aside did not run */
-    void *handler_state;         /* a handler's state across aside work (owned) */
-    void (*free_handler_state)(void *state);
-    char id[REQUEST_ID_SIZE]; /* X-Request-Id, received or generated */
-    int64_t started_us;       /* monotonic */
-    char method[16];
-    char *path;               /* owned; without the query string */
-    enum route_result routing;
-    struct route_match match;
-
-    char *body;               /* owned; NUL-terminated copy of the upload */
-    size_t body_length;
-    size_t body_capacity;
-    size_t discarded_length;  /* of a body refused while it was arriving */
-
-    bool authenticated;
-    struct principal principal;
-    PGconn *database;         /* this thread's connection; not owned */
-
-    /* The reply a handler chose. */
-    bool replied;
-    unsigned status;
-    const char *content_type;
-    char *reply_body;         /* owned */
-    size_t reply_length;
-    struct reply_header headers[REPLY_MAX_HEADERS];
-    int header_count;
-};
 
 /* Answers with a JSON document; takes ownership of body. */
 void reply_json(struct request *request, unsigned status, json_t *body);

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "clock.h"
-#include "http/server.h"
+#include "http/request.h"
 
 struct worker_pool {
     pthread_mutex_t lock;      /* guards everything below but the constants */
