@@ -13,7 +13,11 @@
  *     indicators (GET is then 200 with the plan's targets) and sends the
  *     −14 reminder of the 6-month report to the 10 communes;
  *   - the daily job gives a plan written by another path (SQL) its
- *     periods. */
+ *     periods;
+ *   - the working-day calendar: 2026 computed by default (Tết from the
+ *     lunar calendar), 2020 exactly as seeded; a detailed assessment on the
+ *     eve of the 2026 break gets its plan deadline after it, by default and
+ *     by a stored decision with a make-up Saturday. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -277,6 +281,133 @@ static void the_daily_job_fills_in_periods(void **state)
                  "2027S1 2027-05-13, 2027 2027-11-12");
 }
 
+/* ---- the working-day calendar ---------------------------------------------------- */
+
+static void calendars_default_and_decided(void **state)
+{
+    (void)state;
+    struct http_response *computed = call("GET", "/v1/calendar/2026", district, NULL, NULL);
+    assert_int_equal(computed->status, 200);
+    assert_string_equal(json_text(computed->json, "source", NULL), "default");
+    assert_non_null(strstr(computed->body, "\"2026-02-16\""));
+    assert_non_null(strstr(computed->body, "\"2026-02-20\""));
+    assert_null(strstr(computed->body, "\"2026-02-23\""));
+    http_free(computed);
+    /* 2020 is the seeded decision, exactly. */
+    struct http_response *seeded = call("GET", "/v1/calendar/2020", district, NULL, NULL);
+    assert_int_equal(seeded->status, 200);
+    assert_string_equal(json_text(seeded->json, "source", NULL), "decision");
+    json_t *days = json_object_get(seeded->json, "days_off");
+    const char *expected[] = {"2020-01-01", "2020-01-23", "2020-01-24", "2020-01-25",
+                              "2020-01-26", "2020-01-27", "2020-01-28", "2020-01-29",
+                              "2020-04-02", "2020-04-30", "2020-05-01", "2020-09-02"};
+    assert_int_equal(json_array_size(days), 12);
+    for (size_t i = 0; i < 12; i++)
+        assert_string_equal(json_text(json_array_get(days, i), "day", NULL), expected[i]);
+    http_free(seeded);
+}
+
+/* A case of 2026 up to its detailed assessment on `at`; returns the plan
+ * deadline's due_at (caller frees). */
+static char *plan_deadline_of_case(const char *child, const char *at)
+{
+    char body[600], path[96];
+    snprintf(path, sizeof path, "/v1/children/%s", child);
+    struct http_response *registered = call(
+        "PUT", path, commune,
+        "{\"unit\":\"29980\",\"full_name\":\"Nguyễn Văn Tết\",\"sex\":\"male\","
+        "\"date_of_birth\":\"2015-05-05\",\"registered_on\":\"2026-01-05\"}",
+        NULL);
+    assert_int_equal(registered->status, 201);
+    http_free(registered);
+    snprintf(body, sizeof body,
+             "{\"child_id\":\"%s\",\"received_at\":\"2026-02-12T08:00:00+07:00\","
+             "\"source\":\"hotline_111\",\"concerns\":[\"neglect\"],"
+             "\"summary\":\"Trẻ bị bỏ mặc\"}", child);
+    struct http_response *created = call("POST", "/v1/cases", commune, body, NULL);
+    assert_int_equal(created->status, 201);
+    char transitions[96];
+    snprintf(transitions, sizeof transitions, "/v1/cases/%s/transitions",
+             json_text(created->json, "id", NULL));
+    http_free(created);
+    struct http_response *initial = call(
+        "POST", transitions, commune,
+        "{\"to\":\"initial_assessed\",\"at\":\"2026-02-12T10:00:00+07:00\","
+        "\"form\":{\"harm_level\":\"medium\",\"serious_risk\":false,"
+        "\"immediate_needs\":\"Theo dõi\"}}",
+        "\"1\"");
+    assert_int_equal(initial->status, 200);
+    char version[24];
+    snprintf(version, sizeof version, "\"%lld\"",
+             (long long)json_integer_value(json_object_get(initial->json, "version")));
+    http_free(initial);
+    snprintf(body, sizeof body,
+             "{\"to\":\"detailed_assessed\",\"at\":\"%s\",\"form\":{\"physical_state\":\"Gầy\","
+             "\"psychological_state\":\"Buồn\",\"family_situation\":\"Cha mẹ đi làm xa\","
+             "\"protective_capacity\":\"Thấp\",\"needs\":\"Chăm sóc\","
+             "\"meeting_on\":\"2026-02-13\"}}", at);
+    struct http_response *detailed = call("POST", transitions, commune, body, version);
+    assert_int_equal(detailed->status, 200);
+    char *due = NULL;
+    json_t *deadlines = json_object_get(detailed->json, "deadlines");
+    for (size_t i = 0; i < json_array_size(deadlines); i++)
+        if (strcmp(json_text(json_array_get(deadlines, i), "kind", NULL), "plan_submission") == 0)
+            due = strdup(json_text(json_array_get(deadlines, i), "due_at", NULL));
+    http_free(detailed);
+    assert_non_null(due);
+    return due;
+}
+
+/* Friday 13/2/2026, the last working day before Tết (Tuesday 17/2): five
+ * working days later is after the break, by default and by a decision. */
+static void a_deadline_across_tet_2026(void **state)
+{
+    (void)state;
+    char *due = plan_deadline_of_case("0b8e1d52-3c57-4d2a-9a55-7f6a2b1c2026",
+                                      "2026-02-13T10:00:00+07:00");
+    assert_string_equal(due, "2026-02-27T23:59:59+07:00");
+    free(due);
+    /* An illustrative decision: Monday 23/2 off too, Saturday 28/2 worked. */
+    const char decision[] =
+        "{\"decision\":\"Thông báo nghỉ Tết Bính Ngọ 2026 (illustrative)\","
+        "\"days_off\":[{\"day\":\"2026-01-01\",\"name_vi\":\"Tết Dương lịch\","
+        "\"name_en\":\"New Year's Day\"},"
+        "{\"day\":\"2026-02-16\",\"name_vi\":\"Tết Nguyên đán\",\"name_en\":\"Tết\"},"
+        "{\"day\":\"2026-02-17\",\"name_vi\":\"Tết Nguyên đán\",\"name_en\":\"Tết\"},"
+        "{\"day\":\"2026-02-18\",\"name_vi\":\"Tết Nguyên đán\",\"name_en\":\"Tết\"},"
+        "{\"day\":\"2026-02-19\",\"name_vi\":\"Tết Nguyên đán\",\"name_en\":\"Tết\"},"
+        "{\"day\":\"2026-02-20\",\"name_vi\":\"Tết Nguyên đán\",\"name_en\":\"Tết\"},"
+        "{\"day\":\"2026-02-23\",\"name_vi\":\"Nghỉ hoán đổi\",\"name_en\":\"Swapped day off\"}],"
+        "\"working_days\":[{\"day\":\"2026-02-28\",\"name\":\"Làm bù cho 23/2\"}]}";
+    struct http_response *bad = call(
+        "PUT", "/v1/calendar/2026", district,
+        "{\"decision\":\"x\",\"days_off\":[{\"day\":\"2025-12-31\",\"name_vi\":\"a\","
+        "\"name_en\":\"b\"}],\"working_days\":[{\"day\":\"2026-02-27\",\"name\":\"c\"}]}",
+        NULL);
+    assert_int_equal(bad->status, 422);
+    assert_non_null(strstr(bad->body, "\"/days_off/0/day\""));
+    assert_non_null(strstr(bad->body, "\"/working_days/0/day\""));
+    http_free(bad);
+    struct http_response *denied = call("PUT", "/v1/calendar/2026", commune, decision, NULL);
+    assert_int_equal(denied->status, 403);
+    http_free(denied);
+    struct http_response *stored = call("PUT", "/v1/calendar/2026", district, decision, NULL);
+    assert_int_equal(stored->status, 200);
+    assert_string_equal(json_text(stored->json, "source", NULL), "decision");
+    assert_string_equal(http_header(stored, "ETag"), "\"1\"");
+    http_free(stored);
+    struct http_response *blind = call("PUT", "/v1/calendar/2026", district, decision, NULL);
+    assert_int_equal(blind->status, 428);
+    http_free(blind);
+    due = plan_deadline_of_case("0b8e1d52-3c57-4d2a-9a55-7f6a2b1c2027",
+                                "2026-02-13T10:00:00+07:00");
+    assert_string_equal(due, "2026-02-28T23:59:59+07:00");
+    free(due);
+    assert_query("SELECT string_agg(action || ' ' || outcome, ', ' ORDER BY id) FROM audit_log "
+                 "WHERE resource_type = 'calendar'",
+                 "create success");
+}
+
 int main(void)
 {
     harness_init("years");
@@ -287,6 +418,8 @@ int main(void)
         cmocka_unit_test(plan_2026_through_the_api),
         cmocka_unit_test(the_worker_runs_2026),
         cmocka_unit_test(the_daily_job_fills_in_periods),
+        cmocka_unit_test(calendars_default_and_decided),
+        cmocka_unit_test(a_deadline_across_tet_2026),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     harness_finish();
