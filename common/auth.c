@@ -30,6 +30,7 @@ static const bool role_permissions[ROLE_COUNT][PERMISSION_COUNT] = {
                     [PERMISSION_REPORTS_READ] = true, [PERMISSION_REPORTS_WRITE] = true,
                     [PERMISSION_REPORTS_REVIEW] = true,
                     [PERMISSION_REPORT_PERIODS_WRITE] = true,
+                    [PERMISSION_PLANS_WRITE] = true,
                     [PERMISSION_NOTIFICATIONS_READ] = true,
                     [PERMISSION_NOTIFICATIONS_WRITE] = true},
     [ROLE_DISTRICT_OFFICER] = {[PERMISSION_AUTHENTICATED] = true,
@@ -54,6 +55,7 @@ static const bool role_permissions[ROLE_COUNT][PERMISSION_COUNT] = {
                                [PERMISSION_REPORTS_WRITE] = true,
                                [PERMISSION_REPORTS_REVIEW] = true,
                                [PERMISSION_REPORT_PERIODS_WRITE] = true,
+                               [PERMISSION_PLANS_WRITE] = true,
                                [PERMISSION_NOTIFICATIONS_READ] = true,
                                [PERMISSION_NOTIFICATIONS_WRITE] = true},
     /* The commune's officer keeps its registry, cases, fund books and

@@ -55,6 +55,7 @@ enum permission {
     PERMISSION_REPORTS_WRITE,     /* a commune's draft and submission */
     PERMISSION_REPORTS_REVIEW,    /* returning or accepting a submitted report */
     PERMISSION_REPORT_PERIODS_WRITE,
+    PERMISSION_PLANS_WRITE,        /* plan years: targets, fund targets, periods */
     PERMISSION_NOTIFICATIONS_READ, /* outbox, channels */
     PERMISSION_NOTIFICATIONS_WRITE, /* channels, resending */
     PERMISSION_COUNT

@@ -88,25 +88,25 @@ int civil_weekday(struct civil_date date)
     return (int)weekday + 1;
 }
 
-static bool is_working_day(struct civil_date date, const struct civil_date *holidays,
-                           size_t holiday_count)
+static bool is_listed(struct civil_date date, const struct civil_date *days, size_t count)
 {
-    if (civil_weekday(date) >= 6)
-        return false;
-    for (size_t i = 0; i < holiday_count; i++)
-        if (civil_compare(holidays[i], date) == 0)
-            return false;
-    return true;
+    for (size_t i = 0; i < count; i++)
+        if (civil_compare(days[i], date) == 0)
+            return true;
+    return false;
 }
 
 struct civil_date civil_add_working_days(struct civil_date start, int count,
                                          const struct civil_date *holidays,
-                                         size_t holiday_count)
+                                         size_t holiday_count,
+                                         const struct civil_date *working_days,
+                                         size_t working_day_count)
 {
     int64_t day = civil_to_days(start);
     for (int counted = 0; counted < count;) {
-        day++;
-        if (is_working_day(days_to_civil(day), holidays, holiday_count))
+        struct civil_date date = days_to_civil(++day);
+        if (is_listed(date, working_days, working_day_count) ||
+            (civil_weekday(date) < 6 && !is_listed(date, holidays, holiday_count)))
             counted++;
     }
     return days_to_civil(day);

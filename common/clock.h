@@ -52,11 +52,14 @@ bool civil_is_valid(struct civil_date date);
 int civil_compare(struct civil_date a, struct civil_date b);
 
 /* The working day `count` working days after `start` (count ≥ 0): weekends
- * and the given public holidays are skipped.  Holidays are data (stored
- * per year in public_holidays), passed in sorted or not. */
+ * and the given days off are skipped, except the given make-up working days
+ * (a Saturday swapped for a day of Tết).  Both are the year's calendar
+ * (common/working_calendar.h), passed in sorted or not. */
 struct civil_date civil_add_working_days(struct civil_date start, int count,
                                          const struct civil_date *holidays,
-                                         size_t holiday_count);
+                                         size_t holiday_count,
+                                         const struct civil_date *working_days,
+                                         size_t working_day_count);
 
 /* Strict "YYYY-MM-DD" of a real calendar day. */
 bool date_parse(const char *text, struct civil_date *out);

@@ -28,6 +28,8 @@ static const struct job_kind job_kinds[] = {
      false},
     {"fund_instalment_reminders",
      "SELECT fund_instalment_reminders($1::jsonb, $2::timestamptz)", NULL, false},
+    {"report_periods_from_rules", "SELECT report_periods_job($1::jsonb, $2::timestamptz)", NULL,
+     false},
     /* Test kinds: their functions exist only in test databases (created by
      * tests/integration/test_worker.c), so a job can be made to sleep or
      * fail on demand without any test hook in production code paths. */

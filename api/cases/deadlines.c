@@ -7,9 +7,9 @@
 #include "cases/cases.h"
 #include "config.h"
 #include "json.h"
+#include "reference/calendar.h"
 
 #define EMERGENCY_HOURS 12 /* Decree 56/2017 Art. 25: emergency measures within 12 hours */
-#define MAX_HOLIDAYS 64
 
 /* Decree 56/2017 Art. 26: the plan is drafted within 5 working days of the
  * detailed assessment; the approval (local procedure sheets) defaults to 2
@@ -27,31 +27,20 @@ static int64_t end_of_local_day(struct civil_date day)
     return ((civil_to_days(day) + 1) * 86400 - CLOCK_LOCAL_OFFSET_SECONDS - 1) * 1000000LL;
 }
 
-/* The end of the day `count` working days after the local date of `at`,
- * skipping weekends and stored holidays. */
+/* The end of the day `count` working days after the local date of `at`, in
+ * the working-day calendar of that year and the next (the deadlines are
+ * days, never months). */
 static bool working_deadline(struct operation *operation, int64_t at, long long count,
                              int64_t *due, enum db_outcome *outcome)
 {
     struct civil_date start = clock_local_date(at);
-    char start_text[CLOCK_DATE_SIZE];
-    date_format(start, start_text);
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, start_text);
-    PGresult *result = operation_query(operation,
-                                       "SELECT day::text FROM public_holidays "
-                                       " WHERE day > $1::date AND day <= $1::date + 180 "
-                                       " ORDER BY day LIMIT 64",
-                                       &params, outcome);
-    if (result == NULL)
+    struct calendar_span calendar;
+    if (!calendar_span_load(operation, start.year, start.year + 1, &calendar, outcome))
         return false;
-    struct civil_date holidays[MAX_HOLIDAYS];
-    size_t holiday_count = 0;
-    for (int row = 0; row < PQntuples(result) && holiday_count < MAX_HOLIDAYS; row++)
-        if (date_parse(db_text(result, row, 0), &holidays[holiday_count]))
-            holiday_count++;
-    PQclear(result);
-    *due = end_of_local_day(civil_add_working_days(start, (int)count, holidays, holiday_count));
+    *due = end_of_local_day(civil_add_working_days(start, (int)count, calendar.days_off,
+                                                   calendar.days_off_count,
+                                                   calendar.working_days,
+                                                   calendar.working_day_count));
     return true;
 }
 

@@ -89,6 +89,10 @@ const struct route api_routes[] = {
     {"POST", "/v1/indicators/recompute", handle_indicators_recompute,
      PERMISSION_INDICATORS_RECOMPUTE, NULL},
     {"GET", "/v1/indicators/{code}", handle_indicator_series, PERMISSION_INDICATORS_READ, NULL},
+    {"GET", "/v1/plans/{year}", handle_plan_get, PERMISSION_REFERENCE_READ, NULL},
+    {"GET", "/v1/calendar/{year}", handle_calendar_get, PERMISSION_REFERENCE_READ, NULL},
+    {"PUT", "/v1/calendar/{year}", handle_calendar_put, PERMISSION_PLANS_WRITE, NULL},
+    {"PUT", "/v1/plans/{year}", handle_plan_put, PERMISSION_PLANS_WRITE, NULL},
     /* reports and notifications */
     {"GET", "/v1/report-periods", handle_report_periods_list, PERMISSION_REPORTS_READ, NULL},
     {"GET", "/v1/report-periods/{key}", handle_report_period_get, PERMISSION_REPORTS_READ,

@@ -10,6 +10,10 @@
 void handle_units_list(struct request *request);
 void handle_unit_get(struct request *request);
 
+/* calendar.c */
+void handle_calendar_get(struct request *request);
+void handle_calendar_put(struct request *request);
+
 /* reference.c */
 void handle_reference(struct request *request);
 

@@ -103,7 +103,8 @@ static const struct resource indicators_resource = {.name = "indicators",
 
 /* One read of the figures: its statement and parameters, set by the
  * handler; the statement's first columns say whether the period exists and
- * the unit's id in scope (NULL: none), the third is the answer. */
+ * the unit's id in scope (NULL: none), the third is the answer; a fourth,
+ * when there is one, whether the period's year has a plan. */
 struct indicators_read {
     const char *sql;
     struct db_params params;
@@ -119,7 +120,12 @@ static enum db_outcome read_indicators(struct operation *operation)
     if (result == NULL)
         return outcome;
     const char *answer = db_text(result, 0, 2);
-    if (read->period != NULL && !db_bool(result, 0, 0))
+    if (read->period != NULL && PQnfields(result) > 3 && !db_bool(result, 0, 3))
+        outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, NULL,
+                                   "No plan for %.4s, so no period %s: PUT /v1/plans/%.4s "
+                                   "creates the year's plan and its report periods.",
+                                   read->period, read->period, read->period);
+    else if (read->period != NULL && !db_bool(result, 0, 0))
         outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, NULL,
                                    "No period %s: periods are the plan years, their first "
                                    "halves and the report periods' cut-off dates.",
@@ -172,7 +178,8 @@ void handle_indicators_get(struct request *request)
         "            WHERE u.code = $1 "
         "              AND u.id IN (SELECT s.id FROM p, unit_subtree($3, p.ends_on) s)) "
         "SELECT EXISTS (SELECT FROM p), (SELECT id FROM u), "
-        "       indicator_snapshot((SELECT id FROM u), $2)::text";
+        "       indicator_snapshot((SELECT id FROM u), $2)::text, "
+        "       EXISTS (SELECT FROM plans WHERE year::text = left($2, 4))";
     run_read(request, &read);
 }
 

@@ -26,6 +26,10 @@ void handle_indicators_get(struct request *request);
 void handle_indicator_series(struct request *request);
 void handle_indicators_recompute(struct request *request);
 
+/* plans.c */
+void handle_plan_get(struct request *request);
+void handle_plan_put(struct request *request);
+
 /* report_periods.c */
 void handle_report_periods_list(struct request *request);
 void handle_report_period_get(struct request *request);

@@ -1,29 +1,39 @@
 -- Kế hoạch thực hiện Chương trình Bảo vệ trẻ em huyện Hồng Ngự năm 2020
--- (under the provincial DOLISA plan 10/KH-SLĐTBXH): section I, targets.
-INSERT INTO plans (year, title, reference, unit_id)
-SELECT 2020, 'Kế hoạch thực hiện Chương trình Bảo vệ trẻ em huyện Hồng Ngự năm 2020',
-       '10/KH-SLĐTBXH', district.id
-  FROM units district WHERE district.code = '870' AND district.valid_from = '2000-01-01'
-ON CONFLICT (year) DO UPDATE
-   SET title = EXCLUDED.title, reference = EXCLUDED.reference, unit_id = EXCLUDED.unit_id;
-
-INSERT INTO plan_targets (year, code, comparator, numerator, denominator, description) VALUES
-    (2020, 'csc_rate', 'lt', 3, 100,
-     'Children in special circumstances below 3 % of all children'),
-    (2020, 'csc_supported_rate', 'ge', 93, 100,
-     'At least 93 % of children in special circumstances supported or cared for')
-ON CONFLICT (year, code) DO UPDATE
-   SET comparator = EXCLUDED.comparator, numerator = EXCLUDED.numerator,
-       denominator = EXCLUDED.denominator, description = EXCLUDED.description;
-
--- Fund mobilisation: 100 000 000 VND at district level, 20 000 000 VND for
--- each of the 10 commune-level units valid in 2020 (300 000 000 in all).
-INSERT INTO fund_targets (year, unit_id, amount_vnd)
-SELECT 2020, unit.id,
-       CASE unit.kind WHEN 'district' THEN 100000000 ELSE 20000000 END
-  FROM units unit
-  JOIN units district ON district.code = '870' AND district.valid_from = '2000-01-01'
- WHERE unit.id = district.id
-    OR (unit.parent_id = district.id AND unit.valid_from <= '2020-01-01'
-        AND (unit.valid_to IS NULL OR unit.valid_to >= '2020-12-31'))
-ON CONFLICT (year, unit_id) DO UPDATE SET amount_vnd = EXCLUDED.amount_vnd;
+-- (under the provincial DOLISA plan 10/KH-SLĐTBXH): section I, targets, and
+-- the fund's mobilisation targets: 100 000 000 VND at district level,
+-- 20 000 000 VND for each of the 10 commune-level units valid in 2020
+-- (300 000 000 in all).  Written by plan_put(), the function behind PUT
+-- /v1/plans/{year}, which also creates the year's report periods from the
+-- rules (0014).  Re-seeding keeps a plan edited through the API: the plan is
+-- written only when the year has none.
+DO $$
+DECLARE
+    problems jsonb;
+BEGIN
+    IF EXISTS (SELECT FROM plans WHERE year = 2020) THEN
+        RETURN;
+    END IF;
+    problems := plan_put(2020::smallint, '{
+    "title": "Kế hoạch thực hiện Chương trình Bảo vệ trẻ em huyện Hồng Ngự năm 2020",
+    "reference": "10/KH-SLĐTBXH",
+    "unit": "870",
+    "targets": [
+        {"code": "csc_rate", "comparator": "lt", "numerator": 3, "denominator": 100,
+         "description": "Children in special circumstances below 3 % of all children"},
+        {"code": "csc_supported_rate", "comparator": "ge", "numerator": 93,
+         "denominator": 100,
+         "description": "At least 93 % of children in special circumstances supported or cared for"}
+    ],
+    "fund_targets": [
+        {"unit": "870", "amount_vnd": 100000000},
+        {"unit": "29956", "amount_vnd": 20000000}, {"unit": "29962", "amount_vnd": 20000000},
+        {"unit": "29971", "amount_vnd": 20000000}, {"unit": "29974", "amount_vnd": 20000000},
+        {"unit": "29977", "amount_vnd": 20000000}, {"unit": "29980", "amount_vnd": 20000000},
+        {"unit": "29983", "amount_vnd": 20000000}, {"unit": "29992", "amount_vnd": 20000000},
+        {"unit": "29995", "amount_vnd": 20000000}, {"unit": "29998", "amount_vnd": 20000000}
+    ]}'::jsonb, now());
+    IF problems <> '[]' THEN
+        RAISE EXCEPTION 'the plan of 2020 was refused: %', problems;
+    END IF;
+END
+$$;

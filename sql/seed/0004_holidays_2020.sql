@@ -15,3 +15,9 @@ INSERT INTO public_holidays (day, name_vi, name_en) VALUES
     ('2020-05-01', 'Ngày Quốc tế Lao động', 'International Labour Day'),
     ('2020-09-02', 'Quốc khánh', 'National Day')
 ON CONFLICT (day) DO UPDATE SET name_vi = EXCLUDED.name_vi, name_en = EXCLUDED.name_en;
+
+-- 2020 follows this list (the decision), not the default rules of the
+-- Labour Code 2019, which took effect in 2021.
+INSERT INTO calendar_years (year, decision)
+VALUES (2020, 'Labour Code 2012 Art. 115; the Prime Minister''s Tết schedule for 2020')
+ON CONFLICT (year) DO NOTHING;

@@ -2,7 +2,8 @@
 # schema_functions.sh (ctest integration_schema_functions): sql/functions/
 # against the migrations they were taken from.
 #
-#  1. The conversion's proof.  Database "old" is built the old way: only
+#  1. (Retired at 0014, see below.)  The conversion's proof.  Database
+#     "old" is built the old way: only
 #     the migration files up to 0012 (the last one before sql/functions/
 #     existed), run by psql as the owner role.  Database "new" is built by
 #     `baove-admin migrate` (every migration, then every function file).
@@ -128,19 +129,17 @@ files=$(find "$BAOVE_SQL_DIR/functions" -name '*.sql' | wc -l)
 grep -q "sql/functions: $files new, 0 changed, 0 unchanged, 0 removed" "$work/migrate.log" ||
   { cat "$work/migrate.log" >&2; fail "a fresh migrate did not load all $files files as new"; }
 
-step "1. old and new have the same schema"
-dump "$old_url" "$work/old.sql"
-dump "$new_url" "$work/new.sql" --exclude-table=schema_objects
-[[ $(grep -c '^CREATE FUNCTION' "$work/old.sql") -gt 40 ]] || fail "the old dump holds no functions"
-compare_functions "$old_url" "$new_url" ||
-  fail "sql/functions does not define what the migrations through $CONVERTED_THROUGH define"
-diff -u "$work/old.sql" "$work/new.sql" >&2 ||
-  fail "pg_dump --schema-only differs between the old and the new way"
+# Step 1 is retired (as its note foresaw): migration 0014 (plan years) and
+# its function files change the schema on purpose.  The proof held at the
+# commit that introduced sql/functions/, and its history keeps it.
+step "1. (retired at 0014: the conversion's proof is in the history)"
 
 step "2. upgrading old (a deployed database) gives the schema of a fresh one"
 migrate "$old_url" || { cat "$work/migrate.log" >&2; fail "migrate of the old database failed"; }
-grep -q "schema at version 13 (1 applied now)" "$work/migrate.log" ||
-  { cat "$work/migrate.log" >&2; fail "the upgrade did not apply exactly 0013"; }
+latest=$(find "$BAOVE_SQL_DIR/migrations" -name '[0-9][0-9][0-9][0-9]_*.sql' | wc -l)
+grep -q "schema at version $latest ($((latest - CONVERTED_THROUGH)) applied now)" \
+  "$work/migrate.log" ||
+  { cat "$work/migrate.log" >&2; fail "the upgrade did not apply exactly 0013-$latest"; }
 grep -q "sql/functions: $files new, 0 changed" "$work/migrate.log" ||
   { cat "$work/migrate.log" >&2; fail "the upgrade did not record all $files files"; }
 dump "$old_url" "$work/upgraded.sql"
@@ -206,7 +205,7 @@ grep -q "foundation/broken.sql failed" "$work/migrate.log" &&
   grep -q "nothing of this run was committed" "$work/migrate.log" ||
   { cat "$work/migrate.log" >&2; fail "the broken file was not reported"; }
 [[ $(sql "$new_url" "SELECT to_regclass('schema_probe_table') IS NULL
-                            AND (SELECT max(version) FROM schema_migrations) = 13") == t ]] ||
+                            AND (SELECT max(version) FROM schema_migrations) = $latest") == t ]] ||
   fail "the migration of the failed run was committed"
 [[ $(sql "$new_url" "SELECT date_vi('2020-04-29')") == 29.04.2020 ]] ||
   fail "a function of the failed run was committed"

@@ -814,7 +814,7 @@ static void scope_and_roles(void **state)
     /* Unknown period and indicator. */
     response = http_get(&api, "/v1/indicators?unit=870&period=2019", district);
     assert_int_equal(response->status, 404);
-    assert_non_null(strstr(json_text(response->json, "detail", NULL), "No period 2019"));
+    assert_non_null(strstr(json_text(response->json, "detail", NULL), "No plan for 2019"));
     http_free(response);
     response = http_get(&api, "/v1/indicators/happiness?unit=870", district);
     assert_int_equal(response->status, 404);

@@ -101,17 +101,17 @@ static void working_days_skip_tet_and_weekends(void **state)
      * five working days later, on Wednesday 5 February, after Tết (23–29
      * January) and two weekends. */
     struct civil_date due = civil_add_working_days((struct civil_date){2020, 1, 22}, 5,
-                                                   holidays_2020, count);
+                                                   holidays_2020, count, NULL, 0);
     assert_int_equal(due.month, 2);
     assert_int_equal(due.day, 5);
     /* Across 30/4–1/5: Wednesday 29 April + 2 working days is Tuesday 5 May. */
-    due = civil_add_working_days((struct civil_date){2020, 4, 29}, 2, holidays_2020, count);
+    due = civil_add_working_days((struct civil_date){2020, 4, 29}, 2, holidays_2020, count, NULL, 0);
     assert_int_equal(due.month, 5);
     assert_int_equal(due.day, 5);
     /* Without holidays only weekends count; zero days is the same day. */
-    due = civil_add_working_days((struct civil_date){2020, 1, 22}, 5, NULL, 0);
+    due = civil_add_working_days((struct civil_date){2020, 1, 22}, 5, NULL, 0, NULL, 0);
     assert_int_equal(due.day, 29);
-    due = civil_add_working_days((struct civil_date){2020, 1, 22}, 0, holidays_2020, count);
+    due = civil_add_working_days((struct civil_date){2020, 1, 22}, 0, holidays_2020, count, NULL, 0);
     assert_int_equal(due.day, 22);
 }
 

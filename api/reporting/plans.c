@@ -1,0 +1,273 @@
+/* Plan years (kế hoạch năm): GET /v1/plans/{year} and PUT /v1/plans/{year}.
+ * A plan holds the year's indicator targets (rates as exact fractions), the
+ * fund's mobilisation targets per unit (integer VND) and, once written, the
+ * year's report periods, created from the rules of migration 0014.  The
+ * write itself is the SQL function plan_put(), the same path the seed of
+ * 2020 takes; this file checks the body's shape and the caller's scope.
+ * Plans are not personal data: reads and refusals are not audited; writes
+ * are. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "json.h"
+#include "reporting/reporting.h"
+
+/* The plan's year, as the path gives it; validated by the handlers. */
+struct plan_request {
+    const char *year;
+};
+
+static bool read_plan(struct operation *operation, bool lock, enum db_outcome *outcome)
+{
+    const struct plan_request *plan = operation->domain;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, plan->year);
+    PGresult *result = operation_query(operation,
+                                       lock ? "SELECT p.version, p.unit_id, plan_document(p)::text "
+                                              "  FROM plans p WHERE p.year = $1::smallint "
+                                              "   FOR UPDATE"
+                                            : "SELECT p.version, p.unit_id, plan_document(p)::text "
+                                              "  FROM plans p WHERE p.year = $1::smallint",
+                                       &params, outcome);
+    if (result == NULL)
+        return false;
+    operation->found = PQntuples(result) == 1;
+    bool kept = true;
+    if (operation->found) {
+        operation->version = db_integer(result, 0, 0);
+        operation->unit_id = db_integer(result, 0, 1);
+        kept = operation_keep_document(operation, db_text(result, 0, 2));
+    }
+    PQclear(result);
+    if (!kept)
+        *outcome = DB_FAILED;
+    return kept;
+}
+
+/* A plan is audited with its unit and no id. */
+static const struct resource plan_resource = {
+    .name = "plan", .table = "plans", .document = "plan_document(r)", .audit_type = "plans",
+    .read = read_plan};
+
+/* The path's year, 2000 to 2100; false (after a 404) otherwise. */
+static bool plan_year_valid(struct request *request, const char *year)
+{
+    long long value;
+    if (config_parse_integer(year, 2000, 2100, &value))
+        return true;
+    reply_problem(request, PROBLEM_NOT_FOUND, "No such plan: the year must be 2000 to 2100.");
+    return false;
+}
+
+/* ---- GET ------------------------------------------------------------------- */
+
+static enum db_outcome get_plan(struct operation *operation)
+{
+    enum db_outcome outcome = DB_COMMIT;
+    if (operation_read(operation, false, &outcome) && !operation->found) {
+        const struct plan_request *plan = operation->domain;
+        outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found",
+                                   "No plan for %s: PUT /v1/plans/%s creates it.", plan->year,
+                                   plan->year);
+    }
+    return outcome;
+}
+
+static const struct operation_steps get_steps = {
+    .action = "read", .query = get_plan, .status = 200, .quiet_read = true,
+    .quiet_refusals = true};
+
+void handle_plan_get(struct request *request)
+{
+    struct plan_request plan = {.year = route_param(&request->match, "year")};
+    if (!plan_year_valid(request, plan.year))
+        return;
+    struct operation operation = {.domain = &plan};
+    if (operation_begin(&operation, request, &plan_resource, &get_steps, false))
+        operation_run(&operation);
+}
+
+/* ---- PUT ------------------------------------------------------------------- */
+
+/* The rates the rollup compares with a target (rollup_indicators). */
+static const char *const target_codes[] = {"csc_rate", "csc_supported_rate", NULL};
+static const char *const comparators[] = {"lt", "le", "ge", "gt", NULL};
+
+static const struct json_field plan_fields[] = {
+    {.name = "title", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
+     .max_length = 300},
+    {.name = "reference", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
+     .max_length = 100},
+    {.name = "unit", .kind = JSON_FIELD_STRING, .required = true, .min_length = 2,
+     .max_length = 5},
+    {.name = "targets", .kind = JSON_FIELD_ARRAY, .required = true},
+    {.name = "fund_targets", .kind = JSON_FIELD_ARRAY, .required = true},
+};
+
+static const struct json_field target_fields[] = {
+    {.name = "code", .kind = JSON_FIELD_ENUM, .required = true, .choices = target_codes},
+    {.name = "comparator", .kind = JSON_FIELD_ENUM, .required = true, .choices = comparators},
+    {.name = "numerator", .kind = JSON_FIELD_INTEGER, .required = true, .minimum = 0,
+     .maximum = 1000000000000LL},
+    {.name = "denominator", .kind = JSON_FIELD_INTEGER, .required = true, .minimum = 1,
+     .maximum = 1000000000000LL},
+    {.name = "description", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
+     .max_length = 500},
+};
+
+static const struct json_field fund_target_fields[] = {
+    {.name = "unit", .kind = JSON_FIELD_STRING, .required = true, .min_length = 2,
+     .max_length = 5},
+    {.name = "amount_vnd", .kind = JSON_FIELD_INTEGER, .required = true, .minimum = 0,
+     .maximum = 1000000000000LL},
+};
+
+/* Checks each element of the array member `name` against `fields`; returns
+ * the elements' count.  A code named twice in the targets is an error too
+ * (a fund target's unit named twice is found by plan_put, which resolves
+ * codes). */
+static void check_items(const json_t *body, const char *name, const struct json_field *fields,
+                        size_t count, json_t *errors)
+{
+    const json_t *items = json_object_get(body, name);
+    size_t index;
+    const json_t *item;
+    json_array_foreach(items, index, item) {
+        char pointer[64];
+        snprintf(pointer, sizeof pointer, "/%s/%zu", name, index);
+        if (!json_is_object(item)) {
+            problem_add_field_error(errors, pointer, "must be an object");
+            continue;
+        }
+        if (!json_check_fields(item, fields, count, pointer, false, errors) ||
+            strcmp(name, "targets") != 0)
+            continue;
+        for (size_t earlier = 0; earlier < index; earlier++) {
+            const char *code = json_member_string(json_array_get(items, earlier), "code");
+            if (code != NULL && strcmp(code, json_member_string(item, "code")) == 0) {
+                problem_add_field_error(errors, pointer, "names %s a second time", code);
+                break;
+            }
+        }
+    }
+}
+
+static json_t *check_plan(struct operation *operation)
+{
+    json_t *errors = json_array();
+    const json_t *body = operation->body;
+    json_check_fields(body, plan_fields, sizeof plan_fields / sizeof plan_fields[0], "", false,
+                      errors);
+    check_items(body, "targets", target_fields, sizeof target_fields / sizeof target_fields[0],
+                errors);
+    check_items(body, "fund_targets", fund_target_fields,
+                sizeof fund_target_fields / sizeof fund_target_fields[0], errors);
+    return errors;
+}
+
+/* The plan's unit is the caller's or one under it (a district officer plans
+ * for the district, an administrator for anything). */
+static bool plan_unit_in_scope(struct operation *operation, enum db_outcome *outcome)
+{
+    const struct plan_request *plan = operation->domain;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, json_member_string(operation->body, "unit"));
+    db_param_text(&params, plan->year);
+    PGresult *result = operation_query(
+        operation,
+        "SELECT plan_year_unit($1, $2::smallint) IS NULL "
+        "    OR plan_year_unit($1, $2::smallint) IN (SELECT id FROM scope_units())",
+        &params, outcome);
+    if (result == NULL)
+        return false;
+    bool in_scope = db_bool(result, 0, 0);
+    PQclear(result);
+    if (!in_scope) {
+        json_t *errors = json_array();
+        problem_add_field_error(errors, "/unit", "must be your unit or a unit under it");
+        *outcome = operation_refuse_invalid(operation, errors, "The plan is invalid.");
+    }
+    return in_scope;
+}
+
+/* plan_put()'s answer: [] once written, else the problems it found. */
+static bool plan_written(struct operation *operation, enum db_outcome *outcome)
+{
+    const struct plan_request *plan = operation->domain;
+    char *body = json_dumps(operation->body, JSON_COMPACT);
+    if (body == NULL) {
+        *outcome = DB_FAILED;
+        return false;
+    }
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, plan->year);
+    db_param_text(&params, body);
+    db_param_instant(&params, clock_now_us());
+    /* The year's indicators (new targets, new periods) are computed by the
+     * next rollup: queued now rather than in 10 minutes. */
+    PGresult *result = operation_query(
+        operation,
+        "SELECT plan_put($1::smallint, $2::jsonb, $3)::text, "
+        "       job_enqueue('rollup_indicators', 'rollup_indicators', '{}', $3, $3)",
+        &params, outcome);
+    free(body);
+    if (result == NULL)
+        return false;
+    json_t *errors = json_loads(db_text(result, 0, 0), 0, NULL);
+    PQclear(result);
+    if (errors == NULL) {
+        *outcome = DB_FAILED;
+        return false;
+    }
+    if (json_array_size(errors) == 0) {
+        json_decref(errors);
+        return true;
+    }
+    *outcome = operation_refuse_invalid(operation, errors, "The plan is invalid.");
+    return false;
+}
+
+static enum db_outcome put_plan(struct operation *operation)
+{
+    enum db_outcome outcome = DB_COMMIT;
+    /* An absent plan has version 0: created without If-Match, and If-Match
+     * on it is a 412; an existing one needs the version last read. */
+    if (!operation_read(operation, true, &outcome) ||
+        (operation->found && !reporting_precondition(operation, &outcome)) ||
+        (!operation->found && operation->if_match != 0 &&
+         !reporting_precondition(operation, &outcome)) ||
+        !plan_unit_in_scope(operation, &outcome))
+        return outcome;
+    bool existed = operation->found;
+    if (!plan_written(operation, &outcome) || !operation_read(operation, false, &outcome))
+        return outcome;
+    if (!operation->found)
+        return DB_FAILED;
+    operation->change = existed ? "update" : "create";
+    operation->status = existed ? 200 : 201;
+    const struct plan_request *plan = operation->domain;
+    if (!existed)
+        snprintf(operation->location, sizeof operation->location, "/v1/plans/%s", plan->year);
+    return DB_COMMIT;
+}
+
+static const struct operation_steps put_steps = {
+    .action = "update", .check = check_plan, .invalid_detail = "The plan is invalid.",
+    .write = put_plan, .change = "update", .status = 200, .quiet_refusals = true};
+
+void handle_plan_put(struct request *request)
+{
+    struct plan_request plan = {.year = route_param(&request->match, "year")};
+    struct operation operation = {.domain = &plan};
+    if (!reporting_begin(&operation, request, &plan_resource, &put_steps, false) ||
+        !plan_year_valid(request, plan.year) ||
+        (operation.body = request_json_body(request)) == NULL)
+        return;
+    operation_run(&operation);
+    json_decref(operation.body);
+}

@@ -1,0 +1,427 @@
+/* Every year, not only 2020: plan years as data, end to end.  The API
+ * stands on 20/4/2026 (BAOVE_NOW), where the seed knows only the plan of
+ * 2020 (written by plan_put(), the function behind PUT /v1/plans/{year}):
+ *
+ *   - the 2020 plan reads back as the seed wrote it, periods included;
+ *   - 2026 has no plan: its indicators say so (404 naming PUT /v1/plans);
+ *   - a commune officer may not write a plan (403); a bad body is a 422
+ *     naming every member, unknown units included;
+ *   - a district officer creates plan 2026 (201): its report periods appear
+ *     from the rules, due 2026-05-13 and 2026-11-12; replacing it needs
+ *     If-Match (428, 412, then 200);
+ *   - `baove-worker --once` on 29/4/2026 07:30 computes the 2026
+ *     indicators (GET is then 200 with the plan's targets) and sends the
+ *     −14 reminder of the 6-month report to the 10 communes;
+ *   - the daily job gives a plan written by another path (SQL) its
+ *     periods;
+ *   - the working-day calendar: 2026 computed by default (Tết from the
+ *     lunar calendar), 2020 exactly as seeded; a detailed assessment on the
+ *     eve of the 2026 break gets its plan deadline after it, by default and
+ *     by a stored decision with a make-up Saturday. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static struct test_database database;
+static struct test_process api;
+static char *district, *commune;
+
+static const char plan_2026[] =
+    "{\"title\":\"Kế hoạch thực hiện Chương trình Bảo vệ trẻ em năm 2026\","
+    "\"reference\":\"12/KH-UBND\",\"unit\":\"870\","
+    "\"targets\":[{\"code\":\"csc_rate\",\"comparator\":\"lt\",\"numerator\":5,"
+    "\"denominator\":200,\"description\":\"Children in special circumstances below 2.5 %\"},"
+    "{\"code\":\"csc_supported_rate\",\"comparator\":\"ge\",\"numerator\":95,"
+    "\"denominator\":100,\"description\":\"At least 95 % supported\"}],"
+    "\"fund_targets\":[{\"unit\":\"870\",\"amount_vnd\":150000000},"
+    "{\"unit\":\"29977\",\"amount_vnd\":25000000}]}";
+
+static struct http_response *call(const char *method, const char *path, const char *token,
+                                  const char *body, const char *if_match)
+{
+    char header[64];
+    const char *headers[] = {header, NULL};
+    snprintf(header, sizeof header, "If-Match: %s", if_match ? if_match : "");
+    struct http_options options = {.method = method, .path = path, .token = token,
+                                   .body = body, .headers = if_match ? headers : NULL};
+    return http_call(&api, &options);
+}
+
+/* One text value of an owner's query. */
+static char *query_text(const char *sql)
+{
+    PGconn *connection = PQconnectdb(database.admin_url);
+    assert_int_equal(PQstatus(connection), CONNECTION_OK);
+    PGresult *result = PQexec(connection, sql);
+    assert_int_equal(PQresultStatus(result), PGRES_TUPLES_OK);
+    char *text = strdup(PQgetvalue(result, 0, 0));
+    PQclear(result);
+    PQfinish(connection);
+    return text;
+}
+
+static void assert_query(const char *sql, const char *expected)
+{
+    char *text = query_text(sql);
+    assert_string_equal(text, expected);
+    free(text);
+}
+
+static void run_worker(const char *now)
+{
+    char setting[64];
+    snprintf(setting, sizeof setting, "BAOVE_NOW=%s", now);
+    const char *env[] = {setting, NULL};
+    const char *args[] = {"--once", NULL};
+    struct test_process worker;
+    assert_true(harness_start_worker(&database, env, args, &worker));
+    assert_int_equal(harness_wait_exit(&worker, 120), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!harness_create_database("baove_t_years", true, true, &database))
+        return -1;
+    const char *env[] = {"BAOVE_NOW=2026-04-20T09:00:00+07:00", NULL};
+    if (!harness_start_api(&database, env, &api))
+        return -1;
+    district = harness_login(&api, "demo_district", "baove-demo");
+    commune = harness_login(&api, "demo_commune", "baove-demo");
+    return district != NULL && commune != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(district);
+    free(commune);
+    return harness_stop(&api) == 0 ? 0 : -1;
+}
+
+/* The seed wrote 2020 through plan_put: the same figures as before. */
+static void plan_2020_is_the_seed(void **state)
+{
+    (void)state;
+    struct http_response *plan = call("GET", "/v1/plans/2020", district, NULL, NULL);
+    assert_int_equal(plan->status, 200);
+    assert_string_equal(http_header(plan, "ETag"), "\"1\"");
+    assert_string_equal(json_text(plan->json, "unit", NULL), "870");
+    assert_string_equal(json_text(plan->json, "reference", NULL), "10/KH-SLĐTBXH");
+    json_t *targets = json_object_get(plan->json, "targets");
+    assert_int_equal(json_array_size(targets), 2);
+    assert_string_equal(json_text(json_array_get(targets, 0), "code", NULL), "csc_rate");
+    assert_string_equal(json_text(json_array_get(targets, 0), "comparator", NULL), "lt");
+    assert_int_equal(json_array_size(json_object_get(plan->json, "fund_targets")), 11);
+    json_t *periods = json_object_get(plan->json, "report_periods");
+    assert_int_equal(json_array_size(periods), 2);
+    assert_string_equal(json_text(json_array_get(periods, 0), "covers_to", NULL), "2020-04-30");
+    assert_string_equal(json_text(json_array_get(periods, 0), "due_on", NULL), "2020-05-13");
+    assert_string_equal(json_text(json_array_get(periods, 1), "covers_to", NULL), "2020-10-31");
+    assert_string_equal(json_text(json_array_get(periods, 1), "due_on", NULL), "2020-11-12");
+    http_free(plan);
+    assert_query("SELECT sum(amount_vnd)::text FROM fund_targets WHERE year = 2020",
+                 "300000000");
+    assert_query("SELECT string_agg(format('%s %s/%s', code, numerator, denominator), ', ' "
+                 "ORDER BY code) FROM plan_targets WHERE year = 2020",
+                 "csc_rate 3/100, csc_supported_rate 93/100");
+}
+
+static void a_year_without_plan_says_so(void **state)
+{
+    (void)state;
+    struct http_response *figures =
+        call("GET", "/v1/indicators?unit=870&period=2026", district, NULL, NULL);
+    assert_int_equal(figures->status, 404);
+    assert_non_null(strstr(json_text(figures->json, "detail", NULL), "No plan for 2026"));
+    http_free(figures);
+    struct http_response *plan = call("GET", "/v1/plans/2026", district, NULL, NULL);
+    assert_int_equal(plan->status, 404);
+    assert_non_null(strstr(json_text(plan->json, "detail", NULL), "PUT /v1/plans/2026"));
+    http_free(plan);
+    struct http_response *odd = call("GET", "/v1/plans/1999", district, NULL, NULL);
+    assert_int_equal(odd->status, 404);
+    http_free(odd);
+}
+
+static void only_valid_plans_by_officers(void **state)
+{
+    (void)state;
+    struct http_response *denied = call("PUT", "/v1/plans/2026", commune, plan_2026, NULL);
+    assert_int_equal(denied->status, 403);
+    http_free(denied);
+    struct http_response *bad = call(
+        "PUT", "/v1/plans/2026", district,
+        "{\"title\":\"\",\"reference\":\"x\",\"unit\":\"870\",\"targets\":["
+        "{\"code\":\"csc_rate\",\"comparator\":\"about\",\"numerator\":1,\"denominator\":0,"
+        "\"description\":\"d\"}],\"fund_targets\":[{\"unit\":\"870\"}]}",
+        NULL);
+    assert_int_equal(bad->status, 422);
+    const char *body = bad->body;
+    assert_non_null(strstr(body, "\"/title\""));
+    assert_non_null(strstr(body, "\"/targets/0/comparator\""));
+    assert_non_null(strstr(body, "\"/targets/0/denominator\""));
+    assert_non_null(strstr(body, "\"/fund_targets/0/amount_vnd\""));
+    http_free(bad);
+    /* Codes are resolved in the database: unknown, twice, not under the plan. */
+    struct http_response *units = call(
+        "PUT", "/v1/plans/2026", district,
+        "{\"title\":\"t\",\"reference\":\"r\",\"unit\":\"870\",\"targets\":[],"
+        "\"fund_targets\":[{\"unit\":\"99999\",\"amount_vnd\":1},"
+        "{\"unit\":\"29977\",\"amount_vnd\":1},{\"unit\":\"29977\",\"amount_vnd\":2},"
+        "{\"unit\":\"87\",\"amount_vnd\":1}]}",
+        NULL);
+    assert_int_equal(units->status, 422);
+    assert_non_null(strstr(units->body, "\"/fund_targets/0/unit\""));
+    assert_null(strstr(units->body, "\"/fund_targets/1/unit\""));
+    assert_non_null(strstr(units->body, "\"/fund_targets/2/unit\""));
+    assert_non_null(strstr(units->body, "\"/fund_targets/3/unit\""));
+    http_free(units);
+    assert_query("SELECT count(*)::text FROM plans WHERE year = 2026", "0");
+}
+
+static void plan_2026_through_the_api(void **state)
+{
+    (void)state;
+    struct http_response *created = call("PUT", "/v1/plans/2026", district, plan_2026, NULL);
+    assert_int_equal(created->status, 201);
+    assert_string_equal(http_header(created, "ETag"), "\"1\"");
+    assert_string_equal(http_header(created, "Location"), "/v1/plans/2026");
+    json_t *periods = json_object_get(created->json, "report_periods");
+    assert_int_equal(json_array_size(periods), 2);
+    assert_string_equal(json_text(json_array_get(periods, 0), "key", NULL), "2026S1");
+    assert_string_equal(json_text(json_array_get(periods, 0), "due_on", NULL), "2026-05-13");
+    assert_string_equal(json_text(json_array_get(periods, 1), "key", NULL), "2026");
+    assert_string_equal(json_text(json_array_get(periods, 1), "due_on", NULL), "2026-11-12");
+    http_free(created);
+
+    struct http_response *listed =
+        call("GET", "/v1/report-periods?year=2026", district, NULL, NULL);
+    assert_int_equal(listed->status, 200);
+    assert_int_equal(json_array_size(json_object_get(listed->json, "items")), 2);
+    http_free(listed);
+
+    struct http_response *blind = call("PUT", "/v1/plans/2026", district, plan_2026, NULL);
+    assert_int_equal(blind->status, 428);
+    http_free(blind);
+    struct http_response *stale = call("PUT", "/v1/plans/2026", district, plan_2026, "\"7\"");
+    assert_int_equal(stale->status, 412);
+    http_free(stale);
+    /* Replaced: the commune's fund target goes, the district's changes. */
+    char *replacement = strdup(plan_2026);
+    char *cut = strstr(replacement, ",{\"unit\":\"29977\"");
+    strcpy(cut, "]}");
+    struct http_response *updated =
+        call("PUT", "/v1/plans/2026", district, replacement, "\"1\"");
+    free(replacement);
+    assert_int_equal(updated->status, 200);
+    assert_string_equal(http_header(updated, "ETag"), "\"2\"");
+    assert_null(http_header(updated, "Location"));
+    assert_int_equal(json_array_size(json_object_get(updated->json, "fund_targets")), 1);
+    http_free(updated);
+    /* A plan that does not exist has no version to match. */
+    struct http_response *ghost = call("PUT", "/v1/plans/2030", district, plan_2026, "\"1\"");
+    assert_int_equal(ghost->status, 412);
+    http_free(ghost);
+    assert_query("SELECT string_agg(action || ' ' || outcome, ', ' ORDER BY id) FROM audit_log "
+                 "WHERE resource_type = 'plans'",
+                 "create success, update success");
+}
+
+/* The worker on 29/4/2026: the rollup queued by the plan, and the first
+ * reminder of the 6-month report (−14 days before 13/5). */
+static void the_worker_runs_2026(void **state)
+{
+    (void)state;
+    run_worker("2026-04-29T07:30:00+07:00");
+    assert_query("SELECT count(*)::text FROM report_reminders "
+                 "WHERE period_key = '2026S1' AND offset_days = -14",
+                 "10");
+    struct http_response *figures =
+        call("GET", "/v1/indicators?unit=870&period=2026", district, NULL, NULL);
+    if (figures->status != 200)
+        fprintf(stderr, "%s\n", figures->body);
+    assert_int_equal(figures->status, 200);
+    assert_non_null(strstr(figures->body, "\"csc_rate\""));
+    http_free(figures);
+    struct http_response *half =
+        call("GET", "/v1/indicators?unit=29977&period=2026S1", district, NULL, NULL);
+    assert_int_equal(half->status, 200);
+    http_free(half);
+    struct http_response *summary = call("GET", "/v1/reports/2026S1/summary", district, NULL,
+                                         NULL);
+    assert_int_equal(summary->status, 200);
+    http_free(summary);
+}
+
+/* A plan written by another path gets its periods from the daily job. */
+static void the_daily_job_fills_in_periods(void **state)
+{
+    (void)state;
+    PGconn *connection = PQconnectdb(database.admin_url);
+    assert_int_equal(PQstatus(connection), CONNECTION_OK);
+    PGresult *result = PQexec(connection,
+                              "INSERT INTO plans (year, title, reference, unit_id) "
+                              "SELECT 2027, 'Kế hoạch 2027', 'draft', id FROM units "
+                              " WHERE code = '870'");
+    assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
+    PQclear(result);
+    PQfinish(connection);
+    run_worker("2026-12-01T01:30:00+07:00");
+    assert_query("SELECT string_agg(key || ' ' || due_on, ', ' ORDER BY due_on) "
+                 "FROM report_periods WHERE year = 2027",
+                 "2027S1 2027-05-13, 2027 2027-11-12");
+}
+
+/* ---- the working-day calendar ---------------------------------------------------- */
+
+static void calendars_default_and_decided(void **state)
+{
+    (void)state;
+    struct http_response *computed = call("GET", "/v1/calendar/2026", district, NULL, NULL);
+    assert_int_equal(computed->status, 200);
+    assert_string_equal(json_text(computed->json, "source", NULL), "default");
+    assert_non_null(strstr(computed->body, "\"2026-02-16\""));
+    assert_non_null(strstr(computed->body, "\"2026-02-20\""));
+    assert_null(strstr(computed->body, "\"2026-02-23\""));
+    http_free(computed);
+    /* 2020 is the seeded decision, exactly. */
+    struct http_response *seeded = call("GET", "/v1/calendar/2020", district, NULL, NULL);
+    assert_int_equal(seeded->status, 200);
+    assert_string_equal(json_text(seeded->json, "source", NULL), "decision");
+    json_t *days = json_object_get(seeded->json, "days_off");
+    const char *expected[] = {"2020-01-01", "2020-01-23", "2020-01-24", "2020-01-25",
+                              "2020-01-26", "2020-01-27", "2020-01-28", "2020-01-29",
+                              "2020-04-02", "2020-04-30", "2020-05-01", "2020-09-02"};
+    assert_int_equal(json_array_size(days), 12);
+    for (size_t i = 0; i < 12; i++)
+        assert_string_equal(json_text(json_array_get(days, i), "day", NULL), expected[i]);
+    http_free(seeded);
+}
+
+/* A case of 2026 up to its detailed assessment on `at`; returns the plan
+ * deadline's due_at (caller frees). */
+static char *plan_deadline_of_case(const char *child, const char *at)
+{
+    char body[600], path[96];
+    snprintf(path, sizeof path, "/v1/children/%s", child);
+    struct http_response *registered = call(
+        "PUT", path, commune,
+        "{\"unit\":\"29980\",\"full_name\":\"Nguyễn Văn Tết\",\"sex\":\"male\","
+        "\"date_of_birth\":\"2015-05-05\",\"registered_on\":\"2026-01-05\"}",
+        NULL);
+    assert_int_equal(registered->status, 201);
+    http_free(registered);
+    snprintf(body, sizeof body,
+             "{\"child_id\":\"%s\",\"received_at\":\"2026-02-12T08:00:00+07:00\","
+             "\"source\":\"hotline_111\",\"concerns\":[\"neglect\"],"
+             "\"summary\":\"Trẻ bị bỏ mặc\"}", child);
+    struct http_response *created = call("POST", "/v1/cases", commune, body, NULL);
+    assert_int_equal(created->status, 201);
+    char transitions[96];
+    snprintf(transitions, sizeof transitions, "/v1/cases/%s/transitions",
+             json_text(created->json, "id", NULL));
+    http_free(created);
+    struct http_response *initial = call(
+        "POST", transitions, commune,
+        "{\"to\":\"initial_assessed\",\"at\":\"2026-02-12T10:00:00+07:00\","
+        "\"form\":{\"harm_level\":\"medium\",\"serious_risk\":false,"
+        "\"immediate_needs\":\"Theo dõi\"}}",
+        "\"1\"");
+    assert_int_equal(initial->status, 200);
+    char version[24];
+    snprintf(version, sizeof version, "\"%lld\"",
+             (long long)json_integer_value(json_object_get(initial->json, "version")));
+    http_free(initial);
+    snprintf(body, sizeof body,
+             "{\"to\":\"detailed_assessed\",\"at\":\"%s\",\"form\":{\"physical_state\":\"Gầy\","
+             "\"psychological_state\":\"Buồn\",\"family_situation\":\"Cha mẹ đi làm xa\","
+             "\"protective_capacity\":\"Thấp\",\"needs\":\"Chăm sóc\","
+             "\"meeting_on\":\"2026-02-13\"}}", at);
+    struct http_response *detailed = call("POST", transitions, commune, body, version);
+    assert_int_equal(detailed->status, 200);
+    char *due = NULL;
+    json_t *deadlines = json_object_get(detailed->json, "deadlines");
+    for (size_t i = 0; i < json_array_size(deadlines); i++)
+        if (strcmp(json_text(json_array_get(deadlines, i), "kind", NULL), "plan_submission") == 0)
+            due = strdup(json_text(json_array_get(deadlines, i), "due_at", NULL));
+    http_free(detailed);
+    assert_non_null(due);
+    return due;
+}
+
+/* Friday 13/2/2026, the last working day before Tết (Tuesday 17/2): five
+ * working days later is after the break, by default and by a decision. */
+static void a_deadline_across_tet_2026(void **state)
+{
+    (void)state;
+    char *due = plan_deadline_of_case("0b8e1d52-3c57-4d2a-9a55-7f6a2b1c2026",
+                                      "2026-02-13T10:00:00+07:00");
+    assert_string_equal(due, "2026-02-27T23:59:59+07:00");
+    free(due);
+    /* An illustrative decision: Monday 23/2 off too, Saturday 28/2 worked. */
+    const char decision[] =
+        "{\"decision\":\"Thông báo nghỉ Tết Bính Ngọ 2026 (illustrative)\","
+        "\"days_off\":[{\"day\":\"2026-01-01\",\"name_vi\":\"Tết Dương lịch\","
+        "\"name_en\":\"New Year's Day\"},"
+        "{\"day\":\"2026-02-16\",\"name_vi\":\"Tết Nguyên đán\",\"name_en\":\"Tết\"},"
+        "{\"day\":\"2026-02-17\",\"name_vi\":\"Tết Nguyên đán\",\"name_en\":\"Tết\"},"
+        "{\"day\":\"2026-02-18\",\"name_vi\":\"Tết Nguyên đán\",\"name_en\":\"Tết\"},"
+        "{\"day\":\"2026-02-19\",\"name_vi\":\"Tết Nguyên đán\",\"name_en\":\"Tết\"},"
+        "{\"day\":\"2026-02-20\",\"name_vi\":\"Tết Nguyên đán\",\"name_en\":\"Tết\"},"
+        "{\"day\":\"2026-02-23\",\"name_vi\":\"Nghỉ hoán đổi\",\"name_en\":\"Swapped day off\"}],"
+        "\"working_days\":[{\"day\":\"2026-02-28\",\"name\":\"Làm bù cho 23/2\"}]}";
+    struct http_response *bad = call(
+        "PUT", "/v1/calendar/2026", district,
+        "{\"decision\":\"x\",\"days_off\":[{\"day\":\"2025-12-31\",\"name_vi\":\"a\","
+        "\"name_en\":\"b\"}],\"working_days\":[{\"day\":\"2026-02-27\",\"name\":\"c\"}]}",
+        NULL);
+    assert_int_equal(bad->status, 422);
+    assert_non_null(strstr(bad->body, "\"/days_off/0/day\""));
+    assert_non_null(strstr(bad->body, "\"/working_days/0/day\""));
+    http_free(bad);
+    struct http_response *denied = call("PUT", "/v1/calendar/2026", commune, decision, NULL);
+    assert_int_equal(denied->status, 403);
+    http_free(denied);
+    struct http_response *stored = call("PUT", "/v1/calendar/2026", district, decision, NULL);
+    assert_int_equal(stored->status, 200);
+    assert_string_equal(json_text(stored->json, "source", NULL), "decision");
+    assert_string_equal(http_header(stored, "ETag"), "\"1\"");
+    http_free(stored);
+    struct http_response *blind = call("PUT", "/v1/calendar/2026", district, decision, NULL);
+    assert_int_equal(blind->status, 428);
+    http_free(blind);
+    due = plan_deadline_of_case("0b8e1d52-3c57-4d2a-9a55-7f6a2b1c2027",
+                                "2026-02-13T10:00:00+07:00");
+    assert_string_equal(due, "2026-02-28T23:59:59+07:00");
+    free(due);
+    assert_query("SELECT string_agg(action || ' ' || outcome, ', ' ORDER BY id) FROM audit_log "
+                 "WHERE resource_type = 'calendar'",
+                 "create success");
+}
+
+int main(void)
+{
+    harness_init("years");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(plan_2020_is_the_seed),
+        cmocka_unit_test(a_year_without_plan_says_so),
+        cmocka_unit_test(only_valid_plans_by_officers),
+        cmocka_unit_test(plan_2026_through_the_api),
+        cmocka_unit_test(the_worker_runs_2026),
+        cmocka_unit_test(the_daily_job_fills_in_periods),
+        cmocka_unit_test(calendars_default_and_decided),
+        cmocka_unit_test(a_deadline_across_tet_2026),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    harness_finish();
+    return failed;
+}
