@@ -185,15 +185,26 @@ function stringOf(schema, random, context) {
   return text;
 }
 
+// One schema for an allOf: the parts' properties and required members
+// together, their other keywords laid over each other.
+function mergeAll(schema, doc) {
+  const { allOf, ...merged } = schema;
+  for (let part of allOf) {
+    part = resolve(doc, part) ?? {};
+    if (part.allOf) part = mergeAll(part, doc);
+    const { properties, required, ...rest } = part;
+    Object.assign(merged, rest);
+    merged.properties = { ...(merged.properties ?? {}), ...(properties ?? {}) };
+    merged.required = [...new Set([...(merged.required ?? []), ...(required ?? [])])];
+  }
+  return merged;
+}
+
 function valueOf(schema, random, context, depth = 0) {
   schema = resolve(context.doc, schema) ?? {};
   if (schema.const !== undefined) return schema.const;
   if (Array.isArray(schema.enum)) return random.pick(schema.enum);
-  if (schema.allOf) {
-    const merged = {};
-    for (const part of schema.allOf) Object.assign(merged, valueOf(part, random, context, depth + 1));
-    return merged;
-  }
+  if (schema.allOf) return valueOf(mergeAll(schema, context.doc), random, context, depth + 1);
   const choices = schema.oneOf ?? schema.anyOf;
   if (choices && !schema.properties) return valueOf(random.pick(choices), random, context, depth + 1);
   let type = schema.type ?? (schema.properties ? 'object' : schema.items ? 'array' : 'string');
@@ -284,7 +295,7 @@ function encode(value) {
 }
 
 function buildRequest(operation, role, random, context) {
-  const mutated = random.chance(0.5);
+  const mutated = random.chance(0.4);
   const headers = {};
   let target = operation.template;
   const query = [];
@@ -310,6 +321,9 @@ function buildRequest(operation, role, random, context) {
     }
   }
   if (mutated && random.chance(0.15)) query.push(`${random.pick(BAD_TEXTS)}=${random.pick(BAD_TEXTS)}`);
+  // Oversized requests: libmicrohttpd's own limits must answer problems too.
+  if (mutated && random.chance(0.04)) headers['X-Padding'] = 'x'.repeat(random.pick([9000, 70000]));
+  if (mutated && random.chance(0.04)) query.push(`pad=${'x'.repeat(random.pick([3000, 70000]))}`);
   if (role !== null) headers.Authorization = `Bearer ${context.tokens[role]}`;
   else if (mutated && random.chance(0.3))
     headers.Authorization = random.pick(['Bearer ', 'Bearer bvt_' + 'x'.repeat(43), 'Basic YTpi', 'Bearer \xff']);
@@ -321,8 +335,8 @@ function buildRequest(operation, role, random, context) {
       body = random.pick(RAW_BODIES);
       if (random.chance(0.3)) headers['Content-Type'] = random.pick(['text/plain', 'application/json; charset=latin1', 'application/x-www-form-urlencoded', '']);
     } else {
-      const example = content.example ?? Object.values(content.examples ?? {})[0]?.value;
-      let value = example !== undefined && random.chance(0.4) ? structuredClone(example)
+      const example = content.example ?? resolve(context.doc, random.pick(Object.values(content.examples ?? {}).concat([undefined])))?.value;
+      let value = example !== undefined && random.chance(0.6) ? structuredClone(example)
         : valueOf(content.schema, random, context);
       if (mutated) value = mutateBody(value, random, context);
       body = Buffer.from(JSON.stringify(value) ?? 'null');
@@ -453,6 +467,22 @@ async function main([specFile, base, recordsFile]) {
   const fail = (request, why) => failures.push(`${why}: ${describe(request)}`);
   const started = Date.now();
   let sent = 0;
+  // A few children made from the spec's own example, so that the records
+  // under a child and the cases have something real to reach.
+  const childExample = resolve(doc, doc.components?.examples?.ChildInput)?.value;
+  for (let i = 0; childExample && i < 4; i++) {
+    const request = {
+      method: 'PUT', path: `/v1/children/${random.uuid()}`, query: '',
+      headers: { Authorization: `Bearer ${tokens.commune}`, 'Content-Type': 'application/json' },
+      body: Buffer.from(JSON.stringify(childExample)),
+    };
+    const { response, body, error } = await send(base, request, agent);
+    if (error || response.statusCode !== 201) fail(request, `the spec's example child: ${error?.message ?? response.statusCode}`);
+    else {
+      records.push(recordOf(request, response, body));
+      harvest(context, records.at(-1));
+    }
+  }
   outer:
   for (let round = 0; round < options.rounds; round++) {
     const order = operations.flatMap((operation) => [null, ...ROLES].map((role) => [operation, role]));
