@@ -8,7 +8,7 @@
 // Usage: node fuzz.mjs <openapi.yaml> <base-url> <records.jsonl>
 // Environment:
 //   BAOVE_FUZZ_SEED      the seed (a number); `random` picks one. Default 12.
-//   BAOVE_FUZZ_ROUNDS    rounds over every (operation, role); default 6.
+//   BAOVE_FUZZ_ROUNDS    rounds over every (operation, role); default 8.
 //   BAOVE_FUZZ_SECONDS   stop early after this long (a bound, not a
 //                        measure: the run prints how many requests it sent,
 //                        and BAOVE_FUZZ_REQUESTS=N replays exactly those).
@@ -437,7 +437,7 @@ function settings() {
   if (!Number.isInteger(seed)) throw new Error(`BAOVE_FUZZ_SEED: not a number: ${seedText}`);
   return {
     seed,
-    rounds: Number(process.env.BAOVE_FUZZ_ROUNDS ?? 6),
+    rounds: Number(process.env.BAOVE_FUZZ_ROUNDS ?? 8),
     seconds: Number(process.env.BAOVE_FUZZ_SECONDS ?? 60),
     requests: Number(process.env.BAOVE_FUZZ_REQUESTS ?? Infinity),
     password: process.env.BAOVE_FUZZ_PASSWORD ?? 'baove-demo',
