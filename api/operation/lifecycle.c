@@ -234,7 +234,11 @@ enum db_outcome operation_execute(struct operation *operation)
     enum db_outcome outcome =
         db_transaction_tracked(connection, transaction, operation, &commit_lost);
     operation->connection = NULL;
-    if (commit_lost)
+    /* Lost at COMMIT, or before it in a statement whose failure nothing
+     * classified (BEGIN, the audit or change log, the idempotency record):
+     * 503, not 500, whatever step met it. */
+    if (commit_lost || (outcome == DB_FAILED && !operation->problem.set &&
+                        db_connection_lost(connection, NULL)))
         operation_refuse_failure(operation, DB_FAILURE_LOST);
     return outcome;
 }

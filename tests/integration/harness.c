@@ -593,7 +593,8 @@ char *harness_login(const struct test_process *api, const char *username, const 
     return copy;
 }
 
-long harness_put_child(const struct test_process *api, const char *token, const char *id)
+struct http_response *harness_put_child_response(const struct test_process *api,
+                                                 const char *token, const char *id)
 {
     char path[128];
     snprintf(path, sizeof path, "/v1/children/%s", id);
@@ -601,7 +602,12 @@ long harness_put_child(const struct test_process *api, const char *token, const 
         .method = "PUT", .path = path, .token = token,
         .body = "{\"unit\":\"29980\",\"full_name\":\"Lê Văn Tâm\",\"sex\":\"male\","
                 "\"date_of_birth\":\"2012-05-01\",\"registered_on\":\"2020-01-02\"}"};
-    struct http_response *created = http_call(api, &create);
+    return http_call(api, &create);
+}
+
+long harness_put_child(const struct test_process *api, const char *token, const char *id)
+{
+    struct http_response *created = harness_put_child_response(api, token, id);
     long status = created->status;
     http_free(created);
     return status;

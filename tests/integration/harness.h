@@ -116,6 +116,9 @@ char *harness_login(const struct test_process *api, const char *username, const 
 /* Creates (PUT) a child with this id in commune 29980, for tests that need
  * one record to lock or change; returns the status (201). */
 long harness_put_child(const struct test_process *api, const char *token, const char *id);
+/* The same, answering the whole response (caller frees). */
+struct http_response *harness_put_child_response(const struct test_process *api,
+                                                 const char *token, const char *id);
 
 /* The string member at a path of keys, e.g. json_text(body, "unit", "code", NULL). */
 const char *json_text(const json_t *value, ...);

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -161,6 +164,211 @@ static void a_request_waiting_on_a_lock_holds_up_no_one_else(void **state)
     assert_int_equal(harness_stop(&api), 0);
 }
 
+/* ---- PostgreSQL killed under write load ------------------------------------ */
+
+#define CRASH_WRITERS 4
+#define CRASH_MAX_WRITES 4096
+
+/* What the writers share with the test, under `lock`. */
+struct crash_load {
+    const struct test_process *api;
+    const char *token;
+    pthread_mutex_t lock;
+    bool stop;
+    char acknowledged[CRASH_MAX_WRITES][37]; /* ids answered 2xx */
+    int acknowledged_count;
+    int unavailable_count;    /* 503 database-unavailable or outcome-unknown */
+    int acknowledged_after_restart;
+    bool restarted;
+    char failure[512];        /* the first answer that is neither */
+};
+
+struct crash_writer {
+    struct crash_load *load;
+    int number;
+};
+
+static bool crash_load_stopped(struct crash_load *load)
+{
+    pthread_mutex_lock(&load->lock);
+    bool stop = load->stop || load->acknowledged_count >= CRASH_MAX_WRITES;
+    pthread_mutex_unlock(&load->lock);
+    return stop;
+}
+
+/* Creates children with ids of its own, one after the other, and records
+ * what each answer means. */
+static void *write_children(void *context)
+{
+    struct crash_writer *writer = context;
+    struct crash_load *load = writer->load;
+    for (int sequence = 1; !crash_load_stopped(load); sequence++) {
+        char id[37];
+        snprintf(id, sizeof id, "%08x-0000-4000-8000-%012x", (unsigned)writer->number + 1,
+                 (unsigned)sequence);
+        struct http_response *response = harness_put_child_response(load->api, load->token, id);
+        const char *type = json_text(response->json, "type", NULL);
+        pthread_mutex_lock(&load->lock);
+        if (response->status >= 200 && response->status < 300) {
+            snprintf(load->acknowledged[load->acknowledged_count++], 37, "%s", id);
+            load->acknowledged_after_restart += load->restarted;
+        } else if (response->status == 503 && type != NULL &&
+                   (strcmp(type, "/problems/database-unavailable") == 0 ||
+                    strcmp(type, "/problems/outcome-unknown") == 0)) {
+            load->unavailable_count++;
+        } else if (load->failure[0] == '\0') {
+            snprintf(load->failure, sizeof load->failure, "PUT /v1/children/%s: %ld %s", id,
+                     response->status, type != NULL ? type : "(no problem type; 0 = no answer)");
+        }
+        bool unavailable = response->status == 503;
+        pthread_mutex_unlock(&load->lock);
+        http_free(response);
+        if (unavailable)
+            usleep(20000); /* a client's pause before it tries again */
+    }
+    return NULL;
+}
+
+/* Waits until `counter` (read under the lock) reaches `count`: a condition,
+ * not a duration (gives up after 120 s). */
+static void wait_for_count(struct crash_load *load, const int *counter, int count)
+{
+    for (int tries = 0; tries < 12000; tries++) {
+        pthread_mutex_lock(&load->lock);
+        bool reached = *counter >= count || load->failure[0] != '\0';
+        pthread_mutex_unlock(&load->lock);
+        if (reached)
+            return;
+        usleep(10000);
+    }
+    fail_msg("the writers never reached %d", count);
+}
+
+/* The parent process id of a process, from /proc. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *file = fopen(path, "r");
+    int parent = -1;
+    char state;
+    /* pid (comm) state ppid: comm holds no ')' for PostgreSQL's processes */
+    if (file != NULL && fscanf(file, "%*d (%*[^)]) %c %d", &state, &parent) != 2)
+        parent = -1;
+    if (file != NULL)
+        fclose(file);
+    return (pid_t)parent;
+}
+
+/* Gone for good: not even a zombie, which pg_ctl would still take for a
+ * running postmaster (its parent is init, which reaps it soon). */
+static bool is_gone(pid_t pid)
+{
+    return kill(pid, 0) != 0;
+}
+
+/* SIGKILL to the postmaster and every process of the cluster at once, as
+ * the kernel's OOM killer or a crash would: no shutdown checkpoint, no
+ * goodbye to clients.  Returns once they are all gone. */
+static void kill_the_cluster(const struct test_database *database)
+{
+    PGconn *probe = PQconnectdb(database->admin_url);
+    assert_int_equal(PQstatus(probe), CONNECTION_OK);
+    pid_t postmaster = parent_of(PQbackendPID(probe));
+    assert_true(postmaster > 1);
+    pid_t members[512];
+    size_t count = 0;
+    DIR *processes = opendir("/proc");
+    assert_non_null(processes);
+    for (struct dirent *entry; (entry = readdir(processes)) != NULL && count < 512;) {
+        pid_t pid = (pid_t)atoi(entry->d_name);
+        if (pid > 0 && parent_of(pid) == postmaster)
+            members[count++] = pid;
+    }
+    closedir(processes);
+    assert_int_equal(kill(postmaster, SIGKILL), 0);
+    for (size_t i = 0; i < count; i++)
+        kill(members[i], SIGKILL);
+    PQfinish(probe); /* its backend is gone already */
+    for (int tries = 0; tries < 3000 && !is_gone(postmaster); tries++)
+        usleep(10000);
+    assert_true(is_gone(postmaster));
+    for (size_t i = 0; i < count; i++)
+        for (int tries = 0; tries < 3000 && !is_gone(members[i]); tries++)
+            usleep(10000);
+}
+
+/* Every acknowledged write is in the database after a crash, requests during
+ * the outage get 503 problems (never a 500 or no answer), and the same API
+ * process serves again once PostgreSQL is back. */
+static void every_acknowledged_write_survives_a_killed_database(void **state)
+{
+    (void)state;
+    struct test_database database;
+    assert_true(harness_create_database("baove_t_crash", true, true, &database));
+    struct test_process api;
+    assert_true(harness_start_api(&database, NULL, &api));
+    char *token = harness_login(&api, "demo_district", "baove-demo");
+    assert_non_null(token);
+
+    struct crash_load *load = calloc(1, sizeof *load);
+    load->api = &api;
+    load->token = token;
+    pthread_mutex_init(&load->lock, NULL);
+    struct crash_writer writers[CRASH_WRITERS];
+    pthread_t threads[CRASH_WRITERS];
+    for (int i = 0; i < CRASH_WRITERS; i++) {
+        writers[i] = (struct crash_writer){load, i};
+        assert_int_equal(pthread_create(&threads[i], NULL, write_children, &writers[i]), 0);
+    }
+    wait_for_count(load, &load->acknowledged_count, 100);
+    kill_the_cluster(&database);
+    wait_for_count(load, &load->unavailable_count, 4 * CRASH_WRITERS);
+    assert_true(harness_cluster("start"));
+    pthread_mutex_lock(&load->lock);
+    load->restarted = true;
+    pthread_mutex_unlock(&load->lock);
+    wait_for_count(load, &load->acknowledged_after_restart, 20 * CRASH_WRITERS);
+    pthread_mutex_lock(&load->lock);
+    load->stop = true;
+    pthread_mutex_unlock(&load->lock);
+    for (int i = 0; i < CRASH_WRITERS; i++)
+        pthread_join(threads[i], NULL);
+    if (load->failure[0] != '\0')
+        fail_msg("%s", load->failure);
+
+    /* Every id answered 2xx is there, read with the owner's connection. */
+    size_t array_size = (size_t)load->acknowledged_count * 38 + 3;
+    char *array = malloc(array_size);
+    size_t used = (size_t)snprintf(array, array_size, "{");
+    for (int i = 0; i < load->acknowledged_count; i++)
+        used += (size_t)snprintf(array + used, array_size - used, "%s%s", i ? "," : "",
+                                 load->acknowledged[i]);
+    snprintf(array + used, array_size - used, "}");
+    PGconn *check = PQconnectdb(database.admin_url);
+    assert_int_equal(PQstatus(check), CONNECTION_OK);
+    const char *values[] = {array};
+    PGresult *found = PQexecParams(check,
+                                   "SELECT count(*) FROM children WHERE id = ANY($1::uuid[])",
+                                   1, NULL, values, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(found), PGRES_TUPLES_OK);
+    assert_int_equal(atoi(PQgetvalue(found, 0, 0)), load->acknowledged_count);
+    PQclear(found);
+    PQfinish(check);
+    free(array);
+    /* And through the API that lived through it. */
+    char path[80];
+    snprintf(path, sizeof path, "/v1/children/%s", load->acknowledged[0]);
+    assert_int_equal(status_of(&api, path, token, NULL), 200);
+    fprintf(stderr, "crash: %d writes acknowledged (%d after the restart), %d answered 503\n",
+            load->acknowledged_count, load->acknowledged_after_restart,
+            load->unavailable_count);
+    pthread_mutex_destroy(&load->lock);
+    free(load);
+    free(token);
+    assert_int_equal(harness_stop(&api), 0);
+}
+
 static void the_worker_reconnects_and_stops_cleanly(void **state)
 {
     (void)state;
@@ -203,6 +411,7 @@ int main(void)
         cmocka_unit_test(a_request_waiting_on_a_lock_holds_up_no_one_else),
         cmocka_unit_test(the_worker_reconnects_and_stops_cleanly),
         cmocka_unit_test(a_once_run_gives_up_without_a_database),
+        cmocka_unit_test(every_acknowledged_write_survives_a_killed_database),
     };
     int failed = cmocka_run_group_tests_name("resilience", tests, NULL, NULL);
     harness_finish();
