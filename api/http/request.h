@@ -40,7 +40,10 @@ enum request_stage {
 };
 
 struct request {
-    struct MHD_Connection *connection;
+    struct MHD_Connection *connection; /* NULL for a batch's item */
+    /* A batch's item (registry/batch.c), a request made inside another:
+     * its headers as name, value, name, value…, NULL; it has no query. */
+    const char *const *item_headers;
     enum request_stage stage;
     struct request *next_queued; /* in a worker pool's queue; not owned */
     int64_t queued_us;           /* monotonic, when it was queued */

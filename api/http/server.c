@@ -227,11 +227,19 @@ void reply_database_failure(struct request *request, const char *what, PGresult 
 
 const char *request_query(const struct request *request, const char *name)
 {
+    if (request->connection == NULL)
+        return NULL; /* a batch's item */
     return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *request_header(const struct request *request, const char *name)
 {
+    if (request->connection == NULL) {
+        for (const char *const *header = request->item_headers; header && *header; header += 2)
+            if (strcasecmp(header[0], name) == 0)
+                return header[1];
+        return NULL;
+    }
     return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
 }
 
