@@ -51,7 +51,14 @@ struct request {
     void (*aside)(struct request *request);
     void (*then)(struct request *request);
     bool aside_skipped;          /* the CPU pool stayed full: aside did not run */
-    void *handler_state;         /* a handler's state across aside work (owned) */
+    /* A reply streamed while it is produced (http/stream.h): the handler
+     * leaves `produce`, which a request thread runs once the reply's head
+     * is handed to libmicrohttpd (through after_answer); the request then
+     * lives until both the producer and the connection are done with it. */
+    struct stream *stream;
+    bool (*produce)(struct request *request, struct stream *stream);
+    void (*after_answer)(struct request *request);
+    void *handler_state;         /* a handler's state across aside or streamed work (owned) */
     void (*free_handler_state)(void *state);
     char id[REQUEST_ID_SIZE]; /* X-Request-Id, received or generated */
     int64_t started_us;       /* monotonic */

@@ -24,6 +24,7 @@
 #include "http/connections.h"
 #include "http/proxies.h"
 #include "http/request_input.h"
+#include "http/stream.h"
 #include "http/workers.h"
 
 /* Settings of the running server, copied once by server_start() before the
@@ -151,6 +152,13 @@ static int accept_quality(const char *accept, const char *type)
     return best;
 }
 
+bool request_prefers(const struct request *request, const char *media_type)
+{
+    const char *accept = request_header(request, MHD_HTTP_HEADER_ACCEPT);
+    int quality = accept != NULL ? accept_quality(accept, media_type) : 0;
+    return quality > 0 && quality > accept_quality(accept, "application/json");
+}
+
 bool request_wants_csv(const struct request *request)
 {
     const char *format = request_query(request, "format");
@@ -161,6 +169,29 @@ bool request_wants_csv(const struct request *request)
         return false;
     int csv = accept_quality(accept, "text/csv");
     return csv > 0 && csv > accept_quality(accept, "application/json");
+}
+
+/* The request thread, once the streamed reply's head is handed over: the
+ * producer, then whoever lets go last frees the request (request_end). */
+static void request_free(struct request *request);
+static void produce_stream(struct request *request)
+{
+    struct stream *stream = request->stream;
+    stream_finish(stream, request->produce(request, stream));
+    request_release_database(request);
+    if (stream_release(stream))
+        request_free(request);
+}
+
+bool reply_stream(struct request *request, const char *content_type,
+                  bool (*produce)(struct request *request, struct stream *stream))
+{
+    if (request->connection == NULL || (request->stream = stream_open(request->connection)) == NULL)
+        return false;
+    set_reply(request, 200, content_type, NULL, 0);
+    request->produce = produce;
+    request->after_answer = produce_stream;
+    return true;
 }
 
 void reply_empty(struct request *request, unsigned status)
@@ -382,6 +413,14 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
     }
     metrics_request_finished();
     connections_request_answered(connection);
+    *context = NULL;
+    /* A streamed reply's producer may still run: it frees the request. */
+    if (request->stream == NULL || stream_release(request->stream))
+        request_free(request);
+}
+
+static void request_free(struct request *request)
+{
     pool_release(request->database); /* when a handler did not run to its end */
     if (request->free_handler_state != NULL)
         request->free_handler_state(request->handler_state);
@@ -389,7 +428,6 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
     free(request->body);
     free(request->reply_body);
     free(request);
-    *context = NULL;
 }
 
 /* Hands the chosen reply to libmicrohttpd, with the common headers. */
@@ -397,8 +435,12 @@ static enum MHD_Result send_reply(struct request *request)
 {
     if (!request->replied)
         reply_problem(request, PROBLEM_INTERNAL, "The handler produced no answer.");
-    struct MHD_Response *response = MHD_create_response_from_buffer(
-        request->reply_length, request->reply_body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *response =
+        request->stream != NULL
+            ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read,
+                                                request->stream, NULL)
+            : MHD_create_response_from_buffer(request->reply_length, request->reply_body,
+                                              MHD_RESPMEM_MUST_FREE);
     if (response == NULL)
         return MHD_NO;
     request->reply_body = NULL; /* now owned by the response */
@@ -429,8 +471,9 @@ static bool run_request(struct request *request)
     else
         active_settings.dispatch(request);
     /* The answer is built: the database connection serves others while it
-     * is sent. */
-    request_release_database(request);
+     * is sent (a streamed answer keeps it until produced). */
+    if (request->stream == NULL)
+        request_release_database(request);
     if (request->aside == NULL)
         return true;
     worker_pool_submit(cpu_workers, request);
