@@ -37,6 +37,7 @@
 #include <string.h>
 #include <strings.h>
 
+
 #include "http/dispatch.h"
 #include "http/handlers.h"
 #include "http/server.h"
