@@ -9,4 +9,8 @@ struct request;
 /* Runs the matched route for a request (server_settings.dispatch). */
 void dispatch_route(struct request *request);
 
+/* The same for a request whose principal is already known (a batch's
+ * item): the route's permission, then its handler. */
+void dispatch_authenticated(struct request *request);
+
 #endif

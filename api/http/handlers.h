@@ -30,6 +30,9 @@ void handle_child_get(struct request *request);
 void handle_child_patch(struct request *request);
 void handle_child_delete(struct request *request);
 
+/* batch.c: many registry writes in one request, each answered on its own */
+void handle_batch(struct request *request);
+
 /* child_records.c: one set of handlers per kind of record about a child */
 #define RECORD_HANDLER_DECLARATIONS(kind)                                                   \
     void handle_##kind##_create(struct request *request);                                   \

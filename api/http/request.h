@@ -40,7 +40,10 @@ enum request_stage {
 };
 
 struct request {
-    struct MHD_Connection *connection;
+    struct MHD_Connection *connection; /* NULL for a batch's item */
+    /* A batch's item (registry/batch.c), a request made inside another:
+     * its headers as name, value, name, value…, NULL; it has no query. */
+    const char *const *item_headers;
     enum request_stage stage;
     struct request *next_queued; /* in a worker pool's queue; not owned */
     int64_t queued_us;           /* monotonic, when it was queued */
@@ -48,7 +51,14 @@ struct request {
     void (*aside)(struct request *request);
     void (*then)(struct request *request);
     bool aside_skipped;          /* the CPU pool stayed full: aside did not run */
-    void *handler_state;         /* a handler's state across aside work (owned) */
+    /* A reply streamed while it is produced (http/stream.h): the handler
+     * leaves `produce`, which a request thread runs once the reply's head
+     * is handed to libmicrohttpd (through after_answer); the request then
+     * lives until both the producer and the connection are done with it. */
+    struct stream *stream;
+    bool (*produce)(struct request *request, struct stream *stream);
+    void (*after_answer)(struct request *request);
+    void *handler_state;         /* a handler's state across aside or streamed work (owned) */
     void (*free_handler_state)(void *state);
     char id[REQUEST_ID_SIZE]; /* X-Request-Id, received or generated */
     int64_t started_us;       /* monotonic */

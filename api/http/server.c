@@ -24,6 +24,7 @@
 #include "http/connections.h"
 #include "http/proxies.h"
 #include "http/request_input.h"
+#include "http/stream.h"
 #include "http/workers.h"
 
 /* Settings of the running server, copied once by server_start() before the
@@ -120,47 +121,27 @@ void reply_csv(struct request *request, char *text, size_t length, const char *f
     set_reply(request, 200, "text/csv; charset=utf-8", text, length);
 }
 
-/* The quality (0–1000) an Accept header gives a media type: its own entry,
- * else type/ *, else * / *; 0 when none matches. */
-static int accept_quality(const char *accept, const char *type)
+/* The request thread, once the streamed reply's head is handed over: the
+ * producer, then whoever lets go last frees the request (request_end). */
+static void request_free(struct request *request);
+static void produce_stream(struct request *request)
 {
-    size_t slash = strcspn(type, "/");
-    int best = 0, best_specificity = -1;
-    for (const char *entry = accept; *entry != '\0';) {
-        entry += strspn(entry, " \t,");
-        size_t entry_length = strcspn(entry, ",");
-        size_t range_length = strcspn(entry, ";, \t");
-        int specificity = -1;
-        if (range_length == strlen(type) && strncasecmp(entry, type, range_length) == 0)
-            specificity = 2;
-        else if (range_length == slash + 2 && strncasecmp(entry, type, slash + 1) == 0 &&
-                 entry[slash + 1] == '*')
-            specificity = 1;
-        else if (range_length == 3 && strncmp(entry, "*/*", 3) == 0)
-            specificity = 0;
-        if (specificity > best_specificity) {
-            int quality = 1000;
-            const char *q = strstr(entry, ";q=");
-            if (q != NULL && q < entry + entry_length)
-                quality = (int)(strtod(q + 3, NULL) * 1000 + 0.5);
-            best = quality;
-            best_specificity = specificity;
-        }
-        entry += entry_length;
-    }
-    return best;
+    struct stream *stream = request->stream;
+    stream_finish(stream, request->produce(request, stream));
+    request_release_database(request);
+    if (stream_release(stream))
+        request_free(request);
 }
 
-bool request_wants_csv(const struct request *request)
+bool reply_stream(struct request *request, const char *content_type,
+                  bool (*produce)(struct request *request, struct stream *stream))
 {
-    const char *format = request_query(request, "format");
-    if (format != NULL)
-        return strcmp(format, "csv") == 0;
-    const char *accept = request_header(request, MHD_HTTP_HEADER_ACCEPT);
-    if (accept == NULL)
+    if (request->connection == NULL || (request->stream = stream_open(request->connection)) == NULL)
         return false;
-    int csv = accept_quality(accept, "text/csv");
-    return csv > 0 && csv > accept_quality(accept, "application/json");
+    set_reply(request, 200, content_type, NULL, 0);
+    request->produce = produce;
+    request->after_answer = produce_stream;
+    return true;
 }
 
 void reply_empty(struct request *request, unsigned status)
@@ -227,11 +208,19 @@ void reply_database_failure(struct request *request, const char *what, PGresult 
 
 const char *request_query(const struct request *request, const char *name)
 {
+    if (request->connection == NULL)
+        return NULL; /* a batch's item */
     return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *request_header(const struct request *request, const char *name)
 {
+    if (request->connection == NULL) {
+        for (const char *const *header = request->item_headers; header && *header; header += 2)
+            if (strcasecmp(header[0], name) == 0)
+                return header[1];
+        return NULL;
+    }
     return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
 }
 
@@ -374,6 +363,14 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
     }
     metrics_request_finished();
     connections_request_answered(connection);
+    *context = NULL;
+    /* A streamed reply's producer may still run: it frees the request. */
+    if (request->stream == NULL || stream_release(request->stream))
+        request_free(request);
+}
+
+static void request_free(struct request *request)
+{
     pool_release(request->database); /* when a handler did not run to its end */
     if (request->free_handler_state != NULL)
         request->free_handler_state(request->handler_state);
@@ -381,7 +378,6 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
     free(request->body);
     free(request->reply_body);
     free(request);
-    *context = NULL;
 }
 
 /* Hands the chosen reply to libmicrohttpd, with the common headers. */
@@ -389,8 +385,12 @@ static enum MHD_Result send_reply(struct request *request)
 {
     if (!request->replied)
         reply_problem(request, PROBLEM_INTERNAL, "The handler produced no answer.");
-    struct MHD_Response *response = MHD_create_response_from_buffer(
-        request->reply_length, request->reply_body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *response =
+        request->stream != NULL
+            ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read,
+                                                request->stream, NULL)
+            : MHD_create_response_from_buffer(request->reply_length, request->reply_body,
+                                              MHD_RESPMEM_MUST_FREE);
     if (response == NULL)
         return MHD_NO;
     request->reply_body = NULL; /* now owned by the response */
@@ -421,8 +421,9 @@ static bool run_request(struct request *request)
     else
         active_settings.dispatch(request);
     /* The answer is built: the database connection serves others while it
-     * is sent. */
-    request_release_database(request);
+     * is sent (a streamed answer keeps it until produced). */
+    if (request->stream == NULL)
+        request_release_database(request);
     if (request->aside == NULL)
         return true;
     worker_pool_submit(cpu_workers, request);

@@ -49,6 +49,19 @@ void reply_csv(struct request *request, char *text, size_t length, const char *f
  * Accept header giving text/csv a higher quality than application/json. */
 bool request_wants_csv(const struct request *request);
 
+/* Whether the Accept header gives media_type a higher quality than
+ * application/json. */
+bool request_prefers(const struct request *request, const char *media_type);
+
+/* Answers 200 with a body streamed while it is produced (http/stream.h):
+ * once the head is handed to libmicrohttpd, `produce` runs on the request
+ * thread, with the request (its database connection, handler_state) and
+ * the stream to write to, and returns whether it wrote everything.  False
+ * (nothing answered) when no stream could be opened. */
+struct stream;
+bool reply_stream(struct request *request, const char *content_type,
+                  bool (*produce)(struct request *request, struct stream *stream));
+
 /* Answers with no body (204). */
 void reply_empty(struct request *request, unsigned status);
 

@@ -57,7 +57,12 @@ static void *work(void *context)
             break; /* stopping, and nothing left */
         pthread_mutex_unlock(&pool->lock);
         request->stage = REQUEST_RUNNING;
-        finish(request, pool->run(request));
+        bool answered = pool->run(request);
+        /* A streamed reply goes on here once its head is handed over. */
+        void (*after)(struct request *) = answered ? request->after_answer : NULL;
+        finish(request, answered);
+        if (after != NULL)
+            after(request);
         pthread_mutex_lock(&pool->lock);
     }
     pthread_mutex_unlock(&pool->lock);

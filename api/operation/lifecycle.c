@@ -135,9 +135,9 @@ bool operation_written(struct operation *operation, const char *change,
 static bool enter(struct operation *operation, enum db_outcome *outcome)
 {
     const struct operation_steps *steps = operation->steps;
+    if ((steps->creates || steps->remembers) && !idempotency_check(operation, outcome))
+        return false;
     if (steps->creates) {
-        if (!idempotency_check(operation, outcome))
-            return false;
         /* A fresh id each attempt: a retried transaction starts over. */
         auth_random_uuid(operation->new_id);
         operation->id = operation->new_id;

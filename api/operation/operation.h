@@ -74,6 +74,10 @@ struct operation_steps {
     const char *action;      /* audit action: read, list, create, update, delete */
     /* Creates a record: an Idempotency-Key is honoured and a new id drawn. */
     bool creates;
+    /* A write of an existing record that honours an Idempotency-Key too
+     * (a phone's PUT or PATCH retried after a lost answer is replayed,
+     * not refused 412), checked before the record is read. */
+    bool remembers;
     /* Reads the record of operation->id first (locked when it writes);
      * absent, deleted or out of scope is 404 unless may_be_absent. */
     bool reads_record;

@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "http/stream.h"
 #include "operation/lifecycle.h"
 #include "reporting/reporting.h"
 
@@ -49,6 +50,12 @@ struct feed {
     char *types;                  /* PostgreSQL array literal, or NULL for all */
     long long limit;
     bool reads_fund;
+    /* Accept: application/x-ndjson: pages are entries one a line, and the
+     * pull goes on until it has caught up (produce_ndjson). */
+    bool ndjson;
+    char next_cursor[IDENTITY_SIZE + 128]; /* of the page read */
+    bool more;                    /* the page was full, or in the snapshot */
+    char *first;                  /* the first page's lines, until streamed */
 };
 
 /* The feed's reads are audited (a list of the records handed out). */
@@ -183,7 +190,10 @@ static enum db_outcome check_cursor(struct operation *operation)
 static bool keep_page(struct operation *operation, const PGresult *result,
                       const char *next_cursor, const char *phase)
 {
+    struct feed *feed = operation->domain;
     int rows = PQntuples(result);
+    snprintf(feed->next_cursor, sizeof feed->next_cursor, "%s", next_cursor);
+    feed->more = rows == feed->limit || feed->snapshot; /* the changes follow */
     size_t size = 128 + strlen(next_cursor);
     for (int row = 0; row < rows; row++)
         size += (size_t)PQgetlength(result, row, 0) + 1;
@@ -193,13 +203,17 @@ static bool keep_page(struct operation *operation, const PGresult *result,
         free(ids);
         return false;
     }
-    char *end = page + sprintf(page, "{\"items\":[");
+    /* NDJSON: the entries, each on its own line. */
+    char *end = page + sprintf(page, "%s", feed->ndjson ? "" : "{\"items\":[");
     char *ids_end = ids + sprintf(ids, "{");
     for (int row = 0; row < rows; row++) {
-        end += sprintf(end, "%s%s", row ? "," : "", db_text(result, row, 0));
+        const char *separator = feed->ndjson ? "" : row ? "," : "";
+        end += sprintf(end, "%s%s%s", separator, db_text(result, row, 0),
+                       feed->ndjson ? "\n" : "");
         ids_end += sprintf(ids_end, "%s%s", row ? "," : "", db_text(result, row, 1));
     }
-    sprintf(end, "],\"next_cursor\":\"%s\",\"phase\":\"%s\"}", next_cursor, phase);
+    if (!feed->ndjson)
+        sprintf(end, "],\"next_cursor\":\"%s\",\"phase\":\"%s\"}", next_cursor, phase);
     sprintf(ids_end, "}");
     free(operation->document);
     operation->document = page;
@@ -310,6 +324,99 @@ static enum db_outcome read_feed(struct operation *operation)
 static const struct operation_steps feed_steps = {
     .action = "list", .query = read_feed, .status = 200};
 
+/* ---- Accept: application/x-ndjson: the whole pull, streamed ------------- */
+
+/* Pages of this size are read while streaming. */
+#define NDJSON_PAGE 1000
+
+/* Reads the page after feed's position in its own transaction, as a paged
+ * request would (audited the same way); the entries' lines are left in
+ * *lines (owned).  A refusal (a 410 when the log was pruned under the pull)
+ * leaves the problem in operation. */
+static enum db_outcome read_page(struct request *request, struct feed *feed,
+                                 struct operation *operation, char **lines)
+{
+    *operation = (struct operation){.domain = feed};
+    if (!operation_begin(operation, request, &feed_resource, &feed_steps, false))
+        return DB_FAILED;
+    enum db_outcome outcome = operation_execute(operation);
+    *lines = outcome == DB_COMMIT ? operation->document : NULL;
+    if (outcome != DB_COMMIT)
+        free(operation->document);
+    operation->document = NULL;
+    free(operation->audit_ids);
+    operation->audit_ids = NULL;
+    return outcome;
+}
+
+/* The next position: where the page just read ended. */
+static bool advance(struct feed *feed)
+{
+    char cursor[sizeof feed->next_cursor];
+    snprintf(cursor, sizeof cursor, "%s", feed->next_cursor);
+    feed->snapshot = false;
+    feed->after_type[0] = feed->after_id[0] = '\0';
+    feed->entry = 0;
+    return parse_cursor(cursor, feed);
+}
+
+/* The request thread, after the reply's head went out: every further page
+ * until the feed has caught up, then a last line with the cursor to go on
+ * with.  A stream cut short (no last line) is resumed from the cursor of
+ * the last entry received. */
+static bool produce_ndjson(struct request *request, struct stream *stream)
+{
+    struct feed *feed = request->handler_state;
+    char *lines = NULL;
+    /* The first page was read by the handler (so that its refusals are
+     * answered as problems); its lines wait in feed->first. */
+    bool ok = stream_write(stream, feed->first, strlen(feed->first));
+    struct operation operation;
+    while (ok && feed->more) {
+        ok = advance(feed) &&
+             read_page(request, feed, &operation, &lines) == DB_COMMIT &&
+             stream_write(stream, lines, strlen(lines));
+        operation_clear_problem(&operation.problem);
+        free(lines);
+        lines = NULL;
+    }
+    char last[sizeof feed->next_cursor + 64];
+    int length = snprintf(last, sizeof last, "{\"next_cursor\":\"%s\",\"phase\":\"changes\"}\n",
+                          feed->next_cursor);
+    return ok && stream_write(stream, last, (size_t)length);
+}
+
+static void free_feed(void *state)
+{
+    struct feed *feed = state;
+    if (feed != NULL) {
+        free(feed->types);
+        free(feed->first);
+    }
+    free(feed);
+}
+
+/* The first page, read here so that a bad or expired cursor gets its
+ * problem; then the stream, and the rest on the request thread. */
+static void stream_feed(struct request *request, struct feed *feed)
+{
+    feed->limit = NDJSON_PAGE;
+    feed->ndjson = true;
+    struct operation operation;
+    char *lines = NULL;
+    enum db_outcome outcome = read_page(request, feed, &operation, &lines);
+    if (outcome != DB_COMMIT || request->replied) {
+        operation_answer(&operation, outcome);
+        free_feed(feed);
+        return;
+    }
+    feed->first = lines;
+    request->handler_state = feed;
+    request->free_handler_state = free_feed;
+    if (!reply_stream(request, "application/x-ndjson", produce_ndjson))
+        reply_problem(request, PROBLEM_INTERNAL, "The stream could not be opened.");
+}
+
 void handle_changes(struct request *request)
 {
     struct feed feed = {.limit = CHANGES_DEFAULT_LIMIT};
@@ -332,6 +439,16 @@ void handle_changes(struct request *request)
     if (json_array_size(errors) > 0) {
         reply_problem_errors(request, PROBLEM_INVALID_PARAMETER, "The query is invalid.",
                              errors); /* takes the errors */
+    } else if (request_prefers(request, "application/x-ndjson")) {
+        json_decref(errors);
+        struct feed *streamed = malloc(sizeof *streamed);
+        if (streamed == NULL) {
+            reply_problem(request, PROBLEM_INTERNAL, "Out of memory.");
+        } else {
+            *streamed = feed;
+            feed.types = NULL; /* now the stream's */
+            stream_feed(request, streamed);
+        }
     } else {
         json_decref(errors);
         struct operation operation = {.domain = &feed};

@@ -465,7 +465,7 @@ static enum db_outcome patch_record(struct operation *operation)
 }
 
 static const struct operation_steps patch_steps = {
-    .action = "update", .reads_record = true, .requires_if_match = true,
+    .action = "update", .remembers = true, .reads_record = true, .requires_if_match = true,
     .write = patch_record, .change = "update", .status = 200};
 
 /* ---- supports written by other domains (child_records.h) ------------------ */

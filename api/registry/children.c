@@ -229,7 +229,8 @@ static enum db_outcome put_child(struct operation *operation)
 }
 
 static const struct operation_steps put_steps = {
-    .action = "update", .reads_record = true, .may_be_absent = true, .reads_body = true,
+    .action = "update", .remembers = true, .reads_record = true, .may_be_absent = true,
+    .reads_body = true,
     .requires_if_match = true, .check = check_put, .invalid_detail = "The child is invalid.",
     .write = put_child, .change = "update", .status = 200};
 
@@ -255,8 +256,8 @@ static enum db_outcome patch_child(struct operation *operation)
 }
 
 static const struct operation_steps patch_steps = {
-    .action = "update", .reads_record = true, .requires_if_match = true, .reads_body = true,
-    .write = patch_child, .change = "update", .status = 200};
+    .action = "update", .remembers = true, .reads_record = true, .requires_if_match = true,
+    .reads_body = true, .write = patch_child, .change = "update", .status = 200};
 
 /* ---- DELETE (soft: a tombstone) ---------------------------------------------- */
 

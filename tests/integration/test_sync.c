@@ -322,11 +322,124 @@ static void replicas_equal_the_server(void **state)
     assert_int_equal(readers[0].expired, before + 1);
 }
 
+/* ---- the bulk pull as NDJSON ------------------------------------------------- */
+
+/* Every entry from `cursor` ("": a snapshot first) until caught up, by
+ * pages of JSON (limit 3); the last next_cursor in `next`. */
+static json_t *paged_pull(const char *token, const char *cursor, char next[192])
+{
+    json_t *entries = json_array();
+    snprintf(next, 192, "%s", cursor);
+    for (;;) {
+        char path[320];
+        snprintf(path, sizeof path, "/v1/changes?limit=3%s%s", next[0] ? "&cursor=" : "", next);
+        struct http_response *response = http_get(&api, path, token);
+        assert_int_equal(response->status, 200);
+        json_t *items = json_object_get(response->json, "items");
+        json_array_extend(entries, items);
+        snprintf(next, 192, "%s", json_text(response->json, "next_cursor", NULL));
+        bool done = strcmp(json_text(response->json, "phase", NULL), "changes") == 0 &&
+                    json_array_size(items) < 3;
+        http_free(response);
+        if (done)
+            return entries;
+    }
+}
+
+/* The same pull in one request with Accept: application/x-ndjson (read by
+ * pages of `limit`): one entry a line, then {"next_cursor": …}. */
+static json_t *ndjson_pull(const char *token, const char *cursor, int limit, char next[192])
+{
+    char path[320];
+    snprintf(path, sizeof path, "/v1/changes?limit=%d%s%s", limit, cursor[0] ? "&cursor=" : "",
+             cursor);
+    struct http_options options = {
+        .path = path, .token = token,
+        .headers = (const char *const[]){"Accept: application/x-ndjson", NULL}};
+    struct http_response *response = http_call(&api, &options);
+    assert_int_equal(response->status, 200);
+    assert_string_equal(response->content_type, "application/x-ndjson");
+    assert_true(response->length > 0 && response->body[response->length - 1] == '\n');
+    json_t *entries = json_array();
+    char *saveptr = NULL;
+    json_t *last = NULL;
+    for (char *line = strtok_r(response->body, "\n", &saveptr); line != NULL;
+         line = strtok_r(NULL, "\n", &saveptr)) {
+        json_t *entry = json_loads(line, 0, NULL);
+        assert_non_null(entry);
+        if (last != NULL)
+            json_array_append_new(entries, last);
+        last = entry;
+    }
+    /* The last line says the stream is whole, and where to go on. */
+    assert_non_null(last);
+    assert_null(json_object_get(last, "type"));
+    snprintf(next, 192, "%s", json_text(last, "next_cursor", NULL));
+    json_decref(last);
+    http_free(response);
+    return entries;
+}
+
+static void drop_cursors(json_t *entries)
+{
+    size_t index;
+    json_t *entry;
+    json_array_foreach(entries, index, entry)
+        json_object_del(entry, "cursor");
+}
+
+/* Both pulls, until they agree: an entry is only delivered once every
+ * older transaction of the cluster has ended (another test's may still
+ * run), so one pull may stop short of the other for a moment. */
+static void pulls_agree(const char *token, const char *cursor)
+{
+    bool equal = false;
+    for (int attempt = 0; attempt < 50 && !equal; attempt++) {
+        char paged_next[192], streamed_next[192];
+        json_t *paged = paged_pull(token, cursor, paged_next);
+        json_t *streamed = ndjson_pull(token, cursor, 2, streamed_next);
+        assert_true(json_array_size(paged) > 0);
+        if (cursor[0] == '\0') {
+            /* Two snapshots start at two positions of the log. */
+            drop_cursors(paged);
+            drop_cursors(streamed);
+            equal = json_equal(paged, streamed);
+        } else {
+            equal = json_equal(paged, streamed) && strcmp(paged_next, streamed_next) == 0;
+        }
+        json_decref(paged);
+        json_decref(streamed);
+        if (!equal)
+            usleep(100 * 1000);
+    }
+    assert_true(equal);
+}
+
+static void ndjson_equals_the_paged_pull(void **state)
+{
+    (void)state;
+    char cursor[192];
+    for (size_t i = 0; i < READERS; i++)
+        pulls_agree(readers[i].token, "");
+    json_decref(paged_pull(readers[0].token, "", cursor));
+    for (int write = 0; write < 20; write++)
+        write_something();
+    pulls_agree(readers[0].token, cursor);
+    /* A refused cursor is a problem, not a stream. */
+    struct http_options options = {
+        .path = "/v1/changes?cursor=00000000-0000-4000-8000-000000000000:1-1", .token = writer,
+        .headers = (const char *const[]){"Accept: application/x-ndjson", NULL}};
+    struct http_response *foreign = http_call(&api, &options);
+    assert_int_equal(foreign->status, 400);
+    http_free(foreign);
+}
+
 int main(void)
 {
     harness_init("sync");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(replicas_equal_the_server),
+        cmocka_unit_test(ndjson_equals_the_paged_pull),
     };
     int failed = cmocka_run_group_tests_name("sync", tests, setup, teardown);
     harness_finish();
