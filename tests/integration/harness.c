@@ -419,7 +419,7 @@ static size_t feed(char *out, size_t size, size_t count, void *closure)
 
 const char *http_header(const struct http_response *response, const char *name)
 {
-    static char value[1024];
+    static _Thread_local char value[1024]; /* per thread: tests run clients in threads */
     size_t name_length = strlen(name);
     for (const char *line = response->headers; line != NULL && *line != '\0';) {
         const char *end = strstr(line, "\r\n");
