@@ -6,6 +6,8 @@
  *   BAOVE_TEST_PG_CTL   scripts/pg.sh of the throwaway test cluster
  *   BAOVE_API_BIN, BAOVE_WORKER_BIN, BAOVE_ADMIN_BIN   the binaries under test
  *   BAOVE_CONTRACT_DIR  where responses are recorded (one JSONL file per test)
+ *   BAOVE_TEST_PGBOUNCER_PORT  (optional) run the API through PgBouncer on this
+ *                       port; responses are then recorded as <name>_pgbouncer
  * A missing variable or an unreachable database fails the test: nothing is
  * ever skipped. */
 #ifndef BAOVE_TEST_HARNESS_H
@@ -20,6 +22,12 @@ struct test_database {
     char name[64];
     char app_url[512];   /* baove_app: what the API and worker use */
     char admin_url[512]; /* baove_owner: what baove-admin uses */
+    /* What the API uses: app_url, or with BAOVE_TEST_PGBOUNCER_PORT set, the
+     * same database through a real PgBouncer in transaction pooling mode
+     * (tests/integration/pgbouncer.sh), started with the first database
+     * and stopped by harness_finish().  The worker LISTENs, which needs a
+     * session of its own: it always uses app_url. */
+    char api_url[512];
 };
 
 struct test_process {
