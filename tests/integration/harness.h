@@ -103,6 +103,9 @@ int harness_wait_exit(struct test_process *process, int seconds);
 bool harness_wait_for_log(const struct test_process *process, const char *text,
                           int occurrences, int seconds);
 
+/* A TCP port on 127.0.0.1 that nothing listens on now. */
+int harness_free_port(void);
+
 /* Stops or starts the test cluster (scripts/pg.sh stop|start). */
 bool harness_cluster(const char *action);
 
