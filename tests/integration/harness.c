@@ -167,12 +167,12 @@ int harness_run(const char *const argv[], const char *const env[], const char *s
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Runs pg.sh with arguments and returns its first output line in out. */
-static bool pg_ctl(const char *action, const char *name, char *out, size_t size)
+bool harness_pg_ctl(const char *const env[], const char *action, const char *argument,
+                    char *out, size_t size)
 {
-    const char *argv[] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL"), action, name, NULL};
+    const char *argv[] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL"), action, argument, NULL};
     char *printed = NULL;
-    int status = harness_run(argv, NULL, NULL, &printed);
+    int status = harness_run(argv, env, NULL, &printed);
     if (out != NULL && printed != NULL) {
         snprintf(out, size, "%s", printed);
         out[strcspn(out, "\n")] = '\0';
@@ -180,6 +180,26 @@ static bool pg_ctl(const char *action, const char *name, char *out, size_t size)
     free(printed);
     return status == 0;
 }
+
+/* pg.sh of the test cluster. */
+static bool pg_ctl(const char *action, const char *name, char *out, size_t size)
+{
+    return harness_pg_ctl(NULL, action, name, out, size);
+}
+
+const char harness_test_job_functions[] =
+    "CREATE TABLE test_effects (tag text NOT NULL, at timestamptz NOT NULL);"
+    "GRANT INSERT, SELECT ON test_effects TO baove_app;"
+    /* Sleeps payload.seconds, then records its effect (payload.tag). */
+    "CREATE FUNCTION test_sleep(payload jsonb, now timestamptz) RETURNS jsonb "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    "  PERFORM pg_sleep(coalesce((payload->>'seconds')::float8, 0)); "
+    "  INSERT INTO test_effects VALUES (coalesce(payload->>'tag', ''), now); "
+    "  RETURN jsonb_build_object('slept', payload->'seconds', 'now', now); END $$;"
+    "CREATE FUNCTION test_fail(payload jsonb, now timestamptz) RETURNS jsonb "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    "  INSERT INTO test_effects VALUES ('failing', now); "
+    "  RAISE EXCEPTION 'deliberate failure: %', payload->>'why'; END $$;";
 
 bool harness_cluster(const char *action)
 {

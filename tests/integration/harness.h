@@ -106,6 +106,17 @@ bool harness_wait_for_log(const struct test_process *process, const char *text,
 /* A TCP port on 127.0.0.1 that nothing listens on now. */
 int harness_free_port(void);
 
+/* Runs the test cluster's pg.sh (action, argument or NULL) with extra
+ * environment ("NAME=value", e.g. BAOVE_PG_DIR and BAOVE_PG_PORT of another
+ * cluster; env may be NULL); its first output line into out when not NULL. */
+bool harness_pg_ctl(const char *const env[], const char *action, const char *argument,
+                    char *out, size_t size);
+
+/* SQL that creates the worker's test job kinds' functions (test_sleep,
+ * test_fail: BAOVE_WORKER_TEST_JOBS=1) and their table test_effects, for a
+ * test database only. */
+extern const char harness_test_job_functions[];
+
 /* Stops or starts the test cluster (scripts/pg.sh stop|start). */
 bool harness_cluster(const char *action);
 
