@@ -38,6 +38,12 @@
 #   BENCH_POOL_COMPARISON 1: also run pgbench with BENCH_DB_CONNECTIONS
 #                         clients, the API's database concurrency (1; 0 skips it)
 #   BENCH_HTTP_PORT       API port                           (8099)
+#   BENCH_PEER            1: also measure the Node peer (bench/peer/: node:http + pg,
+#                         the same statements and pool size) in scenario A's rounds (1)
+#   BENCH_PEER_PORT       the peer's port                    (8098)
+#   BENCH_LIVED_IN        1: then A and B again "lived in": after an ANALYZE of
+#                         the grown database, with baove-worker running at the
+#                         default log level (1)
 #   BENCH_PG_DIR / BENCH_PG_PORT   the bench cluster         (var/bench-pg / 54349)
 set -euo pipefail
 
@@ -59,10 +65,13 @@ PGBENCH_THREADS=${BENCH_PGBENCH_THREADS:-1}
 DB_CONNECTIONS=${BENCH_DB_CONNECTIONS:-$((4 * $(getconf _NPROCESSORS_ONLN)))}
 POOL_COMPARISON=${BENCH_POOL_COMPARISON:-1}
 HTTP_PORT=${BENCH_HTTP_PORT:-8099}
+PEER=${BENCH_PEER:-1}
+PEER_PORT=${BENCH_PEER_PORT:-8098}
+LIVED_IN=${BENCH_LIVED_IN:-1}
 [[ -z ${BENCH_API_THREADS:-} ]] ||
   die "BENCH_API_THREADS is gone: the API now runs a thread per HTTP connection and a pool of database connections (set BENCH_DB_CONNECTIONS)"
 for setting in CHILDREN DURATION ROUNDS WARMUP CONNECTIONS WRK_THREADS PGBENCH_THREADS \
-               DB_CONNECTIONS POOL_COMPARISON HTTP_PORT; do
+               DB_CONNECTIONS POOL_COMPARISON HTTP_PORT PEER PEER_PORT LIVED_IN; do
   [[ ${!setting} =~ ^[0-9]+$ ]] || die "BENCH_$setting must be a whole number, got '${!setting}'"
 done
 ((CHILDREN >= 1 && DURATION >= 1 && ROUNDS >= 1 && CONNECTIONS >= 1 && WRK_THREADS >= 1 &&
@@ -99,6 +108,8 @@ CC=gcc cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
 cmake --build build -j2 >&2
 
 API_PID=""
+PEER_PID=""
+WORKER_PID=""
 CLEANED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/baove-bench.XXXXXX")
 
@@ -120,6 +131,10 @@ cleanup() {
     fi
     wait "$API_PID" 2>/dev/null || true
   fi
+  local pid
+  for pid in $PEER_PID $WORKER_PID; do
+    kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  done
   bash scripts/pg.sh stop || true
   rm -rf "$WORK"
 }
@@ -188,6 +203,24 @@ if ((!ready)); then
   die "baove-api did not become ready on $BASE_URL"
 fi
 
+# The Node peer (scenario A): its npm packages from the lockfile, then the
+# server with as many database connections as the API.
+if ((PEER)); then
+  command -v node >/dev/null || die "node is not installed (BENCH_PEER=0 skips the peer)"
+  if [[ ! -d bench/peer/node_modules ]]; then
+    (cd bench/peer && npm ci --no-audit --no-fund >&2)
+  fi
+  set -m
+  DATABASE_URL=$APP_URL PEER_PORT=$PEER_PORT PEER_POOL=$DB_CONNECTIONS \
+    node bench/peer/server.mjs 2>"$LOGS/peer.log" &
+  PEER_PID=$!
+  set +m
+  for ((i = 0; i < 50; i++)); do
+    curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PEER_PORT/" && break
+    sleep 0.1
+  done
+fi
+
 # A session token of demo_district (district officer: the whole district is
 # in scope), and what the API's token lookup finds for it.
 TOKEN=$(DATABASE_URL=$APP_URL BAOVE_ADMIN_DATABASE_URL=$ADMIN_URL \
@@ -254,7 +287,7 @@ to_ms() {
 # CPU time (clock ticks) the API has used, all its threads together, those
 # that have already ended included (a connection's thread ends with it):
 # utime + stime of /proc/PID/stat, fields 12 and 13 after "(comm) ".
-api_ticks() { sed 's/^.*) //' "/proc/$API_PID/stat" | awk '{print $12 + $13}'; }
+api_ticks() { sed 's/^.*) //' "/proc/$TARGET_PID/stat" | awk '{print $12 + $13}'; }
 # Busy and total clock ticks of all the machine's cores, from /proc/stat's
 # "cpu" line (user nice system idle iowait irq softirq steal; guest time is
 # already in user): what wrk, the API, PostgreSQL and anything else used.
@@ -262,6 +295,10 @@ machine_ticks() {
   awk '$1 == "cpu" {for (i = 2; i <= 9; i++) total += $i; print total - $5 - $6, total; exit}' /proc/stat
 }
 CLOCK_TICKS=$(getconf CLK_TCK)
+
+# What run_wrk drives and whose CPU it counts: the API, or the peer.
+TARGET_URL=$BASE_URL
+TARGET_PID=$API_PID
 
 # run_wrk NAME SECONDS LUA ARGS... — sets WRK_RPS, WRK_P50, WRK_P99,
 # WRK_REQUESTS, WRK_API_CPU (the API's CPU time over the run in % of one
@@ -274,7 +311,7 @@ run_wrk() {
   api_before=$(api_ticks)
   machine_before=$(machine_ticks)
   started=$(date +%s%N)
-  wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$lua" "$BASE_URL" \
+  wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${seconds}s" --latency -s "$lua" "$TARGET_URL" \
       -- "$@" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed ($name)"; }
   elapsed_ns=$(($(date +%s%N) - started))
   if grep -q 'Non-2xx or 3xx responses' "$out" || grep -q 'Socket errors' "$out"; then
@@ -330,6 +367,8 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR
 ROUND_LINES=()
 SUMMARY_LINES=()
 POOL_LINES=()
+PEER_LINES=()
+WITH_PEER=0
 
 # Checks that each run did its work: one audit entry per request or
 # transaction, plus at most one per client for those still in flight when
@@ -350,6 +389,7 @@ scenario() {
   local key=$1 title=$2 lua=$3 script=$4 action=$5
   shift 5
   local rps=() tps=() pool=() a50=() a99=() p50=() p99=() api_cpu=() round
+  local peer=() peer50=() peer99=() peer_cpu=()
   say "$title: warming up (${WARMUP}s of each)"
   if ((WARMUP > 0)); then
     run_wrk "$key-warmup" "$WARMUP" "$lua" "$@"
@@ -374,6 +414,21 @@ scenario() {
       "$WRK_MACHINE_BUSY" "$PGB_TPS" "$PGB_P50" "$PGB_P99" "$(ratio "$WRK_RPS" "$PGB_TPS")")")
     say "${ROUND_LINES[-1]}"
 
+    if ((WITH_PEER)); then
+      # The Node peer: the same requests, statements and pool size.
+      su_sql -c CHECKPOINT
+      audit_mark "$action"
+      TARGET_URL=http://127.0.0.1:$PEER_PORT TARGET_PID=$PEER_PID
+      run_wrk "$key-$round-peer" "$DURATION" "$lua" "$@"
+      TARGET_URL=$BASE_URL TARGET_PID=$API_PID
+      audit_check "$action" "$title, round $round: Node peer" "$WRK_REQUESTS" "$CONNECTIONS"
+      peer+=("$WRK_RPS"); peer50+=("$WRK_P50"); peer99+=("$WRK_P99"); peer_cpu+=("$WRK_API_CPU")
+      ROUND_LINES+=("$(printf '%-2s round %d: Node peer %7.1f req/s (p50 %6.2f, p99 %6.2f ms; peer CPU %3d%%, %.3f ms/req)  API/peer %s' \
+        "$key" "$round" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_API_CPU" "$WRK_API_MS" \
+        "$(ratio "${rps[-1]}" "$WRK_RPS")")")
+      say "${ROUND_LINES[-1]}"
+    fi
+
     if ((POOL_COMPARISON)); then
       # The same statements with as many pgbench clients as the API has
       # database connections: what the API could do with no HTTP cost at
@@ -395,6 +450,11 @@ scenario() {
     "$m_rps" "$m_tps" "$(ratio "$m_rps" "$m_tps")" \
     "$(median "${a50[@]}")" "$(median "${a99[@]}")" "$(median "${p50[@]}")" "$(median "${p99[@]}")" \
     "$(median "${api_cpu[@]}")%")")
+  if ((WITH_PEER)); then
+    PEER_LINES+=("$(printf '%-29s %10.1f %12.1f %6s %8.2f %8.2f %8s' "$title" "$m_rps" \
+      "$(median "${peer[@]}")" "$(ratio "$m_rps" "$(median "${peer[@]}")")" \
+      "$(median "${peer50[@]}")" "$(median "${peer99[@]}")" "$(median "${peer_cpu[@]}")%")")
+  fi
   if ((POOL_COMPARISON)); then
     m_pool=$(median "${pool[@]}")
     POOL_LINES+=("$(printf '%-29s %10.1f %12.1f %6s' "$title" "$m_rps" "$m_pool" \
@@ -404,10 +464,33 @@ scenario() {
 
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
+WITH_PEER=$PEER
 scenario A "A  GET /v1/children/{id}" bench/get_child.lua bench/get_child.sql read \
   "$WORK/ids" "$TOKEN"
+WITH_PEER=0
 scenario B "B  PUT /v1/children/{id} (new)" bench/put_child.lua bench/put_child.sql create \
   "$TOKEN" "$DOCUMENT"
+
+if ((LIVED_IN)); then
+  # A database that has lived: B's creates have grown children, an ANALYZE
+  # has run over it (autovacuum does one as the registry grows; it is what
+  # once turned child_document's plans custom in every pooled session), and
+  # the worker runs beside the API at its default log level, rolling up
+  # indicators after bursts of writes, as in production.
+  say "lived in: ANALYZE, then baove-worker running"
+  su_sql -c ANALYZE
+  set -m
+  DATABASE_URL=$APP_URL build/baove-worker 2>"$LOGS/worker.log" &
+  WORKER_PID=$!
+  set +m
+  sleep 1
+  kill -0 "$WORKER_PID" 2>/dev/null || { tail -n 20 "$LOGS/worker.log" >&2; die "baove-worker did not start"; }
+  WITH_PEER=$PEER
+  scenario A2 "A2 GET, lived in" bench/get_child.lua bench/get_child.sql read "$WORK/ids" "$TOKEN"
+  WITH_PEER=0
+  scenario B2 "B2 PUT (new), lived in" bench/put_child.lua bench/put_child.sql create \
+    "$TOKEN" "$DOCUMENT"
+fi
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -443,6 +526,13 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
   printf '%s\n' "${SUMMARY_LINES[@]}"
   echo "(ratio = API req/s / pgbench tps, target >= 0.80; latencies in ms; API CPU: the API process's"
   echo " CPU time during the wrk run, all threads, in % of one core; the machine has $(nproc) x 100%)"
+  if ((${#PEER_LINES[@]})); then
+    echo
+    echo "Against the Node peer (bench/peer/: node:http + pg, same statements, pool of $DB_CONNECTIONS):"
+    printf '%-29s %10s %12s %6s %8s %8s %8s\n' "scenario" "API req/s" "peer req/s" "ratio" \
+      "peer p50" "peer p99" "peer CPU"
+    printf '%s\n' "${PEER_LINES[@]}"
+  fi
   if ((POOL_COMPARISON)); then
     echo
     echo "At the API's database concurrency (pgbench -c$DB_CONNECTIONS = BAOVE_DB_CONNECTIONS):"

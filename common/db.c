@@ -166,6 +166,44 @@ bool db_prepare_statements(PGconn *connection)
     return true;
 }
 
+bool db_parse_statement_mode(const char *text, enum db_statement_mode *mode)
+{
+    static const struct {
+        const char *name;
+        enum db_statement_mode mode;
+    } modes[] = {{"auto", DB_STATEMENTS_AUTO},
+                 {"prepared", DB_STATEMENTS_PREPARED},
+                 {"unnamed", DB_STATEMENTS_UNNAMED}};
+    for (size_t index = 0; index < sizeof modes / sizeof modes[0]; index++)
+        if (strcmp(text, modes[index].name) == 0) {
+            *mode = modes[index].mode;
+            return true;
+        }
+    return false;
+}
+
+bool db_behind_pooler(PGconn *connection)
+{
+    PGresult *result = PQexec(connection, "SELECT pg_backend_pid()");
+    bool behind = db_ok(result) && PQntuples(result) == 1 &&
+                  db_integer(result, 0, 0) != (long long)PQbackendPID(connection);
+    PQclear(result);
+    return behind;
+}
+
+bool db_statements_prepared(PGconn *connection, enum db_statement_mode mode)
+{
+    switch (mode) {
+    case DB_STATEMENTS_PREPARED:
+        return true;
+    case DB_STATEMENTS_UNNAMED:
+        return false;
+    case DB_STATEMENTS_AUTO:
+        break;
+    }
+    return !db_behind_pooler(connection);
+}
+
 /* FNV-1a: statement texts are short and few. */
 static unsigned statement_hash(const char *sql)
 {

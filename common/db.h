@@ -47,6 +47,30 @@ void db_log_notices(PGconn *connection);
  * db_query() then runs statements unnamed, as on any other connection. */
 bool db_prepare_statements(PGconn *connection);
 
+/* How the API's connections send statements.  Named prepared statements
+ * belong to a server session; a transaction pooler (PgBouncer in
+ * transaction mode) hands each transaction to whichever server session is
+ * free, so a name prepared on one is missing ("26000") or already taken
+ * ("42P05") on the next.  Unnamed statements (Parse, Bind, Execute in one
+ * message flight) work through any pooler. */
+enum db_statement_mode {
+    DB_STATEMENTS_AUTO,     /* prepared, unless db_behind_pooler() */
+    DB_STATEMENTS_PREPARED, /* always keep named prepared statements */
+    DB_STATEMENTS_UNNAMED   /* never: parse and plan every statement */
+};
+
+/* Reads "auto", "prepared" or "unnamed" (BAOVE_DATABASE_STATEMENTS). */
+bool db_parse_statement_mode(const char *text, enum db_statement_mode *mode);
+
+/* True when something other than PostgreSQL answered the connection: the
+ * process id libpq received at startup (BackendKeyData) is not the server
+ * session's pg_backend_pid().  PgBouncer sends a key of its own to every
+ * client; so do other poolers.  False also when the check itself fails. */
+bool db_behind_pooler(PGconn *connection);
+
+/* Whether a new connection should keep prepared statements under mode. */
+bool db_statements_prepared(PGconn *connection, enum db_statement_mode mode);
+
 /* Runs one statement.  Always returns a result (possibly an error result)
  * that the caller must PQclear, or NULL when libpq could not allocate one. */
 PGresult *db_query(PGconn *connection, const char *sql, const struct db_params *params);

@@ -6,6 +6,10 @@
 #        scripts/pg.sh url [NAME] | admin-url [NAME]
 #        scripts/pg.sh psql [NAME] [psql args...]
 #        scripts/pg.sh destroy        (stop and delete the whole cluster)
+#        scripts/pg.sh standby DIR PORT  (a streaming hot standby of this cluster
+#                                     in DIR on PORT, started; then manage it with
+#                                     BAOVE_PG_DIR=DIR BAOVE_PG_PORT=PORT)
+#        scripts/pg.sh promote        (a standby becomes a primary)
 #
 # Environment:
 #   BAOVE_PG_DIR   cluster directory   (default <repo>/var/pg)
@@ -336,6 +340,39 @@ urlencode() {
   printf '%s' "$out"
 }
 
+# A hot standby of this (running) cluster: pg_basebackup -R over the unix
+# socket, streaming, in its own directory, port and socket directory, with
+# the same credentials.  Replication connections over the socket are
+# trusted like every other local connection.
+create_standby() {
+  local target=$1 target_port=$2
+  [[ $target_port =~ ^[0-9]+$ ]] || die "standby: PORT must be a number"
+  pg_init; pg_start
+  local primary_run=$RUN_DIR primary_port=$PG_PORT primary_data=$DATA_DIR primary_cred=$CRED_FILE
+  if ! grep -q '^local[[:space:]]\+replication' "$primary_data/pg_hba.conf"; then
+    echo "local   replication all                 trust" | as_pg tee -a "$primary_data/pg_hba.conf" >/dev/null
+    su_psql postgres -c "SELECT pg_reload_conf()" >/dev/null
+  fi
+  PG_DIR=$target; [[ $PG_DIR == /* ]] || PG_DIR=$PWD/$PG_DIR
+  PG_PORT=$target_port
+  if [[ -e $PG_DIR ]]; then
+    resolve_dirs 0
+    pg_stop
+    if [[ -L $PG_DIR ]]; then rm -f "$PG_DIR"; fi
+    rm -rf "$REAL_DIR" "$PG_DIR"
+  fi
+  resolve_dirs 1
+  ((IS_ROOT)) && chown postgres:postgres "$REAL_DIR" "$RUN_DIR" "$LOG_DIR"
+  say "standby of port $primary_port in $DATA_DIR (port $PG_PORT)"
+  as_pg "$PG_BIN/pg_basebackup" -D "$DATA_DIR" -R -X stream -c fast -h "$primary_run" \
+    -p "$primary_port" -U postgres >"$LOG_DIR/basebackup.log" 2>&1 ||
+    { cat "$LOG_DIR/basebackup.log" >&2; die "pg_basebackup failed"; }
+  as_pg chmod 700 "$DATA_DIR"
+  cp "$primary_cred" "$CRED_FILE"
+  touch "$REAL_DIR/.baove-init-done"
+  pg_start
+}
+
 print_url() {
   local user=$1 db=${2:-$PG_DB}
   check_db_name "$db"
@@ -413,6 +450,15 @@ case $cmd in
     if [[ -L $PG_DIR ]]; then rm -f "$PG_DIR"; fi
     rm -rf "$REAL_DIR"
     say "removed cluster $REAL_DIR"
+    ;;
+  standby)
+    [[ $# -eq 2 ]] || die "usage: pg.sh standby DIR PORT"
+    create_standby "$1" "$2"
+    ;;
+  promote)
+    resolve_dirs 0
+    as_pg "$PG_BIN/pg_ctl" -D "$DATA_DIR" -w -t 60 promote >/dev/null
+    say "promoted $DATA_DIR"
     ;;
   -h|--help|help)
     usage 0

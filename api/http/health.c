@@ -1,5 +1,9 @@
 /* Liveness, readiness and metrics: what an orchestrator and Prometheus ask. */
 #include "http/pool.h"
+
+#include <stdio.h>
+#include <string.h>
+
 #include "db.h"
 #include "http/handlers.h"
 #include "http/metrics.h"
@@ -7,6 +11,33 @@
 void handle_healthz(struct request *request)
 {
     reply_json(request, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* Names why the readiness query failed: the connection, a missing schema,
+ * or else the server's own words (a pooler that loses prepared statements,
+ * a role without privileges…), never a guess. */
+static void not_ready_because(struct request *request, PGconn *connection,
+                              const PGresult *result)
+{
+    const char *state = db_sqlstate(result);
+    if (db_connection_lost(connection, result)) {
+        pool_discard(connection);
+        request->database = NULL;
+        reply_problem(request, PROBLEM_NOT_READY, "The database connection was lost.");
+    } else if (strcmp(state, "42P01") == 0) {
+        reply_problem(request, PROBLEM_NOT_READY,
+                      "The schema is not installed: run baove-admin migrate.");
+    } else {
+        const char *primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+        char message[256];
+        snprintf(message, sizeof message, "%s", primary != NULL ? primary : "no message");
+        reply_problem(request, PROBLEM_NOT_READY,
+                      "The readiness query failed (SQLSTATE %s): %s%s", state, message,
+                      strcmp(state, "26000") == 0 || strcmp(state, "42P05") == 0
+                          ? " (a transaction pooler in front of the database? set "
+                            "BAOVE_DATABASE_STATEMENTS=unnamed)"
+                          : "");
+    }
 }
 
 /* Ready means: the database answers, and every migration this build knows
@@ -25,14 +56,8 @@ void handle_readyz(struct request *request)
     PGresult *result = db_query(connection,
                                 "SELECT coalesce(max(version), 0) FROM schema_migrations", NULL);
     if (!db_ok(result)) {
-        bool lost = db_connection_lost(connection, result);
+        not_ready_because(request, connection, result);
         PQclear(result);
-        if (lost) {
-            pool_discard(connection);
-            request->database = NULL;
-        }
-        reply_problem(request, PROBLEM_NOT_READY,
-                      lost ? "The database connection was lost." : "The schema is not installed.");
         return;
     }
     long long version = db_integer(result, 0, 0);

@@ -65,6 +65,7 @@ struct database_settings {
     unsigned wait_ms;     /* BAOVE_DB_WAIT_MS */
     unsigned cpu_threads; /* BAOVE_CPU_THREADS: concurrent password hashings */
     unsigned cpu_wait_ms; /* BAOVE_CPU_WAIT_MS */
+    enum db_statement_mode statements; /* BAOVE_DATABASE_STATEMENTS */
 };
 
 /* The pool: by default four connections per core.  A request spends much
@@ -84,6 +85,12 @@ static bool load_database_settings(struct database_settings *settings)
         !config_integer("BAOVE_CPU_WAIT_MS", 1000, 0, 60000, &cpu_wait_ms, error,
                         sizeof error)) {
         log_message(LOG_ERROR, "%s", error);
+        return false;
+    }
+    const char *statements = config_string("BAOVE_DATABASE_STATEMENTS", "auto");
+    if (!db_parse_statement_mode(statements, &settings->statements)) {
+        log_message(LOG_ERROR, "BAOVE_DATABASE_STATEMENTS must be auto, prepared or unnamed, "
+                               "not \"%s\"", statements);
         return false;
     }
     settings->connections = (unsigned)connections;
@@ -124,7 +131,8 @@ int main(void)
     if (!load_database_settings(&database))
         return 2;
     if (!auth_init() ||
-        !pool_init(config_database_url(), database.connections, database.wait_ms)) {
+        !pool_init(config_database_url(), database.statements, database.connections,
+                   database.wait_ms)) {
         log_message(LOG_ERROR, "initialisation failed");
         return 1;
     }

@@ -21,6 +21,7 @@ struct slot {
 };
 
 static const char *pool_url;
+static enum db_statement_mode pool_statements;
 static unsigned pool_wait_ms;
 static struct slot *pool_slots;
 static unsigned pool_size;
@@ -37,9 +38,11 @@ static int64_t next_attempt_us;
 static struct log_rate unreachable_lines = LOG_RATE_INITIALIZER;
 #define UNREACHABLE_LOG_INTERVAL_US (10 * 1000000LL)
 
-bool pool_init(const char *url, unsigned connections, unsigned wait_ms)
+bool pool_init(const char *url, enum db_statement_mode statements, unsigned connections,
+               unsigned wait_ms)
 {
     pool_url = url;
+    pool_statements = statements;
     pool_wait_ms = wait_ms;
     pool_size = connections;
     pool_slots = calloc(connections, sizeof *pool_slots);
@@ -255,8 +258,11 @@ PGconn *pool_acquire(enum pool_failure *failure)
         *failure = POOL_UNREACHABLE;
         return NULL;
     }
-    if (!db_prepare_statements(connection))
+    bool prepared = db_statements_prepared(connection, pool_statements);
+    if (prepared && !db_prepare_statements(connection))
         log_event(LOG_WARN, "statement_cache_unavailable", NULL);
+    log_event(LOG_DEBUG, "database_connected",
+              json_pack("{s:s}", "statements", prepared ? "prepared" : "unnamed"));
     set_connection(slot, connection);
     return connection;
 }

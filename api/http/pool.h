@@ -7,20 +7,25 @@
  * its handler returns; threads that must wait get one first come, first
  * served.  Connections are opened on first use, checked
  * (cheaply) whenever they are taken, re-established after loss, and keep
- * their prepared statements (db_prepare_statements) for their whole life. */
+ * their prepared statements (db_prepare_statements) for their whole life,
+ * unless they reach PostgreSQL through a transaction pooler
+ * (db_statement_mode). */
 #ifndef BAOVE_API_POOL_H
 #define BAOVE_API_POOL_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "db.h"
+
 enum pool_failure {
     POOL_BUSY,       /* every connection stayed in use for the whole wait */
     POOL_UNREACHABLE /* connecting failed (logged, counted) */
 };
 
-/* Remembers the URL and sizes the pool.  Call once, before serving. */
-bool pool_init(const char *url, unsigned connections, unsigned wait_ms);
+/* Remembers the URL and how statements are sent, and sizes the pool.  Call once, before serving. */
+bool pool_init(const char *url, enum db_statement_mode statements, unsigned connections,
+               unsigned wait_ms);
 
 /* A connection for this request, or NULL with the reason. */
 PGconn *pool_acquire(enum pool_failure *failure);

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -37,9 +38,20 @@ const char *harness_env(const char *name)
     return value;
 }
 
+/* The PgBouncer of this test program when it runs the API through one. */
+static struct test_process pooler;
+
+static const char *pooler_port(void)
+{
+    const char *port = getenv("BAOVE_TEST_PGBOUNCER_PORT");
+    return port != NULL && port[0] != '\0' ? port : NULL;
+}
+
 void harness_init(const char *name)
 {
-    snprintf(program_name, sizeof program_name, "%s", name);
+    snprintf(program_name, sizeof program_name, "%s%s", name,
+             pooler_port() != NULL ? "_pgbouncer" : "");
+    name = program_name;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.jsonl", harness_env("BAOVE_CONTRACT_DIR"), name);
@@ -63,6 +75,7 @@ void harness_finish(void)
     for (size_t i = 0; i < spawned_count; i++)
         if (spawned[i] > 0 && kill(spawned[i], SIGKILL) == 0)
             waitpid(spawned[i], NULL, 0);
+    pooler.pid = 0; /* killed above with the other children */
     if (contract_file != NULL)
         fclose(contract_file);
     contract_file = NULL;
@@ -154,12 +167,12 @@ int harness_run(const char *const argv[], const char *const env[], const char *s
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Runs pg.sh with arguments and returns its first output line in out. */
-static bool pg_ctl(const char *action, const char *name, char *out, size_t size)
+bool harness_pg_ctl(const char *const env[], const char *action, const char *argument,
+                    char *out, size_t size)
 {
-    const char *argv[] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL"), action, name, NULL};
+    const char *argv[] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL"), action, argument, NULL};
     char *printed = NULL;
-    int status = harness_run(argv, NULL, NULL, &printed);
+    int status = harness_run(argv, env, NULL, &printed);
     if (out != NULL && printed != NULL) {
         snprintf(out, size, "%s", printed);
         out[strcspn(out, "\n")] = '\0';
@@ -167,6 +180,26 @@ static bool pg_ctl(const char *action, const char *name, char *out, size_t size)
     free(printed);
     return status == 0;
 }
+
+/* pg.sh of the test cluster. */
+static bool pg_ctl(const char *action, const char *name, char *out, size_t size)
+{
+    return harness_pg_ctl(NULL, action, name, out, size);
+}
+
+const char harness_test_job_functions[] =
+    "CREATE TABLE test_effects (tag text NOT NULL, at timestamptz NOT NULL);"
+    "GRANT INSERT, SELECT ON test_effects TO baove_app;"
+    /* Sleeps payload.seconds, then records its effect (payload.tag). */
+    "CREATE FUNCTION test_sleep(payload jsonb, now timestamptz) RETURNS jsonb "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    "  PERFORM pg_sleep(coalesce((payload->>'seconds')::float8, 0)); "
+    "  INSERT INTO test_effects VALUES (coalesce(payload->>'tag', ''), now); "
+    "  RETURN jsonb_build_object('slept', payload->'seconds', 'now', now); END $$;"
+    "CREATE FUNCTION test_fail(payload jsonb, now timestamptz) RETURNS jsonb "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    "  INSERT INTO test_effects VALUES ('failing', now); "
+    "  RAISE EXCEPTION 'deliberate failure: %', payload->>'why'; END $$;";
 
 bool harness_cluster(const char *action)
 {
@@ -187,6 +220,49 @@ int harness_admin(const struct test_database *database, const char *const args[]
     return harness_run(argv, env, stdin_text, stdout_text);
 }
 
+static bool spawn(const char *binary, const char *database_url,
+                  const char *const extra_env[], const char *const args[],
+                  struct test_process *process);
+
+/* True when the server that answers url is not the PostgreSQL session behind
+ * it: the proof that connections really go through the pooler. */
+static bool answered_by_pooler(const char *url)
+{
+    PGconn *connection = PQconnectdb(url);
+    PGresult *result = PQstatus(connection) == CONNECTION_OK
+                           ? PQexec(connection, "SELECT pg_backend_pid()")
+                           : NULL;
+    bool pooled = PQresultStatus(result) == PGRES_TUPLES_OK &&
+                  atoi(PQgetvalue(result, 0, 0)) != PQbackendPID(connection);
+    PQclear(result);
+    PQfinish(connection);
+    return pooled;
+}
+
+/* Points the API of this database at PgBouncer, starting it first. */
+static bool through_pooler(struct test_database *database)
+{
+    snprintf(database->api_url, sizeof database->api_url,
+             "postgresql://baove_app@127.0.0.1:%s/%s", pooler_port(), database->name);
+    if (pooler.pid == 0) {
+        char script[1024], directory[1024];
+        snprintf(script, sizeof script, "%s/pgbouncer.sh", harness_env("BAOVE_TEST_SCRIPTS"));
+        snprintf(directory, sizeof directory, "%s/pgbouncer-%s",
+                 harness_env("BAOVE_CONTRACT_DIR"), pooler_port());
+        const char *args[] = {script, pooler_port(), directory, NULL};
+        if (!spawn("/bin/bash", database->app_url, NULL, args, &pooler))
+            return false;
+    }
+    for (int attempt = 0; attempt < 200; attempt++) {
+        if (answered_by_pooler(database->api_url))
+            return true;
+        sleep_ms(50);
+    }
+    fprintf(stderr, "harness: PgBouncer does not answer on port %s; see %s\n", pooler_port(),
+            pooler.log_path);
+    return false;
+}
+
 bool harness_create_database(const char *name, bool migrate, bool seed,
                              struct test_database *database)
 {
@@ -198,6 +274,9 @@ bool harness_create_database(const char *name, bool migrate, bool seed,
         fprintf(stderr, "harness: cannot create database %s\n", name);
         return false;
     }
+    snprintf(database->api_url, sizeof database->api_url, "%s", database->app_url);
+    if (pooler_port() != NULL && !through_pooler(database))
+        return false;
     if (migrate && harness_admin(database, (const char *const[]){"migrate", NULL}, NULL,
                                  NULL) != 0)
         return false;
@@ -207,7 +286,7 @@ bool harness_create_database(const char *name, bool migrate, bool seed,
     return true;
 }
 
-static int free_port(void)
+int harness_free_port(void)
 {
     int descriptor = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
@@ -221,7 +300,7 @@ static int free_port(void)
     return port;
 }
 
-static bool spawn(const char *binary, const struct test_database *database,
+static bool spawn(const char *binary, const char *database_url,
                   const char *const extra_env[], const char *const args[],
                   struct test_process *process)
 {
@@ -246,7 +325,7 @@ static bool spawn(const char *binary, const struct test_database *database,
         setsid();
         char port[16];
         snprintf(port, sizeof port, "%d", process->port);
-        setenv("DATABASE_URL", database->app_url, 1);
+        setenv("DATABASE_URL", database_url, 1);
         setenv("BAOVE_HTTP_PORT", port, 1);
         setenv("BAOVE_HTTP_ADDR", "127.0.0.1", 1);
         setenv("BAOVE_DB_CONNECTIONS", "4", 1);
@@ -263,8 +342,8 @@ bool harness_start_api(const struct test_database *database, const char *const e
                        struct test_process *api)
 {
     memset(api, 0, sizeof *api);
-    api->port = free_port();
-    if (api->port <= 0 || !spawn(harness_env("BAOVE_API_BIN"), database, extra_env, NULL, api))
+    api->port = harness_free_port();
+    if (api->port <= 0 || !spawn(harness_env("BAOVE_API_BIN"), database->api_url, extra_env, NULL, api))
         return false;
     CURL *curl = curl_easy_init();
     char url[128];
@@ -297,7 +376,7 @@ bool harness_start_worker(const struct test_database *database,
                           struct test_process *worker)
 {
     memset(worker, 0, sizeof *worker);
-    return spawn(harness_env("BAOVE_WORKER_BIN"), database, extra_env, args, worker);
+    return spawn(harness_env("BAOVE_WORKER_BIN"), database->app_url, extra_env, args, worker);
 }
 
 int harness_stop(struct test_process *process)

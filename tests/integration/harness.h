@@ -6,6 +6,8 @@
  *   BAOVE_TEST_PG_CTL   scripts/pg.sh of the throwaway test cluster
  *   BAOVE_API_BIN, BAOVE_WORKER_BIN, BAOVE_ADMIN_BIN   the binaries under test
  *   BAOVE_CONTRACT_DIR  where responses are recorded (one JSONL file per test)
+ *   BAOVE_TEST_PGBOUNCER_PORT  (optional) run the API through PgBouncer on this
+ *                       port; responses are then recorded as <name>_pgbouncer
  * A missing variable or an unreachable database fails the test: nothing is
  * ever skipped. */
 #ifndef BAOVE_TEST_HARNESS_H
@@ -20,6 +22,12 @@ struct test_database {
     char name[64];
     char app_url[512];   /* baove_app: what the API and worker use */
     char admin_url[512]; /* baove_owner: what baove-admin uses */
+    /* What the API uses: app_url, or with BAOVE_TEST_PGBOUNCER_PORT set, the
+     * same database through a real PgBouncer in transaction pooling mode
+     * (tests/integration/pgbouncer.sh), started with the first database
+     * and stopped by harness_finish().  The worker LISTENs, which needs a
+     * session of its own: it always uses app_url. */
+    char api_url[512];
 };
 
 struct test_process {
@@ -94,6 +102,20 @@ int harness_wait_exit(struct test_process *process, int seconds);
 /* True once `text` appears in the process's log, waiting up to `seconds`. */
 bool harness_wait_for_log(const struct test_process *process, const char *text,
                           int occurrences, int seconds);
+
+/* A TCP port on 127.0.0.1 that nothing listens on now. */
+int harness_free_port(void);
+
+/* Runs the test cluster's pg.sh (action, argument or NULL) with extra
+ * environment ("NAME=value", e.g. BAOVE_PG_DIR and BAOVE_PG_PORT of another
+ * cluster; env may be NULL); its first output line into out when not NULL. */
+bool harness_pg_ctl(const char *const env[], const char *action, const char *argument,
+                    char *out, size_t size);
+
+/* SQL that creates the worker's test job kinds' functions (test_sleep,
+ * test_fail: BAOVE_WORKER_TEST_JOBS=1) and their table test_effects, for a
+ * test database only. */
+extern const char harness_test_job_functions[];
 
 /* Stops or starts the test cluster (scripts/pg.sh stop|start). */
 bool harness_cluster(const char *action);

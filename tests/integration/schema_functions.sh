@@ -139,7 +139,7 @@ migrate "$old_url" || { cat "$work/migrate.log" >&2; fail "migrate of the old da
 latest=$(find "$BAOVE_SQL_DIR/migrations" -name '[0-9][0-9][0-9][0-9]_*.sql' | wc -l)
 grep -q "schema at version $latest ($((latest - CONVERTED_THROUGH)) applied now)" \
   "$work/migrate.log" ||
-  { cat "$work/migrate.log" >&2; fail "the upgrade did not apply exactly 0013-$latest"; }
+  { cat "$work/migrate.log" >&2; fail "the upgrade did not apply exactly 0013-$(printf %04d "$latest")"; }
 grep -q "sql/functions: $files new, 0 changed" "$work/migrate.log" ||
   { cat "$work/migrate.log" >&2; fail "the upgrade did not record all $files files"; }
 dump "$old_url" "$work/upgraded.sql"

@@ -29,6 +29,16 @@ static long status_of(const struct test_process *api, const char *path, const ch
     return status;
 }
 
+/* /readyz answers 503 not-ready with exactly this detail. */
+static void assert_readyz_detail(const struct test_process *api, const char *detail)
+{
+    struct http_response *response = http_get(api, "/readyz", NULL);
+    assert_int_equal(response->status, 503);
+    assert_string_equal(json_text(response->json, "type", NULL), "/problems/not-ready");
+    assert_string_equal(json_text(response->json, "detail", NULL), detail);
+    http_free(response);
+}
+
 static void pending_migrations_mean_not_ready(void **state)
 {
     (void)state;
@@ -36,10 +46,19 @@ static void pending_migrations_mean_not_ready(void **state)
     assert_true(harness_create_database("baove_t_pending", false, false, &database));
     struct test_process api;
     assert_true(harness_start_api(&database, NULL, &api));
-    assert_int_equal(status_of(&api, "/readyz", NULL, "/problems/not-ready"), 503);
+    assert_readyz_detail(&api, "The schema is not installed: run baove-admin migrate.");
     assert_int_equal(status_of(&api, "/healthz", NULL, NULL), 200);
     assert_int_equal(harness_admin(&database, (const char *const[]){"migrate", NULL}, NULL, NULL),
                      0);
+    assert_int_equal(status_of(&api, "/readyz", NULL, NULL), 200);
+
+    /* Any other failure is named by the server's own words, not guessed. */
+    PGconn *owner = PQconnectdb(database.admin_url);
+    PQclear(PQexec(owner, "REVOKE SELECT ON schema_migrations FROM baove_app"));
+    assert_readyz_detail(&api, "The readiness query failed (SQLSTATE 42501): permission denied "
+                               "for table schema_migrations");
+    PQclear(PQexec(owner, "GRANT SELECT ON schema_migrations TO baove_app"));
+    PQfinish(owner);
     assert_int_equal(status_of(&api, "/readyz", NULL, NULL), 200);
     assert_int_equal(harness_stop(&api), 0);
 }

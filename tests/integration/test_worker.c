@@ -26,20 +26,6 @@
 
 #define NOW "2020-04-29T07:00:00+07:00" /* a Wednesday of the plan */
 
-static const char test_functions[] =
-    "CREATE TABLE test_effects (tag text NOT NULL, at timestamptz NOT NULL);"
-    "GRANT INSERT, SELECT ON test_effects TO baove_app;"
-    /* Sleeps payload.seconds, then records its effect (payload.tag). */
-    "CREATE FUNCTION test_sleep(payload jsonb, now timestamptz) RETURNS jsonb "
-    "LANGUAGE plpgsql AS $$ BEGIN "
-    "  PERFORM pg_sleep(coalesce((payload->>'seconds')::float8, 0)); "
-    "  INSERT INTO test_effects VALUES (coalesce(payload->>'tag', ''), now); "
-    "  RETURN jsonb_build_object('slept', payload->'seconds', 'now', now); END $$;"
-    "CREATE FUNCTION test_fail(payload jsonb, now timestamptz) RETURNS jsonb "
-    "LANGUAGE plpgsql AS $$ BEGIN "
-    "  INSERT INTO test_effects VALUES ('failing', now); "
-    "  RAISE EXCEPTION 'deliberate failure: %', payload->>'why'; END $$;";
-
 /* ---- helpers ----------------------------------------------------------------- */
 
 /* Runs SQL as `url`'s role; returns the first cell (caller frees) or NULL. */
@@ -87,7 +73,7 @@ static void assert_sql(const struct test_database *database, const char *query,
 static void setup_database(const char *name, struct test_database *database)
 {
     assert_true(harness_create_database(name, true, true, database));
-    free(sql(database, test_functions));
+    free(sql(database, harness_test_job_functions));
     free(sql(database, "DELETE FROM schedules WHERE name NOT IN ('prune_change_log', "
                        "'prune_jobs') RETURNING name"));
 }

@@ -2,9 +2,11 @@
 -- identity, only for the roles that may see it.
 --
 -- The representation lists the case's deadlines and the services of its
--- plan (0004).  PL/pgSQL for the same reason as child_document (0010).
+-- plan (0004).  PL/pgSQL for the same reason as child_document (0010), and
+-- generic plans only for the same reason as child_document.
 CREATE OR REPLACE FUNCTION case_document(c cases, now timestamptz, with_confidential boolean)
     RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET plan_cache_mode = force_generic_plan
     AS $$
 BEGIN
     RETURN (

@@ -1,0 +1,94 @@
+// The Node peer of bench/run.sh: GET /v1/children/{id} written the usual
+// way for Node (node:http, pg with a pool), sending PostgreSQL the same
+// statements as baove-api does for the same request (bench/get_child.sql
+// lists them), with named prepared statements like the API's, over a pool
+// of the same size.  It answers the stored document's text as PostgreSQL
+// returns it (no parse and print), so the comparison is of the servers, not
+// of JSON libraries.
+//
+// Environment: DATABASE_URL (baove_app), PEER_PORT, PEER_POOL (connections).
+import http from 'node:http';
+import crypto from 'node:crypto';
+import pg from 'pg';
+
+const pool = new pg.Pool({
+  connectionString: process.env.DATABASE_URL,
+  max: Number(process.env.PEER_POOL || 8),
+  application_name: 'baove-peer',
+});
+// The API's session settings (common/db.c db_connect).
+pool.on('connect', (client) => {
+  client.query("SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET intervalstyle = 'iso_8601'");
+});
+
+const TOKEN = {
+  name: 'peer_token',
+  text: `SELECT p.id, p.username, p.kind, p.role, p.unit_id, u.code
+           FROM access_tokens t JOIN principals p ON p.id = t.principal_id
+           JOIN units u ON u.id = p.unit_id
+          WHERE t.token_hash = $1 AND t.revoked_at IS NULL
+            AND (t.expires_at IS NULL OR t.expires_at > $2) AND p.disabled_at IS NULL`,
+};
+const SCOPE = {
+  name: 'peer_scope',
+  text: "SELECT set_config('baove.scope_unit', $1, true), set_config('baove.scope_on', $2, true)",
+};
+const CHILD = {
+  name: 'peer_child',
+  text: `SELECT c.version, c.unit_id, c.deleted_at IS NOT NULL, child_document(c, $2)::text
+           FROM children c WHERE c.id = $1`,
+};
+const AUDIT = {
+  name: 'peer_audit',
+  text: `INSERT INTO audit_log (at, actor_id, actor, role, action, resource_type, resource_ids,
+                                unit_id, request_id, outcome)
+         VALUES ($1, $2, $3, $4, 'read', 'children', ARRAY[$5::uuid], $6, $7, 'success')`,
+};
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+// Today in Asia/Ho_Chi_Minh (UTC+07:00, no daylight saving).
+const today = (now) => new Date(now.getTime() + 7 * 3600 * 1000).toISOString().slice(0, 10);
+
+function answer(response, status, body, headers = {}) {
+  response.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+  response.end(body);
+}
+
+async function getChild(request, response, id) {
+  const bearer = /^Bearer (.+)$/.exec(request.headers.authorization || '');
+  if (!bearer) return answer(response, 401, '{"status":401}');
+  const now = new Date();
+  const hash = crypto.createHash('sha256').update(bearer[1]).digest('hex');
+  const client = await pool.connect();
+  try {
+    const principal = (await client.query({ ...TOKEN, values: [hash, now.toISOString()] })).rows[0];
+    if (!principal) return answer(response, 401, '{"status":401}');
+    await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+    await client.query({ ...SCOPE, values: [String(principal.unit_id), today(now)] });
+    const child = await client.query({ ...CHILD, values: [id, today(now)], rowMode: 'array' });
+    const row = child.rows[0];
+    if (!row || row[2]) {
+      await client.query('ROLLBACK');
+      return answer(response, 404, '{"status":404}');
+    }
+    await client.query({ ...AUDIT, values: [now.toISOString(), principal.id, principal.username,
+                                            principal.role, id, row[1], crypto.randomUUID()] });
+    await client.query('COMMIT');
+    answer(response, 200, row[3], { ETag: `"${row[0]}"` });
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    answer(response, 500, JSON.stringify({ status: 500, detail: error.message }));
+  } finally {
+    client.release();
+  }
+}
+
+const server = http.createServer((request, response) => {
+  const match = /^\/v1\/children\/([^/?]+)$/.exec(request.url);
+  if (request.method !== 'GET' || !match) return answer(response, 404, '{"status":404}');
+  if (!UUID.test(match[1])) return answer(response, 404, '{"status":404}');
+  getChild(request, response, match[1]).catch((error) => answer(response, 500, '{}'));
+});
+server.keepAliveTimeout = 30000;
+server.listen(Number(process.env.PEER_PORT || 8098), '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => pool.end().then(() => process.exit(0))));
