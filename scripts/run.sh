@@ -125,6 +125,10 @@ fi
 
 stops="the API and the worker"
 ((EMBEDDED)) && stops+=" and the embedded PostgreSQL"
+# baove-admin finds the embedded cluster by itself; another database needs its URL.
+admin_env=""
+((EMBEDDED)) || admin_env="DATABASE_URL='$DATABASE_URL' BAOVE_ADMIN_DATABASE_URL='$BAOVE_ADMIN_DATABASE_URL' \\
+   "
 # No banner if the API already died (e.g. port in use): wait -n below reports it.
 kill -0 "$API_PID" 2>/dev/null && cat >&2 <<EOF
 
@@ -135,8 +139,7 @@ Get a token over HTTP:
   curl -s -XPOST $base_url/v1/auth/token -H 'content-type: application/json' \\
        -d '{"username":"demo_district","password":"baove-demo"}'
 or directly:
-  DATABASE_URL='$DATABASE_URL' BAOVE_ADMIN_DATABASE_URL='$BAOVE_ADMIN_DATABASE_URL' \\
-    build/baove-admin token issue --username demo_district
+  ${admin_env}build/baove-admin token issue --username demo_district
 Ctrl-C stops $stops.
 
 EOF
