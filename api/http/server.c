@@ -20,6 +20,7 @@
 #include "db.h"
 #include "json.h"
 #include "log.h"
+#include "http/cors.h"
 #include "http/metrics.h"
 
 /* Settings of the running server, copied once by server_start() before the
@@ -365,6 +366,7 @@ static enum MHD_Result send_reply(struct request *request)
                             problem_page ? "public, max-age=86400" : "no-store");
     for (int i = 0; i < request->header_count; i++)
         MHD_add_response_header(response, request->headers[i].name, request->headers[i].value);
+    cors_add_headers(request, response);
     enum MHD_Result queued = MHD_queue_response(request->connection, request->status, response);
     MHD_destroy_response(response);
     return queued;
@@ -482,7 +484,7 @@ static enum MHD_Result handle_request(void *closure, struct MHD_Connection *conn
         return send_reply(request);
     if (request->routing == ROUTE_FOUND)
         dispatch(request);
-    else
+    else if (!cors_preflight(request))
         reply_unrouted(request);
     return send_reply(request);
 }

@@ -462,7 +462,8 @@ static void record(const char *method, const char *path, const struct http_respo
     json_object_set_new(line, "content_type", json_string(response->content_type));
     json_t *headers = json_object();
     const char *names[] = {"x-request-id", "cache-control", "allow", "retry-after",
-                           "www-authenticate", "etag", "location", "idempotency-replayed"};
+                           "www-authenticate", "etag", "location", "idempotency-replayed",
+                           "access-control-allow-origin", "access-control-allow-methods"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *value = http_header(response, names[i]);
         if (value != NULL)
