@@ -65,10 +65,20 @@ void reply_json(struct request *request, unsigned status, json_t *body)
     set_reply(request, status, "application/json", text, strlen(text));
 }
 
+/* The language of a problem: what Accept-Language prefers (common/problem.h),
+ * said back in Content-Language when it is Vietnamese. */
+static enum problem_language reply_language(struct request *request)
+{
+    enum problem_language language = problem_language(request_header(request, "Accept-Language"));
+    if (language == PROBLEM_VIETNAMESE)
+        reply_add_header(request, "Content-Language", "vi");
+    return language;
+}
+
 void reply_problem_errors(struct request *request, enum problem_type type, const char *detail,
                           json_t *errors)
 {
-    json_t *body = problem_body(type, detail, request->id, errors);
+    json_t *body = problem_body_in(type, detail, request->id, errors, reply_language(request));
     unsigned status = problem_info(type)->status;
     reply_json(request, status, body);
     request->content_type = PROBLEM_CONTENT_TYPE;
@@ -77,7 +87,7 @@ void reply_problem_errors(struct request *request, enum problem_type type, const
 void reply_problem_members(struct request *request, enum problem_type type, const char *detail,
                            json_t *members)
 {
-    json_t *body = problem_body(type, detail, request->id, NULL);
+    json_t *body = problem_body_in(type, detail, request->id, NULL, reply_language(request));
     json_object_update_missing(body, members);
     json_decref(members);
     reply_json(request, problem_info(type)->status, body);

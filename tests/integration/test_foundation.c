@@ -476,6 +476,40 @@ static void problem_types_have_pages(void **state)
     struct http_response *missing = http_get(&api, "/problems/no-such-thing", NULL);
     assert_problem(missing, 404, "/problems/not-found");
     http_free(missing);
+    /* The page is in both languages. */
+    page = http_get(&api, "/problems/validation", NULL);
+    assert_non_null(strstr(page->body, "<section lang=\"vi\"><h2>Dữ liệu không hợp lệ</h2>"));
+    http_free(page);
+}
+
+/* Accept-Language preferring Vietnamese: the same type and status, the
+ * title and detail in Vietnamese, said in Content-Language. */
+static void problems_speak_vietnamese_when_asked(void **state)
+{
+    (void)state;
+    const char *vietnamese[] = {"Accept-Language: vi-VN,vi;q=0.9,en;q=0.5", NULL};
+    struct http_response *response =
+        http_call(&api, &(struct http_options){.path = "/v1/me", .headers = vietnamese});
+    assert_problem(response, 401, "/problems/unauthorized");
+    assert_string_equal(json_text(response->json, "title", NULL), "Cần đăng nhập");
+    assert_non_null(strstr(json_text(response->json, "detail", NULL), "Hãy đăng nhập"));
+    assert_string_equal(http_header(response, "Content-Language"), "vi");
+    http_free(response);
+    /* A detail without a translation keeps the English in brackets. */
+    response = http_call(&api, &(struct http_options){
+                                   .method = "POST", .path = "/v1/children", .headers = vietnamese});
+    assert_problem(response, 405, "/problems/method-not-allowed");
+    assert_string_equal(json_text(response->json, "title", NULL),
+                        "Phương thức không được hỗ trợ");
+    assert_string_equal(json_text(response->json, "detail", NULL),
+                        "Đường dẫn này chỉ hỗ trợ: GET.");
+    http_free(response);
+    /* English preferred, or no preference: English. */
+    const char *english[] = {"Accept-Language: en-GB, vi;q=0.8", NULL};
+    response = http_call(&api, &(struct http_options){.path = "/v1/me", .headers = english});
+    assert_string_equal(json_text(response->json, "title", NULL), "Authentication required");
+    assert_null(http_header(response, "Content-Language"));
+    http_free(response);
 }
 
 static void metrics_count_what_happened(void **state)
@@ -519,6 +553,7 @@ int main(void)
         cmocka_unit_test(api_keys_and_passwords_over_their_lifetime),
         cmocka_unit_test(units_follow_the_calendar),
         cmocka_unit_test(problem_types_have_pages),
+        cmocka_unit_test(problems_speak_vietnamese_when_asked),
         cmocka_unit_test(metrics_count_what_happened),
     };
     int failed = cmocka_run_group_tests_name("foundation", tests, setup, teardown);
