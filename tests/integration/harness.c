@@ -604,3 +604,22 @@ const char *json_text(const json_t *value, ...)
     va_end(keys);
     return json_is_string(value) ? json_string_value(value) : NULL;
 }
+
+char *harness_zip_part(const struct http_response *response, const char *part)
+{
+    char path[] = "/tmp/baove-zip-XXXXXX";
+    int descriptor = mkstemp(path);
+    if (descriptor < 0)
+        return NULL;
+    bool written = write(descriptor, response->body, response->length) ==
+                   (ssize_t)response->length;
+    close(descriptor);
+    char *text = NULL;
+    const char *argv[] = {"/usr/bin/unzip", "-p", path, part, NULL};
+    if (!written || harness_run(argv, NULL, NULL, &text) != 0 || text == NULL || text[0] == '\0') {
+        free(text);
+        text = NULL;
+    }
+    unlink(path);
+    return text;
+}

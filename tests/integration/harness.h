@@ -110,6 +110,10 @@ void http_free(struct http_response *response);
  * static buffer; NULL when absent. */
 const char *http_header(const struct http_response *response, const char *name);
 
+/* One part of a zip answer (an .xlsx: "xl/workbook.xml", …), read back with
+ * unzip; NULL when the body is no zip or has no such part (caller frees). */
+char *harness_zip_part(const struct http_response *response, const char *part);
+
 /* Signs in and returns the access token (caller frees), or NULL. */
 char *harness_login(const struct test_process *api, const char *username, const char *password);
 
