@@ -5,7 +5,6 @@
  * Access-Control-Allow-Credentials is not sent. */
 #include "http/cors.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -20,9 +19,9 @@
 #define PREFLIGHT_MAX_AGE "600"
 
 /* The request's Origin when it is one of BAOVE_CORS_ORIGINS, else NULL. */
-static const char *allowed_origin(const struct request *request)
+static const char *allowed_origin(struct MHD_Connection *connection)
 {
-    const char *origin = request_header(request, "Origin");
+    const char *origin = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Origin");
     const char *allowed = config_string("BAOVE_CORS_ORIGINS", NULL);
     if (origin == NULL || allowed == NULL || origin[0] == '\0')
         return NULL;
@@ -37,30 +36,28 @@ static const char *allowed_origin(const struct request *request)
     return NULL;
 }
 
-bool cors_preflight(struct request *request)
+bool cors_preflight(struct MHD_Connection *connection, const char *method)
 {
-    if (strcmp(request->method, "OPTIONS") != 0 ||
-        request_header(request, "Access-Control-Request-Method") == NULL ||
-        request->routing != ROUTE_METHOD_NOT_ALLOWED)
-        return false;
-    const char *origin = allowed_origin(request);
-    if (origin == NULL)
-        return false;
-    reply_empty(request, 204);
-    reply_add_header(request, "Access-Control-Allow-Origin", origin);
-    reply_add_header(request, "Access-Control-Allow-Methods", request->match.allow);
-    reply_add_header(request, "Access-Control-Allow-Headers", ALLOWED_REQUEST_HEADERS);
-    reply_add_header(request, "Access-Control-Max-Age", PREFLIGHT_MAX_AGE);
-    reply_add_header(request, "Vary", "Origin");
-    return true;
+    return strcmp(method, "OPTIONS") == 0 &&
+           MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                       "Access-Control-Request-Method") != NULL &&
+           allowed_origin(connection) != NULL;
 }
 
-void cors_add_headers(const struct request *request, struct MHD_Response *response)
+void cors_add_headers(struct MHD_Connection *connection, const char *preflight_methods,
+                      struct MHD_Response *response)
 {
-    const char *origin = allowed_origin(request);
-    if (origin == NULL || strcmp(request->method, "OPTIONS") == 0)
+    const char *origin = allowed_origin(connection);
+    if (origin == NULL)
         return;
     MHD_add_response_header(response, "Access-Control-Allow-Origin", origin);
-    MHD_add_response_header(response, "Access-Control-Expose-Headers", EXPOSED_HEADERS);
     MHD_add_response_header(response, "Vary", "Origin");
+    if (preflight_methods != NULL) {
+        MHD_add_response_header(response, "Access-Control-Allow-Methods", preflight_methods);
+        MHD_add_response_header(response, "Access-Control-Allow-Headers",
+                                ALLOWED_REQUEST_HEADERS);
+        MHD_add_response_header(response, "Access-Control-Max-Age", PREFLIGHT_MAX_AGE);
+    } else {
+        MHD_add_response_header(response, "Access-Control-Expose-Headers", EXPOSED_HEADERS);
+    }
 }

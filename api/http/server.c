@@ -376,7 +376,8 @@ static enum MHD_Result send_reply(struct request *request)
                             problem_page ? "public, max-age=86400" : "no-store");
     for (int i = 0; i < request->header_count; i++)
         MHD_add_response_header(response, request->headers[i].name, request->headers[i].value);
-    cors_add_headers(request, response);
+    cors_add_headers(request->connection, request->preflight ? request->match.allow : NULL,
+                     response);
     enum MHD_Result queued = MHD_queue_response(request->connection, request->status, response);
     MHD_destroy_response(response);
     return queued;
@@ -470,7 +471,6 @@ static enum MHD_Result handle_request(void *closure, struct MHD_Connection *conn
 {
     (void)closure;
     (void)version;
-    (void)connection;
     struct request *request = *context;
     if (request == NULL)
         return MHD_NO;
@@ -494,7 +494,10 @@ static enum MHD_Result handle_request(void *closure, struct MHD_Connection *conn
         return send_reply(request);
     if (request->routing == ROUTE_FOUND)
         dispatch(request);
-    else if (!cors_preflight(request))
+    else if (request->routing == ROUTE_METHOD_NOT_ALLOWED &&
+             (request->preflight = cors_preflight(connection, method)))
+        reply_empty(request, 204); /* CORS headers: send_reply */
+    else
         reply_unrouted(request);
     return send_reply(request);
 }
