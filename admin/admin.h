@@ -66,6 +66,9 @@ int admin_apikey_rotate(PGconn *connection, int argc, char **argv);
 int admin_user_list(PGconn *connection, int argc, char **argv);
 int admin_user_reset_password(PGconn *connection, int argc, char **argv);
 
+/* Prints a tab-separated table on stdout: the header line, then the rows. */
+void admin_print_table(const char *header, const PGresult *result);
+
 /* The value of --name in argv, NULL when absent; whether a flag is there. */
 const char *admin_option(int argc, char **argv, const char *name);
 bool admin_flag(int argc, char **argv, const char *name);

@@ -68,10 +68,7 @@ int admin_apikey_list(PGconn *connection, int argc, char **argv)
         PQclear(result);
         return 1;
     }
-    printf("client\trole\tunit\tkey\tissued\texpires\tstate\n");
-    for (int row = 0; row < PQntuples(result); row++)
-        for (int column = 0; column < 7; column++)
-            printf("%s%c", db_text(result, row, column), column == 6 ? '\n' : '\t');
+    admin_print_table("client\trole\tunit\tkey\tissued\texpires\tstate", result);
     PQclear(result);
     return 0;
 }

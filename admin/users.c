@@ -139,6 +139,15 @@ int admin_user_add(PGconn *connection, int argc, char **argv)
     return status;
 }
 
+void admin_print_table(const char *header, const PGresult *result)
+{
+    printf("%s\n", header);
+    int columns = PQnfields(result);
+    for (int row = 0; row < PQntuples(result); row++)
+        for (int column = 0; column < columns; column++)
+            printf("%s%c", db_text(result, row, column), column == columns - 1 ? '\n' : '\t');
+}
+
 int admin_user_list(PGconn *connection, int argc, char **argv)
 {
     (void)argc;
@@ -155,10 +164,7 @@ int admin_user_list(PGconn *connection, int argc, char **argv)
         PQclear(result);
         return 1;
     }
-    printf("username\trole\tunit\tcreated\tstate\n");
-    for (int row = 0; row < PQntuples(result); row++)
-        for (int column = 0; column < 5; column++)
-            printf("%s%c", db_text(result, row, column), column == 4 ? '\n' : '\t');
+    admin_print_table("username\trole\tunit\tcreated\tstate", result);
     PQclear(result);
     return 0;
 }

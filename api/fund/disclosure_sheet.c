@@ -117,12 +117,9 @@ void fund_disclosure_xlsx(struct request *request, const json_t *statement,
                           const json_t *books, const char *filename)
 {
     struct workbook_file file;
-    if (!workbook_open(&file)) {
-        reply_problem(request, PROBLEM_INTERNAL, "The workbook could not be written.");
-        return;
-    }
     struct workbook_formats formats;
-    workbook_formats(file.workbook, &formats);
+    if (!workbook_begin(request, &file, &formats))
+        return;
     write_statement(file.workbook, statement, &formats);
     write_books(file.workbook, books, &formats);
     reply_workbook(request, &file, filename);

@@ -69,6 +69,17 @@ void workbook_formats(lxw_workbook *workbook, struct workbook_formats *formats)
     format_set_num_format(formats->rate, "0.0\" ‰\"");
 }
 
+bool workbook_begin(struct request *request, struct workbook_file *file,
+                    struct workbook_formats *formats)
+{
+    if (!workbook_open(file)) {
+        reply_problem(request, PROBLEM_INTERNAL, "The workbook could not be written.");
+        return false;
+    }
+    workbook_formats(file->workbook, formats);
+    return true;
+}
+
 void sheet_write_date(lxw_worksheet *sheet, lxw_row_t row, lxw_col_t column, const char *iso,
                       lxw_format *format)
 {

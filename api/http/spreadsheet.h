@@ -42,6 +42,10 @@ struct workbook_formats {
 };
 void workbook_formats(lxw_workbook *workbook, struct workbook_formats *formats);
 
+/* workbook_open and workbook_formats; false after answering 500. */
+bool workbook_begin(struct request *request, struct workbook_file *file,
+                    struct workbook_formats *formats);
+
 /* Writes an ISO date ("2020-05-13", or an RFC 3339 instant's date part) as a
  * date cell; nothing for NULL. */
 void sheet_write_date(lxw_worksheet *sheet, lxw_row_t row, lxw_col_t column, const char *iso,

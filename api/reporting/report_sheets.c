@@ -146,12 +146,9 @@ static void write_commune(lxw_worksheet *sheet, lxw_row_t row, const json_t *com
 void report_summary_xlsx(struct request *request, const json_t *summary)
 {
     struct workbook_file file;
-    if (!workbook_open(&file)) {
-        reply_problem(request, PROBLEM_INTERNAL, "The workbook could not be written.");
-        return;
-    }
     struct workbook_formats formats;
-    workbook_formats(file.workbook, &formats);
+    if (!workbook_begin(request, &file, &formats))
+        return;
     lxw_worksheet *sheet = workbook_add_worksheet(file.workbook, "Tổng hợp báo cáo");
     const char *codes[64];
     size_t count = indicator_columns(summary, codes, sizeof codes / sizeof codes[0]);

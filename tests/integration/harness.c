@@ -207,7 +207,7 @@ bool harness_create_database(const char *name, bool migrate, bool seed,
     return true;
 }
 
-static int free_port(void)
+int harness_free_port(void)
 {
     int descriptor = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
@@ -263,7 +263,7 @@ bool harness_start_api(const struct test_database *database, const char *const e
                        struct test_process *api)
 {
     memset(api, 0, sizeof *api);
-    api->port = free_port();
+    api->port = harness_free_port();
     if (api->port <= 0 || !spawn(harness_env("BAOVE_API_BIN"), database, extra_env, NULL, api))
         return false;
     CURL *curl = curl_easy_init();

@@ -72,6 +72,9 @@ bool harness_create_database(const char *name, bool migrate, bool seed,
 int harness_admin(const struct test_database *database, const char *const args[],
                   const char *stdin_text, char **stdout_text);
 
+/* A loopback TCP port nobody listens on now. */
+int harness_free_port(void);
+
 /* Starts baove-api on a free port against the database and waits until it
  * answers /healthz.  extra_env may be NULL. */
 bool harness_start_api(const struct test_database *database, const char *const extra_env[],

@@ -8,13 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "harness.h"
 
@@ -24,28 +20,13 @@ static struct test_database database;
 static struct test_process api;
 static int allowed_port, other_port;
 
-/* A port nobody listens on now, for the front-end pages' origins. */
-static int free_port(void)
-{
-    int descriptor = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    int port = -1;
-    if (bind(descriptor, (struct sockaddr *)&address, sizeof address) == 0 &&
-        getsockname(descriptor, (struct sockaddr *)&address, &length) == 0)
-        port = ntohs(address.sin_port);
-    close(descriptor);
-    return port;
-}
-
 static int setup(void **state)
 {
     (void)state;
     if (!harness_create_database("baove_t_browser", true, true, &database))
         return -1;
-    allowed_port = free_port();
-    other_port = free_port();
+    allowed_port = harness_free_port();
+    other_port = harness_free_port();
     char origins[128];
     snprintf(origins, sizeof origins, "BAOVE_CORS_ORIGINS=http://127.0.0.1:%d", allowed_port);
     const char *env[] = {origins, NULL};
