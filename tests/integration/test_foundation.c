@@ -365,8 +365,10 @@ static void api_keys_and_passwords_over_their_lifetime(void **state)
     expect_unauthorized(first);
     expect_unauthorized(second);
     expect_signed_in(third);
-    assert_non_null(admin_line((const char *const[]){"apikey", "revoke", "--client",
-                                                     "mobile-sync", NULL}, NULL));
+    char *revoked = admin_line((const char *const[]){"apikey", "revoke", "--client",
+                                                     "mobile-sync", NULL}, NULL);
+    assert_non_null(revoked);
+    free(revoked);
     expect_unauthorized(third);
     /* A key issued in 2020 for a day is expired now. */
     char *expired = admin_line((const char *const[]){"apikey", "issue", "--client", "old-sync",
