@@ -32,10 +32,12 @@ fi
 
 port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});')
 log=$OUT/prism.log
-npx --no-install prism proxy --errors --host 127.0.0.1 --port "$port" "$BAOVE_SPEC" \
-  "$BAOVE_API_URL" >"$log" 2>&1 &
+# Prism in a process group of its own (setsid), stopped as a whole on exit:
+# through npx its node process would be a child that outlives a plain kill.
+setsid "$CONTRACT/node_modules/.bin/prism" proxy --errors --host 127.0.0.1 --port "$port" \
+  "$BAOVE_SPEC" "$BAOVE_API_URL" >"$log" 2>&1 &
 prism=$!
-trap 'kill "$prism" 2>/dev/null || true; wait "$prism" 2>/dev/null || true' EXIT
+trap 'kill -- "-$prism" 2>/dev/null || true; wait "$prism" 2>/dev/null || true' EXIT
 for ((i = 0; i < 240; i++)); do
   curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break
   kill -0 "$prism" 2>/dev/null || { cat "$log" >&2; exit 1; }
