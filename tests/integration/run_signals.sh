@@ -22,7 +22,18 @@ free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'
 }
 
+# What a failed check would leave running: make run's group, and the API and
+# the worker (each in a process group of its own).  Ours alone, by id.
+RUN_GROUP=""
+RUN_PIDS=()
 cleanup() {
+  local pid
+  if [[ -n $RUN_GROUP ]] && kill -0 -- "-$RUN_GROUP" 2>/dev/null; then
+    kill -TERM -- "-$RUN_GROUP" 2>/dev/null || true
+    sleep 5
+    kill -KILL -- "-$RUN_GROUP" 2>/dev/null || true
+  fi
+  for pid in "${RUN_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   bash "$REPO_ROOT/scripts/pg.sh" destroy >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -43,6 +54,7 @@ run_once() {
   set -m
   BAOVE_HTTP_PORT=$http_port BAOVE_PG_PORT=$pg_port make -C "$REPO_ROOT" run >"$log" 2>&1 &
   local group=$!
+  RUN_GROUP=$group
   set +m
   local up=0 i
   for ((i = 0; i < 600; i++)); do
@@ -60,6 +72,7 @@ run_once() {
   api_pid=$(sed -n 's/.*API http[^ ]* (pid \([0-9]*\)).*/\1/p' "$log" | tail -n 1)
   worker_pid=$(sed -n 's/.*worker pid \([0-9]*\).*/\1/p' "$log" | tail -n 1)
   [[ -n $api_pid && -n $worker_pid ]] || fail "no pids in the banner"
+  RUN_PIDS=("$api_pid" "$worker_pid")
 
   # The operator's commands, with neither a URL nor a port.
   local keys
@@ -93,6 +106,9 @@ run_once() {
     fail "the embedded cluster outlived SIG$signal"
   fi
   grep -q "stopping PostgreSQL" "$log" || fail "run.sh did not stop the cluster"
+  # All stopped: nothing for cleanup to kill (those ids may be reused).
+  RUN_GROUP=""
+  RUN_PIDS=()
   echo "run_signals: SIG$signal stopped API $api_pid, worker $worker_pid and the cluster" >&2
 }
 
