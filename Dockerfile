@@ -9,7 +9,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libmicrohttpd-dev libpq-dev libjansson-dev libuv1-dev libcurl4-openssl-dev \
-      libsodium-dev libssl-dev libcmocka-dev \
+      libsodium-dev libssl-dev libcmocka-dev libxlsxwriter-dev \
  && rm -rf /var/lib/apt/lists/*
 # libcmocka-dev only so that configuring succeeds if CMakeLists.txt looks for it
 # unconditionally; the tests themselves are neither built nor run here.
@@ -28,7 +28,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libmicrohttpd12 libpq5 libjansson4 libuv1 libcurl4 libsodium23 libssl3 \
-      ca-certificates curl \
+      libxlsxwriter4 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/bin/ /usr/local/bin/
 COPY sql/ /usr/share/baove/sql/

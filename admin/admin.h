@@ -53,7 +53,36 @@ int admin_seed_demo(PGconn *connection, long long children, long long communes);
 int admin_user_add(PGconn *connection, int argc, char **argv);
 int admin_user_disable(PGconn *connection, int argc, char **argv);
 int admin_token_issue(PGconn *connection, int argc, char **argv);
+
+/* Machine clients' API keys (admin/api_keys.c): issue (a new client only;
+ * names are unique), list, revoke, rotate; --ttl gives a key an expiry. */
 int admin_apikey_issue(PGconn *connection, int argc, char **argv);
+int admin_apikey_list(PGconn *connection, int argc, char **argv);
+int admin_apikey_revoke(PGconn *connection, int argc, char **argv);
+int admin_apikey_rotate(PGconn *connection, int argc, char **argv);
+
+/* People (admin/users.c): the list, and a new password (which revokes the
+ * sessions the old one opened). */
+int admin_user_list(PGconn *connection, int argc, char **argv);
+int admin_user_reset_password(PGconn *connection, int argc, char **argv);
+
+/* Prints a tab-separated table on stdout: the header line, then the rows. */
+void admin_print_table(const char *header, const PGresult *result);
+
+/* The value of --name in argv, NULL when absent; whether a flag is there. */
+const char *admin_option(int argc, char **argv, const char *name);
+bool admin_flag(int argc, char **argv, const char *name);
+
+/* Stores the hash of a new token of `kind` for the active principal
+ * `username`, expiring after ttl_seconds (0: never), and prints the token
+ * alone on stdout.  Returns 0, or 1 after saying why on stderr. */
+int admin_issue_token(PGconn *connection, const char *username, const char *kind,
+                      const char *prefix, long long ttl_seconds);
+
+/* The same without printing: the token is in `token` (AUTH_TOKEN_SIZE
+ * bytes) for a caller that prints it only after its transaction commits. */
+bool admin_store_token(PGconn *connection, const char *username, const char *kind,
+                       const char *prefix, long long ttl_seconds, char *token);
 
 /* Creates a principal, hashing the password when there is one.  Returns 0,
  * or 1 after printing why not (unknown unit, taken username, …). */

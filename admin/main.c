@@ -1,5 +1,5 @@
 /* baove-admin: migrate | seed [--demo [--children N [--communes M]]] | user
- * add|disable | token issue | apikey issue.  Secrets go to stdout alone;
+ * add|list|disable|reset-password | token issue | apikey issue|list|revoke|rotate.  Secrets go to stdout alone;
  * everything else to stderr. */
 #include <stdio.h>
 #include <string.h>
@@ -17,12 +17,16 @@ static void usage(void)
             "usage: baove-admin migrate\n"
             "       baove-admin seed [--demo [--children N [--communes M]]]\n"
             "       baove-admin user add --username U --role R --unit CODE [--password-stdin]\n"
-            "       baove-admin user disable --username U\n"
+            "       baove-admin user list | disable --username U\n"
+            "       baove-admin user reset-password --username U [--password-stdin]\n"
             "       baove-admin token issue --username U [--ttl 8h]\n"
-            "       baove-admin apikey issue --client NAME --role R --unit CODE\n"
-            "Connects with BAOVE_ADMIN_DATABASE_URL (else DATABASE_URL); reads SQL from\n"
+            "       baove-admin apikey issue --client NAME --role R --unit CODE [--ttl 90d]\n"
+            "       baove-admin apikey list | revoke --client NAME\n"
+            "       baove-admin apikey rotate --client NAME [--ttl 90d] [--grace 1h]\n"
+            "Connects with BAOVE_ADMIN_DATABASE_URL, else DATABASE_URL, else the embedded\n"
+            "cluster of `make run` (BAOVE_PG_DIR, default %s); reads SQL from\n"
             "BAOVE_SQL_DIR (default %s).\n",
-            BAOVE_DEFAULT_SQL_DIR);
+            BAOVE_DEFAULT_PG_DIR, BAOVE_DEFAULT_SQL_DIR);
 }
 
 static int run(PGconn *connection, int argc, char **argv,
@@ -39,14 +43,24 @@ static int run(PGconn *connection, int argc, char **argv,
             status = admin_seed_demo(connection, seed_options->children, seed_options->communes);
         return status;
     }
-    if (strcmp(command, "user") == 0 && strcmp(subcommand, "add") == 0)
-        return admin_user_add(connection, argc - 3, argv + 3);
-    if (strcmp(command, "user") == 0 && strcmp(subcommand, "disable") == 0)
-        return admin_user_disable(connection, argc - 3, argv + 3);
-    if (strcmp(command, "token") == 0 && strcmp(subcommand, "issue") == 0)
-        return admin_token_issue(connection, argc - 3, argv + 3);
-    if (strcmp(command, "apikey") == 0 && strcmp(subcommand, "issue") == 0)
-        return admin_apikey_issue(connection, argc - 3, argv + 3);
+    static const struct {
+        const char *command, *subcommand;
+        int (*run)(PGconn *connection, int argc, char **argv);
+    } credentials[] = {
+        {"user", "add", admin_user_add},
+        {"user", "list", admin_user_list},
+        {"user", "disable", admin_user_disable},
+        {"user", "reset-password", admin_user_reset_password},
+        {"token", "issue", admin_token_issue},
+        {"apikey", "issue", admin_apikey_issue},
+        {"apikey", "list", admin_apikey_list},
+        {"apikey", "revoke", admin_apikey_revoke},
+        {"apikey", "rotate", admin_apikey_rotate},
+    };
+    for (size_t i = 0; i < sizeof credentials / sizeof credentials[0]; i++)
+        if (strcmp(command, credentials[i].command) == 0 &&
+            strcmp(subcommand, credentials[i].subcommand) == 0)
+            return credentials[i].run(connection, argc - 3, argv + 3);
     usage();
     return 2;
 }
@@ -73,10 +87,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "baove-admin: libsodium failed to initialise\n");
         return 1;
     }
-    PGconn *connection = db_connect(config_admin_database_url(), "baove-admin", error,
-                                    sizeof error);
+    char url[CONFIG_DATABASE_URL_SIZE];
+    enum config_database_source source = config_admin_database_url(url);
+    if (source == CONFIG_DATABASE_NONE) {
+        fprintf(stderr, "baove-admin: the database URL is too long\n");
+        return 2;
+    }
+    PGconn *connection = db_connect(url, "baove-admin", error, sizeof error);
     if (connection == NULL) {
-        fprintf(stderr, "baove-admin: cannot connect to the database: %s\n", error);
+        /* Without a URL the operator meant the cluster of `make run`: say so. */
+        fprintf(stderr, "baove-admin: cannot connect to the database%s: %s\n",
+                source == CONFIG_DATABASE_EMBEDDED
+                    ? " (no DATABASE_URL: the embedded cluster of `make run`; is it running? "
+                      "scripts/pg.sh status)"
+                    : "",
+                error);
         return 1;
     }
     /* Keep the server's notices (e.g. "relation exists, skipping") off the

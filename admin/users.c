@@ -13,8 +13,7 @@
 
 #define DEFAULT_SESSION_TTL "8h"
 
-/* Finds the value of --name in argv; NULL when absent. */
-static const char *option(int argc, char **argv, const char *name)
+const char *admin_option(int argc, char **argv, const char *name)
 {
     for (int i = 0; i + 1 < argc; i++)
         if (strcmp(argv[i], name) == 0)
@@ -22,7 +21,7 @@ static const char *option(int argc, char **argv, const char *name)
     return NULL;
 }
 
-static bool flag(int argc, char **argv, const char *name)
+bool admin_flag(int argc, char **argv, const char *name)
 {
     for (int i = 0; i < argc; i++)
         if (strcmp(argv[i], name) == 0)
@@ -100,26 +99,37 @@ static bool read_password(char *out, size_t size)
     return out[0] != '\0';
 }
 
+/* A new password from stdin (--password-stdin) or generated into `out`. */
+static bool new_password(int argc, char **argv, char out[AUTH_PASSWORD_MAX_LENGTH + 2],
+                         bool *generated)
+{
+    *generated = !admin_flag(argc, argv, "--password-stdin");
+    if (*generated) {
+        auth_token_generate("", out);
+        return true;
+    }
+    if (read_password(out, AUTH_PASSWORD_MAX_LENGTH + 2) &&
+        strlen(out) <= AUTH_PASSWORD_MAX_LENGTH)
+        return true;
+    fprintf(stderr, "baove-admin: no password (or one over %d bytes) on stdin\n",
+            AUTH_PASSWORD_MAX_LENGTH);
+    return false;
+}
+
 int admin_user_add(PGconn *connection, int argc, char **argv)
 {
-    const char *username = option(argc, argv, "--username");
-    const char *role = option(argc, argv, "--role");
-    const char *unit = option(argc, argv, "--unit");
+    const char *username = admin_option(argc, argv, "--username");
+    const char *role = admin_option(argc, argv, "--role");
+    const char *unit = admin_option(argc, argv, "--unit");
     if (username == NULL || role == NULL || unit == NULL) {
         fprintf(stderr, "usage: baove-admin user add --username U --role R --unit CODE "
                         "[--password-stdin]\n");
         return 2;
     }
     char password[AUTH_PASSWORD_MAX_LENGTH + 2];
-    bool generated = !flag(argc, argv, "--password-stdin");
-    if (generated) {
-        auth_token_generate("", password);
-    } else if (!read_password(password, sizeof password) ||
-               strlen(password) > AUTH_PASSWORD_MAX_LENGTH) {
-        fprintf(stderr, "baove-admin: no password (or one over %d bytes) on stdin\n",
-                AUTH_PASSWORD_MAX_LENGTH);
+    bool generated;
+    if (!new_password(argc, argv, password, &generated))
         return 2;
-    }
     int status = admin_create_principal(connection, "user", username, password, role, unit);
     if (status == 0 && generated) {
         fprintf(stderr, "baove-admin: created %s; its generated password follows\n", username);
@@ -129,9 +139,82 @@ int admin_user_add(PGconn *connection, int argc, char **argv)
     return status;
 }
 
+void admin_print_table(const char *header, const PGresult *result)
+{
+    printf("%s\n", header);
+    int columns = PQnfields(result);
+    for (int row = 0; row < PQntuples(result); row++)
+        for (int column = 0; column < columns; column++)
+            printf("%s%c", db_text(result, row, column), column == columns - 1 ? '\n' : '\t');
+}
+
+int admin_user_list(PGconn *connection, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    PGresult *result = db_query(
+        connection,
+        "SELECT p.username, p.role, u.code, rfc3339(p.created_at), "
+        "       CASE WHEN p.disabled_at IS NULL THEN 'active' "
+        "            ELSE 'disabled ' || rfc3339(p.disabled_at) END "
+        "  FROM principals p JOIN units u ON u.id = p.unit_id "
+        " WHERE p.kind = 'user' ORDER BY lower(p.username)", NULL);
+    if (!db_ok(result)) {
+        fprintf(stderr, "baove-admin: cannot list the users: %s", PQresultErrorMessage(result));
+        PQclear(result);
+        return 1;
+    }
+    admin_print_table("username\trole\tunit\tcreated\tstate", result);
+    PQclear(result);
+    return 0;
+}
+
+int admin_user_reset_password(PGconn *connection, int argc, char **argv)
+{
+    const char *username = admin_option(argc, argv, "--username");
+    char password[AUTH_PASSWORD_MAX_LENGTH + 2], hash[AUTH_PASSWORD_HASH_SIZE];
+    bool generated;
+    if (username == NULL) {
+        fprintf(stderr, "usage: baove-admin user reset-password --username U "
+                        "[--password-stdin]\n");
+        return 2;
+    }
+    if (!new_password(argc, argv, password, &generated))
+        return 2;
+    bool hashed = auth_password_hash(password, hash);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, username);
+    db_param_text(&params, hash);
+    db_param_instant(&params, clock_now_us());
+    /* The sessions the old password opened end with it, in the same
+     * statement; a disabled user stays disabled. */
+    PGresult *result = hashed ? db_query(
+        connection,
+        "WITH changed AS (UPDATE principals SET password_hash = $2 "
+        "                  WHERE lower(username) = lower($1) AND kind = 'user' RETURNING id), "
+        "     revoked AS (UPDATE access_tokens SET revoked_at = $3 "
+        "                  WHERE principal_id IN (SELECT id FROM changed) "
+        "                    AND kind = 'session' AND revoked_at IS NULL) "
+        "SELECT count(*) FROM changed", &params) : NULL;
+    bool found = db_ok(result) && db_integer(result, 0, 0) == 1;
+    PQclear(result);
+    sodium_memzero(hash, sizeof hash);
+    if (found) {
+        fprintf(stderr, "baove-admin: new password for %s, its sessions revoked%s\n", username,
+                generated ? "; the generated password follows" : "");
+        if (generated)
+            printf("%s\n", password);
+    } else {
+        fprintf(stderr, "baove-admin: no such user \"%s\"\n", username);
+    }
+    sodium_memzero(password, sizeof password);
+    return found ? 0 : 1;
+}
+
 int admin_user_disable(PGconn *connection, int argc, char **argv)
 {
-    const char *username = option(argc, argv, "--username");
+    const char *username = admin_option(argc, argv, "--username");
     if (username == NULL) {
         fprintf(stderr, "usage: baove-admin user disable --username U\n");
         return 2;
@@ -160,11 +243,10 @@ int admin_user_disable(PGconn *connection, int argc, char **argv)
     return 0;
 }
 
-/* Stores the hash of a new token for the principal and prints the token. */
-static int issue(PGconn *connection, const char *username, const char *kind,
-                 const char *prefix, long long ttl_seconds)
+bool admin_store_token(PGconn *connection, const char *username, const char *kind,
+                       const char *prefix, long long ttl_seconds, char *token)
 {
-    char token[AUTH_TOKEN_SIZE], hash[AUTH_TOKEN_HASH_HEX_SIZE];
+    char hash[AUTH_TOKEN_HASH_HEX_SIZE];
     auth_token_generate(prefix, token);
     auth_token_hash_hex(token, hash);
     int64_t now = clock_now_us();
@@ -186,9 +268,18 @@ static int issue(PGconn *connection, const char *username, const char *kind,
     bool ok = db_ok(result) && strcmp(PQcmdTuples(result), "1") == 0;
     PQclear(result);
     if (!ok) {
+        sodium_memzero(token, AUTH_TOKEN_SIZE);
         fprintf(stderr, "baove-admin: no active principal \"%s\"\n", username);
-        return 1;
     }
+    return ok;
+}
+
+int admin_issue_token(PGconn *connection, const char *username, const char *kind,
+                      const char *prefix, long long ttl_seconds)
+{
+    char token[AUTH_TOKEN_SIZE];
+    if (!admin_store_token(connection, username, kind, prefix, ttl_seconds, token))
+        return 1;
     printf("%s\n", token);
     sodium_memzero(token, sizeof token);
     return 0;
@@ -196,44 +287,14 @@ static int issue(PGconn *connection, const char *username, const char *kind,
 
 int admin_token_issue(PGconn *connection, int argc, char **argv)
 {
-    const char *username = option(argc, argv, "--username");
-    const char *ttl = option(argc, argv, "--ttl");
+    const char *username = admin_option(argc, argv, "--username");
+    const char *ttl = admin_option(argc, argv, "--ttl");
     long long ttl_seconds;
     if (username == NULL || !config_parse_duration(ttl ? ttl : DEFAULT_SESSION_TTL,
                                                    &ttl_seconds)) {
         fprintf(stderr, "usage: baove-admin token issue --username U [--ttl 8h]\n");
         return 2;
     }
-    return issue(connection, username, "session", AUTH_SESSION_TOKEN_PREFIX, ttl_seconds);
-}
-
-int admin_apikey_issue(PGconn *connection, int argc, char **argv)
-{
-    const char *client = option(argc, argv, "--client");
-    const char *role = option(argc, argv, "--role");
-    const char *unit = option(argc, argv, "--unit");
-    if (client == NULL || role == NULL || unit == NULL) {
-        fprintf(stderr, "usage: baove-admin apikey issue --client NAME --role R --unit CODE\n");
-        return 2;
-    }
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, client);
-    PGresult *result = db_query(connection,
-                                "SELECT kind, role FROM principals "
-                                "WHERE lower(username) = lower($1)", &params);
-    bool ok = db_ok(result);
-    bool exists = ok && PQntuples(result) == 1;
-    bool matches = exists && strcmp(db_text(result, 0, 0), "client") == 0 &&
-                   strcmp(db_text(result, 0, 1), role) == 0;
-    PQclear(result);
-    if (!ok)
-        return 1;
-    if (exists && !matches) {
-        fprintf(stderr, "baove-admin: \"%s\" exists with another kind or role\n", client);
-        return 1;
-    }
-    if (!exists && admin_create_principal(connection, "client", client, NULL, role, unit) != 0)
-        return 1;
-    return issue(connection, client, "api_key", AUTH_API_KEY_PREFIX, 0);
+    return admin_issue_token(connection, username, "session", AUTH_SESSION_TOKEN_PREFIX,
+                             ttl_seconds);
 }

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,12 +71,91 @@ bool config_integer(const char *name, long long fallback, long long minimum, lon
     return true;
 }
 
-const char *config_database_url(void)
+/* Percent-encodes every byte outside the unreserved set, as pg.sh does, so
+ * that libpq decodes the socket directory back exactly. */
+static bool append_encoded(char *out, size_t size, size_t *used, const char *text)
 {
-    return config_string("DATABASE_URL", NULL);
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++) {
+        bool plain = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                     (*c >= '0' && *c <= '9') || strchr("._~-", *c) != NULL;
+        if (*used + (plain ? 1 : 3) >= size)
+            return false;
+        if (plain) {
+            out[(*used)++] = (char)*c;
+        } else {
+            out[(*used)++] = '%';
+            out[(*used)++] = hex[*c >> 4];
+            out[(*used)++] = hex[*c & 15];
+        }
+    }
+    out[*used] = '\0';
+    return true;
 }
 
-const char *config_admin_database_url(void)
+/* The port in <directory>/port when it holds one, else 0. */
+static long long recorded_port(const char *directory)
 {
-    return config_string("BAOVE_ADMIN_DATABASE_URL", config_database_url());
+    char path[PATH_MAX + 8], line[32] = "";
+    if ((size_t)snprintf(path, sizeof path, "%s/port", directory) >= sizeof path)
+        return 0;
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return 0;
+    bool read = fgets(line, sizeof line, file) != NULL;
+    fclose(file);
+    line[strcspn(line, "\n")] = '\0';
+    long long port;
+    return read && config_parse_integer(line, 1, 65535, &port) ? port : 0;
+}
+
+bool config_embedded_database_url(const char *user, char out[CONFIG_DATABASE_URL_SIZE])
+{
+    const char *directory = config_string("BAOVE_PG_DIR", BAOVE_DEFAULT_PG_DIR);
+    long long port = recorded_port(directory);
+    if (port == 0 && !config_parse_integer(config_string("BAOVE_PG_PORT", "54329"), 1, 65535,
+                                           &port))
+        port = 54329;
+    /* The socket path as pg.sh prints it: through the symlink that a
+     * relocated cluster leaves in var/ (a shorter path, too). */
+    char real[PATH_MAX], socket_directory[PATH_MAX + 8];
+    if (realpath(directory, real) == NULL)
+        snprintf(real, sizeof real, "%s", directory);
+    if ((size_t)snprintf(socket_directory, sizeof socket_directory, "%s/run", real) >=
+        sizeof socket_directory)
+        return false;
+    size_t used = (size_t)snprintf(out, CONFIG_DATABASE_URL_SIZE, "postgresql:///%s?host=",
+                                   config_string("BAOVE_PG_DB", "baove"));
+    if (used >= CONFIG_DATABASE_URL_SIZE ||
+        !append_encoded(out, CONFIG_DATABASE_URL_SIZE, &used, socket_directory))
+        return false;
+    int written = snprintf(out + used, CONFIG_DATABASE_URL_SIZE - used, "&port=%lld&user=%s",
+                           port, user);
+    return written > 0 && (size_t)written < CONFIG_DATABASE_URL_SIZE - used;
+}
+
+/* Copies the first variable set among names, else the embedded cluster's URL. */
+static enum config_database_source database_url(const char *const names[], const char *user,
+                                                char out[CONFIG_DATABASE_URL_SIZE])
+{
+    for (size_t i = 0; names[i] != NULL; i++) {
+        const char *value = config_string(names[i], NULL);
+        if (value != NULL) {
+            int written = snprintf(out, CONFIG_DATABASE_URL_SIZE, "%s", value);
+            return written < CONFIG_DATABASE_URL_SIZE ? CONFIG_DATABASE_SET : CONFIG_DATABASE_NONE;
+        }
+    }
+    return config_embedded_database_url(user, out) ? CONFIG_DATABASE_EMBEDDED
+                                                   : CONFIG_DATABASE_NONE;
+}
+
+enum config_database_source config_database_url(char out[CONFIG_DATABASE_URL_SIZE])
+{
+    return database_url((const char *const[]){"DATABASE_URL", NULL}, "baove_app", out);
+}
+
+enum config_database_source config_admin_database_url(char out[CONFIG_DATABASE_URL_SIZE])
+{
+    return database_url((const char *const[]){"BAOVE_ADMIN_DATABASE_URL", "DATABASE_URL", NULL},
+                        "baove_owner", out);
 }

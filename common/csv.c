@@ -28,13 +28,18 @@ static void append(struct csv *csv, const char *bytes, size_t count)
 static void separate(struct csv *csv)
 {
     if (csv->row_started)
-        append(csv, ",", 1);
+        append(csv, &csv->delimiter, 1);
     csv->row_started = true;
 }
 
 void csv_init(struct csv *csv)
 {
-    *csv = (struct csv){0};
+    csv_init_delimited(csv, ',');
+}
+
+void csv_init_delimited(struct csv *csv, char delimiter)
+{
+    *csv = (struct csv){.delimiter = delimiter};
     append(csv, "\xEF\xBB\xBF", 3);
 }
 
@@ -44,7 +49,8 @@ void csv_text(struct csv *csv, const char *text)
     if (text == NULL || *text == '\0')
         return;
     bool formula = strchr("=+-@\t\r", text[0]) != NULL;
-    bool quote = formula || strpbrk(text, ",\"\r\n") != NULL;
+    const char special[] = {csv->delimiter, '"', '\r', '\n', '\0'};
+    bool quote = formula || strpbrk(text, special) != NULL;
     if (quote)
         append(csv, "\"", 1);
     if (formula)

@@ -15,10 +15,15 @@ struct csv {
     size_t capacity;
     bool row_started; /* a field was written on the current row */
     bool failed;      /* out of memory: csv_finish returns NULL */
+    char delimiter;   /* ',' or ';' (what Vietnamese-locale Excel expects) */
 };
 
-/* Starts a document with the byte order mark. */
+/* Starts a document with the byte order mark, comma-separated. */
 void csv_init(struct csv *csv);
+
+/* The same with another delimiter: ';' opens as columns in Excel set to a
+ * locale whose decimal separator is the comma (Vietnamese). */
+void csv_init_delimited(struct csv *csv, char delimiter);
 
 /* Appends a text field (NULL: an empty field). */
 void csv_text(struct csv *csv, const char *text);

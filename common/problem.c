@@ -2,7 +2,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const struct problem_info problems[PROBLEM_TYPE_COUNT] = {
     [PROBLEM_MALFORMED_JSON] = {"malformed-json", 400, "Malformed JSON",
@@ -81,6 +83,160 @@ static const struct problem_info problems[PROBLEM_TYPE_COUNT] = {
         "was read or written; retry after the number of seconds given in Retry-After."},
 };
 
+/* The same in Vietnamese, for people whose Accept-Language prefers it
+ * (district and commune staff): the title, and what it means and what to do. */
+static const struct {
+    const char *title, *explanation;
+} problems_vi[PROBLEM_TYPE_COUNT] = {
+    [PROBLEM_MALFORMED_JSON] = {"JSON không hợp lệ",
+        "Nội dung gửi lên không phải JSON hợp lệ (RFC 8259), hoặc không phải đối tượng JSON "
+        "mà điểm cuối này cần. Hãy gửi một đối tượng JSON UTF-8 với Content-Type: "
+        "application/json."},
+    [PROBLEM_JSON_TOO_DEEP] = {"JSON lồng quá sâu",
+        "Nội dung gửi lên lồng các đối tượng và mảng quá 32 cấp. Không tài nguyên nào của "
+        "Baove cần lồng sâu như vậy."},
+    [PROBLEM_DUPLICATE_KEY] = {"Khóa JSON bị trùng",
+        "Một đối tượng trong nội dung gửi lên có cùng một khóa hai lần. Baove từ chối thay "
+        "vì đoán giá trị nào là đúng."},
+    [PROBLEM_INVALID_PARAMETER] = {"Tham số truy vấn không hợp lệ",
+        "Một tham số truy vấn sai định dạng hoặc ngoài phạm vi. Mục errors nêu từng tham số "
+        "và lỗi của nó."},
+    [PROBLEM_UNAUTHORIZED] = {"Cần đăng nhập",
+        "Yêu cầu không có thông tin xác thực hợp lệ: mã truy cập bị thiếu, không đúng, đã "
+        "hết hạn hoặc đã bị thu hồi, hoặc tên đăng nhập và mật khẩu không khớp. Hãy đăng "
+        "nhập lại."},
+    [PROBLEM_FORBIDDEN] = {"Vai trò này không được phép",
+        "Vai trò của người dùng không được thực hiện thao tác này. Hồ sơ ngoài phạm vi địa "
+        "bàn của người dùng được báo là không tìm thấy."},
+    [PROBLEM_NOT_FOUND] = {"Không tìm thấy",
+        "Không có tài nguyên này, hoặc nó thuộc địa bàn mà người dùng không được xem."},
+    [PROBLEM_METHOD_NOT_ALLOWED] = {"Phương thức không được hỗ trợ",
+        "Tài nguyên có tồn tại nhưng không hỗ trợ phương thức HTTP này. Tiêu đề Allow liệt "
+        "kê các phương thức được hỗ trợ."},
+    [PROBLEM_CONFLICT] = {"Xung đột",
+        "Yêu cầu mâu thuẫn với trạng thái hiện tại của hồ sơ."},
+    [PROBLEM_REQUEST_IN_PROGRESS] = {"Yêu cầu đang được xử lý",
+        "Một yêu cầu khác có cùng Idempotency-Key vẫn đang được xử lý. Hãy chờ rồi gửi lại: "
+        "kết quả đã lưu sẽ được trả lại."},
+    [PROBLEM_CURSOR_EXPIRED] = {"Con trỏ đã hết hạn",
+        "Con trỏ của luồng thay đổi trỏ tới trước thay đổi cũ nhất còn lưu. Hãy đồng bộ lại "
+        "từ đầu."},
+    [PROBLEM_IDEMPOTENCY_KEY_REUSED] = {"Idempotency-Key bị dùng lại",
+        "Idempotency-Key này đã được dùng cho một yêu cầu khác. Hãy dùng khóa mới cho yêu "
+        "cầu mới."},
+    [PROBLEM_PRECONDITION_FAILED] = {"Phiên bản đã thay đổi",
+        "Hồ sơ đã được người khác sửa sau lần bạn đọc (If-Match không còn đúng). Nội dung "
+        "trả về là hồ sơ hiện tại; hãy đối chiếu rồi gửi lại."},
+    [PROBLEM_PAYLOAD_TOO_LARGE] = {"Nội dung gửi lên quá lớn",
+        "Nội dung gửi lên vượt quá giới hạn máy chủ chấp nhận (BAOVE_MAX_BODY, mặc định "
+        "1 MiB)."},
+    [PROBLEM_UNSUPPORTED_MEDIA_TYPE] = {"Kiểu nội dung không được hỗ trợ",
+        "Điểm cuối này chỉ nhận nội dung application/json."},
+    [PROBLEM_VALIDATION] = {"Dữ liệu không hợp lệ",
+        "Một số trường bị thiếu hoặc không hợp lệ. Mục errors liệt kê từng trường (theo JSON "
+        "pointer, RFC 6901) và lý do. Chưa có gì được ghi."},
+    [PROBLEM_PRECONDITION_REQUIRED] = {"Cần If-Match",
+        "Để sửa hồ sơ này cần gửi tiêu đề If-Match với phiên bản bạn đọc lần cuối (ETag), để "
+        "không bao giờ mất thay đổi của người khác."},
+    [PROBLEM_TOO_MANY_REQUESTS] = {"Quá nhiều lần thử",
+        "Đăng nhập sai quá nhiều lần với tên này hoặc từ địa chỉ này. Hãy chờ số giây ghi "
+        "trong tiêu đề Retry-After."},
+    [PROBLEM_INTERNAL] = {"Lỗi máy chủ",
+        "Máy chủ không hoàn thành được yêu cầu. Chưa có gì được ghi. Mục instance là mã yêu "
+        "cầu để báo lại cho bộ phận kỹ thuật."},
+    [PROBLEM_DATABASE_UNAVAILABLE] = {"Cơ sở dữ liệu tạm thời không truy cập được",
+        "Máy chủ hiện không kết nối được cơ sở dữ liệu. Chưa có gì được ghi; hãy thử lại "
+        "sau."},
+    [PROBLEM_NOT_READY] = {"Dịch vụ chưa sẵn sàng",
+        "Dịch vụ đang chạy nhưng chưa sẵn sàng: không kết nối được cơ sở dữ liệu hoặc chưa "
+        "áp dụng đủ các bản cập nhật lược đồ."},
+};
+
+/* Details the API gives often, in Vietnamese: an English detail that starts
+ * with `prefix` and ends with `suffix` becomes `vietnamese`, whose one %s (if
+ * any) is what lay between them (a role, a list of methods, a size). */
+static const struct {
+    const char *prefix, *suffix, *vietnamese;
+} details_vi[] = {
+    {"No resource lives at this path.", "", "Không có tài nguyên nào ở đường dẫn này."},
+    {"This path supports: ", ".", "Đường dẫn này chỉ hỗ trợ: %s."},
+    {"The role ", " may not do this.", "Vai trò %s không được làm việc này."},
+    {"There is no such problem type.", "", "Không có loại lỗi này."},
+    {"Send If-Match with the ETag of the version you last read.", "",
+     "Hãy gửi If-Match với ETag của phiên bản bạn đọc lần cuối."},
+    {"The body may be at most ", " bytes.", "Nội dung gửi lên tối đa %s byte."},
+    {"The query is invalid.", "", "Tham số truy vấn không hợp lệ."},
+    {"The username or password is wrong.", "", "Sai tên đăng nhập hoặc mật khẩu."},
+    {"The token is unknown, expired or revoked.", "",
+     "Mã truy cập không đúng, đã hết hạn hoặc đã bị thu hồi; hãy đăng nhập lại."},
+    {"Send Authorization: Bearer <token>; get a token from POST /v1/auth/token.", "",
+     "Hãy đăng nhập (POST /v1/auth/token) và gửi Authorization: Bearer <mã truy cập>."},
+    {"The ", " was changed since that version; the current record is in `current`.",
+     "Hồ sơ (%s) đã được người khác sửa sau phiên bản đó; hồ sơ hiện tại nằm trong "
+     "`current`."},
+    {"The ", " is invalid.", "Dữ liệu gửi lên không hợp lệ (%s); xem từng lỗi trong errors."},
+    {"No such unit in your scope.", "", "Không có đơn vị này trong địa bàn của bạn."},
+    {"No such ", ".", "Không tìm thấy (%s)."},
+};
+
+enum problem_language problem_language(const char *accept_language)
+{
+    /* The language range with the highest quality wins (the first on a tie);
+     * only Vietnamese changes anything. */
+    enum problem_language chosen = PROBLEM_ENGLISH;
+    int best = 0;
+    for (const char *item = accept_language; item != NULL && *item != '\0';) {
+        item += strspn(item, " ,");
+        size_t length = strcspn(item, ",");
+        size_t range = strcspn(item, ";, ");
+        int quality = 1000;
+        const char *q = strstr(item, ";q=");
+        if (q != NULL && (size_t)(q - item) < length) {
+            double value = strtod(q + 3, NULL);
+            quality = value > 0 && value <= 1 ? (int)(value * 1000 + 0.5) : 0;
+        }
+        if (quality > best) {
+            best = quality;
+            chosen = (range == 2 || (range > 2 && item[2] == '-')) &&
+                             strncasecmp(item, "vi", 2) == 0
+                         ? PROBLEM_VIETNAMESE
+                         : PROBLEM_ENGLISH;
+        }
+        item += length;
+    }
+    return chosen;
+}
+
+const char *problem_title_in(enum problem_type type, enum problem_language language)
+{
+    return language == PROBLEM_VIETNAMESE ? problems_vi[type].title : problems[type].title;
+}
+
+const char *problem_explanation_in(enum problem_type type, enum problem_language language)
+{
+    return language == PROBLEM_VIETNAMESE ? problems_vi[type].explanation
+                                          : problems[type].explanation;
+}
+
+/* The Vietnamese of an English detail: from the table, else the type's
+ * explanation followed by the English detail, so nothing specific is lost. */
+static json_t *detail_vi(enum problem_type type, const char *detail)
+{
+    size_t length = strlen(detail);
+    for (size_t i = 0; i < sizeof details_vi / sizeof details_vi[0]; i++) {
+        size_t prefix = strlen(details_vi[i].prefix), suffix = strlen(details_vi[i].suffix);
+        if (length < prefix + suffix || strncmp(detail, details_vi[i].prefix, prefix) != 0 ||
+            strcmp(detail + length - suffix, details_vi[i].suffix) != 0)
+            continue;
+        if (strstr(details_vi[i].vietnamese, "%s") == NULL)
+            return length == prefix + suffix ? json_string(details_vi[i].vietnamese) : NULL;
+        char middle[512];
+        snprintf(middle, sizeof middle, "%.*s", (int)(length - prefix - suffix), detail + prefix);
+        return json_sprintf(details_vi[i].vietnamese, middle);
+    }
+    return json_sprintf("%s (%s)", problems_vi[type].explanation, detail);
+}
+
 const struct problem_info *problem_info(enum problem_type type)
 {
     return &problems[type];
@@ -97,14 +253,25 @@ const struct problem_info *problem_find(const char *slug)
 json_t *problem_body(enum problem_type type, const char *detail, const char *instance,
                      json_t *errors)
 {
+    return problem_body_in(type, detail, instance, errors, PROBLEM_ENGLISH);
+}
+
+json_t *problem_body_in(enum problem_type type, const char *detail, const char *instance,
+                        json_t *errors, enum problem_language language)
+{
     const struct problem_info *info = &problems[type];
     char type_uri[96];
     snprintf(type_uri, sizeof type_uri, "/problems/%s", info->slug);
     json_t *body = json_object();
     json_object_set_new(body, "type", json_string(type_uri));
-    json_object_set_new(body, "title", json_string(info->title));
+    json_object_set_new(body, "title", json_string(problem_title_in(type, language)));
     json_object_set_new(body, "status", json_integer(info->status));
-    json_object_set_new(body, "detail", json_string(detail != NULL ? detail : info->title));
+    json_t *text = NULL;
+    if (language == PROBLEM_VIETNAMESE && detail != NULL)
+        text = detail_vi(type, detail);
+    if (text == NULL)
+        text = json_string(detail != NULL ? detail : problem_title_in(type, language));
+    json_object_set_new(body, "detail", text);
     if (instance != NULL)
         json_object_set_new(body, "instance", json_string(instance));
     if (errors != NULL)

@@ -55,6 +55,24 @@ const struct problem_info *problem_find(const char *slug);
 json_t *problem_body(enum problem_type type, const char *detail, const char *instance,
                      json_t *errors);
 
+/* The languages of problems: English, or Vietnamese for people who prefer
+ * it.  The type, status and errors are the same in both. */
+enum problem_language { PROBLEM_ENGLISH, PROBLEM_VIETNAMESE };
+
+/* The language an Accept-Language header (RFC 9110) prefers: Vietnamese when
+ * its most preferred range is vi or vi-*, else (also for NULL) English. */
+enum problem_language problem_language(const char *accept_language);
+
+/* problem_body in a language: a Vietnamese title, and the detail from a
+ * table of the common details, else the type's Vietnamese explanation
+ * followed by the English detail in brackets. */
+json_t *problem_body_in(enum problem_type type, const char *detail, const char *instance,
+                        json_t *errors, enum problem_language language);
+
+/* A problem type's title and explanation (its page) in a language. */
+const char *problem_title_in(enum problem_type type, enum problem_language language);
+const char *problem_explanation_in(enum problem_type type, enum problem_language language);
+
 /* Appends {"pointer": pointer, "detail": …} to errors (a JSON array). */
 void problem_add_field_error(json_t *errors, const char *pointer, const char *format, ...)
     __attribute__((format(printf, 3, 4)));

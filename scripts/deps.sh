@@ -15,10 +15,11 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libpq-dev libjansson-dev libuv1-dev libcurl4-openssl-dev
-  libsodium-dev libssl-dev libcmocka-dev
+  libsodium-dev libssl-dev libcmocka-dev libxlsxwriter-dev
   postgresql-15 postgresql-contrib
   docker-compose wrk valgrind libfuzzer-14-dev
   pgbouncer
+  chromium unzip
 )
 
 # Node.js/npm may come from a non-Debian source (the machine image ships

@@ -13,7 +13,10 @@
 #
 # Environment:
 #   BAOVE_PG_DIR   cluster directory   (default <repo>/var/pg)
-#   BAOVE_PG_PORT  TCP port            (default 54329; TCP listens on 127.0.0.1 only)
+#   BAOVE_PG_PORT  TCP port            (default: the port the cluster last started on,
+#                  recorded in $BAOVE_PG_DIR/port, else 54329; TCP listens on
+#                  127.0.0.1 only).  A running cluster keeps its port: status,
+#                  url and admin-url report the port it really listens on.
 #   BAOVE_PG_DB    default database    (default baove)
 #
 # Layout under $BAOVE_PG_DIR: data/ (PGDATA), run/ (unix socket), log/postgres.log,
@@ -41,9 +44,13 @@ say() { echo "pg.sh: $*" >&2; }
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 
-PG_PORT=${BAOVE_PG_PORT:-54329}
+PG_PORT_DEFAULT=54329
+# Provisional until resolve_dirs knows the cluster (see choose_port).
+PG_PORT=${BAOVE_PG_PORT:-$PG_PORT_DEFAULT}
 PG_DB=${BAOVE_PG_DB:-baove}
-[[ $PG_PORT =~ ^[0-9]+$ ]] || die "BAOVE_PG_PORT must be a number, got '$PG_PORT'"
+if [[ -n ${BAOVE_PG_PORT:-} ]]; then
+  [[ $BAOVE_PG_PORT =~ ^[0-9]+$ ]] || die "BAOVE_PG_PORT must be a number, got '$BAOVE_PG_PORT'"
+fi
 
 # Absolute form of BAOVE_PG_DIR (relative paths are relative to the caller's
 # cwd, like any other path argument).  Not canonicalised: it may be a symlink.
@@ -132,6 +139,8 @@ resolve_dirs() {
   LOG_DIR=$REAL_DIR/log
   LOG_FILE=$LOG_DIR/postgres.log
   CRED_FILE=$REAL_DIR/credentials
+  PORT_FILE=$REAL_DIR/port
+  choose_port
   ((create)) || return 0
 
   if ((relocate)); then
@@ -166,6 +175,33 @@ resolve_dirs() {
     [[ -e $LOG_FILE ]] && chown postgres:postgres "$LOG_FILE"
   fi
   return 0
+}
+
+# The port the cluster last started on (written by pg_start), or nothing.
+recorded_port() {
+  local port=""
+  [[ -r $PORT_FILE ]] && read -r port <"$PORT_FILE"
+  [[ $port =~ ^[0-9]+$ ]] && printf '%s' "$port"
+  return 0
+}
+
+# PG_PORT: a running cluster's own port (so that `url` is right whatever
+# BAOVE_PG_PORT says); otherwise BAOVE_PG_PORT, the recorded port, 54329.
+# baove-admin, baove-api and baove-worker read the same port file
+# (common/config.c) when no DATABASE_URL is set.
+choose_port() {
+  local recorded
+  recorded=$(recorded_port)
+  if [[ -n $recorded ]] && is_running; then
+    PG_PORT=$recorded
+  else
+    PG_PORT=${BAOVE_PG_PORT:-${recorded:-$PG_PORT_DEFAULT}}
+  fi
+}
+
+# The port a running server really listens on: line 4 of postmaster.pid.
+running_port() {
+  as_pg sed -n 4p "$DATA_DIR/postmaster.pid" 2>/dev/null || true
 }
 
 is_running() {
@@ -239,6 +275,8 @@ pg_start() {
     touch "$LOG_FILE"; chown postgres:postgres "$LOG_FILE"
   fi
   say "starting PostgreSQL on port $PG_PORT (socket dir $RUN_DIR, log $LOG_FILE)"
+  printf '%s\n' "$PG_PORT" >"$PORT_FILE"
+  chmod 644 "$PORT_FILE"
   local out
   if ! out=$(as_pg "$PG_BIN/pg_ctl" -D "$DATA_DIR" -l "$LOG_FILE" -w -t 60 start 2>&1); then
     echo "$out" >&2
@@ -409,7 +447,7 @@ case $cmd in
   status)
     resolve_dirs 0
     if is_running; then
-      say "running: $DATA_DIR, port $PG_PORT, socket dir $RUN_DIR"
+      say "running: $DATA_DIR, port $(running_port), socket dir $RUN_DIR"
     else
       say "not running ($DATA_DIR)"
       exit 3

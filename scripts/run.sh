@@ -9,8 +9,10 @@
 #   BAOVE_ADMIN_DATABASE_URL defaults to DATABASE_URL.
 # - Runs `baove-admin migrate` and `baove-admin seed --demo` (both re-runnable),
 #   then starts build/baove-worker and build/baove-api in the background.
-# - Ctrl-C / SIGTERM stops api and worker (SIGTERM, then SIGKILL after a grace
-#   period) and then the embedded cluster.  If either child exits on its own,
+# - Ctrl-C / SIGTERM (to run.sh or to the whole process group of `make run`,
+#   as systemd, `timeout` and CI send it) stops api and worker (SIGTERM, then
+#   SIGKILL after a grace period) and then the embedded cluster; signals that
+#   arrive while stopping are ignored (tests/integration/run_signals.sh).  If either child exits on its own,
 #   the other is stopped and run.sh exits non-zero.
 set -euo pipefail
 
@@ -37,6 +39,12 @@ CLEANED=0
 cleanup() {
   ((CLEANED)) && return 0
   CLEANED=1
+  # Stopping is not interrupted: a second Ctrl-C, make forwarding the
+  # group's SIGTERM once more, or a supervisor repeating it would otherwise
+  # run the trap again, whose `exit` left api, worker or the cluster
+  # running.  Ignored signals stay ignored in what we start from here
+  # (pg.sh stop, pg_ctl), which are in our process group too.
+  trap '' INT TERM
   local pid pids=() i
   for pid in "$API_PID" "$WORKER_PID"; do
     [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && pids+=("$pid")
@@ -117,6 +125,10 @@ fi
 
 stops="the API and the worker"
 ((EMBEDDED)) && stops+=" and the embedded PostgreSQL"
+# baove-admin finds the embedded cluster by itself; another database needs its URL.
+admin_env=""
+((EMBEDDED)) || admin_env="DATABASE_URL='$DATABASE_URL' BAOVE_ADMIN_DATABASE_URL='$BAOVE_ADMIN_DATABASE_URL' \\
+   "
 # No banner if the API already died (e.g. port in use): wait -n below reports it.
 kill -0 "$API_PID" 2>/dev/null && cat >&2 <<EOF
 
@@ -127,8 +139,7 @@ Get a token over HTTP:
   curl -s -XPOST $base_url/v1/auth/token -H 'content-type: application/json' \\
        -d '{"username":"demo_district","password":"baove-demo"}'
 or directly:
-  DATABASE_URL='$DATABASE_URL' BAOVE_ADMIN_DATABASE_URL='$BAOVE_ADMIN_DATABASE_URL' \\
-    build/baove-admin token issue --username demo_district
+  ${admin_env}build/baove-admin token issue --username demo_district
 Ctrl-C stops $stops.
 
 EOF

@@ -11,10 +11,19 @@
 /* Settings read once by jobs_init() before the loop starts, then only read. */
 static long long change_log_retention_seconds;
 static bool test_jobs_enabled;
+/* BAOVE_APP_URL: the front-end's page of a report, "{period}" and "{unit}"
+ * standing for the period's key and the commune's code; NULL when unset. */
+static const char *app_url;
 
 static json_t *change_log_defaults(void)
 {
     return json_pack("{s:I}", "retention_seconds", (json_int_t)change_log_retention_seconds);
+}
+
+/* Reminders link to the front-end when it has a URL (report_reminders). */
+static json_t *report_reminder_defaults(void)
+{
+    return app_url != NULL ? json_pack("{s:s}", "app_url", app_url) : json_object();
 }
 
 /* Adding a kind is one line here (and its SQL function in a migration). */
@@ -23,7 +32,8 @@ static const struct job_kind job_kinds[] = {
      change_log_defaults, false},
     {"prune_jobs", "SELECT prune_jobs($1::jsonb, $2::timestamptz)", NULL, false},
     {"rollup_indicators", "SELECT rollup_indicators($1::jsonb, $2::timestamptz)", NULL, false},
-    {"report_reminders", "SELECT report_reminders($1::jsonb, $2::timestamptz)", NULL, false},
+    {"report_reminders", "SELECT report_reminders($1::jsonb, $2::timestamptz)",
+     report_reminder_defaults, false},
     {"case_deadline_alerts", "SELECT case_deadline_alerts($1::jsonb, $2::timestamptz)", NULL,
      false},
     {"fund_instalment_reminders",
@@ -83,6 +93,14 @@ bool jobs_init(char *error, size_t error_size)
         return false;
     }
     test_jobs_enabled = strcmp(tests, "1") == 0;
+    app_url = config_string("BAOVE_APP_URL", NULL);
+    if (app_url != NULL && ((strncmp(app_url, "https://", 8) != 0 &&
+                             strncmp(app_url, "http://", 7) != 0) || strlen(app_url) > 500)) {
+        snprintf(error, error_size,
+                 "BAOVE_APP_URL must be an http(s) URL of at most 500 bytes, such as "
+                 "https://baove.example/reports/{period}/{unit}");
+        return false;
+    }
     return true;
 }
 

@@ -191,9 +191,10 @@ int main(int argc, char **argv)
         log_message(LOG_ERROR, "%s", error);
         return 2;
     }
-    const char *url = config_database_url();
-    if (url == NULL) {
-        log_message(LOG_ERROR, "DATABASE_URL is not set");
+    /* Lives as long as main: the loop reconnects with it. */
+    char url[CONFIG_DATABASE_URL_SIZE];
+    if (config_database_url(url) == CONFIG_DATABASE_NONE) {
+        log_message(LOG_ERROR, "DATABASE_URL is too long, or the embedded cluster's path is");
         return 2;
     }
     if (sodium_init() < 0)

@@ -8,6 +8,8 @@
 
 #include "config.h"
 #include "csv.h"
+#include "fund/disclosure_sheet.h"
+#include "http/spreadsheet.h"
 #include "fund/fund.h"
 #include "http/handlers.h"
 #include "http/server.h"
@@ -229,46 +231,48 @@ void handle_fund_summary(struct request *request)
 
 /* ---- disclosure (công khai thu–chi) ------------------------------------------------ */
 
-static const char disclosure_sql[] =
-    "WITH tree AS (SELECT id FROM unit_subtree($1, $3::date)), "
-    "receipts AS (SELECT p.received_on, u.code, u.name, p.receipt_no, "
-    "    fund_disclosed_donor(p.donor_id) AS donor, p.method, p.in_kind_description, "
-    "    CASE WHEN p.earmark_child_id IS NOT NULL THEN '" CHILD_EARMARK_LABEL "' "
-    "         ELSE p.earmark_purpose END AS earmark, p.amount_vnd "
-    "  FROM fund_payments p JOIN units u ON u.id = p.unit_id "
-    " WHERE p.year = $2 AND p.voided_on IS NULL AND p.unit_id IN (SELECT id FROM tree)), "
-    "spending AS (SELECT d.disbursed_on, u.code, u.name, d.decision_no, "
-    "    CASE WHEN d.child_id IS NOT NULL THEN '" CHILD_EARMARK_LABEL "' "
-    "         ELSE d.purpose END AS purpose, d.earmarked, d.in_kind, d.amount_vnd "
-    "  FROM fund_disbursements d JOIN units u ON u.id = d.unit_id "
-    " WHERE d.year = $2 AND d.unit_id IN (SELECT id FROM tree)), "
-    "sums AS (SELECT (SELECT coalesce(sum(amount_vnd), 0) FROM receipts) AS received, "
-    "                (SELECT coalesce(sum(amount_vnd), 0) FROM spending) AS spent) "
-    "SELECT json_build_object('year', $2::integer, "
-    "  'unit', (SELECT code FROM units WHERE id = $1), "
-    "  'unit_name', (SELECT name FROM units WHERE id = $1), "
-    "  'receipts', (SELECT coalesce(json_agg(json_build_object('received_on', r.received_on, "
-    "       'unit', r.code, 'unit_name', r.name, 'receipt_no', r.receipt_no, "
-    "       'donor', r.donor, 'method', r.method, "
-    "       'in_kind_description', r.in_kind_description, 'earmark', r.earmark, "
-    "       'amount_vnd', r.amount_vnd) ORDER BY r.received_on, r.code, r.receipt_no), '[]') "
-    "     FROM receipts r), "
-    "  'spending', (SELECT coalesce(json_agg(json_build_object('disbursed_on', s.disbursed_on, "
-    "       'unit', s.code, 'unit_name', s.name, 'decision_no', s.decision_no, "
-    "       'purpose', s.purpose, 'earmarked', s.earmarked, 'in_kind', s.in_kind, "
-    "       'amount_vnd', s.amount_vnd) "
-    "       ORDER BY s.disbursed_on, s.code, s.decision_no), '[]') FROM spending s), "
-    "  'total_receipts_vnd', sums.received::bigint, 'total_spending_vnd', sums.spent::bigint, "
-    "  'balance_vnd', (sums.received - sums.spent)::bigint)::text FROM sums";
+#define DISCLOSURE_SQL \
+    "WITH tree AS (SELECT id FROM unit_subtree($1, $3::date)), " \
+    "receipts AS (SELECT p.received_on, u.code, u.name, p.receipt_no, " \
+    "    fund_disclosed_donor(p.donor_id) AS donor, p.method, p.in_kind_description, " \
+    "    CASE WHEN p.earmark_child_id IS NOT NULL THEN '" CHILD_EARMARK_LABEL "' " \
+    "         ELSE p.earmark_purpose END AS earmark, p.amount_vnd " \
+    "  FROM fund_payments p JOIN units u ON u.id = p.unit_id " \
+    " WHERE p.year = $2 AND p.voided_on IS NULL AND p.unit_id IN (SELECT id FROM tree)), " \
+    "spending AS (SELECT d.disbursed_on, u.code, u.name, d.decision_no, " \
+    "    CASE WHEN d.child_id IS NOT NULL THEN '" CHILD_EARMARK_LABEL "' " \
+    "         ELSE d.purpose END AS purpose, d.earmarked, d.in_kind, d.amount_vnd " \
+    "  FROM fund_disbursements d JOIN units u ON u.id = d.unit_id " \
+    " WHERE d.year = $2 AND d.unit_id IN (SELECT id FROM tree)), " \
+    "sums AS (SELECT (SELECT coalesce(sum(amount_vnd), 0) FROM receipts) AS received, " \
+    "                (SELECT coalesce(sum(amount_vnd), 0) FROM spending) AS spent) " \
+    "SELECT json_build_object('year', $2::integer, " \
+    "  'unit', (SELECT code FROM units WHERE id = $1), " \
+    "  'unit_name', (SELECT name FROM units WHERE id = $1), " \
+    "  'receipts', (SELECT coalesce(json_agg(json_build_object('received_on', r.received_on, " \
+    "       'unit', r.code, 'unit_name', r.name, 'receipt_no', r.receipt_no, " \
+    "       'donor', r.donor, 'method', r.method, " \
+    "       'in_kind_description', r.in_kind_description, 'earmark', r.earmark, " \
+    "       'amount_vnd', r.amount_vnd) ORDER BY r.received_on, r.code, r.receipt_no), '[]') " \
+    "     FROM receipts r), " \
+    "  'spending', (SELECT coalesce(json_agg(json_build_object('disbursed_on', s.disbursed_on, " \
+    "       'unit', s.code, 'unit_name', s.name, 'decision_no', s.decision_no, " \
+    "       'purpose', s.purpose, 'earmarked', s.earmarked, 'in_kind', s.in_kind, " \
+    "       'amount_vnd', s.amount_vnd) " \
+    "       ORDER BY s.disbursed_on, s.code, s.decision_no), '[]') FROM spending s), " \
+    "  'total_receipts_vnd', sums.received::bigint, 'total_spending_vnd', sums.spent::bigint, " \
+    "  'balance_vnd', (sums.received - sums.spent)::bigint)::text FROM sums"
+static const char disclosure_sql[] = DISCLOSURE_SQL;
 
-static const char *method_label(const char *method)
-{
-    if (strcmp(method, "cash") == 0)
-        return "Tiền mặt";
-    if (strcmp(method, "bank_transfer") == 0)
-        return "Chuyển khoản";
-    return "Hiện vật";
-}
+/* The workbook's: the statement, and each unit's target against what it
+ * raised, for the chart. */
+static const char disclosure_workbook_sql[] =
+    "SELECT json_build_object('statement', (" DISCLOSURE_SQL ")::json, "
+    "  'books', (SELECT coalesce(json_agg(json_build_object('unit', u.code, 'unit_name', u.name, "
+    "       'target_vnd', f.target_vnd, 'raised_vnd', f.raised_vnd) "
+    "       ORDER BY length(u.code), u.code), '[]') "
+    "     FROM fund_unit_figures($2::integer, $3::date) f JOIN units u ON u.id = f.unit_id "
+    "    WHERE f.unit_id IN (SELECT id FROM unit_subtree($1, $3::date))))::text";
 
 static void csv_line(struct csv *csv, const char *kind, const char *date, const char *unit,
                      const char *document_no, const char *donor, const char *content,
@@ -287,10 +291,10 @@ static void csv_line(struct csv *csv, const char *kind, const char *date, const 
 
 /* The statement as one sheet: a header row, a row per receipt (Thu) and per
  * disbursement (Chi), then the totals. */
-static char *disclosure_csv(const json_t *statement, size_t *length)
+static char *disclosure_csv(const json_t *statement, char delimiter, size_t *length)
 {
     struct csv csv;
-    csv_init(&csv);
+    csv_init_delimited(&csv, delimiter);
     const char *header[] = {"Loại", "Ngày", "Đơn vị", "Số chứng từ", "Nhà hảo tâm",
                             "Nội dung", "Hình thức", "Số tiền (đồng)"};
     for (size_t i = 0; i < sizeof header / sizeof header[0]; i++)
@@ -308,7 +312,7 @@ static char *disclosure_csv(const json_t *statement, size_t *length)
                  json_string_value(json_object_get(line, "unit_name")),
                  json_string_value(json_object_get(line, "receipt_no")),
                  json_string_value(json_object_get(line, "donor")), content,
-                 method_label(json_string_value(json_object_get(line, "method"))),
+                 fund_method_label(json_string_value(json_object_get(line, "method"))),
                  json_integer_value(json_object_get(line, "amount_vnd")));
     }
     json_array_foreach(json_object_get(statement, "spending"), index, line) {
@@ -330,23 +334,34 @@ static char *disclosure_csv(const json_t *statement, size_t *length)
 
 void handle_fund_disclosure(struct request *request)
 {
-    struct figures_query query = {.sql = disclosure_sql};
+    bool xlsx = request_wants_xlsx(request);
+    struct figures_query query = {.sql = xlsx ? disclosure_workbook_sql : disclosure_sql};
     struct operation operation = {.domain = &query};
     if (!read_year_and_unit(request, &query) ||
         !operation_begin(&operation, request, &figures_resource, &figures_steps, false))
         return;
     enum db_outcome outcome = operation_execute(&operation);
-    if (outcome != DB_COMMIT || !request_wants_csv(request)) {
+    if (outcome != DB_COMMIT || (!xlsx && !request_wants_csv(request))) {
         operation_answer(&operation, outcome);
         return;
     }
-    json_t *statement = json_loads(operation.document, 0, NULL);
-    size_t length = 0;
-    char *text = statement ? disclosure_csv(statement, &length) : NULL;
+    json_t *document = json_loads(operation.document, 0, NULL);
     char filename[64];
     /* The unit's code, found in the caller's scope: digits only. */
-    snprintf(filename, sizeof filename, "cong-khai-quy-%s-%lld.csv", query.unit, query.year);
-    reply_csv(request, text, length, filename);
-    json_decref(statement);
+    snprintf(filename, sizeof filename, "cong-khai-quy-%s-%lld.%s", query.unit, query.year,
+             xlsx ? "xlsx" : "csv");
+    if (xlsx && document != NULL) {
+        fund_disclosure_xlsx(request, json_object_get(document, "statement"),
+                             json_object_get(document, "books"), filename);
+    } else if (xlsx) {
+        reply_problem(request, PROBLEM_INTERNAL, "The statement could not be read.");
+    } else {
+        size_t length = 0;
+        char *text = document != NULL ? disclosure_csv(document, request_csv_delimiter(request),
+                                                       &length)
+                                      : NULL;
+        reply_csv(request, text, length, filename);
+    }
+    json_decref(document);
     free(operation.document);
 }

@@ -15,6 +15,11 @@ void handle_metrics(struct request *request);
 /* problems.c */
 void handle_problem_page(struct request *request);
 
+/* docs.c: the API reference page, its Redoc bundle, openapi.yaml */
+void handle_docs_page(struct request *request);
+void handle_docs_script(struct request *request);
+void handle_openapi(struct request *request);
+
 /* auth.c */
 void handle_auth_token(struct request *request);
 void handle_auth_revoke(struct request *request);

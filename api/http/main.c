@@ -123,15 +123,16 @@ int main(void)
     struct server_settings settings;
     if (!load_settings(&settings))
         return 2;
-    if (config_database_url() == NULL) {
-        log_message(LOG_ERROR, "DATABASE_URL is not set");
+    char database_url[CONFIG_DATABASE_URL_SIZE];
+    if (config_database_url(database_url) == CONFIG_DATABASE_NONE) {
+        log_message(LOG_ERROR, "DATABASE_URL is too long, or the embedded cluster's path is");
         return 2;
     }
     struct database_settings database;
     if (!load_database_settings(&database))
         return 2;
     if (!auth_init() ||
-        !pool_init(config_database_url(), database.statements, database.connections,
+        !pool_init(database_url, database.statements, database.connections,
                    database.wait_ms)) {
         log_message(LOG_ERROR, "initialisation failed");
         return 1;

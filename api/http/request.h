@@ -72,6 +72,8 @@ struct request {
     size_t body_capacity;
     size_t discarded_length;  /* of a body refused while it was arriving */
 
+    bool preflight;           /* a CORS preflight answered 204 (http/cors.h) */
+
     bool authenticated;
     struct principal principal;
     PGconn *database;         /* this thread's connection; not owned */

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "json.h"
 #include "log.h"
+#include "http/cors.h"
 #include "http/metrics.h"
 #include "http/connections.h"
 #include "http/proxies.h"
@@ -74,34 +75,6 @@ void reply_json(struct request *request, unsigned status, json_t *body)
     set_reply(request, status, "application/json", text, strlen(text));
 }
 
-void reply_problem_errors(struct request *request, enum problem_type type, const char *detail,
-                          json_t *errors)
-{
-    json_t *body = problem_body(type, detail, request->id, errors);
-    unsigned status = problem_info(type)->status;
-    reply_json(request, status, body);
-    request->content_type = PROBLEM_CONTENT_TYPE;
-}
-
-void reply_problem_members(struct request *request, enum problem_type type, const char *detail,
-                           json_t *members)
-{
-    json_t *body = problem_body(type, detail, request->id, NULL);
-    json_object_update_missing(body, members);
-    json_decref(members);
-    reply_json(request, problem_info(type)->status, body);
-    request->content_type = PROBLEM_CONTENT_TYPE;
-}
-
-void reply_problem(struct request *request, enum problem_type type, const char *detail, ...)
-{
-    char text[1024];
-    va_list args;
-    va_start(args, detail);
-    vsnprintf(text, sizeof text, detail, args);
-    va_end(args);
-    reply_problem_errors(request, type, text, NULL);
-}
 
 void reply_text(struct request *request, unsigned status, const char *content_type,
                 char *text, size_t length)
@@ -405,6 +378,8 @@ static enum MHD_Result send_reply(struct request *request)
                             problem_page ? "public, max-age=86400" : "no-store");
     for (int i = 0; i < request->header_count; i++)
         MHD_add_response_header(response, request->headers[i].name, request->headers[i].value);
+    cors_add_headers(request->connection, request->preflight ? request->match.allow : NULL,
+                     response);
     enum MHD_Result queued = MHD_queue_response(request->connection, request->status, response);
     MHD_destroy_response(response);
     return queued;
@@ -550,7 +525,6 @@ static enum MHD_Result handle_request(void *closure, struct MHD_Connection *conn
 {
     (void)closure;
     (void)version;
-    (void)connection;
     struct request *request = *context;
     if (request == NULL)
         return MHD_NO;
@@ -573,6 +547,11 @@ static enum MHD_Result handle_request(void *closure, struct MHD_Connection *conn
     connections_request_received(connection);
     if (request->replied)
         return send_reply(request);
+    if (request->routing == ROUTE_METHOD_NOT_ALLOWED &&
+        (request->preflight = cors_preflight(connection, method))) {
+        reply_empty(request, 204); /* the CORS headers are added by send_reply */
+        return send_reply(request);
+    }
     if (request->routing != ROUTE_FOUND) {
         reply_unrouted(request);
         return send_reply(request);

@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv.h"
+#include "http/spreadsheet.h"
+#include "reporting/report_sheets.h"
 #include "json.h"
 #include "operation/lifecycle.h"
 #include "operation/scope.h"
@@ -28,6 +29,7 @@ struct report {
     char due_on[CLOCK_DATE_SIZE];
     const char *status;              /* the report's state as read */
     char id[AUTH_UUID_SIZE];         /* its id, for the audit entries */
+    bool commune_indicators;         /* the summary: each commune's figures too (.xlsx) */
 };
 
 /* The period's cut-off and due date; false (404 recorded) when it does not
@@ -533,6 +535,13 @@ static const char summary_sql[] =
     "       ORDER BY position, code), '[]') FROM items))::text "
     "  FROM rows";
 
+/* For the spreadsheet: each expected commune's figures as its report froze
+ * them on submission ({code: items}, null before one). */
+static const char commune_indicators_sql[] =
+    "SELECT coalesce(json_object_agg(e.code, r.indicators -> 'items'), '{}')::text "
+    "  FROM expected_communes($1, $2::date) e LEFT JOIN reports r "
+    "    ON r.unit_id = e.id AND r.period_key = $3 AND r.status IN ('submitted', 'accepted')";
+
 static enum db_outcome read_summary(struct operation *operation)
 {
     struct report *report = operation->domain;
@@ -557,6 +566,17 @@ static enum db_outcome read_summary(struct operation *operation)
     /* Through jansson, as the answer always was (its numbers' form). */
     json_t *summary = json_loads(db_text(result, 0, 0), JSON_DECODE_ANY, NULL);
     PQclear(result);
+    if (report->commune_indicators && summary != NULL) {
+        params.count = 3; /* the unit, the cut-off, the period */
+        result = operation_query(operation, commune_indicators_sql, &params, &outcome);
+        if (result == NULL) {
+            json_decref(summary);
+            return outcome;
+        }
+        json_object_set_new(summary, "commune_indicators",
+                            json_loads(db_text(result, 0, 0), JSON_DECODE_ANY, NULL));
+        PQclear(result);
+    }
     return operation_keep_json(operation, summary) ? DB_COMMIT : DB_FAILED;
 }
 
@@ -564,62 +584,29 @@ static const struct operation_steps summary_steps = {
     .action = "read", .query = read_summary, .status = 200, .quiet_read = true,
     .quiet_refusals = true};
 
-static const char *json_text_or_null(const json_t *object, const char *name)
-{
-    return json_string_value(json_object_get(object, name));
-}
-
-/* One row per expected commune, then a total row. */
-static void reply_summary_csv(struct request *request, const json_t *summary)
-{
-    struct csv csv;
-    csv_init(&csv);
-    const char *header[] = {"period", "unit", "unit_name", "status", "submitted_at",
-                            "on_time", "accepted_at"};
-    for (size_t i = 0; i < sizeof header / sizeof header[0]; i++)
-        csv_text(&csv, header[i]);
-    csv_end_row(&csv);
-    size_t index;
-    const json_t *commune;
-    const char *period = json_text_or_null(summary, "period");
-    json_array_foreach(json_object_get(summary, "communes"), index, commune) {
-        const json_t *on_time = json_object_get(commune, "on_time");
-        csv_text(&csv, period);
-        csv_text(&csv, json_text_or_null(commune, "unit"));
-        csv_text(&csv, json_text_or_null(commune, "unit_name"));
-        csv_text(&csv, json_text_or_null(commune, "status"));
-        csv_text(&csv, json_text_or_null(commune, "submitted_at"));
-        csv_text(&csv, json_is_boolean(on_time) ? (json_is_true(on_time) ? "yes" : "no") : NULL);
-        csv_text(&csv, json_text_or_null(commune, "accepted_at"));
-        csv_end_row(&csv);
-    }
-    size_t length = 0;
-    char *text = csv_finish(&csv, &length);
-    char filename[64];
-    snprintf(filename, sizeof filename, "reports-%s-%s.csv", period,
-             json_text_or_null(summary, "unit"));
-    reply_csv(request, text, length, filename);
-}
-
 void handle_report_summary(struct request *request)
 {
     const char *unit = request_query(request, "unit");
+    bool xlsx = request_wants_xlsx(request);
     struct report report = {.period = route_param(&request->match, "period"),
-                            .unit_code = unit != NULL ? unit : request->principal.unit_code};
+                            .unit_code = unit != NULL ? unit : request->principal.unit_code,
+                            .commune_indicators = xlsx};
     struct operation operation = {.domain = &report};
     if (!operation_begin(&operation, request, &report_resource, &summary_steps, false))
         return;
     enum db_outcome outcome = operation_execute(&operation);
-    if (outcome != DB_COMMIT || !request_wants_csv(request)) {
+    if (outcome != DB_COMMIT || (!xlsx && !request_wants_csv(request))) {
         operation_answer(&operation, outcome);
         return;
     }
     json_t *summary = json_loads(operation.document, 0, NULL);
     free(operation.document);
     operation.document = NULL;
-    if (summary != NULL)
-        reply_summary_csv(request, summary);
-    else
+    if (summary == NULL)
         reply_problem(request, PROBLEM_INTERNAL, "The summary could not be read.");
+    else if (xlsx)
+        report_summary_xlsx(request, summary);
+    else
+        report_summary_csv(request, summary);
     json_decref(summary);
 }

@@ -354,6 +354,20 @@ class ContractChecker {
     if (impliedHead) op = 'get';
 
     if (!item[op]) {
+      // A CORS preflight from an allowed origin (info.description, "Browsers
+      // on other origins"): 204, no body, the origin allowed, the path's methods.
+      const headers = rec.headers ?? {};
+      if (method === 'OPTIONS' && status === 204) {
+        if (!headers['access-control-allow-origin'])
+          this.fail(ctx, 'a 204 to OPTIONS is a CORS preflight: Access-Control-Allow-Origin missing');
+        else {
+          const sent = (headers['access-control-allow-methods'] ?? '').split(',')
+            .map((m) => m.trim()).filter((m) => m !== '' && m !== 'HEAD').sort();
+          if (sent.join(',') !== [...defined].sort().join(','))
+            this.fail(ctx, `preflight methods "${sent.join(', ')}", documented "${defined.join(', ')}"`);
+        }
+        return;
+      }
       this.checkMethodNotAllowed(ctx, rec, defined);
       return;
     }

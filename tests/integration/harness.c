@@ -541,7 +541,8 @@ static void record(const char *method, const char *path, const struct http_respo
     json_object_set_new(line, "content_type", json_string(response->content_type));
     json_t *headers = json_object();
     const char *names[] = {"x-request-id", "cache-control", "allow", "retry-after",
-                           "www-authenticate", "etag", "location", "idempotency-replayed"};
+                           "www-authenticate", "etag", "location", "idempotency-replayed",
+                           "access-control-allow-origin", "access-control-allow-methods"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *value = http_header(response, names[i]);
         if (value != NULL)
@@ -701,4 +702,23 @@ const char *json_text(const json_t *value, ...)
         value = json_object_get(value, key);
     va_end(keys);
     return json_is_string(value) ? json_string_value(value) : NULL;
+}
+
+char *harness_zip_part(const struct http_response *response, const char *part)
+{
+    char path[] = "/tmp/baove-zip-XXXXXX";
+    int descriptor = mkstemp(path);
+    if (descriptor < 0)
+        return NULL;
+    bool written = write(descriptor, response->body, response->length) ==
+                   (ssize_t)response->length;
+    close(descriptor);
+    char *text = NULL;
+    const char *argv[] = {"/usr/bin/unzip", "-p", path, part, NULL};
+    if (!written || harness_run(argv, NULL, NULL, &text) != 0 || text == NULL || text[0] == '\0') {
+        free(text);
+        text = NULL;
+    }
+    unlink(path);
+    return text;
 }

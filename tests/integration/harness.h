@@ -80,6 +80,9 @@ bool harness_create_database(const char *name, bool migrate, bool seed,
 int harness_admin(const struct test_database *database, const char *const args[],
                   const char *stdin_text, char **stdout_text);
 
+/* A loopback TCP port nobody listens on now. */
+int harness_free_port(void);
+
 /* Starts baove-api on a free port against the database and waits until it
  * answers /healthz.  extra_env may be NULL. */
 bool harness_start_api(const struct test_database *database, const char *const extra_env[],
@@ -131,6 +134,10 @@ void http_free(struct http_response *response);
 /* The value of a response header (case-insensitive name), copied into a
  * static buffer; NULL when absent. */
 const char *http_header(const struct http_response *response, const char *name);
+
+/* One part of a zip answer (an .xlsx: "xl/workbook.xml", …), read back with
+ * unzip; NULL when the body is no zip or has no such part (caller frees). */
+char *harness_zip_part(const struct http_response *response, const char *part);
 
 /* Signs in and returns the access token (caller frees), or NULL. */
 char *harness_login(const struct test_process *api, const char *username, const char *password);

@@ -307,6 +307,110 @@ static void api_keys_identify_machine_clients(void **state)
     free(key);
 }
 
+/* Runs baove-admin; returns its stdout's first line (caller frees), NULL
+ * when it failed. */
+static char *admin_line(const char *const args[], const char *const env[])
+{
+    const char *argv[16] = {harness_env("BAOVE_ADMIN_BIN")};
+    size_t count = 1;
+    for (size_t i = 0; args[i] != NULL && count < 15; i++)
+        argv[count++] = args[i];
+    char url[600];
+    snprintf(url, sizeof url, "BAOVE_ADMIN_DATABASE_URL=%s", database.admin_url);
+    const char *environment[4] = {url, env != NULL ? env[0] : NULL, NULL};
+    char *printed = NULL;
+    if (harness_run(argv, environment, NULL, &printed) != 0) {
+        free(printed);
+        return NULL;
+    }
+    printed[strcspn(printed, "\n")] = '\0';
+    return printed;
+}
+
+static void expect_signed_in(const char *token)
+{
+    struct http_response *me = http_get(&api, "/v1/me", token);
+    assert_int_equal(me->status, 200);
+    http_free(me);
+}
+
+/* One name, one client; keys listed, rotated (with a grace, or not),
+ * revoked, and expiring; a reset password ends the old sessions. */
+static void api_keys_and_passwords_over_their_lifetime(void **state)
+{
+    (void)state;
+    const char *issue[] = {"apikey", "issue", "--client", "mobile-sync", "--role",
+                           "sync_client", "--unit", "87", "--ttl", "90d", NULL};
+    char *first = admin_line(issue, NULL);
+    assert_non_null(first);
+    expect_signed_in(first);
+    assert_null(admin_line(issue, NULL)); /* the name is taken */
+    /* Rotation with a grace: both work until the grace ends. */
+    const char *rotate[] = {"apikey", "rotate", "--client", "mobile-sync", "--grace", "1h", NULL};
+    char *second = admin_line(rotate, NULL);
+    assert_non_null(second);
+    expect_signed_in(first);
+    expect_signed_in(second);
+    char *list = NULL;
+    assert_int_equal(harness_admin(&database, (const char *const[]){"apikey", "list", NULL},
+                                   NULL, &list), 0);
+    assert_non_null(strstr(list, "client\trole\tunit\tkey\tissued\texpires\tstate\n"));
+    assert_non_null(strstr(list, "mobile-sync\tsync_client\t87\t"));
+    assert_null(strstr(list, first)); /* never the key itself */
+    free(list);
+    /* Without a grace the old key ends at once. */
+    char *third = admin_line((const char *const[]){"apikey", "rotate", "--client", "mobile-sync",
+                                                   NULL}, NULL);
+    assert_non_null(third);
+    expect_unauthorized(first);
+    expect_unauthorized(second);
+    expect_signed_in(third);
+    char *revoked = admin_line((const char *const[]){"apikey", "revoke", "--client",
+                                                     "mobile-sync", NULL}, NULL);
+    assert_non_null(revoked);
+    free(revoked);
+    expect_unauthorized(third);
+    /* A key issued in 2020 for a day is expired now. */
+    char *expired = admin_line((const char *const[]){"apikey", "issue", "--client", "old-sync",
+                                                     "--role", "sync_client", "--unit", "87",
+                                                     "--ttl", "1d", NULL},
+                               (const char *const[]){"BAOVE_NOW=2020-01-02T08:00:00+07:00"});
+    assert_non_null(expired);
+    expect_unauthorized(expired);
+    assert_null(admin_line((const char *const[]){"apikey", "revoke", "--client", "nobody",
+                                                 NULL}, NULL));
+    free(first);
+    free(second);
+    free(third);
+    free(expired);
+
+    /* reset-password: the old password and its sessions end. */
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"user", "add", "--username", "forgetful",
+                                                         "--role", "viewer", "--unit", "870",
+                                                         "--password-stdin", NULL},
+                                   "old-password\n", NULL), 0);
+    char *session = harness_login(&api, "forgetful", "old-password");
+    assert_non_null(session);
+    char *password = admin_line((const char *const[]){"user", "reset-password", "--username",
+                                                      "forgetful", NULL}, NULL);
+    assert_non_null(password);
+    expect_unauthorized(session);
+    free(session);
+    assert_null(harness_login(&api, "forgetful", "old-password"));
+    session = harness_login(&api, "forgetful", password);
+    assert_non_null(session);
+    expect_signed_in(session);
+    free(session);
+    free(password);
+    char *users = NULL;
+    assert_int_equal(harness_admin(&database, (const char *const[]){"user", "list", NULL}, NULL,
+                                   &users), 0);
+    assert_non_null(strstr(users, "\nforgetful\tviewer\t870\t"));
+    assert_null(strstr(users, "mobile-sync")); /* clients are not people */
+    free(users);
+}
+
 /* True when the unit list contains `code`. */
 static bool lists_unit(const struct http_response *response, const char *code)
 {
@@ -374,6 +478,40 @@ static void problem_types_have_pages(void **state)
     struct http_response *missing = http_get(&api, "/problems/no-such-thing", NULL);
     assert_problem(missing, 404, "/problems/not-found");
     http_free(missing);
+    /* The page is in both languages. */
+    page = http_get(&api, "/problems/validation", NULL);
+    assert_non_null(strstr(page->body, "<section lang=\"vi\"><h2>Dữ liệu không hợp lệ</h2>"));
+    http_free(page);
+}
+
+/* Accept-Language preferring Vietnamese: the same type and status, the
+ * title and detail in Vietnamese, said in Content-Language. */
+static void problems_speak_vietnamese_when_asked(void **state)
+{
+    (void)state;
+    const char *vietnamese[] = {"Accept-Language: vi-VN,vi;q=0.9,en;q=0.5", NULL};
+    struct http_response *response =
+        http_call(&api, &(struct http_options){.path = "/v1/me", .headers = vietnamese});
+    assert_problem(response, 401, "/problems/unauthorized");
+    assert_string_equal(json_text(response->json, "title", NULL), "Cần đăng nhập");
+    assert_non_null(strstr(json_text(response->json, "detail", NULL), "Hãy đăng nhập"));
+    assert_string_equal(http_header(response, "Content-Language"), "vi");
+    http_free(response);
+    /* A detail without a translation keeps the English in brackets. */
+    response = http_call(&api, &(struct http_options){
+                                   .method = "POST", .path = "/v1/children", .headers = vietnamese});
+    assert_problem(response, 405, "/problems/method-not-allowed");
+    assert_string_equal(json_text(response->json, "title", NULL),
+                        "Phương thức không được hỗ trợ");
+    assert_string_equal(json_text(response->json, "detail", NULL),
+                        "Đường dẫn này chỉ hỗ trợ: GET.");
+    http_free(response);
+    /* English preferred, or no preference: English. */
+    const char *english[] = {"Accept-Language: en-GB, vi;q=0.8", NULL};
+    response = http_call(&api, &(struct http_options){.path = "/v1/me", .headers = english});
+    assert_string_equal(json_text(response->json, "title", NULL), "Authentication required");
+    assert_null(http_header(response, "Content-Language"));
+    http_free(response);
 }
 
 static void metrics_count_what_happened(void **state)
@@ -414,8 +552,10 @@ int main(void)
         cmocka_unit_test(repeated_failures_are_throttled),
         cmocka_unit_test(bad_tokens_are_refused),
         cmocka_unit_test(api_keys_identify_machine_clients),
+        cmocka_unit_test(api_keys_and_passwords_over_their_lifetime),
         cmocka_unit_test(units_follow_the_calendar),
         cmocka_unit_test(problem_types_have_pages),
+        cmocka_unit_test(problems_speak_vietnamese_when_asked),
         cmocka_unit_test(metrics_count_what_happened),
     };
     int failed = cmocka_run_group_tests_name("foundation", tests, setup, teardown);

@@ -982,6 +982,46 @@ static void the_public_statement(void **state)
                                       "Còn lại,,,,,,,1500000\r\n"));
     assert_null(strstr(csv->body, "Lan"));
     http_free(csv);
+
+    /* The same with ';' for Excel set to Vietnamese. */
+    csv = call_on(&api, "GET", "/v1/fund/disclosure?year=2020&unit=29980&delimiter=semicolon",
+                  viewer, NULL, accept);
+    assert_non_null(strstr(csv->body, "Tổng thu;;;;;;;10500000\r\n"));
+    http_free(csv);
+
+    /* As .xlsx: the statement with date and VND cells, and each unit's
+     * target against what it raised, charted. */
+    struct http_response *xlsx = call_on(
+        &api, "GET", "/v1/fund/disclosure?year=2020&unit=870", district, NULL,
+        "Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    assert_int_equal(xlsx->status, 200);
+    char *workbook = harness_zip_part(xlsx, "xl/workbook.xml");
+    char *strings = harness_zip_part(xlsx, "xl/sharedStrings.xml");
+    char *statement_sheet = harness_zip_part(xlsx, "xl/worksheets/sheet1.xml");
+    char *books_sheet = harness_zip_part(xlsx, "xl/worksheets/sheet2.xml");
+    char *styles = harness_zip_part(xlsx, "xl/styles.xml");
+    char *chart = harness_zip_part(xlsx, "xl/charts/chart1.xml");
+    assert_non_null(workbook);
+    assert_non_null(chart);
+    assert_non_null(strstr(workbook, "name=\"Công khai thu chi\""));
+    assert_non_null(strstr(workbook, "name=\"Vận động theo xã\""));
+    assert_non_null(strstr(strings, "Số tiền (đồng)"));
+    assert_non_null(strstr(strings, "Xã Long Khánh A"));
+    assert_non_null(strstr(statement_sheet, "state=\"frozen\""));
+    assert_non_null(strstr(statement_sheet, "<v>2000000</v>")); /* an amount, a number */
+    assert_non_null(strstr(statement_sheet, "<v>43983</v>")); /* 2020-06-01, a date */
+    assert_non_null(strstr(styles, "formatCode=\"#,##0 &quot;₫&quot;\""));
+    assert_non_null(strstr(books_sheet, "<v>20000000</v>")); /* a commune's target */
+    assert_non_null(strstr(chart, "<c:barChart>"));
+    assert_non_null(strstr(chart, "<c:v>Đã thu</c:v>"));
+    assert_non_null(strstr(chart, "'Vận động theo xã'!$D$2:$D$"));
+    free(workbook);
+    free(strings);
+    free(statement_sheet);
+    free(books_sheet);
+    free(styles);
+    free(chart);
+    http_free(xlsx);
 }
 
 /* ---- the change feed --------------------------------------------------------------------- */

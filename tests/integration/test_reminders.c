@@ -101,7 +101,8 @@ static void start_worker(const char *now, struct test_process *worker)
     char now_setting[64], smtp[64];
     snprintf(now_setting, sizeof now_setting, "BAOVE_NOW=%s", now);
     snprintf(smtp, sizeof smtp, "BAOVE_SMTP_URL=smtp://127.0.0.1:%d", smtp_port);
-    const char *env[] = {now_setting, smtp, "BAOVE_WEBHOOK_ALLOW_HOSTS=127.0.0.1", NULL};
+    const char *env[] = {now_setting, smtp, "BAOVE_WEBHOOK_ALLOW_HOSTS=127.0.0.1",
+                         "BAOVE_APP_URL=https://baove.example/reports/{period}/{unit}", NULL};
     const char *args[] = {"--once", NULL};
     assert_true(harness_start_worker(&database, env, args, worker));
 }
@@ -261,7 +262,14 @@ static void fourteen_days_before(void **state)
         const char *text = json_text(data, "text", NULL);
         assert_non_null(strstr(text, "Báo cáo sơ kết 6 tháng năm 2020"));
         assert_non_null(strstr(text, "hạn nộp ngày 13/05/2020: còn 14 ngày"));
-        assert_non_null(strstr(text, "/v1/reports/2020S1/"));
+        /* A link to the front-end's page; the API path is data only. */
+        char link[96];
+        snprintf(link, sizeof link, "https://baove.example/reports/2020S1/%s",
+                 json_text(data, "unit", NULL));
+        assert_string_equal(json_text(data, "link", NULL), link);
+        assert_non_null(strstr(text, link));
+        assert_null(strstr(text, "/v1/"));
+        assert_non_null(strstr(json_text(data, "submit_path", NULL), "/v1/reports/2020S1/"));
         assert_non_null(strstr(json_text(data, "text_en", NULL), "14 days left"));
         json_decref(data);
     }
@@ -356,6 +364,8 @@ static void overdue_to_commune_and_district(void **state)
         const struct received_webhook *request = receiver_get(i);
         json_t *data = reminder_data(request, "2020S1", 1);
         assert_non_null(strstr(json_text(data, "text", NULL), "đã quá hạn 1 ngày"));
+        /* One day, not "1 days". */
+        assert_non_null(strstr(json_text(data, "text_en", NULL), ": 1 day overdue."));
         assert_int_equal(json_integer_value(json_object_get(data, "days_overdue")), 1);
         assert_string_not_equal(json_text(data, "unit", NULL), "29980");
         json_decref(data);

@@ -274,6 +274,48 @@ static void summary_counts_completeness_and_timeliness(void **state)
                                         "2020-05-14T00:00:30+07:00,no,"));
     http_free(sheet);
 
+    /* In Vietnamese, for Excel set to Vietnamese: headers, statuses, ';'. */
+    const char *vietnamese[] = {"Accept: text/csv", "Accept-Language: vi", NULL};
+    csv.path = "/v1/reports/2020S1/summary?unit=870&delimiter=semicolon";
+    csv.headers = vietnamese;
+    sheet = http_call(&after_due, &csv);
+    assert_int_equal(sheet->status, 200);
+    assert_non_null(strstr(sheet->body, "Kỳ báo cáo;Mã xã;Tên xã;Tình trạng báo cáo;"));
+    assert_non_null(strstr(sheet->body, "2020S1;29980;Xã Long Khánh A;Đã duyệt;"
+                                        "2020-05-14T00:00:30+07:00;Không;"));
+    http_free(sheet);
+
+    /* As .xlsx: one row per commune, real dates, the figures against targets. */
+    sheet = http_get(&after_due, "/v1/reports/2020S1/summary?unit=870&format=xlsx", district);
+    assert_int_equal(sheet->status, 200);
+    assert_string_equal(sheet->content_type,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    char *workbook = harness_zip_part(sheet, "xl/workbook.xml");
+    char *strings = harness_zip_part(sheet, "xl/sharedStrings.xml");
+    char *rows = harness_zip_part(sheet, "xl/worksheets/sheet1.xml");
+    assert_non_null(workbook);
+    assert_non_null(strings);
+    assert_non_null(rows);
+    assert_non_null(strstr(workbook, "name=\"Tổng hợp báo cáo\""));
+    const char *texts[] = {"Mã xã", "Tình trạng báo cáo", "Ngày nộp", "Tổng số trẻ em",
+                           "Tỷ lệ trẻ em có HCĐB: chỉ tiêu", "Đã duyệt", "Xã Long Khánh A"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (strstr(strings, texts[i]) == NULL)
+            fail_msg("the workbook lacks \"%s\"", texts[i]);
+    /* The header row frozen; 11 rows; the submission date a number (a date
+     * cell: 2020-05-14 is day 43965 of Excel's calendar). */
+    assert_non_null(strstr(rows, "<pane ySplit=\"1\" topLeftCell=\"A2\" activePane=\"bottomLeft\" "
+                                 "state=\"frozen\"/>"));
+    assert_non_null(strstr(rows, "<row r=\"11\""));
+    assert_null(strstr(rows, "<row r=\"12\""));
+    assert_non_null(strstr(rows, "<v>43965</v>"));
+    /* Figures beside targets from column G on, for the communes that reported. */
+    assert_non_null(strstr(rows, "<c r=\"G"));
+    free(workbook);
+    free(strings);
+    free(rows);
+    http_free(sheet);
+
     /* A commune sees only its own commune. */
     assert_int_equal(status_of(http_get(&after_due, "/v1/reports/2020S1/summary?unit=870",
                                         commune)), 404);

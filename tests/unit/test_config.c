@@ -4,7 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -54,11 +57,44 @@ static void variables_fall_back_and_are_checked(void **state)
                         "BAOVE_TEST_SETTING must be a whole number from 1 to 10, not \"11\"");
     setenv("BAOVE_TEST_SETTING", "", 1);
     assert_string_equal(config_string("BAOVE_TEST_SETTING", "fallback"), "fallback");
+    char url[CONFIG_DATABASE_URL_SIZE];
     setenv("DATABASE_URL", "postgresql:///app", 1);
     unsetenv("BAOVE_ADMIN_DATABASE_URL");
-    assert_string_equal(config_admin_database_url(), "postgresql:///app");
+    assert_int_equal(config_admin_database_url(url), CONFIG_DATABASE_SET);
+    assert_string_equal(url, "postgresql:///app");
     setenv("BAOVE_ADMIN_DATABASE_URL", "postgresql:///owner", 1);
-    assert_string_equal(config_admin_database_url(), "postgresql:///owner");
+    assert_int_equal(config_admin_database_url(url), CONFIG_DATABASE_SET);
+    assert_string_equal(url, "postgresql:///owner");
+}
+
+/* No URL set: the cluster of `make run`, on the port pg.sh recorded. */
+static void without_a_url_the_embedded_cluster(void **state)
+{
+    (void)state;
+    char directory[] = "/tmp/baove config-XXXXXX", path[64], url[CONFIG_DATABASE_URL_SIZE];
+    assert_non_null(mkdtemp(directory));
+    unsetenv("DATABASE_URL");
+    unsetenv("BAOVE_ADMIN_DATABASE_URL");
+    unsetenv("BAOVE_PG_DB");
+    setenv("BAOVE_PG_DIR", directory, 1);
+    setenv("BAOVE_PG_PORT", "5999", 1);
+    char expected[256];
+    snprintf(expected, sizeof expected,
+             "postgresql:///baove?host=%%2Ftmp%%2Fbaove%%20config-%s%%2Frun&port=5999&user=baove_app",
+             directory + strlen("/tmp/baove config-"));
+    assert_int_equal(config_database_url(url), CONFIG_DATABASE_EMBEDDED);
+    assert_string_equal(url, expected);
+    snprintf(path, sizeof path, "%s/port", directory);
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    fputs("54400\n", file);
+    fclose(file);
+    setenv("BAOVE_PG_DB", "other", 1);
+    assert_int_equal(config_admin_database_url(url), CONFIG_DATABASE_EMBEDDED);
+    assert_non_null(strstr(url, "postgresql:///other?host="));
+    assert_non_null(strstr(url, "&port=54400&user=baove_owner"));
+    unlink(path);
+    rmdir(directory);
 }
 
 int main(void)
@@ -67,6 +103,7 @@ int main(void)
         cmocka_unit_test(integers_within_range),
         cmocka_unit_test(durations_with_units),
         cmocka_unit_test(variables_fall_back_and_are_checked),
+        cmocka_unit_test(without_a_url_the_embedded_cluster),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -49,6 +49,42 @@ static void every_type_is_complete_and_unique(void **state)
         assert_ptr_equal(problem_find(info->slug), info);
     }
     assert_null(problem_find("no-such-problem"));
+    /* Every type has its Vietnamese title and explanation too. */
+    for (int type = 0; type < PROBLEM_TYPE_COUNT; type++) {
+        assert_non_null(problem_title_in((enum problem_type)type, PROBLEM_VIETNAMESE));
+        assert_non_null(problem_explanation_in((enum problem_type)type, PROBLEM_VIETNAMESE));
+    }
+}
+
+static void the_preferred_language_wins(void **state)
+{
+    (void)state;
+    const char *vietnamese[] = {"vi", "vi-VN", "VI", "en;q=0.5, vi", "vi-VN,vi;q=0.9,en;q=0.8",
+                                "fr;q=0.2, vi;q=0.4"};
+    for (size_t i = 0; i < sizeof vietnamese / sizeof vietnamese[0]; i++)
+        assert_int_equal(problem_language(vietnamese[i]), PROBLEM_VIETNAMESE);
+    const char *english[] = {"", "en", "en-US,vi;q=0.9", "*", "vietnamese", "vi;q=0, en",
+                             "en;q=0.5, vi;q=0.5"};
+    for (size_t i = 0; i < sizeof english / sizeof english[0]; i++)
+        assert_int_equal(problem_language(english[i]), PROBLEM_ENGLISH);
+    assert_int_equal(problem_language(NULL), PROBLEM_ENGLISH);
+}
+
+static void vietnamese_details_from_the_table_or_in_brackets(void **state)
+{
+    (void)state;
+    json_t *body = problem_body_in(PROBLEM_FORBIDDEN, "The role viewer may not do this.", NULL,
+                                   NULL, PROBLEM_VIETNAMESE);
+    assert_string_equal(json_string_value(json_object_get(body, "title")),
+                        "Vai trò này không được phép");
+    assert_string_equal(json_string_value(json_object_get(body, "detail")),
+                        "Vai trò viewer không được làm việc này.");
+    assert_string_equal(json_string_value(json_object_get(body, "type")), "/problems/forbidden");
+    json_decref(body);
+    body = problem_body_in(PROBLEM_CONFLICT, "Something new.", NULL, NULL, PROBLEM_VIETNAMESE);
+    assert_string_equal(json_string_value(json_object_get(body, "detail")),
+                        "Yêu cầu mâu thuẫn với trạng thái hiện tại của hồ sơ. (Something new.)");
+    json_decref(body);
 }
 
 int main(void)
@@ -57,6 +93,8 @@ int main(void)
         cmocka_unit_test(body_has_every_member),
         cmocka_unit_test(detail_defaults_to_title),
         cmocka_unit_test(every_type_is_complete_and_unique),
+        cmocka_unit_test(the_preferred_language_wins),
+        cmocka_unit_test(vietnamese_details_from_the_table_or_in_brackets),
     };
     return cmocka_run_group_tests_name("problem", tests, NULL, NULL);
 }

@@ -43,8 +43,12 @@ BEGIN
             ON CONFLICT DO NOTHING;
             CONTINUE WHEN NOT FOUND;
             reminded := reminded + 1;
-            message := report_reminder_message(period, commune.code, commune.name, reached,
-                                               now);
+            -- The front-end's page of the report: the worker's BAOVE_APP_URL
+            -- template (payload app_url), {period} and {unit} filled in.
+            message := report_reminder_message(
+                period, commune.code, commune.name, reached, now,
+                replace(replace(payload ->> 'app_url', '{period}', period.key),
+                        '{unit}', commune.code));
             message_key := format('report:%s:%s:%s', period.key, commune.code, reached);
             messages := messages + notify_unit(commune.id, 'report.reminder', message_key,
                                                message, now);
