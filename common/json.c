@@ -184,6 +184,13 @@ static bool check_value(const struct json_field *field, const json_t *value,
     switch (field->kind) {
     case JSON_FIELD_STRING:
         return check_string_length(field, text, pointer, errors);
+    case JSON_FIELD_ARRAY:
+        if (field->max_length > 0 && json_array_size(value) > field->max_length) {
+            problem_add_field_error(errors, pointer, "must have at most %zu items",
+                                    field->max_length);
+            return false;
+        }
+        return true;
     case JSON_FIELD_DATE: {
         struct civil_date date;
         if (!date_parse(text, &date)) {
@@ -227,7 +234,6 @@ static bool check_value(const struct json_field *field, const json_t *value,
     }
     case JSON_FIELD_BOOLEAN:
     case JSON_FIELD_OBJECT:
-    case JSON_FIELD_ARRAY:
         return true;
     }
     return true;

@@ -47,7 +47,8 @@ struct json_field {
     bool required;
     bool nullable;              /* null is accepted (and means "absent") */
     size_t min_length;          /* strings, in characters */
-    size_t max_length;          /* strings, in characters; 0 = unlimited */
+    size_t max_length;          /* strings, in characters; arrays, in items;
+                                 * 0 = unlimited */
     const char *const *choices; /* enums: NULL-terminated list */
     long long minimum;          /* integers; used when minimum < maximum */
     long long maximum;

@@ -150,6 +150,14 @@ static const struct {
     [PROBLEM_NOT_READY] = {"Dịch vụ chưa sẵn sàng",
         "Dịch vụ đang chạy nhưng chưa sẵn sàng: không kết nối được cơ sở dữ liệu hoặc chưa "
         "áp dụng đủ các bản cập nhật lược đồ."},
+    [PROBLEM_OUTCOME_UNKNOWN] = {"Chưa rõ kết quả",
+        "Kết nối tới cơ sở dữ liệu bị mất khi đang lưu thay đổi, nên máy chủ không biết "
+        "thay đổi đã được lưu hay chưa. Hãy gửi lại đúng yêu cầu đó với cùng "
+        "Idempotency-Key: nếu đã lưu, bạn nhận lại câu trả lời cũ; nếu chưa, thay đổi được "
+        "lưu ngay. Không đổi khóa khi gửi lại."},
+    [PROBLEM_SERVER_BUSY] = {"Máy chủ đang bận",
+        "Máy chủ đang phục vụ số kết nối hoặc lượt đăng nhập tối đa. Chưa có gì được đọc "
+        "hay ghi; hãy thử lại sau số giây ghi trong Retry-After."},
 };
 
 /* Details the API gives often, in Vietnamese: an English detail that starts

@@ -400,6 +400,7 @@ create_standby() {
     rm -rf "$REAL_DIR" "$PG_DIR"
   fi
   resolve_dirs 1
+  PG_PORT=$target_port # resolve_dirs chose one by BAOVE_PG_PORT: the primary's
   ((IS_ROOT)) && chown postgres:postgres "$REAL_DIR" "$RUN_DIR" "$LOG_DIR"
   say "standby of port $primary_port in $DATA_DIR (port $PG_PORT)"
   as_pg "$PG_BIN/pg_basebackup" -D "$DATA_DIR" -R -X stream -c fast -h "$primary_run" \

@@ -183,8 +183,9 @@ void handle_calendar_get(struct request *request)
 static const struct json_field calendar_fields[] = {
     {.name = "decision", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
      .max_length = 300},
-    {.name = "days_off", .kind = JSON_FIELD_ARRAY, .required = true},
-    {.name = "working_days", .kind = JSON_FIELD_ARRAY, .required = true},
+    {.name = "days_off", .kind = JSON_FIELD_ARRAY, .required = true, .max_length = 60},
+    {.name = "working_days", .kind = JSON_FIELD_ARRAY, .required = true,
+     .max_length = 30},
 };
 
 static const struct json_field day_off_fields[] = {

@@ -103,8 +103,9 @@ static const struct json_field plan_fields[] = {
      .max_length = 100},
     {.name = "unit", .kind = JSON_FIELD_STRING, .required = true, .min_length = 2,
      .max_length = 5},
-    {.name = "targets", .kind = JSON_FIELD_ARRAY, .required = true},
-    {.name = "fund_targets", .kind = JSON_FIELD_ARRAY, .required = true},
+    {.name = "targets", .kind = JSON_FIELD_ARRAY, .required = true, .max_length = 50},
+    {.name = "fund_targets", .kind = JSON_FIELD_ARRAY, .required = true,
+     .max_length = 500},
 };
 
 static const struct json_field target_fields[] = {

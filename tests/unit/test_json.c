@@ -195,6 +195,27 @@ static void uuid_and_instant_formats(void **state)
                                       "\"at\":\"2020-01-22 10:00\"}", false), "[]");
 }
 
+static void arrays_may_be_bounded(void **state)
+{
+    (void)state;
+    static const struct json_field bounded[] = {
+        {.name = "days", .kind = JSON_FIELD_ARRAY, .required = true, .max_length = 2},
+        {.name = "any", .kind = JSON_FIELD_ARRAY},
+    };
+    const char *texts[] = {"{\"days\":[1,2],\"any\":[1,2,3,4]}", "{\"days\":[1,2,3]}"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *document = json_loads(texts[i], 0, NULL), *errors = json_array();
+        json_check_fields(document, bounded, 2, "", false, errors);
+        char *found = json_dumps(errors, JSON_COMPACT);
+        assert_string_equal(found, i == 0 ? "[]"
+                                          : "[{\"pointer\":\"/days\",\"detail\":\"must have at "
+                                            "most 2 items\"}]");
+        free(found);
+        json_decref(errors);
+        json_decref(document);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +229,7 @@ int main(void)
         cmocka_unit_test(money_must_be_a_whole_number),
         cmocka_unit_test(unknown_members_are_refused_unless_allowed),
         cmocka_unit_test(uuid_and_instant_formats),
+        cmocka_unit_test(arrays_may_be_bounded),
     };
     return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }
