@@ -52,6 +52,13 @@ int admin_seed_demo(PGconn *connection, long long children, long long communes);
 
 int admin_user_add(PGconn *connection, int argc, char **argv);
 int admin_user_disable(PGconn *connection, int argc, char **argv);
+int admin_user_move(PGconn *connection, int argc, char **argv);
+
+/* `units apply --on DATE` (admin/units.c): applies the successions
+ * effective on DATE in one transaction (units_apply() in SQL) and prints
+ * what moved and what was left as JSON on stdout.  0, or 1 after saying
+ * why; running it again changes nothing. */
+int admin_units_apply(PGconn *connection, int argc, char **argv);
 int admin_token_issue(PGconn *connection, int argc, char **argv);
 int admin_apikey_issue(PGconn *connection, int argc, char **argv);
 

@@ -1,5 +1,5 @@
 /* baove-admin: migrate | seed [--demo [--children N [--communes M]]] | user
- * add|disable | token issue | apikey issue.  Secrets go to stdout alone;
+ * add|disable|move | units apply | token issue | apikey issue.  Secrets go to stdout alone;
  * everything else to stderr. */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +18,8 @@ static void usage(void)
             "       baove-admin seed [--demo [--children N [--communes M]]]\n"
             "       baove-admin user add --username U --role R --unit CODE [--password-stdin]\n"
             "       baove-admin user disable --username U\n"
+            "       baove-admin user move --username U --unit CODE\n"
+            "       baove-admin units apply --on YYYY-MM-DD\n"
             "       baove-admin token issue --username U [--ttl 8h]\n"
             "       baove-admin apikey issue --client NAME --role R --unit CODE\n"
             "Connects with BAOVE_ADMIN_DATABASE_URL (else DATABASE_URL); reads SQL from\n"
@@ -43,6 +45,10 @@ static int run(PGconn *connection, int argc, char **argv,
         return admin_user_add(connection, argc - 3, argv + 3);
     if (strcmp(command, "user") == 0 && strcmp(subcommand, "disable") == 0)
         return admin_user_disable(connection, argc - 3, argv + 3);
+    if (strcmp(command, "user") == 0 && strcmp(subcommand, "move") == 0)
+        return admin_user_move(connection, argc - 3, argv + 3);
+    if (strcmp(command, "units") == 0 && strcmp(subcommand, "apply") == 0)
+        return admin_units_apply(connection, argc - 3, argv + 3);
     if (strcmp(command, "token") == 0 && strcmp(subcommand, "issue") == 0)
         return admin_token_issue(connection, argc - 3, argv + 3);
     if (strcmp(command, "apikey") == 0 && strcmp(subcommand, "issue") == 0)

@@ -56,7 +56,8 @@ int admin_create_principal(PGconn *connection, const char *kind, const char *use
 {
     if (role_parse(role) == ROLE_INVALID) {
         fprintf(stderr, "baove-admin: unknown role \"%s\" (admin, district_officer, "
-                        "commune_officer, commune_chair, collaborator, viewer, sync_client)\n",
+                        "province_officer, commune_officer, commune_chair, collaborator, viewer, "
+                        "sync_client)\n",
                 role);
         return 1;
     }
@@ -157,6 +158,45 @@ int admin_user_disable(PGconn *connection, int argc, char **argv)
         return 1;
     }
     fprintf(stderr, "baove-admin: disabled %s and revoked its tokens\n", username);
+    return 0;
+}
+
+/* Moves a principal to another unit valid today (after a reorganisation:
+ * `units apply` moves only the principals of a whole succession), audited
+ * like the moves it makes. */
+int admin_user_move(PGconn *connection, int argc, char **argv)
+{
+    const char *username = option(argc, argv, "--username");
+    const char *unit = option(argc, argv, "--unit");
+    if (username == NULL || unit == NULL) {
+        fprintf(stderr, "usage: baove-admin user move --username U --unit CODE\n");
+        return 2;
+    }
+    char unit_id[32];
+    if (!unit_id_today(connection, unit, unit_id, sizeof unit_id))
+        return 1;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, username);
+    db_param_text(&params, unit_id);
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = db_query(
+        connection,
+        "WITH moved AS (UPDATE principals SET unit_id = $2 "
+        "                WHERE lower(username) = lower($1) RETURNING id), "
+        "     audited AS (INSERT INTO audit_log (at, actor, role, action, resource_type, "
+        "                   resource_ids, unit_id, request_id, outcome) "
+        "                 SELECT $3, 'baove-admin', 'admin', 'update', 'principals', "
+        "                        array_agg(id), $2, 'user move', 'success' FROM moved "
+        "                 HAVING count(*) > 0) "
+        "SELECT count(*) FROM moved", &params);
+    bool found = db_ok(result) && db_integer(result, 0, 0) == 1;
+    PQclear(result);
+    if (!found) {
+        fprintf(stderr, "baove-admin: no such user \"%s\"\n", username);
+        return 1;
+    }
+    fprintf(stderr, "baove-admin: moved %s to unit %s\n", username, unit);
     return 0;
 }
 
