@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "clock.h"
 #include "db.h"
 
 #define DEMO_PASSWORD "baove-demo"
@@ -16,15 +17,37 @@ static const struct {
     const char *username;
     const char *role;
     const char *unit_code;
+    /* Since the reorganisation of 1/7/2025 (when unit_code is not valid
+     * today): the district is gone, its officer works for province 82. */
+    const char *role_since_2025;
+    const char *unit_code_since_2025;
 } demo_users[] = {
-    {"demo_admin", "admin", "87"},
-    {"demo_district", "district_officer", "870"},
-    {"demo_commune", "commune_officer", "29980"},
-    {"demo_chair", "commune_chair", "29980"},
-    {"demo_collaborator", "collaborator", "29980"},
-    {"demo_viewer", "viewer", "870"},
-    {"demo_sync", "sync_client", "87"},
+    {"demo_admin", "admin", "87", "admin", "82"},
+    {"demo_district", "district_officer", "870", "province_officer", "82"},
+    {"demo_commune", "commune_officer", "29980", "commune_officer", "29983"},
+    {"demo_chair", "commune_chair", "29980", "commune_chair", "29983"},
+    {"demo_collaborator", "collaborator", "29980", "collaborator", "29983"},
+    {"demo_viewer", "viewer", "870", "viewer", "82"},
+    {"demo_sync", "sync_client", "87", "sync_client", "82"},
 };
+
+/* Whether a unit with this code is valid today (the tree before or after
+ * 1/7/2025). */
+static bool unit_valid_today(PGconn *connection, const char *code)
+{
+    char today[CLOCK_DATE_SIZE];
+    date_format(clock_today(), today);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, code);
+    db_param_text(&params, today);
+    PGresult *result = db_query(connection,
+                                "SELECT 1 FROM units WHERE code = $1 AND valid_from <= $2 "
+                                "AND (valid_to IS NULL OR valid_to >= $2)", &params);
+    bool valid = db_ok(result) && PQntuples(result) == 1;
+    PQclear(result);
+    return valid;
+}
 
 static bool user_exists(PGconn *connection, const char *username)
 {
@@ -43,12 +66,15 @@ static int seed_demo_users(PGconn *connection)
     for (size_t i = 0; i < sizeof demo_users / sizeof demo_users[0]; i++) {
         if (user_exists(connection, demo_users[i].username))
             continue;
+        bool before_2025 = unit_valid_today(connection, demo_users[i].unit_code);
+        const char *role = before_2025 ? demo_users[i].role : demo_users[i].role_since_2025;
+        const char *unit = before_2025 ? demo_users[i].unit_code
+                                       : demo_users[i].unit_code_since_2025;
         if (admin_create_principal(connection, "user", demo_users[i].username, DEMO_PASSWORD,
-                                   demo_users[i].role, demo_users[i].unit_code) != 0)
+                                   role, unit) != 0)
             return 1;
         fprintf(stderr, "baove-admin: demo user %s (%s, unit %s), password %s\n",
-                demo_users[i].username, demo_users[i].role, demo_users[i].unit_code,
-                DEMO_PASSWORD);
+                demo_users[i].username, role, unit, DEMO_PASSWORD);
     }
     return 0;
 }

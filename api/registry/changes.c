@@ -129,7 +129,8 @@ static enum db_outcome read_feed(struct operation *operation)
     /* The fund's books (donors, money) are for the district's officers and
      * administrators only, whatever else a reader's scope holds. */
     db_param_bool(&params, principal->role == ROLE_ADMIN ||
-                               principal->role == ROLE_DISTRICT_OFFICER);
+                               principal->role == ROLE_DISTRICT_OFFICER ||
+                               principal->role == ROLE_PROVINCE_OFFICER);
     PGresult *result = operation_query(
         operation,
         "SELECT (SELECT pruned_through FROM change_log_horizon) > $1::xid8, "
