@@ -40,8 +40,8 @@ static const struct problem_info problems[PROBLEM_TYPE_COUNT] = {
         "Another request with the same Idempotency-Key is still being processed. Wait for "
         "it to finish, then retry: the stored response will be replayed."},
     [PROBLEM_CURSOR_EXPIRED] = {"cursor-expired", 410, "Cursor expired",
-        "The change-feed cursor points before the oldest change still retained. Resynchronise "
-        "from scratch: read the full lists, then follow the feed from a new cursor."},
+        "The change-feed cursor points before the oldest change still retained. Start again "
+        "without a cursor (the request in restart): a snapshot, then the changes after it."},
     [PROBLEM_IDEMPOTENCY_KEY_REUSED] = {"idempotency-key-reused", 422,
         "Idempotency key reused",
         "This Idempotency-Key was already used with a different request body or path. Use a "

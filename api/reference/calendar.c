@@ -260,12 +260,12 @@ static bool replace_days(struct operation *operation, const char *body, enum db_
     static const char *const statements[] = {
         "DELETE FROM public_holidays WHERE extract(year FROM day) = $1::int",
         "DELETE FROM calendar_working_days WHERE extract(year FROM day) = $1::int",
-        "INSERT INTO public_holidays (day, name_vi, name_en) "
-        "SELECT d.day, d.name_vi, d.name_en "
-        "  FROM jsonb_to_recordset($1::jsonb -> 'days_off') d (day date, name_vi text, "
-        "       name_en text)",
-        "INSERT INTO calendar_working_days (day, name) SELECT d.day, d.name "
-        "  FROM jsonb_to_recordset($1::jsonb -> 'working_days') d (day date, name text)"};
+        ("INSERT INTO public_holidays (day, name_vi, name_en) "
+         "SELECT d.day, d.name_vi, d.name_en "
+         "  FROM jsonb_to_recordset($1::jsonb -> 'days_off') d (day date, name_vi text, "
+         "       name_en text)"),
+        ("INSERT INTO calendar_working_days (day, name) SELECT d.day, d.name "
+         "  FROM jsonb_to_recordset($1::jsonb -> 'working_days') d (day date, name text)")};
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) {
         struct db_params params;
         db_params_init(&params);

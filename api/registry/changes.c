@@ -1,49 +1,58 @@
-/* GET /v1/changes: the change feed other systems sync from.
+/* GET /v1/changes: the change feed other systems sync from (docs/sync.md).
  *
- * Entries come in commit order of their transactions.  A reader only takes
- * transactions older than the oldest one still running
- * (pg_snapshot_xmin), so one that commits late is never skipped: it is
- * simply delivered once everything before it has settled.  The cursor is
- * "<transaction id>-<entry id>" of the last entry delivered.  Row-level
- * security limits the log to the caller's scope; an entry visible only
- * through the child's previous unit is a scope exit for this caller. */
+ * Two phases, one cursor.  A client without a cursor first receives a
+ * snapshot: the current entry of every live record in its scope
+ * (feed_documents, 0016), in (type, id) order, paged.  The snapshot starts
+ * at a position P of the log: every transaction older than P had finished
+ * before its first page was read, so its effect is in the pages; everything
+ * from P on follows as changes.  A record written while the client pages is
+ * in both, and the changes, applied in order, end at its current state.
+ *
+ * Changes come in commit order of their transactions.  A reader only takes
+ * transactions older than the oldest one still running (pg_snapshot_xmin),
+ * so one that commits late is never skipped: it is simply delivered once
+ * everything before it has settled.  Row-level security limits both phases
+ * to the caller's scope; a log entry visible only through the child's
+ * previous unit is a scope exit for this caller.
+ *
+ * Cursors carry the database's identity (database_identity):
+ *     <identity>:<transaction>-<entry>                 a position in the log
+ *     <identity>:snapshot:<P>:<type>:<id>              a position in the snapshot
+ * so a cursor that another database issued is a 400, not an empty answer.
+ *
+ * The entries' JSON is built by PostgreSQL from stored JSON text and only
+ * concatenated here: no entry is parsed or printed again in the API. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
-#include "reporting/reporting.h"
 #include "json.h"
 #include "operation/lifecycle.h"
+#include "reporting/reporting.h"
 
 #define CHANGES_DEFAULT_LIMIT 100
 #define CHANGES_MAX_LIMIT 1000
+#define IDENTITY_SIZE 37
 
 static const char *const feed_types[] = {"children", "circumstances", "risks", "supports",
                                          "cases", "fund", NULL};
 
 struct feed {
-    char transaction[24];
+    char identity[IDENTITY_SIZE]; /* the cursor's, or "" without one */
+    char database[IDENTITY_SIZE]; /* this database's */
+    bool snapshot;                /* reading the snapshot, not the log */
+    char transaction[24];         /* the log's position, or the snapshot's start */
     long long entry;
-    char *types;       /* PostgreSQL array literal, or NULL for all */
+    char after_type[16];          /* in the snapshot: the last record given */
+    char after_id[IDENTITY_SIZE];
+    char *types;                  /* PostgreSQL array literal, or NULL for all */
     long long limit;
+    bool reads_fund;
 };
 
 /* The feed's reads are audited (a list of the records handed out). */
 static const struct resource feed_resource = {.name = "change", .audit_type = "changes"};
-
-/* "123-45" → transaction 123, entry 45. */
-static bool parse_cursor(const char *cursor, struct feed *feed)
-{
-    const char *dash = strchr(cursor, '-');
-    if (dash == NULL || dash == cursor || (size_t)(dash - cursor) >= sizeof feed->transaction)
-        return false;
-    memcpy(feed->transaction, cursor, (size_t)(dash - cursor));
-    feed->transaction[dash - cursor] = '\0';
-    long long transaction;
-    return config_parse_integer(feed->transaction, 0, 1LL << 62, &transaction) &&
-           config_parse_integer(dash + 1, 0, 1LL << 62, &feed->entry);
-}
 
 /* "children,risks" → "{children,risks}", every name checked. */
 static bool parse_types(const char *text, struct feed *feed)
@@ -65,60 +74,188 @@ static bool parse_types(const char *text, struct feed *feed)
            strstr(text, ",,") == NULL;
 }
 
-static json_t *entry_json(const PGresult *result, int row)
+/* "<digits>" of at most 20 characters → out. */
+static bool copy_number(const char *start, size_t length, char out[24])
 {
-    bool visible = db_bool(result, row, 7);
-    const char *record = db_text(result, row, 6);
-    json_t *entry = json_pack("{s:s, s:s, s:s, s:s?, s:I}", "cursor", db_text(result, row, 8),
-                              "type", db_text(result, row, 1), "id", db_text(result, row, 2),
-                              "child_id", db_text(result, row, 3), "version",
-                              (json_int_t)db_integer(result, row, 5));
-    if (!visible) {
-        /* The child moved out of the caller's scope: only that fact. */
-        json_object_set_new(entry, "operation", json_string("scope_exit"));
-        json_object_set_new(entry, "record", json_null());
-    } else {
-        json_object_set_new(entry, "operation", json_string(db_text(result, row, 4)));
-        json_object_set_new(entry, "record",
-                            record != NULL ? json_loads(record, 0, NULL) : json_null());
-    }
-    return entry;
+    long long ignored;
+    if (length == 0 || length > 20)
+        return false;
+    memcpy(out, start, length);
+    out[length] = '\0';
+    return config_parse_integer(out, 0, 1LL << 62, &ignored);
 }
 
-/* Keeps the page as the answer and the ids handed out for the audit
- * entry. */
-static bool keep_feed(struct operation *operation, const PGresult *result)
+/* The cursor's shape (its identity is checked against the database's in the
+ * transaction). */
+static bool parse_cursor(const char *cursor, struct feed *feed)
+{
+    const char *colon = strchr(cursor, ':');
+    if (colon == NULL || colon - cursor != IDENTITY_SIZE - 1)
+        return false;
+    memcpy(feed->identity, cursor, IDENTITY_SIZE - 1);
+    feed->identity[IDENTITY_SIZE - 1] = '\0';
+    const char *rest = colon + 1;
+    if (strncmp(rest, "snapshot:", 9) == 0) {
+        const char *position = rest + 9;
+        const char *type = strchr(position, ':');
+        const char *id = type != NULL ? strchr(type + 1, ':') : NULL;
+        if (id == NULL || !copy_number(position, (size_t)(type - position), feed->transaction) ||
+            (size_t)(id - type - 1) >= sizeof feed->after_type || strlen(id + 1) != 36)
+            return false;
+        memcpy(feed->after_type, type + 1, (size_t)(id - type - 1));
+        feed->after_type[id - type - 1] = '\0';
+        snprintf(feed->after_id, sizeof feed->after_id, "%s", id + 1);
+        feed->snapshot = true;
+        return strspn(feed->after_id, "0123456789abcdef-") == 36;
+    }
+    const char *dash = strchr(rest, '-');
+    return dash != NULL && copy_number(rest, (size_t)(dash - rest), feed->transaction) &&
+           config_parse_integer(dash + 1, 0, 1LL << 62, &feed->entry);
+}
+
+/* The 400 of a well-formed cursor that this database never gave out. */
+static enum db_outcome refuse_foreign_cursor(struct operation *operation, const char *why)
+{
+    enum db_outcome outcome = operation_refuse(
+        operation, PROBLEM_INVALID_PARAMETER, NULL,
+        "This cursor was not issued by this database (%s). Discard what was synchronised "
+        "with it and start again without a cursor.", why);
+    operation->problem.errors = json_array();
+    problem_add_parameter_error(operation->problem.errors, "cursor",
+                                "is not a cursor this database issued");
+    return outcome;
+}
+
+/* The 410: what to do, as text and as the request that starts over. */
+static enum db_outcome refuse_expired_cursor(struct operation *operation)
 {
     const struct feed *feed = operation->domain;
+    char restart[128];
+    snprintf(restart, sizeof restart, "/v1/changes%s%.*s", feed->types != NULL ? "?types=" : "",
+             feed->types != NULL ? (int)strlen(feed->types) - 2 : 0,
+             feed->types != NULL ? feed->types + 1 : "");
+    return operation_refuse_with(
+        operation, PROBLEM_CURSOR_EXPIRED, NULL, json_pack("{s:s}", "restart", restart),
+        "This cursor is older than the retained change log. Start again without a cursor "
+        "(the request in `restart`): the feed then sends a snapshot of every record in your "
+        "scope and the changes after it. Replace what you hold with what it sends; a record "
+        "you hold that the snapshot does not send no longer exists for you.");
+}
+
+/* Checks the cursor against this database: identity, issued, retained.
+ * Leaves in feed->transaction the snapshot's position when a snapshot
+ * starts. */
+static enum db_outcome check_cursor(struct operation *operation)
+{
+    struct feed *feed = operation->domain;
+    bool has_cursor = feed->identity[0] != '\0';
+    enum db_outcome outcome = DB_COMMIT;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, has_cursor ? feed->transaction : NULL);
+    db_param_bool(&params, feed->snapshot);
+    PGresult *result = operation_query(
+        operation,
+        "SELECT d.id::text, pg_snapshot_xmin(pg_current_snapshot())::text, "
+        "       $1::xid8 > pg_snapshot_xmin(pg_current_snapshot()), "
+        "       h.pruned_through > $1::xid8 OR ($2 AND h.pruned_through >= $1::xid8) "
+        "  FROM database_identity d, change_log_horizon h",
+        &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    snprintf(feed->database, sizeof feed->database, "%s", db_text(result, 0, 0));
+    if (!has_cursor) {
+        feed->snapshot = true;
+        snprintf(feed->transaction, sizeof feed->transaction, "%s", db_text(result, 0, 1));
+    } else if (strcmp(feed->identity, feed->database) != 0) {
+        outcome = refuse_foreign_cursor(operation, "another database's identity");
+    } else if (db_bool(result, 0, 2)) {
+        outcome = refuse_foreign_cursor(operation, "a position this database has not reached");
+    } else if (db_bool(result, 0, 3)) {
+        outcome = refuse_expired_cursor(operation);
+    }
+    PQclear(result);
+    return outcome;
+}
+
+/* Keeps {"items":[<the rows' first values>], "next_cursor": …, "phase": …}
+ * and the ids handed out (second values) for the audit entry. */
+static bool keep_page(struct operation *operation, const PGresult *result,
+                      const char *next_cursor, const char *phase)
+{
     int rows = PQntuples(result);
-    char *ids = malloc(3 + 37 * (size_t)rows), *end = ids;
-    json_t *items = json_array();
-    /* With nothing new, the next cursor is the one given. */
-    char next_cursor[64];
-    snprintf(next_cursor, sizeof next_cursor, "%s-%lld", feed->transaction, feed->entry);
-    if (ids == NULL) {
-        json_decref(items);
+    size_t size = 128 + strlen(next_cursor);
+    for (int row = 0; row < rows; row++)
+        size += (size_t)PQgetlength(result, row, 0) + 1;
+    char *page = malloc(size), *ids = malloc(3 + 37 * (size_t)rows);
+    if (page == NULL || ids == NULL) {
+        free(page);
+        free(ids);
         return false;
     }
-    end += sprintf(end, "{");
+    char *end = page + sprintf(page, "{\"items\":[");
+    char *ids_end = ids + sprintf(ids, "{");
     for (int row = 0; row < rows; row++) {
-        if (db_text(result, row, 2) == NULL)
-            continue; /* the LEFT JOIN's empty row */
-        json_array_append_new(items, entry_json(result, row));
-        end += sprintf(end, "%s%s", row ? "," : "", db_text(result, row, 2));
-        snprintf(next_cursor, sizeof next_cursor, "%s", db_text(result, row, 8));
+        end += sprintf(end, "%s%s", row ? "," : "", db_text(result, row, 0));
+        ids_end += sprintf(ids_end, "%s%s", row ? "," : "", db_text(result, row, 1));
     }
-    sprintf(end, "}");
+    sprintf(end, "],\"next_cursor\":\"%s\",\"phase\":\"%s\"}", next_cursor, phase);
+    sprintf(ids_end, "}");
+    free(operation->document);
+    operation->document = page;
     free(operation->audit_ids);
     operation->audit_ids = ids;
-    return operation_keep_json(operation, json_pack("{s:o, s:s}", "items", items,
-                                                    "next_cursor", next_cursor));
+    return true;
 }
 
-static enum db_outcome read_feed(struct operation *operation)
+/* One page of the snapshot; the last one (not full) leads to the log. */
+static enum db_outcome read_snapshot(struct operation *operation)
 {
     const struct feed *feed = operation->domain;
-    const struct principal *principal = &operation->request->principal;
+    enum db_outcome outcome = DB_COMMIT;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, feed->after_type);
+    db_param_text(&params, feed->after_id[0] != '\0' ? feed->after_id
+                                                      : "00000000-0000-0000-0000-000000000000");
+    db_param_text(&params, feed->types);
+    db_param_integer(&params, feed->limit);
+    db_param_bool(&params, feed->reads_fund);
+    char prefix[IDENTITY_SIZE + 40];
+    snprintf(prefix, sizeof prefix, "%s:snapshot:%s:", feed->database, feed->transaction);
+    db_param_text(&params, prefix);
+    PGresult *result = operation_query(
+        operation,
+        "SELECT '{\"cursor\":\"' || $6 || f.resource_type || ':' || f.resource_id "
+        "       || '\",\"type\":\"' || f.resource_type || '\",\"id\":\"' || f.resource_id "
+        "       || '\",\"child_id\":' || coalesce('\"' || f.child_id || '\"', 'null') "
+        "       || ',\"version\":' || f.version || ',\"operation\":\"snapshot\",\"record\":' "
+        "       || f.record || '}', f.resource_id, f.resource_type "
+        "  FROM feed_documents f "
+        " WHERE (f.resource_type, f.resource_id) > ($1, $2::uuid) "
+        "   AND ($3::text[] IS NULL OR f.resource_type = ANY ($3::text[])) "
+        "   AND (f.resource_type <> 'fund' OR $5::boolean) "
+        " ORDER BY f.resource_type, f.resource_id LIMIT $4",
+        &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    int rows = PQntuples(result);
+    char next_cursor[IDENTITY_SIZE + 128];
+    if (rows < feed->limit)
+        snprintf(next_cursor, sizeof next_cursor, "%s:%s-0", feed->database, feed->transaction);
+    else
+        snprintf(next_cursor, sizeof next_cursor, "%s%s:%s", prefix,
+                 db_text(result, rows - 1, 2), db_text(result, rows - 1, 1));
+    bool kept = keep_page(operation, result, next_cursor, rows < feed->limit ? "changes"
+                                                                               : "snapshot");
+    PQclear(result);
+    return kept ? DB_COMMIT : DB_FAILED;
+}
+
+/* One page of the log after the cursor. */
+static enum db_outcome read_changes(struct operation *operation)
+{
+    const struct feed *feed = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
     struct db_params params;
     db_params_init(&params);
@@ -126,36 +263,48 @@ static enum db_outcome read_feed(struct operation *operation)
     db_param_integer(&params, feed->entry);
     db_param_text(&params, feed->types);
     db_param_integer(&params, feed->limit);
-    /* The fund's books (donors, money) are for the district's officers and
-     * administrators only, whatever else a reader's scope holds. */
-    db_param_bool(&params, principal->role == ROLE_ADMIN ||
-                               principal->role == ROLE_DISTRICT_OFFICER ||
-                               principal->role == ROLE_PROVINCE_OFFICER);
+    db_param_bool(&params, feed->reads_fund);
+    char prefix[IDENTITY_SIZE + 2];
+    snprintf(prefix, sizeof prefix, "%s:", feed->database);
+    db_param_text(&params, prefix);
     PGresult *result = operation_query(
         operation,
-        "SELECT (SELECT pruned_through FROM change_log_horizon) > $1::xid8, "
-        "       l.resource_type, l.resource_id, l.child_id, l.operation, l.version, "
-        "       l.record::text, l.unit_id IN (SELECT id FROM scope_units()), "
-        "       l.transaction_id::text || '-' || l.id "
-        "  FROM (SELECT 1) horizon LEFT JOIN LATERAL ( "
-        "        SELECT * FROM change_log "
-        "         WHERE (transaction_id, id) > ($1::xid8, $2::bigint) "
-        "           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) "
-        "           AND ($3::text[] IS NULL OR resource_type = ANY ($3::text[])) "
-        "           AND (resource_type <> 'fund' OR $5::boolean) "
-        "         ORDER BY transaction_id, id LIMIT $4) l ON true",
+        "SELECT json_build_object('cursor', $6 || p.here, 'type', l.resource_type, "
+        "         'id', l.resource_id, 'child_id', l.child_id, 'version', l.version, "
+        "         'operation', CASE WHEN p.visible THEN l.operation ELSE 'scope_exit' END, "
+        "         'record', CASE WHEN p.visible THEN l.record END)::text, "
+        "       l.resource_id, $6 || p.here "
+        "  FROM change_log l, "
+        "       LATERAL (SELECT l.unit_id IN (SELECT id FROM scope_units()) AS visible, "
+        "                       l.transaction_id::text || '-' || l.id AS here) p "
+        " WHERE (l.transaction_id, l.id) > ($1::xid8, $2::bigint) "
+        "   AND l.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) "
+        "   AND ($3::text[] IS NULL OR l.resource_type = ANY ($3::text[])) "
+        "   AND (l.resource_type <> 'fund' OR $5::boolean) "
+        " ORDER BY l.transaction_id, l.id LIMIT $4",
         &params, &outcome);
     if (result == NULL)
         return outcome;
-    if (PQntuples(result) > 0 && db_bool(result, 0, 0) && strcmp(feed->transaction, "0") != 0) {
-        PQclear(result);
-        return operation_refuse(operation, PROBLEM_CURSOR_EXPIRED, NULL, "%s",
-                                "This cursor is older than the retained change log; "
-                                "resynchronise.");
-    }
-    bool kept = keep_feed(operation, result);
+    int rows = PQntuples(result);
+    /* With nothing new, the next cursor is the one given. */
+    char next_cursor[IDENTITY_SIZE + 64];
+    if (rows > 0)
+        snprintf(next_cursor, sizeof next_cursor, "%s", db_text(result, rows - 1, 2));
+    else
+        snprintf(next_cursor, sizeof next_cursor, "%s%s-%lld", prefix, feed->transaction,
+                 feed->entry);
+    bool kept = keep_page(operation, result, next_cursor, "changes");
     PQclear(result);
     return kept ? DB_COMMIT : DB_FAILED;
+}
+
+static enum db_outcome read_feed(struct operation *operation)
+{
+    const struct feed *feed = operation->domain;
+    enum db_outcome outcome = check_cursor(operation);
+    if (outcome != DB_COMMIT)
+        return outcome;
+    return feed->snapshot ? read_snapshot(operation) : read_changes(operation);
 }
 
 static const struct operation_steps feed_steps = {
@@ -163,7 +312,7 @@ static const struct operation_steps feed_steps = {
 
 void handle_changes(struct request *request)
 {
-    struct feed feed = {.transaction = "0", .limit = CHANGES_DEFAULT_LIMIT};
+    struct feed feed = {.limit = CHANGES_DEFAULT_LIMIT};
     const char *cursor = request_query(request, "cursor");
     const char *limit = request_query(request, "limit");
     const char *types = request_query(request, "types");
@@ -176,6 +325,12 @@ void handle_changes(struct request *request)
         problem_add_parameter_error(errors, "types",
                                     "must list some of children, circumstances, risks, "
                                     "supports, cases, fund, separated by commas");
+    /* The fund's books (donors, money) are for the district's (since
+     * 1/7/2025 the province's) officers and administrators only, whatever
+     * else a reader's scope holds. */
+    feed.reads_fund = request->principal.role == ROLE_ADMIN ||
+                      request->principal.role == ROLE_DISTRICT_OFFICER ||
+                      request->principal.role == ROLE_PROVINCE_OFFICER;
     if (json_array_size(errors) > 0) {
         reply_problem_errors(request, PROBLEM_INVALID_PARAMETER, "The query is invalid.",
                              errors); /* takes the errors */

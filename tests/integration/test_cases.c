@@ -449,8 +449,8 @@ static void notes_assignment_and_transfer(void **state)
     http_free(mine);
 
     /* The family moves to Xã Long Khánh B: only the district transfers. */
-    char cursor[64] = "0-0";
-    struct http_response *feed = http_get(&api, "/v1/changes?limit=1000", commune);
+    char cursor[160];
+    struct http_response *feed = http_get(&api, "/v1/changes?limit=1000", commune); /* snapshot */
     snprintf(cursor, sizeof cursor, "%s", json_text(feed->json, "next_cursor", NULL));
     assert_null(strstr(feed->body, "Mẹ đi làm xa"));   /* notes never in the feed */
     assert_null(strstr(feed->body, "Bà Tư"));          /* nor the reporter */
@@ -469,7 +469,7 @@ static void notes_assignment_and_transfer(void **state)
     struct http_response *gone = http_get(&api, path, commune);
     assert_int_equal(gone->status, 404);
     http_free(gone);
-    char feed_path[128];
+    char feed_path[256];
     snprintf(feed_path, sizeof feed_path, "/v1/changes?cursor=%s", cursor);
     struct http_response *exit_entry = http_get(&api, feed_path, commune);
     json_t *items = json_object_get(exit_entry->json, "items");

@@ -991,11 +991,15 @@ static void fund_entries_reach_the_district_only(void **state)
     (void)state;
     json_t *feed = expect("GET", "/v1/changes?types=fund&limit=1000", district, NULL, NULL, 200);
     json_t *items = json_object_get(feed, "items");
-    assert_true(json_array_size(items) > 20);
-    const json_t *first = json_array_get(items, 0);
-    assert_string_equal(json_text(first, "type", NULL), "fund");
-    assert_true(json_is_null(json_object_get(first, "child_id")));
-    assert_string_equal(json_text(first, "record", "kind", NULL), "target");
+    assert_true(json_array_size(items) > 20); /* the snapshot: every fund record */
+    size_t targets = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const json_t *entry = json_array_get(items, i);
+        assert_string_equal(json_text(entry, "type", NULL), "fund");
+        assert_true(json_is_null(json_object_get(entry, "child_id")));
+        targets += strcmp(json_text(entry, "record", "kind", NULL), "target") == 0;
+    }
+    assert_true(targets >= 1);
     json_decref(feed);
     /* The commune's officer follows the feed of its commune, without money. */
     feed = expect("GET", "/v1/changes?limit=1000", commune_a, NULL, NULL, 200);

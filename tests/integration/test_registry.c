@@ -483,14 +483,16 @@ static void reads_writes_and_refusals_are_audited(void **state)
     http_free(scoped);
 }
 
-/* Reads the whole feed from `cursor` as `token`, appending "type:id:op" lines. */
+/* Reads the whole feed from `cursor` ("" to start with the snapshot) as
+ * `token`, appending "type:id:op" lines. */
 static char *read_feed(const char *token, char *cursor, size_t cursor_size)
 {
     size_t size = 65536, used = 0;
     char *seen = calloc(1, size);
     for (int page = 0; page < 100; page++) {
         char path[256];
-        snprintf(path, sizeof path, "/v1/changes?limit=2&cursor=%s", cursor);
+        snprintf(path, sizeof path, "/v1/changes?limit=2%s%s", cursor[0] ? "&cursor=" : "",
+                 cursor);
         struct http_response *response = http_get(&api, path, token);
         assert_int_equal(response->status, 200);
         json_t *items = json_object_get(response->json, "items");
@@ -520,10 +522,10 @@ static int occurrences(const char *text, const char *needle)
 static void the_feed_delivers_every_commit_once(void **state)
 {
     (void)state;
-    char cursor[64] = "0-0";
+    char cursor[160] = "";
     char *before = read_feed(sync_client, cursor, sizeof cursor);
-    assert_int_equal(occurrences(before, "children:" AN ":create"), 1);
-    assert_int_equal(occurrences(before, "children:" BINH ":create"), 1);
+    assert_int_equal(occurrences(before, "children:" AN ":snapshot"), 1);
+    assert_int_equal(occurrences(before, "children:" BINH ":snapshot"), 1);
     free(before);
 
     /* A writer that holds its transaction open while others commit after it. */
@@ -567,6 +569,16 @@ static void the_feed_delivers_every_commit_once(void **state)
     assert_string_equal(again, "");
     free(again);
     assert_int_equal(status_of("GET", "/v1/changes?cursor=garbage", sync_client, NULL, NULL), 400);
+    /* Cursors this database never issued: the old form, another database's,
+     * a position not reached yet. */
+    assert_int_equal(status_of("GET", "/v1/changes?cursor=999999-1", sync_client, NULL, NULL), 400);
+    struct http_response *foreign = http_get(
+        &api, "/v1/changes?cursor=00000000-0000-4000-8000-000000000000:1-1", sync_client);
+    assert_type(foreign, 400, "/problems/invalid-parameter");
+    http_free(foreign);
+    char future[256];
+    snprintf(future, sizeof future, "/v1/changes?cursor=%.36s:99999999-1", cursor);
+    assert_int_equal(status_of("GET", future, sync_client, NULL, NULL), 400);
     assert_int_equal(status_of("GET", "/v1/changes?types=children,notes", sync_client, NULL, NULL),
                      400);
 
@@ -576,9 +588,24 @@ static void the_feed_delivers_every_commit_once(void **state)
                            "(SELECT max(transaction_id) FROM change_log)");
     assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
     PQclear(result);
-    struct http_response *expired = http_get(&api, "/v1/changes?cursor=1-1", sync_client);
+    char path[256];
+    snprintf(path, sizeof path, "/v1/changes?cursor=%.36s:1-1", cursor);
+    struct http_response *expired = http_get(&api, path, sync_client);
     assert_type(expired, 410, "/problems/cursor-expired");
+    /* The 410 says how to start again, and a sync client can. */
+    const char *restart = json_text(expired->json, "restart", NULL);
+    assert_string_equal(restart, "/v1/changes");
+    char again_cursor[160] = "";
+    char *resynced = read_feed(sync_client, again_cursor, sizeof again_cursor);
+    assert_int_equal(occurrences(resynced, "children:" AN ":snapshot"), 1);
+    assert_int_equal(occurrences(resynced, ":create"), 0);
+    free(resynced);
     http_free(expired);
+    /* A snapshot begun before the pruning must start again too. */
+    snprintf(path, sizeof path,
+             "/v1/changes?cursor=%.36s:snapshot:1:children:00000000-0000-0000-0000-000000000000",
+             cursor);
+    assert_int_equal(status_of("GET", path, sync_client, NULL, NULL), 410);
     result = PQexec(owner, "UPDATE change_log_horizon SET pruned_through = '0'");
     PQclear(result);
     PQfinish(owner);
@@ -587,7 +614,7 @@ static void the_feed_delivers_every_commit_once(void **state)
 static void moves_and_deletes_reach_the_feed(void **state)
 {
     (void)state;
-    char commune_cursor[64] = "0-0", district_cursor[64] = "0-0";
+    char commune_cursor[160] = "", district_cursor[160] = "";
     free(read_feed(commune, commune_cursor, sizeof commune_cursor));
     free(read_feed(district, district_cursor, sizeof district_cursor));
     /* An moves to Xã Long Khánh B (29983): the district officer does it. */

@@ -429,18 +429,18 @@ static void pruning_the_change_log_expires_older_cursors(void **state)
     const char *january[] = {"BAOVE_NOW=2020-01-10T09:00:00+07:00", NULL};
     assert_true(harness_start_api(&database, january, &api));
     char *token = harness_login(&api, "demo_district", "baove-demo");
-    struct http_response *response = put_child(
+    struct http_response *response = http_get(&api, "/v1/changes", token); /* an empty snapshot */
+    assert_int_equal(response->status, 200);
+    assert_int_equal(json_array_size(json_object_get(response->json, "items")), 0);
+    char january_cursor[256];
+    snprintf(january_cursor, sizeof january_cursor, "/v1/changes?cursor=%s",
+             json_text(response->json, "next_cursor", NULL));
+    http_free(response);
+    response = put_child(
         &api, token, "0b0e3c1a-9a7f-4a52-8a10-6a3f1d2b3c4d",
         "{\"unit\":\"29980\",\"full_name\":\"Nguyễn Văn An\",\"sex\":\"male\","
         "\"date_of_birth\":\"2011-05-04\",\"registered_on\":\"2020-01-10\"}");
     assert_int_equal(response->status, 201);
-    http_free(response);
-    response = http_get(&api, "/v1/changes", token);
-    assert_int_equal(response->status, 200);
-    assert_int_equal(json_array_size(json_object_get(response->json, "items")), 1);
-    char january_cursor[128];
-    snprintf(january_cursor, sizeof january_cursor, "/v1/changes?cursor=%s",
-             json_text(response->json, "next_cursor", NULL));
     http_free(response);
     free(token);
     assert_int_equal(harness_stop(&api), 0);
@@ -467,11 +467,16 @@ static void pruning_the_change_log_expires_older_cursors(void **state)
     assert_int_equal(response->status, 410);
     assert_string_equal(json_text(response->json, "type", NULL), "/problems/cursor-expired");
     http_free(response);
-    response = http_get(&api, "/v1/changes", token); /* a resync from the start */
+    /* A resync from the start: the snapshot has both children, January's
+     * too, although its entry was pruned. */
+    response = http_get(&api, "/v1/changes", token);
     assert_int_equal(response->status, 200);
     json_t *items = json_object_get(response->json, "items");
-    assert_int_equal(json_array_size(items), 1);
+    assert_int_equal(json_array_size(items), 2);
+    assert_string_equal(json_text(json_array_get(items, 0), "operation", NULL), "snapshot");
     assert_string_equal(json_text(json_array_get(items, 0), "id", NULL),
+                        "0b0e3c1a-9a7f-4a52-8a10-6a3f1d2b3c4d");
+    assert_string_equal(json_text(json_array_get(items, 1), "id", NULL),
                         "5d1f7a3e-2b4c-4d6e-8f10-1a2b3c4d5e6f");
     http_free(response);
 

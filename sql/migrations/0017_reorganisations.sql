@@ -1,4 +1,4 @@
--- 0016: administrative reorganisations as data (sắp xếp đơn vị hành chính).
+-- 0017: administrative reorganisations as data (sắp xếp đơn vị hành chính).
 -- A succession moves a unit's area to a successor on `effective_on`, wholly
 -- or in part; for a part, `hamlets` lists the hamlets (ấp, khóm) that go to
 -- this successor, and a part without hamlets is known to exist but not yet
