@@ -181,17 +181,26 @@ int harness_admin(const struct test_database *database, const char *const args[]
     for (size_t i = 0; args[i] != NULL && count < 15; i++)
         argv[count++] = args[i];
     argv[count] = NULL;
-    char url[600];
+    char url[600], clock[64];
     snprintf(url, sizeof url, "BAOVE_ADMIN_DATABASE_URL=%s", database->admin_url);
-    const char *env[] = {url, NULL};
+    snprintf(clock, sizeof clock, "BAOVE_NOW=%s", database->now);
+    const char *env[] = {url, database->now[0] != '\0' ? clock : NULL, NULL};
     return harness_run(argv, env, stdin_text, stdout_text);
 }
 
 bool harness_create_database(const char *name, bool migrate, bool seed,
                              struct test_database *database)
 {
+    return harness_create_database_on(name, migrate, seed, NULL, database);
+}
+
+bool harness_create_database_on(const char *name, bool migrate, bool seed, const char *now,
+                                struct test_database *database)
+{
     memset(database, 0, sizeof *database);
     snprintf(database->name, sizeof database->name, "%s", name);
+    if (now != NULL)
+        snprintf(database->now, sizeof database->now, "%s", now);
     if (!pg_ctl("createdb", name, NULL, 0) ||
         !pg_ctl("url", name, database->app_url, sizeof database->app_url) ||
         !pg_ctl("admin-url", name, database->admin_url, sizeof database->admin_url)) {
