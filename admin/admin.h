@@ -62,6 +62,10 @@ int admin_units_apply(PGconn *connection, int argc, char **argv);
 int admin_token_issue(PGconn *connection, int argc, char **argv);
 int admin_apikey_issue(PGconn *connection, int argc, char **argv);
 
+/* The id of the unit with this code valid today (BAOVE_NOW or the clock),
+ * as text in id_out; false when none is (users.c). */
+bool admin_unit_id_today(PGconn *connection, const char *code, char *id_out, size_t size);
+
 /* Creates a principal, hashing the password when there is one.  Returns 0,
  * or 1 after printing why not (unknown unit, taken username, …). */
 int admin_create_principal(PGconn *connection, const char *kind, const char *username,

@@ -31,24 +31,6 @@ static const struct {
     {"demo_sync", "sync_client", "87", "sync_client", "82"},
 };
 
-/* Whether a unit with this code is valid today (the tree before or after
- * 1/7/2025). */
-static bool unit_valid_today(PGconn *connection, const char *code)
-{
-    char today[CLOCK_DATE_SIZE];
-    date_format(clock_today(), today);
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, code);
-    db_param_text(&params, today);
-    PGresult *result = db_query(connection,
-                                "SELECT 1 FROM units WHERE code = $1 AND valid_from <= $2 "
-                                "AND (valid_to IS NULL OR valid_to >= $2)", &params);
-    bool valid = db_ok(result) && PQntuples(result) == 1;
-    PQclear(result);
-    return valid;
-}
-
 static bool user_exists(PGconn *connection, const char *username)
 {
     struct db_params params;
@@ -66,7 +48,10 @@ static int seed_demo_users(PGconn *connection)
     for (size_t i = 0; i < sizeof demo_users / sizeof demo_users[0]; i++) {
         if (user_exists(connection, demo_users[i].username))
             continue;
-        bool before_2025 = unit_valid_today(connection, demo_users[i].unit_code);
+        /* The tree valid today: before or after 1/7/2025. */
+        char unit_id[32];
+        bool before_2025 = admin_unit_id_today(connection, demo_users[i].unit_code, unit_id,
+                                               sizeof unit_id);
         const char *role = before_2025 ? demo_users[i].role : demo_users[i].role_since_2025;
         const char *unit = before_2025 ? demo_users[i].unit_code
                                        : demo_users[i].unit_code_since_2025;

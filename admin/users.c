@@ -30,8 +30,10 @@ static bool flag(int argc, char **argv, const char *name)
     return false;
 }
 
-/* The id of the unit with this code valid today, as text in id_out. */
-static bool unit_id_today(PGconn *connection, const char *code, char *id_out, size_t size)
+/* The id of the unit with this code valid today (BAOVE_NOW or the clock),
+ * as text in id_out; false when none is.  Quiet: callers say why it
+ * matters. */
+bool admin_unit_id_today(PGconn *connection, const char *code, char *id_out, size_t size)
 {
     char today[CLOCK_DATE_SIZE];
     date_format(clock_today(), today);
@@ -45,10 +47,19 @@ static bool unit_id_today(PGconn *connection, const char *code, char *id_out, si
     bool found = db_ok(result) && PQntuples(result) == 1;
     if (found)
         snprintf(id_out, size, "%s", db_text(result, 0, 0));
-    else
-        fprintf(stderr, "baove-admin: no administrative unit %s is valid on %s\n", code, today);
     PQclear(result);
     return found;
+}
+
+/* admin_unit_id_today, telling the operator when there is none. */
+static bool unit_id_today(PGconn *connection, const char *code, char *id_out, size_t size)
+{
+    if (admin_unit_id_today(connection, code, id_out, size))
+        return true;
+    char today[CLOCK_DATE_SIZE];
+    date_format(clock_today(), today);
+    fprintf(stderr, "baove-admin: no administrative unit %s is valid on %s\n", code, today);
+    return false;
 }
 
 int admin_create_principal(PGconn *connection, const char *kind, const char *username,

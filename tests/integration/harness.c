@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <libpq-fe.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -186,6 +187,21 @@ int harness_admin(const struct test_database *database, const char *const args[]
     snprintf(clock, sizeof clock, "BAOVE_NOW=%s", database->now);
     const char *env[] = {url, database->now[0] != '\0' ? clock : NULL, NULL};
     return harness_run(argv, env, stdin_text, stdout_text);
+}
+
+char *harness_query_text(const struct test_database *database, const char *sql)
+{
+    PGconn *connection = PQconnectdb(database->admin_url);
+    PGresult *result = PQexec(connection, sql);
+    char *text = NULL;
+    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0)
+        text = strdup(PQgetvalue(result, 0, 0));
+    else
+        fprintf(stderr, "harness: %s: %s%s", sql, PQerrorMessage(connection),
+                PQresultErrorMessage(result));
+    PQclear(result);
+    PQfinish(connection);
+    return text;
 }
 
 bool harness_create_database(const char *name, bool migrate, bool seed,

@@ -77,6 +77,10 @@ bool harness_create_database(const char *name, bool migrate, bool seed,
 bool harness_create_database_on(const char *name, bool migrate, bool seed, const char *now,
                                 struct test_database *database);
 
+/* The first value of an owner's query as text (caller frees), or NULL after
+ * printing the error. */
+char *harness_query_text(const struct test_database *database, const char *sql);
+
 /* Runs baove-admin with the database's owner URL; returns its exit status. */
 int harness_admin(const struct test_database *database, const char *const args[],
                   const char *stdin_text, char **stdout_text);

@@ -28,15 +28,8 @@ static struct test_database database;
 
 static char *query_text(const char *sql)
 {
-    PGconn *connection = PQconnectdb(database.admin_url);
-    assert_int_equal(PQstatus(connection), CONNECTION_OK);
-    PGresult *result = PQexec(connection, sql);
-    if (PQresultStatus(result) != PGRES_TUPLES_OK)
-        fprintf(stderr, "%s: %s", sql, PQresultErrorMessage(result));
-    assert_int_equal(PQresultStatus(result), PGRES_TUPLES_OK);
-    char *text = strdup(PQgetvalue(result, 0, 0));
-    PQclear(result);
-    PQfinish(connection);
+    char *text = harness_query_text(&database, sql);
+    assert_non_null(text);
     return text;
 }
 
@@ -183,7 +176,7 @@ static void the_2025_reorganisation(void **state)
                  "FROM record_unit_moves",
                  moves);
     free(moves);
-    assert_string_equal(query_text(record_ids), ids_before);
+    assert_query(record_ids, ids_before);
     free(before);
     free(ids_before);
 }

@@ -58,13 +58,8 @@ static struct http_response *call(const char *method, const char *path, const ch
 /* One text value of an owner's query. */
 static char *query_text(const char *sql)
 {
-    PGconn *connection = PQconnectdb(database.admin_url);
-    assert_int_equal(PQstatus(connection), CONNECTION_OK);
-    PGresult *result = PQexec(connection, sql);
-    assert_int_equal(PQresultStatus(result), PGRES_TUPLES_OK);
-    char *text = strdup(PQgetvalue(result, 0, 0));
-    PQclear(result);
-    PQfinish(connection);
+    char *text = harness_query_text(&database, sql);
+    assert_non_null(text);
     return text;
 }
 
