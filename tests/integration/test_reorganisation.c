@@ -216,6 +216,14 @@ static void after_the_reorganisation(void **state)
         fprintf(stderr, "%s\n", old->body);
     assert_int_equal(old->status, 200);
     http_free(old);
+    /* So does its report summary (the unit in the tree of the cut-off). */
+    struct http_response *summary =
+        http_get(&api, "/v1/reports/2020/summary?unit=870", province);
+    if (summary->status != 200)
+        fprintf(stderr, "%s\n", summary->body);
+    assert_int_equal(summary->status, 200);
+    assert_int_equal(json_integer_value(json_object_get(summary->json, "expected")), 10);
+    http_free(summary);
     char *stranded = harness_login(&api, "demo_viewer", "baove-demo");
     assert_non_null(stranded);
     struct http_response *me = http_get(&api, "/v1/me", stranded);
