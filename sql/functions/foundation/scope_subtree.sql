@@ -6,9 +6,15 @@
 -- officer of 82 sees the 2020 tree of Đồng Tháp 87, a commune sees the
 -- records of the communes it was made of, and 2020 indicators stay
 -- reachable.  With no successions this is unit_subtree(root, on_date).
+-- jit off, ROWS 20: the planner's estimate of the recursive subtrees under
+-- a lateral join is millions of rows, which made PostgreSQL JIT-compile
+-- every query behind row-level security (about 0.7 s each) for a few dozen
+-- units; the SET also keeps the function from being inlined, so the
+-- callers plan around a small function scan.
 CREATE OR REPLACE FUNCTION scope_subtree(root bigint, today date, on_date date)
     RETURNS TABLE (id bigint)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE ROWS 20
+    SET jit = off
     AS $$
     WITH RECURSIVE lineage AS (
         SELECT s.predecessor_id AS id FROM unit_successions s
