@@ -52,6 +52,13 @@ int admin_seed_demo(PGconn *connection, long long children, long long communes);
 
 int admin_user_add(PGconn *connection, int argc, char **argv);
 int admin_user_disable(PGconn *connection, int argc, char **argv);
+int admin_user_move(PGconn *connection, int argc, char **argv);
+
+/* `units apply --on DATE` (admin/units.c): applies the successions
+ * effective on DATE in one transaction (units_apply() in SQL) and prints
+ * what moved and what was left as JSON on stdout.  0, or 1 after saying
+ * why; running it again changes nothing. */
+int admin_units_apply(PGconn *connection, int argc, char **argv);
 int admin_token_issue(PGconn *connection, int argc, char **argv);
 
 /* Machine clients' API keys (admin/api_keys.c): issue (a new client only;
@@ -83,6 +90,10 @@ int admin_issue_token(PGconn *connection, const char *username, const char *kind
  * bytes) for a caller that prints it only after its transaction commits. */
 bool admin_store_token(PGconn *connection, const char *username, const char *kind,
                        const char *prefix, long long ttl_seconds, char *token);
+
+/* The id of the unit with this code valid today (BAOVE_NOW or the clock),
+ * as text in id_out; false when none is (users.c). */
+bool admin_unit_id_today(PGconn *connection, const char *code, char *id_out, size_t size);
 
 /* Creates a principal, hashing the password when there is one.  Returns 0,
  * or 1 after printing why not (unknown unit, taken username, …). */

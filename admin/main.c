@@ -1,5 +1,5 @@
 /* baove-admin: migrate | seed [--demo [--children N [--communes M]]] | user
- * add|list|disable|reset-password | token issue | apikey issue|list|revoke|rotate.  Secrets go to stdout alone;
+ * add|list|disable|reset-password|move | units apply | token issue | apikey issue|list|revoke|rotate.  Secrets go to stdout alone;
  * everything else to stderr. */
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +19,8 @@ static void usage(void)
             "       baove-admin user add --username U --role R --unit CODE [--password-stdin]\n"
             "       baove-admin user list | disable --username U\n"
             "       baove-admin user reset-password --username U [--password-stdin]\n"
+            "       baove-admin user move --username U --unit CODE\n"
+            "       baove-admin units apply --on YYYY-MM-DD\n"
             "       baove-admin token issue --username U [--ttl 8h]\n"
             "       baove-admin apikey issue --client NAME --role R --unit CODE [--ttl 90d]\n"
             "       baove-admin apikey list | revoke --client NAME\n"
@@ -46,21 +48,23 @@ static int run(PGconn *connection, int argc, char **argv,
     static const struct {
         const char *command, *subcommand;
         int (*run)(PGconn *connection, int argc, char **argv);
-    } credentials[] = {
+    } commands[] = {
         {"user", "add", admin_user_add},
         {"user", "list", admin_user_list},
         {"user", "disable", admin_user_disable},
         {"user", "reset-password", admin_user_reset_password},
+        {"user", "move", admin_user_move},
+        {"units", "apply", admin_units_apply},
         {"token", "issue", admin_token_issue},
         {"apikey", "issue", admin_apikey_issue},
         {"apikey", "list", admin_apikey_list},
         {"apikey", "revoke", admin_apikey_revoke},
         {"apikey", "rotate", admin_apikey_rotate},
     };
-    for (size_t i = 0; i < sizeof credentials / sizeof credentials[0]; i++)
-        if (strcmp(command, credentials[i].command) == 0 &&
-            strcmp(subcommand, credentials[i].subcommand) == 0)
-            return credentials[i].run(connection, argc - 3, argv + 3);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(command, commands[i].command) == 0 &&
+            strcmp(subcommand, commands[i].subcommand) == 0)
+            return commands[i].run(connection, argc - 3, argv + 3);
     usage();
     return 2;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "clock.h"
 #include "db.h"
 
 #define DEMO_PASSWORD "baove-demo"
@@ -16,14 +17,18 @@ static const struct {
     const char *username;
     const char *role;
     const char *unit_code;
+    /* Since the reorganisation of 1/7/2025 (when unit_code is not valid
+     * today): the district is gone, its officer works for province 82. */
+    const char *role_since_2025;
+    const char *unit_code_since_2025;
 } demo_users[] = {
-    {"demo_admin", "admin", "87"},
-    {"demo_district", "district_officer", "870"},
-    {"demo_commune", "commune_officer", "29980"},
-    {"demo_chair", "commune_chair", "29980"},
-    {"demo_collaborator", "collaborator", "29980"},
-    {"demo_viewer", "viewer", "870"},
-    {"demo_sync", "sync_client", "87"},
+    {"demo_admin", "admin", "87", "admin", "82"},
+    {"demo_district", "district_officer", "870", "province_officer", "82"},
+    {"demo_commune", "commune_officer", "29980", "commune_officer", "29983"},
+    {"demo_chair", "commune_chair", "29980", "commune_chair", "29983"},
+    {"demo_collaborator", "collaborator", "29980", "collaborator", "29983"},
+    {"demo_viewer", "viewer", "870", "viewer", "82"},
+    {"demo_sync", "sync_client", "87", "sync_client", "82"},
 };
 
 static bool user_exists(PGconn *connection, const char *username)
@@ -43,12 +48,18 @@ static int seed_demo_users(PGconn *connection)
     for (size_t i = 0; i < sizeof demo_users / sizeof demo_users[0]; i++) {
         if (user_exists(connection, demo_users[i].username))
             continue;
+        /* The tree valid today: before or after 1/7/2025. */
+        char unit_id[32];
+        bool before_2025 = admin_unit_id_today(connection, demo_users[i].unit_code, unit_id,
+                                               sizeof unit_id);
+        const char *role = before_2025 ? demo_users[i].role : demo_users[i].role_since_2025;
+        const char *unit = before_2025 ? demo_users[i].unit_code
+                                       : demo_users[i].unit_code_since_2025;
         if (admin_create_principal(connection, "user", demo_users[i].username, DEMO_PASSWORD,
-                                   demo_users[i].role, demo_users[i].unit_code) != 0)
+                                   role, unit) != 0)
             return 1;
         fprintf(stderr, "baove-admin: demo user %s (%s, unit %s), password %s\n",
-                demo_users[i].username, demo_users[i].role, demo_users[i].unit_code,
-                DEMO_PASSWORD);
+                demo_users[i].username, role, unit, DEMO_PASSWORD);
     }
     return 0;
 }

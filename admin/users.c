@@ -29,8 +29,10 @@ bool admin_flag(int argc, char **argv, const char *name)
     return false;
 }
 
-/* The id of the unit with this code valid today, as text in id_out. */
-static bool unit_id_today(PGconn *connection, const char *code, char *id_out, size_t size)
+/* The id of the unit with this code valid today (BAOVE_NOW or the clock),
+ * as text in id_out; false when none is.  Quiet: callers say why it
+ * matters. */
+bool admin_unit_id_today(PGconn *connection, const char *code, char *id_out, size_t size)
 {
     char today[CLOCK_DATE_SIZE];
     date_format(clock_today(), today);
@@ -44,10 +46,19 @@ static bool unit_id_today(PGconn *connection, const char *code, char *id_out, si
     bool found = db_ok(result) && PQntuples(result) == 1;
     if (found)
         snprintf(id_out, size, "%s", db_text(result, 0, 0));
-    else
-        fprintf(stderr, "baove-admin: no administrative unit %s is valid on %s\n", code, today);
     PQclear(result);
     return found;
+}
+
+/* admin_unit_id_today, telling the operator when there is none. */
+static bool unit_id_today(PGconn *connection, const char *code, char *id_out, size_t size)
+{
+    if (admin_unit_id_today(connection, code, id_out, size))
+        return true;
+    char today[CLOCK_DATE_SIZE];
+    date_format(clock_today(), today);
+    fprintf(stderr, "baove-admin: no administrative unit %s is valid on %s\n", code, today);
+    return false;
 }
 
 int admin_create_principal(PGconn *connection, const char *kind, const char *username,
@@ -55,7 +66,8 @@ int admin_create_principal(PGconn *connection, const char *kind, const char *use
 {
     if (role_parse(role) == ROLE_INVALID) {
         fprintf(stderr, "baove-admin: unknown role \"%s\" (admin, district_officer, "
-                        "commune_officer, commune_chair, collaborator, viewer, sync_client)\n",
+                        "province_officer, commune_officer, commune_chair, collaborator, viewer, "
+                        "sync_client)\n",
                 role);
         return 1;
     }
@@ -240,6 +252,45 @@ int admin_user_disable(PGconn *connection, int argc, char **argv)
         return 1;
     }
     fprintf(stderr, "baove-admin: disabled %s and revoked its tokens\n", username);
+    return 0;
+}
+
+/* Moves a principal to another unit valid today (after a reorganisation:
+ * `units apply` moves only the principals of a whole succession), audited
+ * like the moves it makes. */
+int admin_user_move(PGconn *connection, int argc, char **argv)
+{
+    const char *username = admin_option(argc, argv, "--username");
+    const char *unit = admin_option(argc, argv, "--unit");
+    if (username == NULL || unit == NULL) {
+        fprintf(stderr, "usage: baove-admin user move --username U --unit CODE\n");
+        return 2;
+    }
+    char unit_id[32];
+    if (!unit_id_today(connection, unit, unit_id, sizeof unit_id))
+        return 1;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, username);
+    db_param_text(&params, unit_id);
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = db_query(
+        connection,
+        "WITH moved AS (UPDATE principals SET unit_id = $2 "
+        "                WHERE lower(username) = lower($1) RETURNING id), "
+        "     audited AS (INSERT INTO audit_log (at, actor, role, action, resource_type, "
+        "                   resource_ids, unit_id, request_id, outcome) "
+        "                 SELECT $3, 'baove-admin', 'admin', 'update', 'principals', "
+        "                        array_agg(id), $2, 'user move', 'success' FROM moved "
+        "                 HAVING count(*) > 0) "
+        "SELECT count(*) FROM moved", &params);
+    bool found = db_ok(result) && db_integer(result, 0, 0) == 1;
+    PQclear(result);
+    if (!found) {
+        fprintf(stderr, "baove-admin: no such user \"%s\"\n", username);
+        return 1;
+    }
+    fprintf(stderr, "baove-admin: moved %s to unit %s\n", username, unit);
     return 0;
 }
 

@@ -221,8 +221,8 @@ if ((PEER)); then
   done
 fi
 
-# A session token of demo_district (district officer: the whole district is
-# in scope), and what the API's token lookup finds for it.
+# A session token of demo_district (since 1/7/2025 a province officer of 82:
+# the whole province is in scope), and what the API's token lookup finds for it.
 TOKEN=$(DATABASE_URL=$APP_URL BAOVE_ADMIN_DATABASE_URL=$ADMIN_URL \
           build/baove-admin token issue --username demo_district)
 TOKEN_HASH=$(printf '%s' "$TOKEN" | sha256sum | cut -c1-64)
@@ -233,8 +233,10 @@ IFS='|' read -r PRINCIPAL_ID USERNAME ROLE SCOPE_UNIT < <(su_sql -c "
 
 # The PUT body (scenario B): the API re-serialises it compactly with the same
 # members in the same order, which is the text pgbench passes as :document.
-UNIT=29980
-REGISTERED_ON=2020-01-10
+# Today's tree (since 1/7/2025): Xã Long Khánh 29983, successor of Long
+# Khánh A 29980, under province 82 where demo_district now works.
+UNIT=29983
+REGISTERED_ON=2025-07-10
 DOCUMENT='{"unit":"'$UNIT'","full_name":"Nguyễn Thị Ngọc Hân","sex":"female","date_of_birth":"2012-05-04","registered_on":"'$REGISTERED_ON'"}'
 
 # One request of each kind by hand first: a scenario that answers errors is

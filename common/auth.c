@@ -12,6 +12,7 @@ static const char *const role_names[ROLE_COUNT] = {
     [ROLE_COLLABORATOR] = "collaborator",
     [ROLE_VIEWER] = "viewer",
     [ROLE_SYNC_CLIENT] = "sync_client",
+    [ROLE_PROVINCE_OFFICER] = "province_officer",
 };
 
 /* The role × permission matrix.  Scope restrictions (which units) are applied
@@ -138,6 +139,10 @@ bool role_has_permission(enum role role, enum permission permission)
         return true;
     if (role < 0 || role >= ROLE_COUNT || permission >= PERMISSION_COUNT)
         return false;
+    /* Since 1/7/2025 the province does what the district office did, over
+     * the whole province (its scope is the province's unit). */
+    if (role == ROLE_PROVINCE_OFFICER)
+        role = ROLE_DISTRICT_OFFICER;
     return role_permissions[role][permission];
 }
 

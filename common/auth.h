@@ -27,6 +27,7 @@ enum role {
     ROLE_COLLABORATOR,
     ROLE_VIEWER,
     ROLE_SYNC_CLIENT,
+    ROLE_PROVINCE_OFFICER, /* after 1/7/2025: the whole province, as a district officer had */
     ROLE_COUNT,
     ROLE_INVALID = -1
 };

@@ -26,6 +26,10 @@ static const struct problem_info problems[PROBLEM_TYPE_COUNT] = {
     [PROBLEM_FORBIDDEN] = {"forbidden", 403, "Not allowed for this role",
         "The authenticated user's role does not permit this operation. Records outside the "
         "user's administrative scope are reported as not found instead."},
+    [PROBLEM_UNIT_ENDED] = {"unit-ended", 403, "Your unit has ended",
+        "The administrative unit of your account ended in a reorganisation (its district or "
+        "commune was merged or abolished). The detail names its successor. An administrator "
+        "moves the account with baove-admin user move; until then it can do nothing."},
     [PROBLEM_NOT_FOUND] = {"not-found", 404, "Not found",
         "There is no such resource, or it lies outside the administrative units the "
         "caller may see."},

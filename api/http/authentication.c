@@ -62,9 +62,19 @@ bool api_authenticate(struct request *request)
     auth_token_hash_hex(token, request->principal.token_hash);
     db_param_text(&params, request->principal.token_hash);
     db_param_instant(&params, clock_now_us());
+    char today[CLOCK_DATE_SIZE];
+    date_format(clock_today(), today);
+    db_param_text(&params, today);
+    /* A unit that ended in a reorganisation: its name, end and successors,
+     * for the principal's problem (unit_ended). */
     PGresult *result = db_query(
         connection,
-        "SELECT p.id, p.username, p.kind, p.role, p.unit_id, u.code "
+        "SELECT p.id, p.username, p.kind, p.role, p.unit_id, u.code, u.valid_to < $3::date, "
+        "       u.name, u.valid_to, (SELECT coalesce(string_agg(n.code || ' ' || n.name, ', ' "
+        "                                                       ORDER BY n.code), 'none') "
+        "                              FROM unit_successions s JOIN units n "
+        "                                ON n.id = s.successor_id "
+        "                             WHERE s.predecessor_id = u.id) "
         "  FROM access_tokens t JOIN principals p ON p.id = t.principal_id "
         "  JOIN units u ON u.id = p.unit_id "
         " WHERE t.token_hash = $1 AND t.revoked_at IS NULL "
@@ -88,7 +98,16 @@ bool api_authenticate(struct request *request)
     principal->role = role_parse(db_text(result, 0, 3));
     principal->unit_id = db_integer(result, 0, 4);
     snprintf(principal->unit_code, sizeof principal->unit_code, "%s", db_text(result, 0, 5));
+    bool unit_ended = db_bool(result, 0, 6);
+    if (unit_ended)
+        reply_problem(request, PROBLEM_UNIT_ENDED,
+                      "Your unit %s %s ended on %s; its successor: %s. An administrator must "
+                      "move your account (baove-admin user move).",
+                      principal->unit_code, db_text(result, 0, 7), db_text(result, 0, 8),
+                      db_text(result, 0, 9));
     PQclear(result);
+    if (unit_ended)
+        return false;
     request->authenticated = principal->role != ROLE_INVALID;
     if (!request->authenticated)
         reply_unauthorized(request, "invalid_token", "The account's role is not recognised.");

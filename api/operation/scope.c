@@ -49,11 +49,17 @@ long long scope_unit_id(struct operation *operation, const char *code,
 {
     char today[CLOCK_DATE_SIZE];
     operation_today(today);
+    return scope_unit_id_on(operation, code, today, outcome);
+}
+
+long long scope_unit_id_on(struct operation *operation, const char *code, const char *on,
+                           enum db_outcome *outcome)
+{
     return find_unit(operation,
                      "SELECT u.id FROM units u WHERE u.code = $1 "
                      "   AND u.valid_from <= $2 AND (u.valid_to IS NULL OR u.valid_to >= $2) "
                      "   AND u.id IN (SELECT id FROM scope_units())",
-                     code, today, outcome);
+                     code, on, outcome);
 }
 
 long long scope_list_unit(struct operation *operation, const char *code,

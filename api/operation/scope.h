@@ -23,6 +23,11 @@ long long scope_commune_id(struct operation *operation, const char *code, const 
 long long scope_unit_id(struct operation *operation, const char *code,
                         enum db_outcome *outcome);
 
+/* The same in the tree valid on `on` (a date): a period's units are those
+ * of its cut-off (2020 in the 2020 tree after the reorganisation of 2025). */
+long long scope_unit_id_on(struct operation *operation, const char *code, const char *on,
+                           enum db_outcome *outcome);
+
 /* A list's ?unit= filter: the unit's id, 0 without a filter, or -1 when the
  * transaction must end: a failure, or a unit outside the scope, refused 404
  * as an absent record would be. */

@@ -432,10 +432,12 @@ void handle_changes(struct request *request)
         problem_add_parameter_error(errors, "types",
                                     "must list some of children, circumstances, risks, "
                                     "supports, cases, fund, separated by commas");
-    /* The fund's books (donors, money) are for the district's officers and
-     * administrators only, whatever else a reader's scope holds. */
+    /* The fund's books (donors, money) are for the district's (since
+     * 1/7/2025 the province's) officers and administrators only, whatever
+     * else a reader's scope holds. */
     feed.reads_fund = request->principal.role == ROLE_ADMIN ||
-                      request->principal.role == ROLE_DISTRICT_OFFICER;
+                      request->principal.role == ROLE_DISTRICT_OFFICER ||
+                      request->principal.role == ROLE_PROVINCE_OFFICER;
     if (json_array_size(errors) > 0) {
         reply_problem_errors(request, PROBLEM_INVALID_PARAMETER, "The query is invalid.",
                              errors); /* takes the errors */

@@ -171,12 +171,15 @@ void handle_indicators_get(struct request *request)
     db_param_text(&read.params, unit);
     db_param_text(&read.params, period);
     db_param_integer(&read.params, request->principal.unit_id);
+    char today[CLOCK_DATE_SIZE];
+    date_format(clock_today(), today);
+    db_param_text(&read.params, today);
     read.sql =
         "WITH p AS (SELECT * FROM indicator_periods() WHERE key = $2), "
         "     u AS (SELECT u.id FROM units u JOIN p ON u.valid_from <= p.ends_on "
         "                  AND (u.valid_to IS NULL OR u.valid_to >= p.ends_on) "
         "            WHERE u.code = $1 "
-        "              AND u.id IN (SELECT s.id FROM p, unit_subtree($3, p.ends_on) s)) "
+        "              AND u.id IN (SELECT s.id FROM p, scope_subtree($3, $4, p.ends_on) s)) "
         "SELECT EXISTS (SELECT FROM p), (SELECT id FROM u), "
         "       indicator_snapshot((SELECT id FROM u), $2)::text, "
         "       EXISTS (SELECT FROM plans WHERE year::text = left($2, 4))";
@@ -234,7 +237,7 @@ void handle_indicator_series(struct request *request)
         "     u AS (SELECT u.id, u.code FROM units u JOIN d ON u.valid_from <= d.on_day "
         "                  AND (u.valid_to IS NULL OR u.valid_to >= d.on_day) "
         "            WHERE u.code = $1 "
-        "              AND u.id IN (SELECT s.id FROM d, unit_subtree($7, d.on_day) s)), "
+        "              AND u.id IN (SELECT s.id FROM d, scope_subtree($7, $6, d.on_day) s)), "
         "     entries AS ("
         "       SELECT p.ends_on, s.period, s.computed_at, x.item, "
         "              lag(x.item) OVER (PARTITION BY s.period ORDER BY s.computed_at) AS previous "

@@ -548,7 +548,10 @@ static enum db_outcome read_summary(struct operation *operation)
     enum db_outcome outcome = DB_COMMIT;
     if (!enter_period(operation, &outcome))
         return outcome;
-    operation->unit_id = scope_unit_id(operation, report->unit_code, &outcome);
+    /* The unit in the tree valid on the period's cut-off, as indicators
+     * resolve it: 2020's summary of 870 after the reorganisation of 2025. */
+    operation->unit_id =
+        scope_unit_id_on(operation, report->unit_code, report->covers_to, &outcome);
     if (operation->unit_id < 0)
         return outcome;
     if (operation->unit_id == 0)

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <libpq-fe.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -214,9 +215,10 @@ int harness_admin(const struct test_database *database, const char *const args[]
     for (size_t i = 0; args[i] != NULL && count < 15; i++)
         argv[count++] = args[i];
     argv[count] = NULL;
-    char url[600];
+    char url[600], clock[64];
     snprintf(url, sizeof url, "BAOVE_ADMIN_DATABASE_URL=%s", database->admin_url);
-    const char *env[] = {url, NULL};
+    snprintf(clock, sizeof clock, "BAOVE_NOW=%s", database->now);
+    const char *env[] = {url, database->now[0] != '\0' ? clock : NULL, NULL};
     return harness_run(argv, env, stdin_text, stdout_text);
 }
 
@@ -263,11 +265,34 @@ static bool through_pooler(struct test_database *database)
     return false;
 }
 
+char *harness_query_text(const struct test_database *database, const char *sql)
+{
+    PGconn *connection = PQconnectdb(database->admin_url);
+    PGresult *result = PQexec(connection, sql);
+    char *text = NULL;
+    if (PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) > 0)
+        text = strdup(PQgetvalue(result, 0, 0));
+    else
+        fprintf(stderr, "harness: %s: %s%s", sql, PQerrorMessage(connection),
+                PQresultErrorMessage(result));
+    PQclear(result);
+    PQfinish(connection);
+    return text;
+}
+
 bool harness_create_database(const char *name, bool migrate, bool seed,
                              struct test_database *database)
 {
+    return harness_create_database_on(name, migrate, seed, NULL, database);
+}
+
+bool harness_create_database_on(const char *name, bool migrate, bool seed, const char *now,
+                                struct test_database *database)
+{
     memset(database, 0, sizeof *database);
     snprintf(database->name, sizeof database->name, "%s", name);
+    if (now != NULL)
+        snprintf(database->now, sizeof database->now, "%s", now);
     if (!pg_ctl("createdb", name, NULL, 0) ||
         !pg_ctl("url", name, database->app_url, sizeof database->app_url) ||
         !pg_ctl("admin-url", name, database->admin_url, sizeof database->admin_url)) {

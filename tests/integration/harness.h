@@ -28,6 +28,10 @@ struct test_database {
      * and stopped by harness_finish().  The worker LISTENs, which needs a
      * session of its own: it always uses app_url. */
     char api_url[512];
+    /* The day the test stands on (BAOVE_NOW of every harness_admin run,
+     * seeding included: users and units are resolved in the tree valid
+     * then); empty: the real clock. */
+    char now[40];
 };
 
 struct test_process {
@@ -75,6 +79,15 @@ int harness_run(const char *const argv[], const char *const env[], const char *s
  * with seed, loads the seed and the demo users. */
 bool harness_create_database(const char *name, bool migrate, bool seed,
                              struct test_database *database);
+/* The same, standing on `now` (an RFC 3339 instant, or NULL: the real
+ * clock): a test of the 2020 tree stands on a 2020 day, since the seed's
+ * tree of today is the one after the reorganisation of 1/7/2025. */
+bool harness_create_database_on(const char *name, bool migrate, bool seed, const char *now,
+                                struct test_database *database);
+
+/* The first value of an owner's query as text (caller frees), or NULL after
+ * printing the error. */
+char *harness_query_text(const struct test_database *database, const char *sql);
 
 /* Runs baove-admin with the database's owner URL; returns its exit status. */
 int harness_admin(const struct test_database *database, const char *const args[],

@@ -35,7 +35,7 @@ static PGconn *owner;
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_batch", true, true, &database))
+    if (!harness_create_database_on("baove_t_batch", true, true, TODAY "T09:00:00+07:00", &database))
         return -1;
     const char *env[] = {"BAOVE_NOW=" TODAY "T09:00:00+07:00", NULL};
     if (!harness_start_api(&database, env, &api))

@@ -36,7 +36,7 @@ static int setup(void **state)
     struct http_response *created = http_call(
         &api, &(struct http_options){
                   .method = "PUT", .path = "/v1/children/" CHILD, .token = commune,
-                  .body = "{\"unit\":\"29980\",\"full_name\":\"Lê Văn Trình Duyệt\","
+                  .body = "{\"unit\":\"29983\",\"full_name\":\"Lê Văn Trình Duyệt\","
                           "\"sex\":\"male\",\"date_of_birth\":\"2011-02-03\"}"});
     int status = (int)created->status;
     http_free(created);

@@ -24,7 +24,8 @@ static char *district, *commune, *chair, *collaborator, *viewer;
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_cases", true, true, &database))
+    if (!harness_create_database_on("baove_t_cases", true, true, "2020-07-01T09:00:00+07:00",
+                                    &database))
         return -1;
     const char *env[] = {"BAOVE_NOW=2020-07-01T09:00:00+07:00", NULL};
     if (!harness_start_api(&database, env, &api))

@@ -24,7 +24,7 @@ static struct test_process api;
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_client", true, true, &database))
+    if (!harness_create_database_on("baove_t_client", true, true, NOW, &database))
         return -1;
     const char *env[] = {"BAOVE_NOW=" NOW, NULL};
     if (!harness_start_api(&database, env, &api))

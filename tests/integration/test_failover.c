@@ -103,7 +103,7 @@ static void multi_host_url(const char *primary, const char *standby, const char 
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_failover", true, true, &database))
+    if (!harness_create_database_on("baove_t_failover", true, true, NOW, &database))
         return -1;
     char *created = sql(database.admin_url, harness_test_job_functions);
     if (created == NULL)

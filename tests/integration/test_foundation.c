@@ -15,12 +15,18 @@
 static struct test_database database;
 static struct test_process api;
 
+/* The foundation's fixtures are the 2020 tree (Long Khánh A 29980, district
+ * 870): the test stands on a day of it, before the reorganisation of
+ * 1/7/2025 that ended those units. */
+#define FOUNDATION_NOW "2020-06-15T09:00:00+07:00"
+
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_foundation", true, true, &database))
+    if (!harness_create_database_on("baove_t_foundation", true, true, FOUNDATION_NOW, &database))
         return -1;
-    return harness_start_api(&database, NULL, &api) ? 0 : -1;
+    const char *env[] = {"BAOVE_NOW=" FOUNDATION_NOW, NULL};
+    return harness_start_api(&database, env, &api) ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -37,7 +37,8 @@ static char pledge_p1[40], pledge_p2[40], pledge_p3[40], pledge_p4[40], pledge_p
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_fund", true, true, &database))
+    if (!harness_create_database_on("baove_t_fund", true, true, "2020-07-01T09:00:00+07:00",
+                                    &database))
         return -1;
     const char *users[][3] = {{"officer_lkb", "commune_officer", "29983"},
                               {"officer_tp1", "commune_officer", "29956"}};

@@ -495,7 +495,7 @@ static void expect_abuse(const json_t *document, long long total, const char *ex
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_indicators", true, true, &database))
+    if (!harness_create_database_on("baove_t_indicators", true, true, NOW, &database))
         return -1;
     const char *env[] = {"BAOVE_NOW=" NOW, NULL};
     if (!harness_start_api(&database, env, &api))

@@ -34,7 +34,8 @@ static const char *binh_body =
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_registry", true, true, &database))
+    if (!harness_create_database_on("baove_t_registry", true, true, "2020-06-15T09:00:00+07:00",
+                                    &database))
         return -1;
     /* Stand on a day of the 2020 plan: ages and "today" are stable. */
     const char *env[] = {"BAOVE_NOW=2020-06-15T09:00:00+07:00", NULL};
@@ -533,7 +534,7 @@ static void the_feed_delivers_every_commit_once(void **state)
     assert_int_equal(PQstatus(slow), CONNECTION_OK);
     PGresult *result = PQexec(
         slow, "BEGIN; SELECT set_config('baove.scope_unit', (SELECT id::text FROM units "
-              "WHERE code = '87'), true); "
+              "WHERE code = '87'), true), set_config('baove.scope_on', '2020-06-15', true); "
               "INSERT INTO change_log (resource_type, resource_id, child_id, unit_id, operation, "
               "version, record) SELECT 'children', id, id, unit_id, 'update', version, NULL "
               "FROM children WHERE id = '" AN "'");

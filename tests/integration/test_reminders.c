@@ -52,7 +52,8 @@ static struct http_response *call(const char *method, const char *path, const ch
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_reminders", true, true, &database) ||
+    if (!harness_create_database_on("baove_t_reminders", true, true, "2020-04-28T09:00:00+07:00",
+                                    &database) ||
         !receiver_start(&receiver_port) || !smtp_sink_start(&smtp_port))
         return -1;
     const char *env[] = {"BAOVE_NOW=2020-04-28T09:00:00+07:00",

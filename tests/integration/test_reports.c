@@ -23,7 +23,8 @@ static char *district, *commune, *viewer;
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_reports", true, true, &database))
+    if (!harness_create_database_on("baove_t_reports", true, true, "2020-05-13T09:00:00+07:00",
+                                    &database))
         return -1;
     const char *before[] = {"BAOVE_NOW=2020-05-13T23:59:00+07:00",
                             "BAOVE_WEBHOOK_ALLOW_HOSTS=127.0.0.1", NULL};

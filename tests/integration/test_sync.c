@@ -59,7 +59,7 @@ static PGresult *exec_ok(PGconn *connection, const char *sql, int count, const c
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_sync", true, true, &database) ||
+    if (!harness_create_database_on("baove_t_sync", true, true, TODAY "T09:00:00+07:00", &database) ||
         !harness_create_database("baove_t_sync_replica", false, false, &replica_database))
         return -1;
     const char *env[] = {"BAOVE_NOW=" TODAY "T09:00:00+07:00", NULL};

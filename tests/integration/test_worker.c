@@ -72,7 +72,7 @@ static void assert_sql(const struct test_database *database, const char *query,
  * and the indicator rollup has tests of its own (test_indicators.c). */
 static void setup_database(const char *name, struct test_database *database)
 {
-    assert_true(harness_create_database(name, true, true, database));
+    assert_true(harness_create_database_on(name, true, true, NOW, database));
     free(sql(database, harness_test_job_functions));
     free(sql(database, "DELETE FROM schedules WHERE name NOT IN ('prune_change_log', "
                        "'prune_jobs') RETURNING name"));

@@ -36,13 +36,13 @@ static char *district, *commune;
 
 static const char plan_2026[] =
     "{\"title\":\"Kế hoạch thực hiện Chương trình Bảo vệ trẻ em năm 2026\","
-    "\"reference\":\"12/KH-UBND\",\"unit\":\"870\","
+    "\"reference\":\"12/KH-UBND\",\"unit\":\"82\","
     "\"targets\":[{\"code\":\"csc_rate\",\"comparator\":\"lt\",\"numerator\":5,"
     "\"denominator\":200,\"description\":\"Children in special circumstances below 2.5 %\"},"
     "{\"code\":\"csc_supported_rate\",\"comparator\":\"ge\",\"numerator\":95,"
     "\"denominator\":100,\"description\":\"At least 95 % supported\"}],"
-    "\"fund_targets\":[{\"unit\":\"870\",\"amount_vnd\":150000000},"
-    "{\"unit\":\"29977\",\"amount_vnd\":25000000}]}";
+    "\"fund_targets\":[{\"unit\":\"82\",\"amount_vnd\":150000000},"
+    "{\"unit\":\"29978\",\"amount_vnd\":25000000}]}";
 
 static struct http_response *call(const char *method, const char *path, const char *token,
                                   const char *body, const char *if_match)
@@ -58,13 +58,8 @@ static struct http_response *call(const char *method, const char *path, const ch
 /* One text value of an owner's query. */
 static char *query_text(const char *sql)
 {
-    PGconn *connection = PQconnectdb(database.admin_url);
-    assert_int_equal(PQstatus(connection), CONNECTION_OK);
-    PGresult *result = PQexec(connection, sql);
-    assert_int_equal(PQresultStatus(result), PGRES_TUPLES_OK);
-    char *text = strdup(PQgetvalue(result, 0, 0));
-    PQclear(result);
-    PQfinish(connection);
+    char *text = harness_query_text(&database, sql);
+    assert_non_null(text);
     return text;
 }
 
@@ -89,7 +84,8 @@ static void run_worker(const char *now)
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_years", true, true, &database))
+    if (!harness_create_database_on("baove_t_years", true, true, "2026-04-20T09:00:00+07:00",
+                                    &database))
         return -1;
     const char *env[] = {"BAOVE_NOW=2026-04-20T09:00:00+07:00", NULL};
     if (!harness_start_api(&database, env, &api))
@@ -139,7 +135,7 @@ static void a_year_without_plan_says_so(void **state)
 {
     (void)state;
     struct http_response *figures =
-        call("GET", "/v1/indicators?unit=870&period=2026", district, NULL, NULL);
+        call("GET", "/v1/indicators?unit=82&period=2026", district, NULL, NULL);
     assert_int_equal(figures->status, 404);
     assert_non_null(strstr(json_text(figures->json, "detail", NULL), "No plan for 2026"));
     http_free(figures);
@@ -160,9 +156,9 @@ static void only_valid_plans_by_officers(void **state)
     http_free(denied);
     struct http_response *bad = call(
         "PUT", "/v1/plans/2026", district,
-        "{\"title\":\"\",\"reference\":\"x\",\"unit\":\"870\",\"targets\":["
+        "{\"title\":\"\",\"reference\":\"x\",\"unit\":\"82\",\"targets\":["
         "{\"code\":\"csc_rate\",\"comparator\":\"about\",\"numerator\":1,\"denominator\":0,"
-        "\"description\":\"d\"}],\"fund_targets\":[{\"unit\":\"870\"}]}",
+        "\"description\":\"d\"}],\"fund_targets\":[{\"unit\":\"82\"}]}",
         NULL);
     assert_int_equal(bad->status, 422);
     const char *body = bad->body;
@@ -174,10 +170,10 @@ static void only_valid_plans_by_officers(void **state)
     /* Codes are resolved in the database: unknown, twice, not under the plan. */
     struct http_response *units = call(
         "PUT", "/v1/plans/2026", district,
-        "{\"title\":\"t\",\"reference\":\"r\",\"unit\":\"870\",\"targets\":[],"
+        "{\"title\":\"t\",\"reference\":\"r\",\"unit\":\"82\",\"targets\":[],"
         "\"fund_targets\":[{\"unit\":\"99999\",\"amount_vnd\":1},"
-        "{\"unit\":\"29977\",\"amount_vnd\":1},{\"unit\":\"29977\",\"amount_vnd\":2},"
-        "{\"unit\":\"87\",\"amount_vnd\":1}]}",
+        "{\"unit\":\"29978\",\"amount_vnd\":1},{\"unit\":\"29978\",\"amount_vnd\":2},"
+        "{\"unit\":\"29977\",\"amount_vnd\":1}]}",
         NULL);
     assert_int_equal(units->status, 422);
     assert_non_null(strstr(units->body, "\"/fund_targets/0/unit\""));
@@ -192,6 +188,8 @@ static void plan_2026_through_the_api(void **state)
 {
     (void)state;
     struct http_response *created = call("PUT", "/v1/plans/2026", district, plan_2026, NULL);
+    if (created->status != 201)
+        fprintf(stderr, "%s\n", created->body);
     assert_int_equal(created->status, 201);
     assert_string_equal(http_header(created, "ETag"), "\"1\"");
     assert_string_equal(http_header(created, "Location"), "/v1/plans/2026");
@@ -217,7 +215,7 @@ static void plan_2026_through_the_api(void **state)
     http_free(stale);
     /* Replaced: the commune's fund target goes, the district's changes. */
     char *replacement = strdup(plan_2026);
-    char *cut = strstr(replacement, ",{\"unit\":\"29977\"");
+    char *cut = strstr(replacement, ",{\"unit\":\"29978\"");
     strcpy(cut, "]}");
     struct http_response *updated =
         call("PUT", "/v1/plans/2026", district, replacement, "\"1\"");
@@ -244,16 +242,16 @@ static void the_worker_runs_2026(void **state)
     run_worker("2026-04-29T07:30:00+07:00");
     assert_query("SELECT count(*)::text FROM report_reminders "
                  "WHERE period_key = '2026S1' AND offset_days = -14",
-                 "10");
+                 "5"); /* one per commune of the tree since 1/7/2025 */
     struct http_response *figures =
-        call("GET", "/v1/indicators?unit=870&period=2026", district, NULL, NULL);
+        call("GET", "/v1/indicators?unit=82&period=2026", district, NULL, NULL);
     if (figures->status != 200)
         fprintf(stderr, "%s\n", figures->body);
     assert_int_equal(figures->status, 200);
     assert_non_null(strstr(figures->body, "\"csc_rate\""));
     http_free(figures);
     struct http_response *half =
-        call("GET", "/v1/indicators?unit=29977&period=2026S1", district, NULL, NULL);
+        call("GET", "/v1/indicators?unit=29978&period=2026S1", district, NULL, NULL);
     assert_int_equal(half->status, 200);
     http_free(half);
     struct http_response *summary = call("GET", "/v1/reports/2026S1/summary", district, NULL,
@@ -271,7 +269,7 @@ static void the_daily_job_fills_in_periods(void **state)
     PGresult *result = PQexec(connection,
                               "INSERT INTO plans (year, title, reference, unit_id) "
                               "SELECT 2027, 'Kế hoạch 2027', 'draft', id FROM units "
-                              " WHERE code = '870'");
+                              " WHERE code = '82'");
     assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
     PQclear(result);
     PQfinish(connection);
@@ -315,7 +313,7 @@ static char *plan_deadline_of_case(const char *child, const char *at)
     snprintf(path, sizeof path, "/v1/children/%s", child);
     struct http_response *registered = call(
         "PUT", path, commune,
-        "{\"unit\":\"29980\",\"full_name\":\"Nguyễn Văn Tết\",\"sex\":\"male\","
+        "{\"unit\":\"29983\",\"full_name\":\"Nguyễn Văn Tết\",\"sex\":\"male\","
         "\"date_of_birth\":\"2015-05-05\",\"registered_on\":\"2026-01-05\"}",
         NULL);
     assert_int_equal(registered->status, 201);

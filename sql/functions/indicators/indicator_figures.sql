@@ -7,6 +7,9 @@
 -- emergency_cases, emergency_deadlines_decided, emergency_deadlines_met,
 -- plan_deadlines_decided, plan_deadlines_met, fund_target_vnd,
 -- fund_pledged_vnd, fund_raised_vnd.
+-- Records count in the unit they belonged to at the period's end
+-- (record_unit_on): a period keeps its figures after `units apply` moved
+-- them to a reorganisation's successors.
 -- only_unit / only_period (NULL: all) restrict the output; `now` decides
 -- which deadlines are still pending.
 -- Shape (0011, wide; 0008's was long, one row per figure): each pass over a
@@ -30,15 +33,20 @@ CREATE OR REPLACE FUNCTION indicator_figures(only_unit bigint, only_period text,
          WHERE only_unit IS NULL OR t.ancestor_id = only_unit
     ), leaves AS MATERIALIZED (
         SELECT DISTINCT t.unit_id FROM tree t
+    ), moved AS MATERIALIZED (
+        -- Records that moved after a reorganisation: their unit at a
+        -- period's end (record_unit_on) may be outside today's leaves.
+        SELECT DISTINCT m.record_id FROM record_unit_moves m
     ), children_counted AS (
-        SELECT p.key, c.unit_id, count(*) AS children_total
+        SELECT p.key, record_unit_on(c.id, c.unit_id, p.ends_on) AS unit_id,
+               count(*) AS children_total
           FROM children c JOIN periods p
             ON c.registered_on <= p.ends_on AND c.date_of_birth > p.born_by
          WHERE c.deleted_at IS NULL
-           AND (only_unit IS NULL OR c.unit_id IN (SELECT l.unit_id FROM leaves l))
-         GROUP BY p.key, c.unit_id
+           AND (only_unit IS NULL OR c.unit_id IN (SELECT l.unit_id FROM leaves l) OR c.id IN (SELECT m.record_id FROM moved m))
+         GROUP BY 1, 2
     ), csc AS MATERIALIZED (
-        SELECT p.key, c.unit_id, c.id AS child_id,
+        SELECT p.key, record_unit_on(c.id, c.unit_id, p.ends_on) AS unit_id, c.id AS child_id,
                array_agg(DISTINCT cc."group") AS groups,
                EXISTS (SELECT 1 FROM child_supports s
                         WHERE s.child_id = c.id
@@ -48,19 +56,22 @@ CREATE OR REPLACE FUNCTION indicator_figures(only_unit bigint, only_period text,
           JOIN children c ON c.id = cc.child_id AND c.deleted_at IS NULL
                          AND c.registered_on <= p.ends_on AND c.date_of_birth > p.born_by
          WHERE only_unit IS NULL OR c.unit_id IN (SELECT l.unit_id FROM leaves l)
-         GROUP BY p.key, p.starts_on, p.ends_on, c.unit_id, c.id
+            OR c.id IN (SELECT m.record_id FROM moved m)
+         GROUP BY p.key, p.starts_on, p.ends_on, 2, c.id
     ), csc_counted AS (
         SELECT key, unit_id, count(*) AS csc_total,
                count(*) FILTER (WHERE supported) AS csc_supported
           FROM csc GROUP BY key, unit_id
     ), at_risk AS (
-        SELECT p.key, c.unit_id, count(DISTINCT c.id) AS at_risk_total
+        SELECT p.key, record_unit_on(c.id, c.unit_id, p.ends_on) AS unit_id,
+               count(DISTINCT c.id) AS at_risk_total
           FROM child_risks r
           JOIN periods p ON r.since <= p.ends_on AND (r.until IS NULL OR r.until >= p.ends_on)
           JOIN children c ON c.id = r.child_id AND c.deleted_at IS NULL
                          AND c.registered_on <= p.ends_on AND c.date_of_birth > p.born_by
          WHERE only_unit IS NULL OR c.unit_id IN (SELECT l.unit_id FROM leaves l)
-         GROUP BY p.key, c.unit_id
+            OR c.id IN (SELECT m.record_id FROM moved m)
+         GROUP BY 1, 2
     ), case_facts AS MATERIALIZED (
         SELECT k.id, k.unit_id, k.child_id, k.received_at, k.concerns,
                coalesce(k.serious_risk, false) AS serious,
@@ -71,8 +82,9 @@ CREATE OR REPLACE FUNCTION indicator_figures(only_unit bigint, only_period text,
                c.sex, c.date_of_birth
           FROM cases k JOIN children c ON c.id = k.child_id AND c.deleted_at IS NULL
          WHERE only_unit IS NULL OR k.unit_id IN (SELECT l.unit_id FROM leaves l)
+            OR k.id IN (SELECT m.record_id FROM moved m)
     ), case_counted AS (
-        SELECT p.key, k.unit_id,
+        SELECT p.key, record_unit_on(k.id, k.unit_id, p.ends_on) AS unit_id,
                count(*) FILTER (WHERE k.received_on >= p.starts_on) AS cases_opened,
                count(*) FILTER (WHERE k.closed_on BETWEEN p.starts_on AND p.ends_on)
                  AS cases_closed,
@@ -81,9 +93,9 @@ CREATE OR REPLACE FUNCTION indicator_figures(only_unit bigint, only_period text,
                count(*) FILTER (WHERE k.received_on >= p.starts_on AND k.serious)
                  AS emergency_cases
           FROM case_facts k JOIN periods p ON k.received_on <= p.ends_on
-         GROUP BY p.key, k.unit_id
+         GROUP BY 1, 2
     ), deadline_counted AS (
-        SELECT p.key, k.unit_id,
+        SELECT p.key, record_unit_on(k.id, k.unit_id, p.ends_on) AS unit_id,
                count(*) FILTER (WHERE d.kind = 'emergency'
                                   AND deadline_state(d.due_at, d.met_at, now) = 'met')
                  AS emergency_met,
@@ -101,9 +113,10 @@ CREATE OR REPLACE FUNCTION indicator_figures(only_unit bigint, only_period text,
           JOIN periods p ON (d.due_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date
                             BETWEEN p.starts_on AND p.ends_on
          WHERE d.kind IN ('emergency', 'plan_submission')
-         GROUP BY p.key, k.unit_id
+         GROUP BY 1, 2
     ), abuse_cases AS MATERIALIZED (
-        SELECT p.key, k.id, k.unit_id, k.child_id, k.received_at, k.sex,
+        SELECT p.key, k.id, record_unit_on(k.id, k.unit_id, p.ends_on) AS unit_id, k.child_id,
+               k.received_at, k.sex,
                extract(year FROM age(k.received_on, k.date_of_birth))::integer AS age,
                k.concerns
           FROM case_facts k JOIN periods p ON k.received_on BETWEEN p.starts_on AND p.ends_on
