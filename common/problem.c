@@ -154,6 +154,11 @@ static const struct {
     [PROBLEM_NOT_READY] = {"Dịch vụ chưa sẵn sàng",
         "Dịch vụ đang chạy nhưng chưa sẵn sàng: không kết nối được cơ sở dữ liệu hoặc chưa "
         "áp dụng đủ các bản cập nhật lược đồ."},
+    [PROBLEM_UNIT_ENDED] = {"Đơn vị của bạn đã chấm dứt",
+        "Đơn vị hành chính của tài khoản đã chấm dứt do sắp xếp đơn vị hành chính (huyện "
+        "hoặc xã đã được sáp nhập hay giải thể). Phần chi tiết nêu đơn vị kế thừa. Quản trị "
+        "viên chuyển tài khoản bằng baove-admin user move; trước đó tài khoản không làm gì "
+        "được."},
     [PROBLEM_OUTCOME_UNKNOWN] = {"Chưa rõ kết quả",
         "Kết nối tới cơ sở dữ liệu bị mất khi đang lưu thay đổi, nên máy chủ không biết "
         "thay đổi đã được lưu hay chưa. Hãy gửi lại đúng yêu cầu đó với cùng "

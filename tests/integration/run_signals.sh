@@ -77,9 +77,9 @@ run_once() {
   # The operator's commands, with neither a URL nor a port.
   local keys
   "$REPO_ROOT/build/baove-admin" apikey issue --client "ci-$signal$again" --role sync_client \
-    --unit 87 --ttl 1d >/dev/null || fail "apikey issue without DATABASE_URL"
+    --unit 82 --ttl 1d >/dev/null || fail "apikey issue without DATABASE_URL"
   keys=$("$REPO_ROOT/build/baove-admin" apikey list) || fail "apikey list without DATABASE_URL"
-  grep -q "^ci-$signal$again	sync_client	87	" <<<"$keys" || fail "the new key is not listed: $keys"
+  grep -q "^ci-$signal$again	sync_client	82	" <<<"$keys" || fail "the new key is not listed: $keys"
   bash "$REPO_ROOT/scripts/pg.sh" status 2>&1 | grep -q "port $pg_port," \
     || fail "pg.sh status does not report port $pg_port"
 
