@@ -31,7 +31,8 @@
 # created on the first start as a primary.
 #
 # Layout under $BAOVE_PG_DIR: data/ (PGDATA), run/ (unix socket), log/postgres.log,
-# credentials (mode 600: BAOVE_OWNER_PASSWORD=..., BAOVE_APP_PASSWORD=...).
+# credentials (mode 600: BAOVE_OWNER_PASSWORD=..., BAOVE_APP_PASSWORD=...),
+# pgbackrest.conf and backup/ (the repository, unless BAOVE_PG_BACKUP_DIR).
 # Roles: postgres (superuser, socket only, trust), baove_owner (owns the
 # databases and schema public; runs migrations), baove_app (DML only, granted by
 # the migrations).  Local (socket) connections are trusted; TCP needs a password.
@@ -315,6 +316,20 @@ do_backup() {
   backrest info --output=json | grep -o '"label":"[^"]*"' | tail -n 1 | cut -d'"' -f4
 }
 
+# From here on this script manages the cluster in DIR on PORT, made anew:
+# whatever was there is stopped and deleted, the directories are created.
+become_new_cluster() {
+  PG_DIR=$1; [[ $PG_DIR == /* ]] || PG_DIR=$PWD/$PG_DIR
+  PG_PORT=$2
+  if [[ -e $PG_DIR ]]; then
+    resolve_dirs 0
+    pg_stop
+    if [[ -L $PG_DIR ]]; then rm -f "$PG_DIR"; fi
+    rm -rf "$REAL_DIR" "$PG_DIR"
+  fi
+  resolve_dirs 1
+}
+
 # A point-in-time copy of this cluster: the newest backup that ended before
 # TIME, then the archived WAL up to TIME, promoted at once.  The copy is a
 # new history: its databases get new identities (database_identity), so a
@@ -328,15 +343,7 @@ restore_copy() {
   resolve_dirs 0
   [[ -s $BACKREST_CONF ]] || die "no pgBackRest configuration in $REAL_DIR: nothing was ever archived"
   local source_conf=$BACKREST_CONF source_cred=$CRED_FILE
-  PG_DIR=$target; [[ $PG_DIR == /* ]] || PG_DIR=$PWD/$PG_DIR
-  PG_PORT=$target_port
-  if [[ -e $PG_DIR ]]; then
-    resolve_dirs 0
-    pg_stop
-    if [[ -L $PG_DIR ]]; then rm -f "$PG_DIR"; fi
-    rm -rf "$REAL_DIR" "$PG_DIR"
-  fi
-  resolve_dirs 1
+  become_new_cluster "$target" "$target_port"
   mkdir -p "$RUN_DIR/pgbackrest"
   ((IS_ROOT)) && chown postgres:postgres "$REAL_DIR" "$RUN_DIR/pgbackrest"
   # The copy archives into a repository of its own, never the source's: its
@@ -527,15 +534,7 @@ create_standby() {
     echo "local   replication all                 trust" | as_pg tee -a "$primary_data/pg_hba.conf" >/dev/null
     su_psql postgres -c "SELECT pg_reload_conf()" >/dev/null
   fi
-  PG_DIR=$target; [[ $PG_DIR == /* ]] || PG_DIR=$PWD/$PG_DIR
-  PG_PORT=$target_port
-  if [[ -e $PG_DIR ]]; then
-    resolve_dirs 0
-    pg_stop
-    if [[ -L $PG_DIR ]]; then rm -f "$PG_DIR"; fi
-    rm -rf "$REAL_DIR" "$PG_DIR"
-  fi
-  resolve_dirs 1
+  become_new_cluster "$target" "$target_port"
   ((IS_ROOT)) && chown postgres:postgres "$REAL_DIR" "$RUN_DIR" "$LOG_DIR"
   say "standby of port $primary_port in $DATA_DIR (port $PG_PORT)"
   as_pg "$PG_BIN/pg_basebackup" -D "$DATA_DIR" -R -X stream -c fast -h "$primary_run" \
@@ -555,7 +554,7 @@ print_url() {
 }
 
 usage() {
-  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit "${1:-2}"
 }
 
