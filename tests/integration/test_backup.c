@@ -1,5 +1,5 @@
-/* Backups that restore: the test cluster archives its WAL with pgBackRest
- * (scripts/pg.sh).  Children are written, a backup is taken, more children
+/* Backups that restore: a cluster made by scripts/pg.sh archives its WAL
+ * with pgBackRest, as every pg.sh cluster does (`make run`'s too).  Children are written, a backup is taken, more children
  * are written, and `pg.sh restore --to TIME` builds a new cluster at a time
  * between the two: it holds exactly the first children.  A feed cursor the
  * original gave out after that time is refused by the copy (400, start again
@@ -23,30 +23,67 @@
 #define CURSOR_SIZE 192
 
 static struct test_database database, restored;
-static char restore_directory[1024], restore_port[16];
 
-/* pg.sh of the test cluster with these arguments; its stdout into out. */
-static bool pg_sh(const char *const arguments[], char *out, size_t size)
+/* Two clusters of the test's own, made by pg.sh like every other: the
+ * archived one (a fresh cluster holds only this test's database, so the
+ * backup's time does not grow with the rest of the suite) and the copy. */
+struct cluster {
+    char directory[1024];
+    char port[16];
+};
+static struct cluster original, copy;
+
+static void cluster_env(const struct cluster *cluster, char directory[1100], char port[40],
+                        const char *env[3])
+{
+    snprintf(directory, 1100, "BAOVE_PG_DIR=%s", cluster->directory);
+    snprintf(port, 40, "BAOVE_PG_PORT=%s", cluster->port);
+    env[0] = directory;
+    env[1] = port;
+    env[2] = NULL;
+}
+
+/* pg.sh of a cluster with these arguments; its stdout into out. */
+static bool pg_sh(const struct cluster *cluster, const char *const arguments[], char *out,
+                  size_t size)
 {
     const char *argv[8] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL")};
     for (size_t index = 0; arguments[index] != NULL && index < 5; index++)
         argv[index + 2] = arguments[index];
+    char directory[1100], port[40];
+    const char *env[3];
+    cluster_env(cluster, directory, port, env);
     char *printed = NULL;
-    int status = harness_run(argv, NULL, NULL, &printed);
-    if (out != NULL)
+    int status = harness_run(argv, env, NULL, &printed);
+    if (out != NULL) {
         snprintf(out, size, "%s", printed != NULL ? printed : "");
+        out[strcspn(out, "\n")] = '\0';
+    }
     free(printed);
     return status == 0;
 }
 
-/* pg.sh of the restored copy (its directory and port). */
-static bool restored_ctl(const char *action, const char *argument, char *out, size_t size)
+static void cluster_place(struct cluster *cluster, const char *suffix, const char *port_variable)
 {
-    char directory[1100], port[40];
-    snprintf(directory, sizeof directory, "BAOVE_PG_DIR=%s", restore_directory);
-    snprintf(port, sizeof port, "BAOVE_PG_PORT=%s", restore_port);
-    const char *env[] = {directory, port, NULL};
-    return harness_pg_ctl(env, action, argument, out, size);
+    snprintf(cluster->directory, sizeof cluster->directory, "%s-%s",
+             harness_env("BAOVE_PG_DIR"), suffix);
+    const char *fixed_port = getenv(port_variable);
+    snprintf(cluster->port, sizeof cluster->port, "%d",
+             fixed_port != NULL ? atoi(fixed_port) : harness_free_port());
+}
+
+/* The database's URLs on a cluster. */
+static bool database_on(const struct cluster *cluster, struct test_database *on)
+{
+    memset(on, 0, sizeof *on);
+    snprintf(on->name, sizeof on->name, "baove_t_backup");
+    if (!pg_sh(cluster, (const char *const[]){"url", on->name, NULL}, on->app_url,
+               sizeof on->app_url) ||
+        !pg_sh(cluster, (const char *const[]){"admin-url", on->name, NULL}, on->admin_url,
+               sizeof on->admin_url))
+        return false;
+    snprintf(on->api_url, sizeof on->api_url, "%s", on->app_url);
+    return true;
 }
 
 static char *sql_value(const char *url, const char *query)
@@ -59,27 +96,28 @@ static char *sql_value(const char *url, const char *query)
 static int setup(void **state)
 {
     (void)state;
-    if (!harness_create_database("baove_t_backup", true, true, &database))
-        return -1;
-    /* A test cluster started before pg.sh archived is restarted once. */
-    char *archive_mode = harness_sql(database.admin_url, "SHOW archive_mode");
-    bool archiving = archive_mode != NULL && strcmp(archive_mode, "on") == 0;
-    free(archive_mode);
-    if (!archiving && !(harness_cluster("stop") && harness_cluster("start")))
-        return -1;
-    snprintf(restore_directory, sizeof restore_directory, "%s-restore",
-             harness_env("BAOVE_PG_DIR"));
-    const char *fixed_port = getenv("BAOVE_TEST_RESTORE_PORT");
-    snprintf(restore_port, sizeof restore_port, "%d",
-             fixed_port != NULL ? atoi(fixed_port) : harness_free_port());
-    return 0;
+    cluster_place(&original, "backup", "BAOVE_TEST_BACKUP_PORT");
+    cluster_place(&copy, "restore", "BAOVE_TEST_RESTORE_PORT");
+    /* A cluster left by an interrupted run is made anew. */
+    pg_sh(&original, (const char *const[]){"destroy", NULL}, NULL, 0);
+    bool created =
+        pg_sh(&original, (const char *const[]){"createdb", "baove_t_backup", NULL}, NULL, 0) &&
+        database_on(&original, &database);
+    return created &&
+                   harness_admin(&database, (const char *const[]){"migrate", NULL}, NULL,
+                                 NULL) == 0 &&
+                   harness_admin(&database, (const char *const[]){"seed", "--demo", NULL},
+                                 NULL, NULL) == 0
+               ? 0
+               : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    restored_ctl("destroy", NULL, NULL, 0);
-    return 0;
+    bool copy_destroyed = pg_sh(&copy, (const char *const[]){"destroy", NULL}, NULL, 0);
+    bool original_destroyed = pg_sh(&original, (const char *const[]){"destroy", NULL}, NULL, 0);
+    return copy_destroyed && original_destroyed ? 0 : -1;
 }
 
 static void write_children(const struct test_process *api, const char *token, int first,
@@ -170,13 +208,24 @@ static void a_point_in_time_copy_holds_exactly_the_first_writes(void **state)
     write_children(&api, token, 0, WRITES, ids);
     char *children_then = sql_value(database.admin_url, "SELECT count(*) FROM children");
     char label[128];
-    assert_true(pg_sh((const char *const[]){"backup", "full", NULL}, label, sizeof label));
+    assert_true(pg_sh(&original, (const char *const[]){"backup", "full", NULL}, label,
+                      sizeof label));
+    char *backup_ended = sql_value(database.admin_url,
+                                   "SELECT date_trunc('second', clock_timestamp())::text");
     assert_non_null(strstr(label, "F"));
     char cursor_before[CURSOR_SIZE], cursor_after[CURSOR_SIZE];
     json_decref(pull_children(&api, token, "", cursor_before));
 
     /* The restore point: after the backup and the first children, before
-     * the second ones (the server's clock, which stamps the commits). */
+     * the second ones (the server's clock, which stamps the commits).
+     * pgBackRest records a backup's end in whole seconds and wants it
+     * before the restore point: the point is in a later second. */
+    char next_second[160];
+    snprintf(next_second, sizeof next_second,
+             "SELECT pg_sleep(greatest(0, extract(epoch FROM '%s'::timestamptz "
+             "+ interval '1 second' - clock_timestamp())))",
+             backup_ended);
+    free(sql_value(database.admin_url, next_second));
     char *restore_point = sql_value(database.admin_url, "SELECT clock_timestamp()::text");
     write_children(&api, token, WRITES, WRITES, ids);
     json_t *later = pull_children(&api, token, cursor_before, cursor_after);
@@ -185,16 +234,13 @@ static void a_point_in_time_copy_holds_exactly_the_first_writes(void **state)
     json_decref(later);
     assert_int_equal(harness_stop(&api), 0);
     /* The WAL holding the second children reaches the repository. */
-    assert_true(pg_sh((const char *const[]){"backup-check", NULL}, NULL, 0));
+    assert_true(pg_sh(&original, (const char *const[]){"backup-check", NULL}, NULL, 0));
 
-    assert_true(pg_sh((const char *const[]){"restore", "--to", restore_point, restore_directory,
-                                            restore_port, NULL},
+    assert_true(pg_sh(&original,
+                      (const char *const[]){"restore", "--to", restore_point, copy.directory,
+                                            copy.port, NULL},
                       NULL, 0));
-    snprintf(restored.name, sizeof restored.name, "%s", database.name);
-    assert_true(restored_ctl("url", database.name, restored.app_url, sizeof restored.app_url));
-    assert_true(restored_ctl("admin-url", database.name, restored.admin_url,
-                             sizeof restored.admin_url));
-    snprintf(restored.api_url, sizeof restored.api_url, "%s", restored.app_url);
+    assert_true(database_on(&copy, &restored));
 
     /* Exactly the first writes. */
     char *children_now = sql_value(restored.admin_url, "SELECT count(*) FROM children");
@@ -206,15 +252,15 @@ static void a_point_in_time_copy_holds_exactly_the_first_writes(void **state)
 
     /* The copy's feed: both cursors of the original are refused, and the
      * resynchronisation (no cursor) gives the first children only. */
-    struct test_process copy;
-    assert_true(harness_start_api(&restored, env, &copy));
+    struct test_process copy_api;
+    assert_true(harness_start_api(&restored, env, &copy_api));
     free(token);
-    token = harness_login(&copy, "demo_commune", "baove-demo");
+    token = harness_login(&copy_api, "demo_commune", "baove-demo");
     assert_non_null(token);
-    assert_cursor_refused(&copy, token, cursor_after);
-    assert_cursor_refused(&copy, token, cursor_before);
+    assert_cursor_refused(&copy_api, token, cursor_after);
+    assert_cursor_refused(&copy_api, token, cursor_before);
     char cursor_copy[CURSOR_SIZE];
-    json_t *resynchronised = pull_children(&copy, token, "", cursor_copy);
+    json_t *resynchronised = pull_children(&copy_api, token, "", cursor_copy);
     for (int index = 0; index < 2 * WRITES; index++)
         assert_int_equal(holds(resynchronised, ids[index]), index < WRITES);
     json_decref(resynchronised);
@@ -234,13 +280,13 @@ static void a_point_in_time_copy_holds_exactly_the_first_writes(void **state)
         free(passed);
         if (done)
             break;
-        write_children(&copy, token, written, 1, ids);
+        write_children(&copy_api, token, written, 1, ids);
     }
     assert_true(written < 3 * WRITES);
-    assert_cursor_refused(&copy, token, cursor_after);
+    assert_cursor_refused(&copy_api, token, cursor_after);
     /* The copy's own cursors go on. */
     char cursor_next[CURSOR_SIZE];
-    json_t *new_on_copy = pull_children(&copy, token, cursor_copy, cursor_next);
+    json_t *new_on_copy = pull_children(&copy_api, token, cursor_copy, cursor_next);
     assert_int_equal(json_array_size(new_on_copy), (size_t)(written - 2 * WRITES));
     json_decref(new_on_copy);
 
@@ -249,7 +295,8 @@ static void a_point_in_time_copy_holds_exactly_the_first_writes(void **state)
     free(children_now);
     free(recovering);
     free(restore_point);
-    assert_int_equal(harness_stop(&copy), 0);
+    free(backup_ended);
+    assert_int_equal(harness_stop(&copy_api), 0);
 }
 
 int main(void)
