@@ -4,7 +4,9 @@
  * between the two: it holds exactly the first children.  A feed cursor the
  * original gave out after that time is refused by the copy (400, start again
  * without a cursor) - even once the copy's own transaction numbers have
- * passed the cursor's - and the copy's snapshot is the resynchronisation. */
+ * passed the cursor's - and the copy's snapshot is the resynchronisation.
+ * The two clusters take free ports, or BAOVE_TEST_BACKUP_PORT and
+ * BAOVE_TEST_RESTORE_PORT. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
