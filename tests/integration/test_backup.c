@@ -276,15 +276,14 @@ static void a_point_in_time_copy_holds_exactly_the_first_writes(void **state)
              "SELECT pg_snapshot_xmin(pg_current_snapshot()) >= '%.*s'::xid8",
              (int)strcspn(transaction, "-"), transaction);
     int written = 2 * WRITES;
-    for (; written < 3 * WRITES; written++) {
-        char *passed = sql_value(restored.app_url, query);
-        bool done = strcmp(passed, "t") == 0;
-        free(passed);
-        if (done)
-            break;
-        write_children(&copy_api, token, written, 1, ids);
+    bool passed = false;
+    while (!passed && written < 3 * WRITES) {
+        write_children(&copy_api, token, written++, 1, ids);
+        char *answer = sql_value(restored.app_url, query);
+        passed = strcmp(answer, "t") == 0;
+        free(answer);
     }
-    assert_true(written < 3 * WRITES);
+    assert_true(passed);
     assert_cursor_refused(&copy_api, token, cursor_after);
     /* The copy's own cursors go on. */
     char cursor_next[CURSOR_SIZE];
