@@ -35,6 +35,8 @@ for setting in CHILDREN ROUNDS HTTP_PORT; do
 done
 export BAOVE_PG_DIR=${BENCH_PG_DIR:-$REPO_ROOT/var/bench-pg}
 export BAOVE_PG_PORT=${BENCH_PG_PORT:-54349}
+# WAL archiving (docs/backups.md) off unless asked for: figures comparable across runs.
+export BAOVE_PG_ARCHIVE=${BAOVE_PG_ARCHIVE:-off}
 DB=baove_feed_bench
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/baove-feed-bench.XXXXXX")
 unset BAOVE_NOW DATABASE_URL BAOVE_ADMIN_DATABASE_URL PGHOST PGPORT PGDATABASE PGUSER || true

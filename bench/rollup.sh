@@ -49,6 +49,8 @@ done
 
 export BAOVE_PG_DIR=${BENCH_PG_DIR:-$REPO_ROOT/var/bench-pg}
 export BAOVE_PG_PORT=${BENCH_PG_PORT:-54349}
+# WAL archiving (docs/backups.md) off unless asked for: figures comparable across runs.
+export BAOVE_PG_ARCHIVE=${BAOVE_PG_ARCHIVE:-off}
 DB=baove_rollup_bench
 unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD PGPASSFILE PGSERVICE \
       PGSERVICEFILE PGOPTIONS PGSSLMODE PGCONNECT_TIMEOUT BAOVE_NOW DATABASE_URL || true

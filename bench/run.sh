@@ -81,6 +81,8 @@ done
 
 export BAOVE_PG_DIR=${BENCH_PG_DIR:-$REPO_ROOT/var/bench-pg}
 export BAOVE_PG_PORT=${BENCH_PG_PORT:-54349}
+# WAL archiving (docs/backups.md) off unless asked for: figures comparable across runs.
+export BAOVE_PG_ARCHIVE=${BAOVE_PG_ARCHIVE:-off}
 DB=baove_bench
 RESULTS=$REPO_ROOT/var/bench-results.txt
 LOGS=$REPO_ROOT/var/bench-logs

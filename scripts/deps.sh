@@ -18,7 +18,7 @@ packages=(
   libsodium-dev libssl-dev libcmocka-dev libxlsxwriter-dev
   postgresql-15 postgresql-contrib
   docker-compose wrk valgrind libfuzzer-14-dev
-  pgbouncer
+  pgbouncer pgbackrest
   chromium unzip
 )
 

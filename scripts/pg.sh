@@ -10,6 +10,12 @@
 #                                     in DIR on PORT, started; then manage it with
 #                                     BAOVE_PG_DIR=DIR BAOVE_PG_PORT=PORT)
 #        scripts/pg.sh promote        (a standby becomes a primary)
+#        scripts/pg.sh backup [full|diff|incr]   (pgBackRest; prints the label)
+#        scripts/pg.sh backup-check   (archive the current WAL now and wait)
+#        scripts/pg.sh backups        (what the repository holds)
+#        scripts/pg.sh restore --to TIME DIR PORT  (point-in-time copy of this
+#                                     cluster in DIR on PORT, started, promoted,
+#                                     under new database identities)
 #
 # Environment:
 #   BAOVE_PG_DIR   cluster directory   (default <repo>/var/pg)
@@ -18,9 +24,18 @@
 #                  127.0.0.1 only).  A running cluster keeps its port: status,
 #                  url and admin-url report the port it really listens on.
 #   BAOVE_PG_DB    default database    (default baove)
+#   BAOVE_PG_BACKUP_DIR  pgBackRest repository (default <cluster>/backup; must
+#                  be writable by the server's OS user)
+#   BAOVE_PG_ARCHIVE  on (default) | off: continuous WAL archiving
+#
+# Backups (docs/backups.md): every cluster archives its WAL continuously
+# (archive_command = pgBackRest archive-push) into its own repository,
+# stanza "baove", configured in <cluster>/pgbackrest.conf; the stanza is
+# created on the first start as a primary.
 #
 # Layout under $BAOVE_PG_DIR: data/ (PGDATA), run/ (unix socket), log/postgres.log,
-# credentials (mode 600: BAOVE_OWNER_PASSWORD=..., BAOVE_APP_PASSWORD=...).
+# credentials (mode 600: BAOVE_OWNER_PASSWORD=..., BAOVE_APP_PASSWORD=...),
+# pgbackrest.conf and backup/ (the repository, unless BAOVE_PG_BACKUP_DIR).
 # Roles: postgres (superuser, socket only, trust), baove_owner (owns the
 # databases and schema public; runs migrations), baove_app (DML only, granted by
 # the migrations).  Local (socket) connections are trusted; TCP needs a password.
@@ -141,6 +156,7 @@ resolve_dirs() {
   CRED_FILE=$REAL_DIR/credentials
   PORT_FILE=$REAL_DIR/port
   choose_port
+  BACKREST_CONF=$REAL_DIR/pgbackrest.conf
   ((create)) || return 0
 
   if ((relocate)); then
@@ -238,6 +254,171 @@ write_runtime_conf() {
 port = $PG_PORT
 unix_socket_directories = '$RUN_DIR'
 EOF
+  if archiving; then
+    write_backrest_conf
+    # archive_timeout: a quiet cluster still archives its last writes
+    # within a minute, which bounds what a lost disk can take with it.
+    as_pg tee -a "$f" >/dev/null <<EOF
+archive_mode = on
+archive_command = '$(backrest_command) archive-push %p'
+archive_timeout = 60
+EOF
+  fi
+}
+
+# --- Backups (pgBackRest) ----------------------------------------------------
+
+archiving() {
+  case ${BAOVE_PG_ARCHIVE:-on} in
+    on) command -v pgbackrest >/dev/null 2>&1 || die "pgbackrest is not installed (run scripts/deps.sh) or set BAOVE_PG_ARCHIVE=off"
+        return 0 ;;
+    off) return 1 ;;
+    *) die "BAOVE_PG_ARCHIVE must be on or off, got '${BAOVE_PG_ARCHIVE}'" ;;
+  esac
+}
+
+# pgBackRest with this cluster's configuration (and its own lock directory:
+# /tmp/pgbackrest would be shared by every cluster's stanza "baove").
+backrest_command() {
+  printf "pgbackrest --config=%s --stanza=baove" "$BACKREST_CONF"
+}
+
+backrest() {
+  # shellcheck disable=SC2046  # the command's words, none with spaces
+  as_pg $(backrest_command) "$@"
+}
+
+# The repository of this cluster (kept when it exists, so that a later
+# BAOVE_PG_BACKUP_DIR does not silently split the history) and its logs.
+write_backrest_conf() {
+  [[ $REAL_DIR != *[[:space:]\'\"]* ]] || die "the cluster path must not contain spaces or quotes for archive_command: $REAL_DIR"
+  local repo
+  if [[ -s $BACKREST_CONF ]]; then
+    repo=$(sed -n 's/^repo1-path=//p' "$BACKREST_CONF")
+  else
+    repo=${BAOVE_PG_BACKUP_DIR:-$REAL_DIR/backup}
+    [[ $repo == /* ]] || repo=$PWD/$repo
+  fi
+  mkdir -p "$repo" "$RUN_DIR/pgbackrest"
+  ((IS_ROOT)) && chown postgres:postgres "$repo" "$RUN_DIR/pgbackrest"
+  cat >"$BACKREST_CONF" <<EOF
+# Written by scripts/pg.sh on every start; do not edit (docs/backups.md).
+[global]
+repo1-path=$repo
+# Two full backups and the WAL they need; differentials and
+# incrementals in between expire with their full backup.
+repo1-retention-full=2
+compress-type=lz4
+start-fast=y
+lock-path=$RUN_DIR/pgbackrest
+log-path=$LOG_DIR
+log-level-console=warn
+log-level-file=info
+
+[baove]
+pg1-path=$DATA_DIR
+pg1-port=$PG_PORT
+pg1-socket-path=$RUN_DIR
+pg1-user=postgres
+EOF
+  chmod 644 "$BACKREST_CONF"
+}
+
+# The stanza is created once, by a primary: a standby's own repository
+# gets it when it is promoted.
+ensure_stanza() {
+  archiving || return 0
+  [[ -e $REAL_DIR/.baove-stanza-done ]] && return 0
+  [[ $(su_psql postgres -tAc "SELECT pg_is_in_recovery()") == f ]] || return 0
+  say "creating the pgBackRest stanza (repository: $(sed -n 's/^repo1-path=//p' "$BACKREST_CONF"))"
+  backrest stanza-create >/dev/null || die "pgbackrest stanza-create failed (log: $LOG_DIR)"
+  touch "$REAL_DIR/.baove-stanza-done"
+}
+
+require_archiving() {
+  archiving || die "archiving is off (BAOVE_PG_ARCHIVE=off)"
+  [[ $(su_psql postgres -tAc "SHOW archive_mode") == on ]] ||
+    die "archive_mode is off: this cluster was started before archiving was configured; restart it (pg.sh stop; pg.sh start)"
+  ensure_stanza
+}
+
+do_backup() {
+  local type=${1:-incr}
+  [[ $type =~ ^(full|diff|incr)$ ]] || die "usage: pg.sh backup [full|diff|incr]"
+  pg_init; pg_start; require_archiving
+  say "backup ($type; the first one is always full)"
+  backrest --type="$type" backup || die "pgbackrest backup failed (log: $LOG_DIR)"
+  # The newest backup's label (they are listed oldest first), for scripts.
+  backrest info --output=json | grep -o '"label":"[^"]*"' | tail -n 1 | cut -d'"' -f4
+}
+
+# From here on this script manages the cluster in DIR on PORT, made anew:
+# whatever was there is stopped and deleted, the directories are created.
+become_new_cluster() {
+  PG_DIR=$1; [[ $PG_DIR == /* ]] || PG_DIR=$PWD/$PG_DIR
+  PG_PORT=$2
+  if [[ -e $PG_DIR ]]; then
+    resolve_dirs 0
+    pg_stop
+    if [[ -L $PG_DIR ]]; then rm -f "$PG_DIR"; fi
+    rm -rf "$REAL_DIR" "$PG_DIR"
+  fi
+  resolve_dirs 1
+  PG_PORT=$2 # resolve_dirs chose one by BAOVE_PG_PORT: the source's
+}
+
+# A point-in-time copy of this cluster: the newest backup that ended before
+# TIME, then the archived WAL up to TIME, promoted at once.  The copy is a
+# new history: its databases get new identities (database_identity), so a
+# feed cursor given out by this cluster - later than TIME or not - is
+# refused by the copy (400) instead of silently reading another history
+# whose transaction numbers it will reuse (docs/backups.md).
+restore_copy() {
+  local time=$1 target=$2 target_port=$3
+  [[ $target_port =~ ^[0-9]+$ ]] || die "restore: PORT must be a number"
+  [[ -n $time ]] || die "restore: --to TIME is required"
+  resolve_dirs 0
+  [[ -s $BACKREST_CONF ]] || die "no pgBackRest configuration in $REAL_DIR: nothing was ever archived"
+  local source_conf=$BACKREST_CONF source_cred=$CRED_FILE
+  become_new_cluster "$target" "$target_port"
+  mkdir -p "$RUN_DIR/pgbackrest"
+  ((IS_ROOT)) && chown postgres:postgres "$REAL_DIR" "$RUN_DIR/pgbackrest"
+  # The copy archives into a repository of its own, never the source's: its
+  # new timeline there would be followed by the source's next restores.
+  unset BAOVE_PG_BACKUP_DIR
+  say "restoring to $time into $DATA_DIR (port $PG_PORT)"
+  # The source's configuration reads its repository; restore_command (in
+  # postgresql.auto.conf) keeps reading it until the copy is promoted.
+  # target-timeline=current: the backup's own history, never a timeline a
+  # promoted standby may have added to the repository.
+  as_pg pgbackrest --config="$source_conf" --stanza=baove --pg1-path="$DATA_DIR" \
+    --type=time --target="$time" --target-action=promote --target-timeline=current \
+    --log-path="$LOG_DIR" --lock-path="$RUN_DIR/pgbackrest" restore ||
+    die "pgbackrest restore failed (log: $LOG_DIR)"
+  cp "$source_cred" "$CRED_FILE"
+  touch "$REAL_DIR/.baove-init-done"
+  pg_start
+  local waited
+  for ((waited = 0; waited < 600; waited++)); do
+    [[ $(su_psql postgres -tAc "SELECT pg_is_in_recovery()") == f ]] && break
+    sleep 0.1
+  done
+  [[ $(su_psql postgres -tAc "SELECT pg_is_in_recovery()") == f ]] ||
+    die "the restored cluster did not finish recovery within 60 s (log: $LOG_FILE)"
+  new_identities
+  ensure_stanza
+  say "restored to $time: $DATA_DIR, port $PG_PORT (its own repository from now on)"
+}
+
+# Every database that has the feed's identity gets a new one.
+new_identities() {
+  local db
+  for db in $(su_psql postgres -tAc "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate"); do
+    if [[ $(su_psql "$db" -tAc "SELECT to_regclass('database_identity') IS NOT NULL") == t ]]; then
+      su_psql "$db" -c "UPDATE database_identity SET id = gen_random_uuid()"
+      say "database $db: new identity (feed cursors of the original are refused)"
+    fi
+  done
 }
 
 do_initdb() {
@@ -284,6 +465,7 @@ pg_start() {
     tail -n 30 "$LOG_FILE" >&2 || true
     exit 1
   fi
+  ensure_stanza
 }
 
 pg_stop() {
@@ -391,16 +573,7 @@ create_standby() {
     echo "local   replication all                 trust" | as_pg tee -a "$primary_data/pg_hba.conf" >/dev/null
     su_psql postgres -c "SELECT pg_reload_conf()" >/dev/null
   fi
-  PG_DIR=$target; [[ $PG_DIR == /* ]] || PG_DIR=$PWD/$PG_DIR
-  PG_PORT=$target_port
-  if [[ -e $PG_DIR ]]; then
-    resolve_dirs 0
-    pg_stop
-    if [[ -L $PG_DIR ]]; then rm -f "$PG_DIR"; fi
-    rm -rf "$REAL_DIR" "$PG_DIR"
-  fi
-  resolve_dirs 1
-  PG_PORT=$target_port # resolve_dirs chose one by BAOVE_PG_PORT: the primary's
+  become_new_cluster "$target" "$target_port"
   ((IS_ROOT)) && chown postgres:postgres "$REAL_DIR" "$RUN_DIR" "$LOG_DIR"
   say "standby of port $primary_port in $DATA_DIR (port $PG_PORT)"
   as_pg "$PG_BIN/pg_basebackup" -D "$DATA_DIR" -R -X stream -c fast -h "$primary_run" \
@@ -420,7 +593,7 @@ print_url() {
 }
 
 usage() {
-  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit "${1:-2}"
 }
 
@@ -498,6 +671,23 @@ case $cmd in
     resolve_dirs 0
     as_pg "$PG_BIN/pg_ctl" -D "$DATA_DIR" -w -t 60 promote >/dev/null
     say "promoted $DATA_DIR"
+    ensure_stanza
+    ;;
+  backup)
+    [[ $# -le 1 ]] || die "usage: pg.sh backup [full|diff|incr]"
+    do_backup "${1:-incr}"
+    ;;
+  backup-check)
+    pg_init; pg_start; require_archiving
+    backrest check || die "pgbackrest check failed (log: $LOG_DIR)"
+    ;;
+  backups)
+    resolve_dirs 0
+    backrest info
+    ;;
+  restore)
+    [[ $# -eq 4 && $1 == --to ]] || die "usage: pg.sh restore --to TIME DIR PORT"
+    restore_copy "$2" "$3" "$4"
     ;;
   -h|--help|help)
     usage 0

@@ -129,11 +129,15 @@ stops="the API and the worker"
 admin_env=""
 ((EMBEDDED)) || admin_env="DATABASE_URL='$DATABASE_URL' BAOVE_ADMIN_DATABASE_URL='$BAOVE_ADMIN_DATABASE_URL' \\
    "
+backups=""
+((EMBEDDED)) && backups="
+WAL is archived with pgBackRest (scripts/pg.sh backups: what is kept); scripts/pg.sh backup
+takes a backup, scripts/pg.sh restore --to TIME DIR PORT a point-in-time copy (docs/backups.md)."
 # No banner if the API already died (e.g. port in use): wait -n below reports it.
 kill -0 "$API_PID" 2>/dev/null && cat >&2 <<EOF
 
 Baove is running: API $base_url (pid $API_PID), worker pid $WORKER_PID
-Database: $DATABASE_URL
+Database: $DATABASE_URL$backups
 Demo users (password baove-demo): demo_admin demo_district demo_commune demo_chair demo_collaborator demo_viewer
 Get a token over HTTP:
   curl -s -XPOST $base_url/v1/auth/token -H 'content-type: application/json' \\

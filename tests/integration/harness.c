@@ -202,6 +202,22 @@ const char harness_test_job_functions[] =
     "  INSERT INTO test_effects VALUES ('failing', now); "
     "  RAISE EXCEPTION 'deliberate failure: %', payload->>'why'; END $$;";
 
+char *harness_sql(const char *url, const char *query)
+{
+    PGconn *connection = PQconnectdb(url);
+    PGresult *result = PQexec(connection, query);
+    ExecStatusType status = PQresultStatus(result);
+    char *value = (status == PGRES_TUPLES_OK && PQntuples(result) > 0 &&
+                   !PQgetisnull(result, 0, 0))
+                      ? strdup(PQgetvalue(result, 0, 0))
+                  : status == PGRES_COMMAND_OK ? strdup("") : NULL;
+    if (value == NULL)
+        fprintf(stderr, "SQL failed: %s", PQerrorMessage(connection));
+    PQclear(result);
+    PQfinish(connection);
+    return value;
+}
+
 bool harness_cluster(const char *action)
 {
     return pg_ctl(action, NULL, NULL, 0);

@@ -133,6 +133,10 @@ bool harness_pg_ctl(const char *const env[], const char *action, const char *arg
  * test database only. */
 extern const char harness_test_job_functions[];
 
+/* Runs SQL on its own connection; the first cell of the answer (caller
+ * frees), "" for a command, NULL (and the error on stderr) when it failed. */
+char *harness_sql(const char *url, const char *query);
+
 /* Stops or starts the test cluster (scripts/pg.sh stop|start). */
 bool harness_cluster(const char *action);
 

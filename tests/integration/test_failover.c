@@ -37,26 +37,9 @@ static void sleep_ms(int milliseconds)
     nanosleep(&pause, NULL);
 }
 
-/* Runs SQL; returns the first cell (caller frees), NULL when it failed. */
-static char *sql(const char *url, const char *query)
-{
-    PGconn *connection = PQconnectdb(url);
-    PGresult *result = PQexec(connection, query);
-    ExecStatusType status = PQresultStatus(result);
-    char *value = (status == PGRES_TUPLES_OK && PQntuples(result) > 0 &&
-                   !PQgetisnull(result, 0, 0))
-                      ? strdup(PQgetvalue(result, 0, 0))
-                  : status == PGRES_COMMAND_OK ? strdup("") : NULL;
-    if (value == NULL)
-        fprintf(stderr, "SQL failed: %s", PQerrorMessage(connection));
-    PQclear(result);
-    PQfinish(connection);
-    return value;
-}
-
 static void assert_sql(const char *url, const char *query, const char *expected)
 {
-    char *value = sql(url, query);
+    char *value = harness_sql(url, query);
     assert_non_null(value);
     assert_string_equal(value, expected);
     free(value);
@@ -105,7 +88,7 @@ static int setup(void **state)
     (void)state;
     if (!harness_create_database_on("baove_t_failover", true, true, NOW, &database))
         return -1;
-    char *created = sql(database.admin_url, harness_test_job_functions);
+    char *created = harness_sql(database.admin_url, harness_test_job_functions);
     if (created == NULL)
         return -1;
     free(created);
@@ -161,7 +144,7 @@ static void enqueue_jobs(const char *url, int first, int last)
                  "SELECT job_enqueue('test_sleep', 'failover-%d', "
                  "'{\"seconds\": 0.5, \"tag\": \"job-%d\"}', '" NOW "', '" NOW "')",
                  job, job);
-        char *enqueued = sql(url, query);
+        char *enqueued = harness_sql(url, query);
         assert_non_null(enqueued);
         free(enqueued);
     }
@@ -220,8 +203,9 @@ static void writes_and_jobs_continue_on_the_promoted_standby(void **state)
     char *succeeded = NULL;
     for (int waited = 0; waited < 600; waited++) {
         free(succeeded);
-        succeeded = sql(standby_admin_url, "SELECT count(*) FROM jobs WHERE kind = 'test_sleep' "
-                                           "AND status = 'succeeded'");
+        succeeded = harness_sql(standby_admin_url,
+                                "SELECT count(*) FROM jobs WHERE kind = 'test_sleep' "
+                                "AND status = 'succeeded'");
         if (succeeded != NULL && atoi(succeeded) == JOBS)
             break;
         sleep_ms(100);
