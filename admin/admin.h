@@ -28,15 +28,19 @@ void admin_sha256_hex(const char *text, size_t length, char out[65]);
 /* The highest migration version applied, or -1 when none (or no table). */
 int admin_schema_version(PGconn *connection);
 
-/* Loads every .sql file of <sql_dir>/seed (idempotent) and, with demo, one user per role. */
-int admin_seed(PGconn *connection, const char *sql_dir, bool demo);
+/* Loads every .sql file of <sql_dir>/seed (idempotent) and, with demo, one user per role;
+ * with lived_in as well, the lived-in demo year (demo_lived_in(), idempotent). */
+int admin_seed(PGconn *connection, const char *sql_dir, bool demo, bool lived_in);
 
 #define ADMIN_DEMO_MAX_CHILDREN 10000000LL
 #define ADMIN_DEMO_MAX_COMMUNES 50000LL
 
-/* `seed [--demo [--children N [--communes M]]]` */
+/* `seed [--demo [--users-only | --children N [--communes M]]]` */
 struct admin_seed_options {
     bool demo;
+    /* --users-only: the demo users without the lived-in year (what tests
+     * stand on: their counts start from nothing). */
+    bool users_only;
     long long children; /* 0: none */
     long long communes;
 };

@@ -1,4 +1,4 @@
-/* baove-admin: migrate | seed [--demo [--children N [--communes M]]] | user
+/* baove-admin: migrate | seed [--demo [--users-only | --children N [--communes M]]] | user
  * add|list|disable|reset-password|move | units apply | token issue | apikey issue|list|revoke|rotate.  Secrets go to stdout alone;
  * everything else to stderr. */
 #include <stdio.h>
@@ -15,7 +15,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: baove-admin migrate\n"
-            "       baove-admin seed [--demo [--children N [--communes M]]]\n"
+            "       baove-admin seed [--demo [--users-only | --children N [--communes M]]]\n"
             "       baove-admin user add --username U --role R --unit CODE [--password-stdin]\n"
             "       baove-admin user list | disable --username U\n"
             "       baove-admin user reset-password --username U [--password-stdin]\n"
@@ -40,7 +40,11 @@ static int run(PGconn *connection, int argc, char **argv,
     if (strcmp(command, "migrate") == 0)
         return admin_migrate(connection, sql_dir);
     if (strcmp(command, "seed") == 0) {
-        int status = admin_seed(connection, sql_dir, seed_options->demo);
+        /* The lived-in year belongs to a plain `seed --demo`: synthetic
+         * children for benchmarks come alone. */
+        bool lived_in = seed_options->demo && !seed_options->users_only &&
+                        seed_options->children == 0;
+        int status = admin_seed(connection, sql_dir, seed_options->demo, lived_in);
         if (status == 0 && seed_options->children > 0)
             status = admin_seed_demo(connection, seed_options->children, seed_options->communes);
         return status;

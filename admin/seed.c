@@ -84,7 +84,24 @@ static int run_seed_files(PGconn *connection, const char *directory, char **name
     return 0;
 }
 
-int admin_seed(PGconn *connection, const char *sql_dir, bool demo)
+/* The lived-in demo year (sql/functions/demo/demo_lived_in.sql), standing
+ * on BAOVE_NOW or the clock; says what it created. */
+static int seed_lived_in(PGconn *connection)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_instant(&params, clock_now_us());
+    PGresult *result = db_query(connection, "SELECT demo_lived_in($1)::text", &params);
+    bool ok = db_ok(result) && PQntuples(result) == 1;
+    if (ok)
+        fprintf(stderr, "baove-admin: lived-in demo: %s\n", PQgetvalue(result, 0, 0));
+    else
+        fprintf(stderr, "baove-admin: lived-in demo failed: %s", PQresultErrorMessage(result));
+    PQclear(result);
+    return ok ? 0 : 1;
+}
+
+int admin_seed(PGconn *connection, const char *sql_dir, bool demo, bool lived_in)
 {
     if (admin_schema_version(connection) < BAOVE_SCHEMA_VERSION) {
         fprintf(stderr, "baove-admin: the schema is not current; run baove-admin migrate "
@@ -101,7 +118,8 @@ int admin_seed(PGconn *connection, const char *sql_dir, bool demo)
     if (!db_command(connection, "BEGIN", NULL))
         goto done;
     if (run_seed_files(connection, directory, names, count) != 0 ||
-        (demo && seed_demo_users(connection) != 0) || !db_command(connection, "COMMIT", NULL)) {
+        (demo && seed_demo_users(connection) != 0) ||
+        (lived_in && seed_lived_in(connection) != 0) || !db_command(connection, "COMMIT", NULL)) {
         PQclear(PQexec(connection, "ROLLBACK"));
         goto done;
     }
@@ -142,6 +160,10 @@ bool admin_seed_parse(int argc, char **argv, struct admin_seed_options *options)
             options->demo = true;
             continue;
         }
+        if (strcmp(option, "--users-only") == 0) {
+            options->users_only = true;
+            continue;
+        }
         bool children = strcmp(option, "--children") == 0;
         if (!children && strcmp(option, "--communes") != 0) {
             fprintf(stderr, "baove-admin: seed: unknown argument \"%s\"\n", option);
@@ -162,6 +184,10 @@ bool admin_seed_parse(int argc, char **argv, struct admin_seed_options *options)
      * would be empty. */
     if (options->children > 0 && !options->demo) {
         fprintf(stderr, "baove-admin: seed: --children needs --demo\n");
+        return false;
+    }
+    if (options->users_only && (!options->demo || options->children > 0)) {
+        fprintf(stderr, "baove-admin: seed: --users-only needs --demo and no --children\n");
         return false;
     }
     if (communes_given && options->children == 0) {

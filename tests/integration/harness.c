@@ -321,8 +321,9 @@ bool harness_create_database_on(const char *name, bool migrate, bool seed, const
     if (migrate && harness_admin(database, (const char *const[]){"migrate", NULL}, NULL,
                                  NULL) != 0)
         return false;
-    if (seed && harness_admin(database, (const char *const[]){"seed", "--demo", NULL}, NULL,
-                              NULL) != 0)
+    if (seed && harness_admin(database, (const char *const[]){"seed", "--demo", "--users-only",
+                                                      NULL},
+                              NULL, NULL) != 0)
         return false;
     return true;
 }
