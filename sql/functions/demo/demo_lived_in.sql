@@ -143,9 +143,7 @@ BEGIN
         INSERT INTO change_log (resource_type, resource_id, child_id, unit_id, operation,
                                 version, record)
         SELECT 'circumstances', r.id, r.child_id, ch.unit_id, 'create', 1,
-               (to_jsonb(r) - 'created_at' - 'updated_at')
-               || jsonb_build_object('created_at', rfc3339(r.created_at),
-                                     'updated_at', rfc3339(r.updated_at))
+               demo_record_document(to_jsonb(r))
           FROM inserted r JOIN children ch ON ch.id = r.child_id
         RETURNING 1
     )
@@ -170,9 +168,7 @@ BEGIN
         INSERT INTO change_log (resource_type, resource_id, child_id, unit_id, operation,
                                 version, record)
         SELECT 'supports', r.id, r.child_id, ch.unit_id, 'create', 1,
-               (to_jsonb(r) - 'created_at' - 'updated_at')
-               || jsonb_build_object('created_at', rfc3339(r.created_at),
-                                     'updated_at', rfc3339(r.updated_at))
+               demo_record_document(to_jsonb(r))
           FROM inserted r JOIN children ch ON ch.id = r.child_id
         RETURNING 1
     )
@@ -193,9 +189,7 @@ BEGIN
         INSERT INTO change_log (resource_type, resource_id, child_id, unit_id, operation,
                                 version, record)
         SELECT 'risks', r.id, r.child_id, ch.unit_id, 'create', 1,
-               (to_jsonb(r) - 'created_at' - 'updated_at')
-               || jsonb_build_object('created_at', rfc3339(r.created_at),
-                                     'updated_at', rfc3339(r.updated_at))
+               demo_record_document(to_jsonb(r))
           FROM inserted r JOIN children ch ON ch.id = r.child_id
         RETURNING 1
     )
