@@ -211,6 +211,25 @@ bool operation_keep_page(struct operation *operation, const PGresult *result, lo
     return true;
 }
 
+PGresult *operation_query_record(struct operation *operation, const char *sql,
+                                 const struct db_params *params, int document_column,
+                                 enum db_outcome *outcome)
+{
+    PGresult *result = operation_query(operation, sql, params, outcome);
+    if (result == NULL)
+        return NULL;
+    operation->found = PQntuples(result) == 1;
+    if (operation->found) {
+        operation->version = db_integer(result, 0, 0);
+        if (!operation_keep_document(operation, db_text(result, 0, document_column))) {
+            PQclear(result);
+            *outcome = DB_FAILED;
+            return NULL;
+        }
+    }
+    return result;
+}
+
 static bool read_by_id(struct operation *operation, bool lock, enum db_outcome *outcome)
 {
     const struct resource *resource = operation->resource;
@@ -227,19 +246,12 @@ static bool read_by_id(struct operation *operation, bool lock, enum db_outcome *
     db_params_init(&params);
     db_param_text(&params, today);
     db_param_text(&params, operation->id);
-    PGresult *result = operation_query(operation, sql, &params, outcome);
+    PGresult *result = operation_query_record(operation, sql, &params, 3, outcome);
     if (result == NULL)
         return false;
-    operation->found = PQntuples(result) == 1;
     if (operation->found) {
-        operation->version = db_integer(result, 0, 0);
         operation->unit_id = db_integer(result, 0, 1);
         operation->deleted = db_bool(result, 0, 2);
-        if (!operation_keep_document(operation, db_text(result, 0, 3))) {
-            PQclear(result);
-            *outcome = DB_FAILED;
-            return false;
-        }
     }
     PQclear(result);
     return true;

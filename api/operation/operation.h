@@ -211,6 +211,14 @@ enum db_outcome operation_refuse_with(struct operation *operation, enum problem_
  * read hook), locking it when `lock`. */
 bool operation_read(struct operation *operation, bool lock, enum db_outcome *outcome);
 
+/* Runs a record's read (a resource's read hook): when it finds a row, takes
+ * its column 0 as the version and column `document_column` as the
+ * representation.  Returns the result for the hook's other columns (the
+ * caller clears it), or NULL with *outcome set on failure. */
+PGresult *operation_query_record(struct operation *operation, const char *sql,
+                                 const struct db_params *params, int document_column,
+                                 enum db_outcome *outcome);
+
 /* 428 without If-Match; 412 with the record read in `current` when stale.
  * True when the version matches. */
 bool operation_precondition(struct operation *operation, enum db_outcome *outcome);

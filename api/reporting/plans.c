@@ -25,26 +25,19 @@ static bool read_plan(struct operation *operation, bool lock, enum db_outcome *o
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, plan->year);
-    PGresult *result = operation_query(operation,
-                                       lock ? "SELECT p.version, p.unit_id, plan_document(p)::text "
-                                              "  FROM plans p WHERE p.year = $1::smallint "
-                                              "   FOR UPDATE"
-                                            : "SELECT p.version, p.unit_id, plan_document(p)::text "
-                                              "  FROM plans p WHERE p.year = $1::smallint",
-                                       &params, outcome);
+    PGresult *result = operation_query_record(
+        operation,
+        lock ? "SELECT p.version, p.unit_id, plan_document(p)::text "
+               "  FROM plans p WHERE p.year = $1::smallint FOR UPDATE"
+             : "SELECT p.version, p.unit_id, plan_document(p)::text "
+               "  FROM plans p WHERE p.year = $1::smallint",
+        &params, 2, outcome);
     if (result == NULL)
         return false;
-    operation->found = PQntuples(result) == 1;
-    bool kept = true;
-    if (operation->found) {
-        operation->version = db_integer(result, 0, 0);
+    if (operation->found)
         operation->unit_id = db_integer(result, 0, 1);
-        kept = operation_keep_document(operation, db_text(result, 0, 2));
-    }
     PQclear(result);
-    if (!kept)
-        *outcome = DB_FAILED;
-    return kept;
+    return true;
 }
 
 /* A plan is audited with its unit and no id. */

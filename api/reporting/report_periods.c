@@ -52,25 +52,16 @@ static bool read_period(struct operation *operation, bool lock, enum db_outcome 
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, operation->domain);
-    PGresult *result = operation_query(operation,
-                                       lock ? "SELECT p.version, report_period_document(p)::text "
-                                              "  FROM report_periods p WHERE p.key = $1 "
-                                              "   FOR UPDATE"
-                                            : "SELECT p.version, report_period_document(p)::text "
-                                              "  FROM report_periods p WHERE p.key = $1",
-                                       &params, outcome);
-    if (result == NULL)
-        return false;
-    operation->found = PQntuples(result) == 1;
-    bool kept = true;
-    if (operation->found) {
-        operation->version = db_integer(result, 0, 0);
-        kept = operation_keep_document(operation, db_text(result, 0, 1));
-    }
+    PGresult *result = operation_query_record(
+        operation,
+        lock ? "SELECT p.version, report_period_document(p)::text "
+               "  FROM report_periods p WHERE p.key = $1 FOR UPDATE"
+             : "SELECT p.version, report_period_document(p)::text "
+               "  FROM report_periods p WHERE p.key = $1",
+        &params, 1, outcome);
+    bool read = result != NULL;
     PQclear(result);
-    if (!kept)
-        *outcome = DB_FAILED;
-    return kept;
+    return read;
 }
 
 /* Periods are district-wide: audited with the caller's unit and no id. */

@@ -85,21 +85,17 @@ static bool read_report(struct operation *operation, bool lock, enum db_outcome 
     db_params_init(&params);
     db_param_text(&params, report->period);
     db_param_integer(&params, operation->unit_id);
-    PGresult *result = operation_query(
+    PGresult *result = operation_query_record(
         operation,
         lock ? "SELECT r.version, report_document(r)::text, r.id, r.status FROM reports r "
                " WHERE r.period_key = $1 AND r.unit_id = $2 FOR UPDATE"
              : "SELECT r.version, report_document(r)::text, r.id, r.status FROM reports r "
                " WHERE r.period_key = $1 AND r.unit_id = $2",
-        &params, outcome);
+        &params, 1, outcome);
     if (result == NULL)
         return false;
-    operation->found = PQntuples(result) == 1;
-    bool kept = true;
     if (operation->found) {
         static const char *const states[] = {"draft", "submitted", "returned", "accepted"};
-        operation->version = db_integer(result, 0, 0);
-        kept = operation_keep_document(operation, db_text(result, 0, 1));
         snprintf(report->id, sizeof report->id, "%s", db_text(result, 0, 2));
         operation->id = report->id;
         for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
@@ -107,9 +103,7 @@ static bool read_report(struct operation *operation, bool lock, enum db_outcome 
                 report->status = states[i];
     }
     PQclear(result);
-    if (!kept)
-        *outcome = DB_FAILED;
-    return kept;
+    return true;
 }
 
 static void locate_report(const struct operation *operation, char *out, size_t size)
