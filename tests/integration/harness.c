@@ -296,6 +296,18 @@ char *harness_query_text(const struct test_database *database, const char *sql)
     return text;
 }
 
+bool harness_query_equals(const struct test_database *database, const char *sql,
+                          const char *expected)
+{
+    char *text = harness_query_text(database, sql);
+    bool equal = text != NULL && strcmp(text, expected) == 0;
+    if (!equal)
+        fprintf(stderr, "harness: %s\n  gave     %s\n  expected %s\n", sql,
+                text != NULL ? text : "(nothing)", expected);
+    free(text);
+    return equal;
+}
+
 bool harness_create_database(const char *name, bool migrate, bool seed,
                              struct test_database *database)
 {

@@ -89,6 +89,11 @@ bool harness_create_database_on(const char *name, bool migrate, bool seed, const
  * printing the error. */
 char *harness_query_text(const struct test_database *database, const char *sql);
 
+/* Whether an owner's query's first value is `expected` (printing both when
+ * not), for assert_true(). */
+bool harness_query_equals(const struct test_database *database, const char *sql,
+                          const char *expected);
+
 /* Runs baove-admin with the database's owner URL; returns its exit status. */
 int harness_admin(const struct test_database *database, const char *const args[],
                   const char *stdin_text, char **stdout_text);

@@ -55,19 +55,10 @@ static struct http_response *call(const char *method, const char *path, const ch
     return http_call(&api, &options);
 }
 
-/* One text value of an owner's query. */
-static char *query_text(const char *sql)
-{
-    char *text = harness_query_text(&database, sql);
-    assert_non_null(text);
-    return text;
-}
 
 static void assert_query(const char *sql, const char *expected)
 {
-    char *text = query_text(sql);
-    assert_string_equal(text, expected);
-    free(text);
+    assert_true(harness_query_equals(&database, sql, expected));
 }
 
 static void run_worker(const char *now)
