@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -884,6 +885,71 @@ static void recompute_queues_one_job(void **state)
     PQfinish(connection);
 }
 
+/* ---- rollups that writes trigger ------------------------------------------ */
+
+#define LATER "2020-07-01T13:00:00+07:00"
+#define A_MINUTE_LATER "2020-07-01T13:01:00+07:00"
+
+static long long children_total(const char *unit)
+{
+    json_t *document = snapshot(unit, "2020", district);
+    long long total = member(item(document, "children_total"), "value");
+    json_decref(document);
+    return total;
+}
+
+/* Waits up to 20 s for the owner's query to give `expected`. */
+static bool eventually(const char *query, const char *expected)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        char *value = harness_query_text(&database, query);
+        bool equal = value != NULL && strcmp(value, expected) == 0;
+        free(value);
+        if (equal)
+            return true;
+        usleep(100000);
+    }
+    return harness_query_equals(&database, query, expected); /* prints both */
+}
+
+#define WAITING_ROLLUPS                                                                    \
+    "SELECT count(*) || ' at ' || coalesce(rfc3339(max(run_at)), '-') FROM jobs "         \
+    "WHERE kind = 'rollup_indicators' AND status = 'queued'"
+
+/* A running worker rolls up after writes, but no sooner than a minute
+ * (BAOVE_WORKER_CHANGE_INTERVAL_SECONDS) after the last rollup started, and
+ * a second write rides along with the first: the writers do not pay for a
+ * rollup each.  Once it has run, the figures are exactly what a full
+ * rollup computes (it finds nothing to write). */
+static void writes_roll_up_spaced_and_converge(void **state)
+{
+    (void)state;
+    const char *env[] = {"BAOVE_NOW=" LATER, "BAOVE_WORKER_DEBOUNCE_SECONDS=0", NULL};
+    struct test_process worker;
+    assert_true(harness_start_worker(&database, env, NULL, &worker));
+    /* The recompute queued above (and the schedule's slot, the same job). */
+    assert_true(eventually(WAITING_ROLLUPS, "0 at -"));
+    assert_true(harness_wait_for_log(&worker, "\"event\":\"job_succeeded\"", 1, 20));
+    long long commune_before = children_total("29980"), district_before = children_total("870");
+
+    put_child("c1000000-0000-4000-8000-000000000001", "29980", "female", "2015-01-01",
+              "2020-06-01");
+    assert_true(eventually(WAITING_ROLLUPS, "1 at " A_MINUTE_LATER));
+    put_child("c1000000-0000-4000-8000-000000000002", "29980", "male", "2016-02-02",
+              "2020-07-01");
+    usleep(500000); /* its wake-up finds the job waiting */
+    assert_true(harness_query_equals(&database, WAITING_ROLLUPS, "1 at " A_MINUTE_LATER));
+    assert_int_equal(children_total("29980"), commune_before);
+    assert_int_equal(harness_stop(&worker), 0);
+
+    /* A minute on, the waiting job runs: both children, up the tree. */
+    assert_int_equal(worker_once(A_MINUTE_LATER), 0);
+    assert_true(harness_query_equals(&database, WAITING_ROLLUPS, "0 at -"));
+    assert_int_equal(children_total("29980"), commune_before + 2);
+    assert_int_equal(children_total("870"), district_before + 2);
+    assert_int_equal(rollup("{}", A_MINUTE_LATER, "snapshots_written"), 0);
+}
+
 int main(void)
 {
     harness_init("indicators");
@@ -894,6 +960,7 @@ int main(void)
         cmocka_unit_test(scope_and_roles),
         cmocka_unit_test(parameters_are_checked),
         cmocka_unit_test(recompute_queues_one_job),
+        cmocka_unit_test(writes_roll_up_spaced_and_converge),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     harness_finish();

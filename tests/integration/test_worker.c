@@ -638,6 +638,27 @@ static void changes_wake_the_worker_once_per_burst(void **state)
                "       (min(created_at) = '" NOW "') FROM jobs "
                "WHERE kind = 'rollup_indicators'", "1:rollup_indicators:1:true");
     assert_false(harness_wait_for_log(&worker, "\"kind\":\"rollup_indicators\"", 3, 1));
+
+    /* Spaced: a burst after that job started queues the next one a minute
+     * (BAOVE_WORKER_CHANGE_INTERVAL_SECONDS) after its start, and later
+     * bursts find it waiting.  The clock is frozen, so it never comes due. */
+    for (int burst = 0; burst < 3; burst++) {
+        free(sql(&database, "SELECT pg_notify('baove_worker', 'changed')"));
+        sleep_seconds(1.5);
+    }
+    assert_sql(&database,
+               "SELECT string_agg(status || ':' || rfc3339(run_at), ',' ORDER BY run_at) "
+               "FROM jobs WHERE kind = 'rollup_indicators'",
+               "succeeded:" NOW ",queued:2020-04-29T07:01:00+07:00");
+    assert_false(harness_wait_for_log(&worker, "\"kind\":\"rollup_indicators\"", 3, 1));
+    /* Asked for sooner (POST /v1/indicators/recompute, a schedule's slot):
+     * the waiting job is moved forward, not doubled, and runs. */
+    free(sql(&database, "SELECT job_enqueue('rollup_indicators', 'rollup_indicators', '{}', "
+                        "'" NOW "', '" NOW "')"));
+    assert_true(harness_wait_for_log(&worker, "\"kind\":\"rollup_indicators\"", 4, 20));
+    assert_sql(&database,
+               "SELECT string_agg(status, ',') FROM jobs WHERE kind = 'rollup_indicators'",
+               "succeeded,succeeded");
     assert_int_equal(harness_stop(&worker), 0);
 }
 

@@ -17,6 +17,12 @@ CREATE OR REPLACE FUNCTION rollup_indicators(payload jsonb, now timestamptz)
     -- see through the period joins), which switches JIT compilation on: 3 s
     -- of compiling for a statement that runs in a few.
     SET jit = off
+    -- A background job beside the writers: one core at most, never a
+    -- parallel plan's workers as well (at 100 000 children the planner
+    -- chose none; a larger registry might, and take every core from the
+    -- API).  The worker also spaces the runs that writes trigger
+    -- (BAOVE_WORKER_CHANGE_INTERVAL_SECONDS).
+    SET max_parallel_workers_per_gather = 0
     AS $$
 DECLARE
     only_period text := payload ->> 'period';
