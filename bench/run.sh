@@ -44,6 +44,10 @@
 #   BENCH_LIVED_IN        1: then A and B again "lived in": after an ANALYZE of
 #                         the grown database, with baove-worker running at the
 #                         default log level (1)
+#   BENCH_WORKER_PAIRS    1: after B2, W: PUT creates in rounds of a pair, the
+#                         worker stopped, then running (started again), so that
+#                         what the worker costs writers is measured on a machine
+#                         in the same state (1; needs BENCH_LIVED_IN)
 #   BENCH_PG_DIR / BENCH_PG_PORT   the bench cluster         (var/bench-pg / 54349)
 set -euo pipefail
 
@@ -68,10 +72,11 @@ HTTP_PORT=${BENCH_HTTP_PORT:-8099}
 PEER=${BENCH_PEER:-1}
 PEER_PORT=${BENCH_PEER_PORT:-8098}
 LIVED_IN=${BENCH_LIVED_IN:-1}
+WORKER_PAIRS=${BENCH_WORKER_PAIRS:-1}
 [[ -z ${BENCH_API_THREADS:-} ]] ||
   die "BENCH_API_THREADS is gone: the API now runs a thread per HTTP connection and a pool of database connections (set BENCH_DB_CONNECTIONS)"
 for setting in CHILDREN DURATION ROUNDS WARMUP CONNECTIONS WRK_THREADS PGBENCH_THREADS \
-               DB_CONNECTIONS POOL_COMPARISON HTTP_PORT PEER PEER_PORT LIVED_IN; do
+               DB_CONNECTIONS POOL_COMPARISON HTTP_PORT PEER PEER_PORT LIVED_IN WORKER_PAIRS; do
   [[ ${!setting} =~ ^[0-9]+$ ]] || die "BENCH_$setting must be a whole number, got '${!setting}'"
 done
 ((CHILDREN >= 1 && DURATION >= 1 && ROUNDS >= 1 && CONNECTIONS >= 1 && WRK_THREADS >= 1 &&
@@ -475,6 +480,45 @@ WITH_PEER=0
 scenario B "B  PUT /v1/children/{id} (new)" bench/put_child.lua bench/put_child.sql create \
   "$TOKEN" "$DOCUMENT"
 
+start_worker() {
+  set -m
+  DATABASE_URL=$APP_URL build/baove-worker 2>>"$LOGS/worker.log" &
+  WORKER_PID=$!
+  set +m
+  sleep 1
+  kill -0 "$WORKER_PID" 2>/dev/null || { tail -n 20 "$LOGS/worker.log" >&2; die "baove-worker did not start"; }
+}
+stop_worker() { # SIGTERM lets a running job finish (BAOVE_WORKER_STOP_GRACE_SECONDS)
+  kill -TERM "$WORKER_PID" 2>/dev/null && wait "$WORKER_PID" 2>/dev/null || true
+  WORKER_PID=""
+}
+
+# W: creates with the worker stopped, then running, round by round.
+worker_pairs() {
+  local round off=() on=() state
+  say "W  PUT, worker stopped / running: warming up (${WARMUP}s)"
+  ((WARMUP > 0)) && run_wrk W-warmup "$WARMUP" bench/put_child.lua "$TOKEN" "$DOCUMENT"
+  for ((round = 1; round <= ROUNDS; round++)); do
+    for state in stopped running; do
+      if [[ $state == stopped ]]; then stop_worker; else start_worker; fi
+      su_sql -c CHECKPOINT
+      audit_mark create
+      run_wrk "W-$round-$state" "$DURATION" bench/put_child.lua "$TOKEN" "$DOCUMENT"
+      audit_check create "W, round $round, worker $state: wrk" "$WRK_REQUESTS" "$CONNECTIONS"
+      if [[ $state == stopped ]]; then off+=("$WRK_RPS"); else on+=("$WRK_RPS"); fi
+      ROUND_LINES+=("$(printf 'W  round %d: worker %-8s API %7.1f req/s (p50 %6.2f, p99 %6.2f ms; machine busy %3d%%)' \
+        "$round" "$state" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_MACHINE_BUSY")")
+      say "${ROUND_LINES[-1]}"
+    done
+    ROUND_LINES+=("$(printf 'W  round %d: running / stopped %s' "$round" "$(ratio "${on[-1]}" "${off[-1]}")")")
+    say "${ROUND_LINES[-1]}"
+  done
+  WORKER_LINE=$(printf 'W  PUT creates, lived in: worker stopped %.1f req/s, running %.1f req/s (medians), ratio %s; rollups run: %s' \
+    "$(median "${off[@]}")" "$(median "${on[@]}")" "$(ratio "$(median "${on[@]}")" "$(median "${off[@]}")")" \
+    "$(su_sql -c "SELECT count(*) FROM jobs WHERE kind = 'rollup_indicators' AND status = 'succeeded'")")
+}
+WORKER_LINE=""
+
 if ((LIVED_IN)); then
   # A database that has lived: B's creates have grown children, an ANALYZE
   # has run over it (autovacuum does one as the registry grows; it is what
@@ -483,17 +527,13 @@ if ((LIVED_IN)); then
   # indicators after bursts of writes, as in production.
   say "lived in: ANALYZE, then baove-worker running"
   su_sql -c ANALYZE
-  set -m
-  DATABASE_URL=$APP_URL build/baove-worker 2>"$LOGS/worker.log" &
-  WORKER_PID=$!
-  set +m
-  sleep 1
-  kill -0 "$WORKER_PID" 2>/dev/null || { tail -n 20 "$LOGS/worker.log" >&2; die "baove-worker did not start"; }
+  start_worker
   WITH_PEER=$PEER
   scenario A2 "A2 GET, lived in" bench/get_child.lua bench/get_child.sql read "$WORK/ids" "$TOKEN"
   WITH_PEER=0
   scenario B2 "B2 PUT (new), lived in" bench/put_child.lua bench/put_child.sql create \
     "$TOKEN" "$DOCUMENT"
+  ((WORKER_PAIRS)) && worker_pairs
 fi
 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -530,6 +570,7 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
   printf '%s\n' "${SUMMARY_LINES[@]}"
   echo "(ratio = API req/s / pgbench tps, target >= 0.80; latencies in ms; API CPU: the API process's"
   echo " CPU time during the wrk run, all threads, in % of one core; the machine has $(nproc) x 100%)"
+  [[ -n $WORKER_LINE ]] && { echo; echo "$WORKER_LINE"; }
   if ((${#PEER_LINES[@]})); then
     echo
     echo "Against the Node peer (bench/peer/: node:http + pg, same statements, pool of $DB_CONNECTIONS):"
