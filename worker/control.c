@@ -167,15 +167,9 @@ static void on_enqueued(void *context, PGresult *result)
         log_event(LOG_WARN, "enqueue_failed", json_pack("{s:s}", "kind", kind));
 }
 
-/* The debounce ran out: queue the kinds that follow data changes.  Each is
- * one full pass over the data (a rollup: seconds of a core at 100 000
- * children) that competes with the writers who caused it, so it starts no
- * sooner than BAOVE_WORKER_CHANGE_INTERVAL_SECONDS after the previous one of
- * its kind started (whatever queued it).  Later changes find that job
- * waiting and ride along (job_enqueue's unique key), so a steady stream of
- * writes costs one pass per interval, and the last change of a burst is
- * still covered: the waiting job starts after it.  Several workers compute
- * the same run_at and the unique key keeps one job. */
+/* The debounce ran out: queue the kinds that follow data changes, spaced
+ * by job_enqueue_after_change() (BAOVE_WORKER_CHANGE_INTERVAL_SECONDS,
+ * BAOVE_WORKER_CHANGE_BUSY_PERCENT) so that writers do not pay for them. */
 static void on_debounce_timer(uv_timer_t *timer)
 {
     struct worker *worker = timer->data;
@@ -185,10 +179,8 @@ static void on_debounce_timer(uv_timer_t *timer)
         db_param_text(&params, jobs_on_change[i]);
         db_param_instant(&params, clock_now_us());
         db_param_integer(&params, worker->settings.change_interval_seconds);
-        if (!pgloop_query(&worker->control,
-                          "SELECT job_enqueue($1, $1, '{}', "
-                          "  greatest($2, (SELECT max(started_at) FROM jobs WHERE kind = $1) "
-                          "               + make_interval(secs => $3)), $2)",
+        db_param_integer(&params, worker->settings.change_busy_percent);
+        if (!pgloop_query(&worker->control, "SELECT job_enqueue_after_change($1, $2, $3, $4)",
                           &params, on_enqueued, (void *)jobs_on_change[i]))
             log_event(LOG_WARN, "enqueue_failed", json_pack("{s:s}", "kind", jobs_on_change[i]));
     }

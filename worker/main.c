@@ -84,6 +84,7 @@ static bool read_settings(struct worker_settings *settings, char *error, size_t 
         {"BAOVE_WORKER_DEBOUNCE_SECONDS", 5, 0, 3600, &settings->debounce_seconds},
         {"BAOVE_WORKER_CHANGE_INTERVAL_SECONDS", 60, 0, 86400,
          &settings->change_interval_seconds},
+        {"BAOVE_WORKER_CHANGE_BUSY_PERCENT", 10, 1, 100, &settings->change_busy_percent},
         {"BAOVE_WORKER_STOP_GRACE_SECONDS", 30, 0, 3600, &settings->stop_grace_seconds},
         {"BAOVE_JOB_RETRY_BASE_SECONDS", 10, 0, 86400, &jobs->retry_base_seconds},
         {"BAOVE_JOB_RETRY_MAX_SECONDS", 3600, 0, 7 * 86400, &jobs->retry_max_seconds},

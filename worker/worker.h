@@ -33,6 +33,7 @@ struct worker_settings {
     long long poll_seconds;         /* BAOVE_WORKER_POLL_SECONDS, 5 */
     long long debounce_seconds;     /* BAOVE_WORKER_DEBOUNCE_SECONDS, 5 */
     long long change_interval_seconds; /* BAOVE_WORKER_CHANGE_INTERVAL_SECONDS, 60 */
+    long long change_busy_percent;  /* BAOVE_WORKER_CHANGE_BUSY_PERCENT, 10 */
     long long stop_grace_seconds;   /* BAOVE_WORKER_STOP_GRACE_SECONDS, 30 */
     long long concurrency;          /* BAOVE_WORKER_CONCURRENCY, 1 */
     long long once_deadline_seconds; /* BAOVE_WORKER_ONCE_DEADLINE_SECONDS, 3600 */

@@ -659,6 +659,22 @@ static void changes_wake_the_worker_once_per_burst(void **state)
     assert_sql(&database,
                "SELECT string_agg(status, ',') FROM jobs WHERE kind = 'rollup_indicators'",
                "succeeded,succeeded");
+    /* A rollup that took 30 s (a large registry) keeps the next one 9 x 30 s
+     * away from its end (BAOVE_WORKER_CHANGE_BUSY_PERCENT 10), beyond the
+     * minute. */
+    free(sql(&database, "UPDATE jobs SET started_at = finished_at - interval '2 hours', "
+                        "       finished_at = finished_at - interval '1 hour' WHERE kind = 'rollup_indicators' "
+                        "  AND id <> (SELECT id FROM jobs WHERE kind = 'rollup_indicators' "
+                        "              ORDER BY finished_at DESC, started_at LIMIT 1)"));
+    free(sql(&database, "UPDATE jobs SET started_at = finished_at - interval '30 seconds', "
+                        "       finished_at = '" NOW "' "
+                        "WHERE kind = 'rollup_indicators' AND started_at = '" NOW "'"));
+    free(sql(&database, "SELECT pg_notify('baove_worker', 'changed')"));
+    sleep_seconds(1.5);
+    assert_sql(&database,
+               "SELECT rfc3339(run_at) FROM jobs "
+               "WHERE kind = 'rollup_indicators' AND status = 'queued'",
+               "2020-04-29T07:04:30+07:00");
     assert_int_equal(harness_stop(&worker), 0);
 }
 
