@@ -513,9 +513,11 @@ worker_pairs() {
     ROUND_LINES+=("$(printf 'W  round %d: running / stopped %s' "$round" "$(ratio "${on[-1]}" "${off[-1]}")")")
     say "${ROUND_LINES[-1]}"
   done
-  WORKER_LINE=$(printf 'W  PUT creates, lived in: worker stopped %.1f req/s, running %.1f req/s (medians), ratio %s; rollups run: %s' \
+  WORKER_LINE=$(printf 'W  PUT creates, lived in: worker stopped %.1f req/s, running %.1f req/s (medians), ratio %s; rollups so far: %s' \
     "$(median "${off[@]}")" "$(median "${on[@]}")" "$(ratio "$(median "${on[@]}")" "$(median "${off[@]}")")" \
-    "$(su_sql -c "SELECT count(*) FROM jobs WHERE kind = 'rollup_indicators' AND status = 'succeeded'")")
+    "$(su_sql -c "SELECT count(*) || ', ' || coalesce(round(sum(extract(epoch FROM finished_at - started_at)))::text, '0')
+                         || ' s of a core in all' FROM jobs
+                   WHERE kind = 'rollup_indicators' AND status = 'succeeded'")")
 }
 WORKER_LINE=""
 
