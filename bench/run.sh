@@ -495,7 +495,7 @@ stop_worker() { # SIGTERM lets a running job finish (BAOVE_WORKER_STOP_GRACE_SEC
 
 # W: creates with the worker stopped, then running, round by round.
 worker_pairs() {
-  local round off=() on=() state
+  local round off=() on=() pairs=() state
   say "W  PUT, worker stopped / running: warming up (${WARMUP}s)"
   ((WARMUP > 0)) && run_wrk W-warmup "$WARMUP" bench/put_child.lua "$TOKEN" "$DOCUMENT"
   for ((round = 1; round <= ROUNDS; round++)); do
@@ -510,11 +510,12 @@ worker_pairs() {
         "$round" "$state" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_MACHINE_BUSY")")
       say "${ROUND_LINES[-1]}"
     done
-    ROUND_LINES+=("$(printf 'W  round %d: running / stopped %s' "$round" "$(ratio "${on[-1]}" "${off[-1]}")")")
+    pairs+=("$(ratio "${on[-1]}" "${off[-1]}")")
+    ROUND_LINES+=("$(printf 'W  round %d: running / stopped %s' "$round" "${pairs[-1]}")")
     say "${ROUND_LINES[-1]}"
   done
-  WORKER_LINE=$(printf 'W  PUT creates, lived in: worker stopped %.1f req/s, running %.1f req/s (medians), ratio %s; rollups so far: %s' \
-    "$(median "${off[@]}")" "$(median "${on[@]}")" "$(ratio "$(median "${on[@]}")" "$(median "${off[@]}")")" \
+  WORKER_LINE=$(printf 'W  PUT creates, lived in: worker stopped %.1f req/s, running %.1f req/s (medians); running / stopped, median of the rounds: %s; rollups so far: %s' \
+    "$(median "${off[@]}")" "$(median "${on[@]}")" "$(median "${pairs[@]}")" \
     "$(su_sql -c "SELECT count(*) || ', ' || coalesce(round(sum(extract(epoch FROM finished_at - started_at)))::text, '0')
                          || ' s of a core in all' FROM jobs
                    WHERE kind = 'rollup_indicators' AND status = 'succeeded'")")
