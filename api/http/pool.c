@@ -261,6 +261,8 @@ PGconn *pool_acquire(enum pool_failure *failure)
     bool prepared = db_statements_prepared(connection, pool_statements);
     if (prepared && !db_prepare_statements(connection))
         log_event(LOG_WARN, "statement_cache_unavailable", NULL);
+    if (!db_pipeline_transactions(connection))
+        log_event(LOG_WARN, "pipelining_unavailable", NULL);
     log_event(LOG_DEBUG, "database_connected",
               json_pack("{s:s}", "statements", prepared ? "prepared" : "unnamed"));
     set_connection(slot, connection);

@@ -130,6 +130,16 @@ PGresult *operation_query(struct operation *operation, const char *sql,
     return NULL;
 }
 
+bool operation_command(struct operation *operation, const char *sql,
+                       const struct db_params *params, enum db_outcome *outcome)
+{
+    if (db_defer(operation->connection, sql, params))
+        return true; /* travels with the next statement or the COMMIT */
+    PGresult *result = operation_query(operation, sql, params, outcome);
+    PQclear(result);
+    return result != NULL;
+}
+
 enum db_outcome operation_query_document(struct operation *operation, const char *sql,
                                          const struct db_params *params)
 {

@@ -179,6 +179,14 @@ void operation_clear_problem(struct operation_problem *problem);
 PGresult *operation_query(struct operation *operation, const char *sql,
                           const struct db_params *params, enum db_outcome *outcome);
 
+/* Runs a statement whose result is only success or failure (set_config, an
+ * INSERT without RETURNING), or queues it to travel with the transaction's
+ * next statement or COMMIT in the same round trip (db_defer): its failure
+ * is then that statement's.  False, with *outcome as operation_query's,
+ * when it ran now and failed. */
+bool operation_command(struct operation *operation, const char *sql,
+                       const struct db_params *params, enum db_outcome *outcome);
+
 /* Runs a statement whose first value (JSON text) is the answer, kept as
  * the operation's document. */
 enum db_outcome operation_query_document(struct operation *operation, const char *sql,
