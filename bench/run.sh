@@ -41,6 +41,10 @@
 #   BENCH_PEER            1: also measure the Node peer (bench/peer/: node:http + pg,
 #                         the same statements and pool size) in scenario A's rounds (1)
 #   BENCH_PEER_PORT       the peer's port                    (8098)
+#   BENCH_BASELINE_API    a second baove-api binary (say, a build of main) run
+#                         beside this one on BENCH_BASELINE_PORT (HTTP_PORT + 1) and
+#                         driven right after it in every round: A/B ratios from
+#                         interleaved rounds (unset: none)
 #   BENCH_LIVED_IN        1: then A and B again "lived in": after an ANALYZE of
 #                         the grown database, with baove-worker running at the
 #                         default log level (1)
@@ -68,6 +72,9 @@ HTTP_PORT=${BENCH_HTTP_PORT:-8099}
 PEER=${BENCH_PEER:-1}
 PEER_PORT=${BENCH_PEER_PORT:-8098}
 LIVED_IN=${BENCH_LIVED_IN:-1}
+BASELINE_API=${BENCH_BASELINE_API:-}
+BASELINE_PORT=${BENCH_BASELINE_PORT:-$((HTTP_PORT + 1))}
+[[ -z $BASELINE_API || -x $BASELINE_API ]] || die "BENCH_BASELINE_API ($BASELINE_API) is not an executable"
 [[ -z ${BENCH_API_THREADS:-} ]] ||
   die "BENCH_API_THREADS is gone: the API now runs a thread per HTTP connection and a pool of database connections (set BENCH_DB_CONNECTIONS)"
 for setting in CHILDREN DURATION ROUNDS WARMUP CONNECTIONS WRK_THREADS PGBENCH_THREADS \
@@ -111,6 +118,7 @@ cmake --build build -j2 >&2
 
 API_PID=""
 PEER_PID=""
+BASELINE_PID=""
 WORKER_PID=""
 CLEANED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/baove-bench.XXXXXX")
@@ -134,7 +142,7 @@ cleanup() {
     wait "$API_PID" 2>/dev/null || true
   fi
   local pid
-  for pid in $PEER_PID $WORKER_PID; do
+  for pid in $PEER_PID $BASELINE_PID $WORKER_PID; do
     kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   done
   bash scripts/pg.sh stop || true
@@ -203,6 +211,20 @@ done
 if ((!ready)); then
   tail -n 20 "$LOGS/api.log" >&2 || true
   die "baove-api did not become ready on $BASE_URL"
+fi
+
+# The baseline API (BENCH_BASELINE_API): the same settings, its own port.
+if [[ -n $BASELINE_API ]]; then
+  set -m
+  DATABASE_URL=$APP_URL BAOVE_HTTP_ADDR=127.0.0.1 BAOVE_HTTP_PORT=$BASELINE_PORT \
+    BAOVE_DB_CONNECTIONS=$DB_CONNECTIONS BAOVE_HTTP_MAX_CONNECTIONS_PER_IP=$per_ip \
+    BAOVE_LOG_LEVEL=warn "$BASELINE_API" 2>"$LOGS/baseline.log" &
+  BASELINE_PID=$!
+  set +m
+  for ((i = 0; i < 150; i++)); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$BASELINE_PORT/readyz") == 200 ]] && break
+    sleep 0.1
+  done
 fi
 
 # The Node peer (scenario A): its npm packages from the lockfile, then the
@@ -393,7 +415,7 @@ scenario() {
   local key=$1 title=$2 lua=$3 script=$4 action=$5
   shift 5
   local rps=() tps=() pool=() a50=() a99=() p50=() p99=() api_cpu=() round
-  local peer=() peer50=() peer99=() peer_cpu=()
+  local peer=() peer50=() peer99=() peer_cpu=() baseline=()
   say "$title: warming up (${WARMUP}s of each)"
   if ((WARMUP > 0)); then
     run_wrk "$key-warmup" "$WARMUP" "$lua" "$@"
@@ -417,6 +439,21 @@ scenario() {
       "$key" "$round" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_API_CPU" "$WRK_API_MS" \
       "$WRK_MACHINE_BUSY" "$PGB_TPS" "$PGB_P50" "$PGB_P99" "$(ratio "$WRK_RPS" "$PGB_TPS")")")
     say "${ROUND_LINES[-1]}"
+
+    if [[ -n $BASELINE_API ]]; then
+      # The baseline API, right after this one: interleaved A/B rounds.
+      su_sql -c CHECKPOINT
+      audit_mark "$action"
+      TARGET_URL=http://127.0.0.1:$BASELINE_PORT TARGET_PID=$BASELINE_PID
+      run_wrk "$key-$round-baseline" "$DURATION" "$lua" "$@"
+      TARGET_URL=$BASE_URL TARGET_PID=$API_PID
+      audit_check "$action" "$title, round $round: baseline API" "$WRK_REQUESTS" "$CONNECTIONS"
+      baseline+=("$WRK_RPS")
+      ROUND_LINES+=("$(printf '%-2s round %d: baseline API %7.1f req/s (p50 %6.2f, p99 %6.2f ms; CPU %3d%%, %.3f ms/req)  API/baseline %s' \
+        "$key" "$round" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_API_CPU" "$WRK_API_MS" \
+        "$(ratio "${rps[-1]}" "$WRK_RPS")")")
+      say "${ROUND_LINES[-1]}"
+    fi
 
     if ((WITH_PEER)); then
       # The Node peer: the same requests, statements and pool size.
@@ -454,6 +491,10 @@ scenario() {
     "$m_rps" "$m_tps" "$(ratio "$m_rps" "$m_tps")" \
     "$(median "${a50[@]}")" "$(median "${a99[@]}")" "$(median "${p50[@]}")" "$(median "${p99[@]}")" \
     "$(median "${api_cpu[@]}")%")")
+  if [[ -n $BASELINE_API ]]; then
+    SUMMARY_LINES+=("$(printf '   baseline API: median %.1f req/s, API/baseline %s' \
+      "$(median "${baseline[@]}")" "$(ratio "$m_rps" "$(median "${baseline[@]}")")")")
+  fi
   if ((WITH_PEER)); then
     PEER_LINES+=("$(printf '%-29s %10.1f %12.1f %6s %8.2f %8.2f %8s' "$title" "$m_rps" \
       "$(median "${peer[@]}")" "$(ratio "$m_rps" "$(median "${peer[@]}")")" \
