@@ -544,6 +544,8 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # never more.
 API_BACKENDS=$(su_sql -c "SELECT count(*) FROM pg_stat_activity
                             WHERE application_name = 'baove-api' AND datname = '$DB'")
+# (The baseline API, when there is one, holds as many of its own.)
+[[ -z $BASELINE_API ]] || API_BACKENDS=$((API_BACKENDS / 2))
 ((API_BACKENDS <= DB_CONNECTIONS)) ||
   die "the API holds $API_BACKENDS database connections with BAOVE_DB_CONNECTIONS=$DB_CONNECTIONS"
 
