@@ -45,6 +45,8 @@
 #                         beside this one on BENCH_BASELINE_PORT (HTTP_PORT + 1) and
 #                         driven right after it in every round: A/B ratios from
 #                         interleaved rounds (unset: none)
+#   BENCH_LEAST           1: also run pgbench on the least SQL each job needs in one
+#                         round trip (bench/*_least.sql: the physical limit) (1)
 #   BENCH_LIVED_IN        1: then A and B again "lived in": after an ANALYZE of
 #                         the grown database, with baove-worker running at the
 #                         default log level (1)
@@ -70,6 +72,7 @@ DB_CONNECTIONS=${BENCH_DB_CONNECTIONS:-$((4 * $(getconf _NPROCESSORS_ONLN)))}
 POOL_COMPARISON=${BENCH_POOL_COMPARISON:-1}
 HTTP_PORT=${BENCH_HTTP_PORT:-8099}
 PEER=${BENCH_PEER:-1}
+LEAST=${BENCH_LEAST:-1}
 PEER_PORT=${BENCH_PEER_PORT:-8098}
 LIVED_IN=${BENCH_LIVED_IN:-1}
 BASELINE_API=${BENCH_BASELINE_API:-}
@@ -395,6 +398,7 @@ SUMMARY_LINES=()
 POOL_LINES=()
 PEER_LINES=()
 WITH_PEER=0
+LEAST_SCRIPT="" # set per scenario: its least-SQL pgbench script (BENCH_LEAST)
 
 # Checks that each run did its work: one audit entry per request or
 # transaction, plus at most one per client for those still in flight when
@@ -415,7 +419,7 @@ scenario() {
   local key=$1 title=$2 lua=$3 script=$4 action=$5
   shift 5
   local rps=() tps=() pool=() a50=() a99=() p50=() p99=() api_cpu=() round
-  local peer=() peer50=() peer99=() peer_cpu=() baseline=()
+  local peer=() peer50=() peer99=() peer_cpu=() baseline=() least=()
   say "$title: warming up (${WARMUP}s of each)"
   if ((WARMUP > 0)); then
     run_wrk "$key-warmup" "$WARMUP" "$lua" "$@"
@@ -434,11 +438,24 @@ scenario() {
     run_pgbench "$key-$round" "$DURATION" "$script" "$CONNECTIONS" "$PGBENCH_THREADS"
     audit_check "$action" "$title, round $round: pgbench" "$PGB_TRANSACTIONS" "$CONNECTIONS"
     rps+=("$WRK_RPS"); tps+=("$PGB_TPS"); api_cpu+=("$WRK_API_CPU")
+    local same_tps=$PGB_TPS same_p50=$PGB_P50 same_p99=$PGB_P99
     a50+=("$WRK_P50"); a99+=("$WRK_P99"); p50+=("$PGB_P50"); p99+=("$PGB_P99")
     ROUND_LINES+=("$(printf '%-2s round %d: API %7.1f req/s (p50 %6.2f, p99 %6.2f ms; API CPU %3d%%, %.3f ms/req; machine busy %3d%%)  pgbench %7.1f tps (p50 %6.2f, p99 %6.2f ms)  ratio %s' \
       "$key" "$round" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_API_CPU" "$WRK_API_MS" \
-      "$WRK_MACHINE_BUSY" "$PGB_TPS" "$PGB_P50" "$PGB_P99" "$(ratio "$WRK_RPS" "$PGB_TPS")")")
+      "$WRK_MACHINE_BUSY" "$same_tps" "$same_p50" "$same_p99" "$(ratio "$WRK_RPS" "$same_tps")")")
     say "${ROUND_LINES[-1]}"
+
+    if [[ -n $LEAST_SCRIPT ]]; then
+      # The least SQL the job needs, in one round trip (the physical limit).
+      su_sql -c CHECKPOINT
+      audit_mark "$action"
+      run_pgbench "$key-$round-least" "$DURATION" "$LEAST_SCRIPT" "$CONNECTIONS" "$PGBENCH_THREADS"
+      audit_check "$action" "$title, round $round: pgbench, least SQL" "$PGB_TRANSACTIONS" "$CONNECTIONS"
+      least+=("$PGB_TPS")
+      ROUND_LINES+=("$(printf '%-2s round %d: pgbench, least SQL in one round trip %7.1f tps (p50 %6.2f, p99 %6.2f ms)  API/least %s' \
+        "$key" "$round" "$PGB_TPS" "$PGB_P50" "$PGB_P99" "$(ratio "${rps[-1]}" "$PGB_TPS")")")
+      say "${ROUND_LINES[-1]}"
+    fi
 
     if [[ -n $BASELINE_API ]]; then
       # The baseline API, right after this one: interleaved A/B rounds.
@@ -491,6 +508,10 @@ scenario() {
     "$m_rps" "$m_tps" "$(ratio "$m_rps" "$m_tps")" \
     "$(median "${a50[@]}")" "$(median "${a99[@]}")" "$(median "${p50[@]}")" "$(median "${p99[@]}")" \
     "$(median "${api_cpu[@]}")%")")
+  if [[ -n $LEAST_SCRIPT ]]; then
+    SUMMARY_LINES+=("$(printf '   least SQL in one round trip (%s): median %.1f tps, API/least %s' \
+      "$LEAST_SCRIPT" "$(median "${least[@]}")" "$(ratio "$m_rps" "$(median "${least[@]}")")")")
+  fi
   if [[ -n $BASELINE_API ]]; then
     SUMMARY_LINES+=("$(printf '   baseline API: median %.1f req/s, API/baseline %s' \
       "$(median "${baseline[@]}")" "$(ratio "$m_rps" "$(median "${baseline[@]}")")")")
@@ -510,9 +531,11 @@ scenario() {
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 WITH_PEER=$PEER
+LEAST_SCRIPT=$( ((LEAST)) && echo bench/get_child_least.sql)
 scenario A "A  GET /v1/children/{id}" bench/get_child.lua bench/get_child.sql read \
   "$WORK/ids" "$TOKEN"
 WITH_PEER=0
+LEAST_SCRIPT=$( ((LEAST)) && echo bench/put_child_least.sql)
 scenario B "B  PUT /v1/children/{id} (new)" bench/put_child.lua bench/put_child.sql create \
   "$TOKEN" "$DOCUMENT"
 
@@ -531,8 +554,10 @@ if ((LIVED_IN)); then
   sleep 1
   kill -0 "$WORKER_PID" 2>/dev/null || { tail -n 20 "$LOGS/worker.log" >&2; die "baove-worker did not start"; }
   WITH_PEER=$PEER
+  LEAST_SCRIPT=$( ((LEAST)) && echo bench/get_child_least.sql)
   scenario A2 "A2 GET, lived in" bench/get_child.lua bench/get_child.sql read "$WORK/ids" "$TOKEN"
   WITH_PEER=0
+  LEAST_SCRIPT=$( ((LEAST)) && echo bench/put_child_least.sql)
   scenario B2 "B2 PUT (new), lived in" bench/put_child.lua bench/put_child.sql create \
     "$TOKEN" "$DOCUMENT"
 fi
