@@ -398,6 +398,7 @@ SUMMARY_LINES=()
 POOL_LINES=()
 PEER_LINES=()
 WITH_PEER=0
+SCENARIO_RPS=0 # the last scenario's median API req/s (its peak), for half_peak
 LEAST_SCRIPT="" # set per scenario: its least-SQL pgbench script (BENCH_LEAST)
 
 # Checks that each run did its work: one audit entry per request or
@@ -413,6 +414,23 @@ audit_check() { # action what counted clients
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+# half_peak KEY TITLE PEAK_RPS: scenario A's reads again at about half of the
+# peak the rounds measured, for latency at a load the API carries rather than
+# at saturation: every wrk connection pauses CONNECTIONS / (PEAK / 2) seconds
+# between requests (bench/get_child_paced.lua), so the rate lands a little
+# under half (each request's own latency adds to the pause).
+half_peak() {
+  local key=$1 title=$2 peak=$3 pause
+  pause=$(awk -v c="$CONNECTIONS" -v p="$peak" 'BEGIN {printf "%d", 1000 * c / (p / 2)}')
+  su_sql -c CHECKPOINT
+  audit_mark read
+  run_wrk "$key-half" "$DURATION" bench/get_child_paced.lua "$WORK/ids" "$TOKEN" "$pause"
+  audit_check read "$title at half of peak" "$WRK_REQUESTS" "$CONNECTIONS"
+  SUMMARY_LINES+=("$(printf '   at half of peak (a %d ms pause per connection): %.1f req/s = %.0f %% of the peak, p50 %.2f ms, p99 %.2f ms' \
+    "$pause" "$WRK_RPS" "$(awk -v a="$WRK_RPS" -v b="$peak" 'BEGIN {print 100 * a / b}')" "$WRK_P50" "$WRK_P99")")
+  say "${SUMMARY_LINES[-1]}"
+}
 
 # scenario KEY TITLE LUA SCRIPT AUDIT_ACTION LUA_ARGS...
 scenario() {
@@ -504,6 +522,7 @@ scenario() {
   local m_rps m_tps m_pool
   m_rps=$(median "${rps[@]}")
   m_tps=$(median "${tps[@]}")
+  SCENARIO_RPS=$m_rps
   SUMMARY_LINES+=("$(printf '%-29s %10.1f %12.1f %6s %8.2f %8.2f %8.2f %8.2f %8s' "$title" \
     "$m_rps" "$m_tps" "$(ratio "$m_rps" "$m_tps")" \
     "$(median "${a50[@]}")" "$(median "${a99[@]}")" "$(median "${p50[@]}")" "$(median "${p99[@]}")" \
@@ -534,6 +553,7 @@ WITH_PEER=$PEER
 LEAST_SCRIPT=$( ((LEAST)) && echo bench/get_child_least.sql)
 scenario A "A  GET /v1/children/{id}" bench/get_child.lua bench/get_child.sql read \
   "$WORK/ids" "$TOKEN"
+half_peak A "A  GET /v1/children/{id}" "$SCENARIO_RPS"
 WITH_PEER=0
 LEAST_SCRIPT=$( ((LEAST)) && echo bench/put_child_least.sql)
 scenario B "B  PUT /v1/children/{id} (new)" bench/put_child.lua bench/put_child.sql create \
@@ -556,6 +576,7 @@ if ((LIVED_IN)); then
   WITH_PEER=$PEER
   LEAST_SCRIPT=$( ((LEAST)) && echo bench/get_child_least.sql)
   scenario A2 "A2 GET, lived in" bench/get_child.lua bench/get_child.sql read "$WORK/ids" "$TOKEN"
+  half_peak A2 "A2 GET, lived in" "$SCENARIO_RPS"
   WITH_PEER=0
   LEAST_SCRIPT=$( ((LEAST)) && echo bench/put_child_least.sql)
   scenario B2 "B2 PUT (new), lived in" bench/put_child.lua bench/put_child.sql create \
