@@ -21,7 +21,7 @@ static void not_ready_because(struct request *request, PGconn *connection,
 {
     const char *state = db_sqlstate(result);
     if (db_connection_lost(connection, result)) {
-        pool_discard(connection);
+        pool_discard(pool_primary, connection);
         request->database = NULL;
         reply_problem(request, PROBLEM_NOT_READY, "The database connection was lost.");
     } else if (strcmp(state, "42P01") == 0) {
@@ -45,7 +45,7 @@ static void not_ready_because(struct request *request, PGconn *connection,
 void handle_readyz(struct request *request)
 {
     enum pool_failure failure;
-    PGconn *connection = pool_acquire(&failure);
+    PGconn *connection = pool_acquire(pool_primary, &failure);
     if (connection == NULL) {
         reply_problem(request, PROBLEM_NOT_READY,
                       failure == POOL_BUSY ? "Every database connection is busy."
@@ -80,7 +80,7 @@ void handle_metrics(struct request *request)
     /* The queue depth comes from the database; without one (busy or down)
      * the other metrics are still worth serving. */
     enum pool_failure failure;
-    request->database = pool_acquire(&failure); /* given back after the handler */
+    request->database = pool_acquire(pool_primary, &failure); /* given back after the handler */
     char *text = metrics_render(&length, request->database);
     if (text == NULL) {
         reply_problem(request, PROBLEM_INTERNAL, "Out of memory rendering metrics.");

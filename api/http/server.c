@@ -24,6 +24,7 @@
 #include "http/metrics.h"
 #include "http/connections.h"
 #include "http/proxies.h"
+#include "http/replica.h"
 #include "http/request_input.h"
 #include "http/stream.h"
 #include "http/workers.h"
@@ -141,7 +142,7 @@ void reply_etag(struct request *request, long long version)
 void request_discard_database(struct request *request)
 {
     if (request->database != NULL)
-        pool_discard(request->database);
+        pool_discard(pool_primary, request->database);
     request->database = NULL;
 }
 
@@ -207,8 +208,9 @@ void request_client_address(const struct request *request, char *out, size_t siz
 
 void request_release_database(struct request *request)
 {
-    pool_release(request->database);
+    pool_release(pool_primary, request->database);
     request->database = NULL;
+    replica_release(request);
 }
 
 void request_run_aside(struct request *request, void (*aside)(struct request *request),
@@ -225,7 +227,7 @@ PGconn *request_database(struct request *request)
     if (request->database != NULL)
         return request->database;
     enum pool_failure failure;
-    request->database = pool_acquire(&failure);
+    request->database = pool_acquire(pool_primary, &failure);
     if (request->database == NULL && failure == POOL_BUSY) {
         reply_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
@@ -344,7 +346,9 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
 
 static void request_free(struct request *request)
 {
-    pool_release(request->database); /* when a handler did not run to its end */
+    /* when a handler did not run to its end */
+    pool_release(pool_primary, request->database);
+    replica_release(request);
     if (request->free_handler_state != NULL)
         request->free_handler_state(request->handler_state);
     free(request->path);

@@ -177,7 +177,11 @@ static enum db_outcome check_cursor(struct operation *operation)
     } else if (strcmp(feed->identity, feed->database) != 0) {
         outcome = refuse_foreign_cursor(operation, "another database's identity");
     } else if (db_bool(result, 0, 2)) {
-        outcome = refuse_foreign_cursor(operation, "a position this database has not reached");
+        /* A hot standby may simply not have replayed it yet: the primary
+         * answers (never an empty page for a position the client holds). */
+        outcome = operation->on_replica
+                      ? operation_replica_behind(operation)
+                      : refuse_foreign_cursor(operation, "a position this database has not reached");
     } else if (db_bool(result, 0, 3)) {
         outcome = refuse_expired_cursor(operation);
     }
@@ -322,7 +326,7 @@ static enum db_outcome read_feed(struct operation *operation)
 }
 
 static const struct operation_steps feed_steps = {
-    .action = "list", .query = read_feed, .status = 200};
+    .action = "list", .query = read_feed, .status = 200, .replica = true};
 
 /* ---- Accept: application/x-ndjson: the whole pull, streamed ------------- */
 
