@@ -7,6 +7,7 @@
 #include "db.h"
 #include "http/handlers.h"
 #include "http/metrics.h"
+#include "http/replica.h"
 
 void handle_healthz(struct request *request)
 {
@@ -68,10 +69,15 @@ void handle_readyz(struct request *request)
                       "build needs %d. Run baove-admin migrate.", version, BAOVE_SCHEMA_VERSION);
         return;
     }
-    reply_json(request, 200,
-               json_pack("{s:s, s:s, s:I, s:i}", "status", "ready", "database", "ok",
-                         "schema_version", version, "expected_schema_version",
-                         BAOVE_SCHEMA_VERSION));
+    json_t *ready = json_pack("{s:s, s:s, s:I, s:i}", "status", "ready", "database", "ok",
+                              "schema_version", version, "expected_schema_version",
+                              BAOVE_SCHEMA_VERSION);
+    /* A standby that is down does not make the service unready: its reads
+     * go to the primary.  It is reported, with how far behind it is. */
+    json_t *replica = replica_readiness(connection);
+    if (replica != NULL)
+        json_object_set_new(ready, "replica", replica);
+    reply_json(request, 200, ready);
 }
 
 void handle_metrics(struct request *request)
