@@ -12,6 +12,7 @@
  *     standby cannot catch up, from the standby once it has;
  *   - a feed cursor naming an entry the standby has not replayed is
  *     answered by the primary, never with a page that misses what follows;
+ *   - a read whose audit entry the primary refuses is not answered (503);
  *   - /readyz reports the standby's lag; with the standby down, reads go
  *     to the primary (200, logged once), and /readyz stays ready. */
 #include <setjmp.h>
@@ -276,6 +277,30 @@ static void a_standby_behind_gives_the_read_to_the_primary(void **state)
     free(cursor);
 }
 
+/* A read the standby served whose audit entry the primary cannot take is
+ * not handed out: 503, and nothing of it in the answer. */
+static void an_unaudited_read_is_not_answered(void **state)
+{
+    (void)state;
+    long served = replica_reads("replica", "caught_up");
+    char *revoked = harness_sql(database.admin_url, "REVOKE INSERT ON audit_log FROM baove_app");
+    assert_non_null(revoked);
+    free(revoked);
+    const char *headers[] = {"X-Request-Id: replica-unaudited", NULL};
+    struct http_options options = {.path = "/v1/children?limit=500", .token = token,
+                                   .headers = headers};
+    struct http_response *refused = http_call(&api, &options);
+    char *granted = harness_sql(database.admin_url, "GRANT INSERT ON audit_log TO baove_app");
+    assert_non_null(granted);
+    free(granted);
+    assert_int_equal(refused->status, 503);
+    assert_string_equal(refused->content_type, "application/problem+json");
+    assert_non_null(strstr(json_text(refused->json, "type", NULL), "database-unavailable"));
+    assert_null(strstr(refused->body, "7e910000-0000-4000-8000-000000000001"));
+    http_free(refused);
+    assert_int_equal(replica_reads("replica", "caught_up"), served + 1);
+}
+
 /* A streamed pull (NDJSON) through the standby. */
 static void the_ndjson_feed_streams_from_the_standby(void **state)
 {
@@ -321,6 +346,7 @@ int main(void)
         cmocka_unit_test(the_standby_serves_lists_and_the_feed_with_your_writes),
         cmocka_unit_test(a_standby_behind_gives_the_read_to_the_primary),
         cmocka_unit_test(the_ndjson_feed_streams_from_the_standby),
+        cmocka_unit_test(an_unaudited_read_is_not_answered),
         cmocka_unit_test(without_the_standby_reads_go_to_the_primary),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
