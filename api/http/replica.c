@@ -129,13 +129,6 @@ void replica_fall_back(struct request *request, enum replica_fallback why)
         note_state(false, lost ? REPLICA_UNREACHABLE : why);
 }
 
-void replica_release(struct request *request)
-{
-    if (request->read_database != NULL)
-        pool_release(pool_replica, request->read_database);
-    request->read_database = NULL;
-}
-
 bool replica_commit_position(PGconn *connection, char out[REPLICA_POSITION_SIZE])
 {
     out[0] = '\0';

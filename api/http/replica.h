@@ -41,9 +41,6 @@ PGconn *replica_connection(struct request *request);
  * then runs on the primary: discarded when lost. */
 void replica_fall_back(struct request *request, enum replica_fallback why);
 
-/* Gives the request's standby connection back (when it holds one). */
-void replica_release(struct request *request);
-
 /* The primary's WAL position now, after a COMMIT on connection: what a
  * read must have replayed to see it.  False (out left "") when it cannot
  * be read; the write stands all the same. */

@@ -24,7 +24,6 @@
 #include "http/metrics.h"
 #include "http/connections.h"
 #include "http/proxies.h"
-#include "http/replica.h"
 #include "http/request_input.h"
 #include "http/stream.h"
 #include "http/workers.h"
@@ -210,7 +209,8 @@ void request_release_database(struct request *request)
 {
     pool_release(pool_primary, request->database);
     request->database = NULL;
-    replica_release(request);
+    pool_release(pool_replica, request->read_database);
+    request->read_database = NULL;
 }
 
 void request_run_aside(struct request *request, void (*aside)(struct request *request),
@@ -346,9 +346,7 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
 
 static void request_free(struct request *request)
 {
-    /* when a handler did not run to its end */
-    pool_release(pool_primary, request->database);
-    replica_release(request);
+    request_release_database(request); /* when a handler did not run to its end */
     if (request->free_handler_state != NULL)
         request->free_handler_state(request->handler_state);
     free(request->path);
