@@ -1,5 +1,5 @@
 #include "harness.h"
-#include "read_replica.h"
+#include "standby.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>

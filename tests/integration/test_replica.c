@@ -25,26 +25,17 @@
 #include <string.h>
 
 #include "harness.h"
+#include "standby.h"
 
 #define NOW "2020-04-29T07:00:00+07:00"
 /* How long a read waits for the standby: bounds the test's paused reads. */
 #define READ_WAIT_MS "1500"
 
 static struct test_database database;
-static char standby_directory[1024], standby_port[16];
+static struct test_standby standby;
 static char standby_superuser_url[512];
 static struct test_process api;
 static char *token;
-
-/* pg.sh of the standby (its directory and port). */
-static bool standby_ctl(const char *action, const char *argument, char *out, size_t size)
-{
-    char directory[1100], port[40];
-    snprintf(directory, sizeof directory, "BAOVE_PG_DIR=%s", standby_directory);
-    snprintf(port, sizeof port, "BAOVE_PG_PORT=%s", standby_port);
-    const char *env[] = {directory, port, NULL};
-    return harness_pg_ctl(env, action, argument, out, size);
-}
 
 static void standby_sql(const char *query, const char *expected)
 {
@@ -60,23 +51,11 @@ static int setup(void **state)
     (void)state;
     if (!harness_create_database_on("baove_t_replica", true, true, NOW, &database))
         return -1;
-    snprintf(standby_directory, sizeof standby_directory, "%s-replica",
-             harness_env("BAOVE_PG_DIR"));
-    const char *fixed_port = getenv("BAOVE_TEST_STANDBY_PORT");
-    bool built = false;
-    /* A free port can be taken in between: a few attempts. */
-    for (int attempt = 0; attempt < 3 && !built; attempt++) {
-        snprintf(standby_port, sizeof standby_port, "%d",
-                 fixed_port != NULL ? atoi(fixed_port) : harness_free_port());
-        const char *argv[] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL"), "standby",
-                              standby_directory, standby_port, NULL};
-        built = harness_run(argv, NULL, NULL, NULL) == 0;
-    }
-    if (!built)
+    if (!standby_build(&standby, "replica"))
         return -1;
     /* The superuser (trusted on the socket) pauses and resumes replay. */
     char admin_url[512];
-    if (!standby_ctl("admin-url", database.name, admin_url, sizeof admin_url))
+    if (!standby_ctl(&standby, "admin-url", database.name, admin_url, sizeof admin_url))
         return -1;
     char *user = strstr(admin_url, "user=baove_owner");
     if (user == NULL)
@@ -85,7 +64,7 @@ static int setup(void **state)
              (int)(user - admin_url), admin_url, user + strlen("user=baove_owner"));
 
     char read_url[512], read_env[600];
-    if (!standby_ctl("url", database.name, read_url, sizeof read_url))
+    if (!standby_ctl(&standby, "url", database.name, read_url, sizeof read_url))
         return -1;
     snprintf(read_env, sizeof read_env, "BAOVE_READ_DATABASE_URL=%s", read_url);
     const char *env[] = {"BAOVE_NOW=" NOW, read_env, "BAOVE_READ_WAIT_MS=" READ_WAIT_MS, NULL};
@@ -100,7 +79,7 @@ static int teardown(void **state)
     (void)state;
     free(token);
     int stopped = harness_stop(&api);
-    standby_ctl("destroy", NULL, NULL, 0);
+    standby_ctl(&standby, "destroy", NULL, NULL, 0);
     return stopped == 0 ? 0 : -1;
 }
 
@@ -321,7 +300,7 @@ static void the_ndjson_feed_streams_from_the_standby(void **state)
 static void without_the_standby_reads_go_to_the_primary(void **state)
 {
     (void)state;
-    assert_true(standby_ctl("stop", NULL, NULL, 0));
+    assert_true(standby_ctl(&standby, "stop", NULL, NULL, 0));
     long unreachable = replica_reads("primary", "unreachable");
     for (int read = 0; read < 3; read++) {
         struct http_response *list = read_with("/v1/children?limit=500", "replica-down", NULL);

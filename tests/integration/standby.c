@@ -1,18 +1,50 @@
-#include "read_replica.h"
+#include "standby.h"
 
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 
-/* The standby of this test program, and the latest position a request must
- * see.  Global because the harness is one client per program; the position
- * is under a lock since a test may call the API from several threads. */
-static char standby_directory[1024], standby_port[16];
-static bool standby_built;
+bool standby_ctl(const struct test_standby *standby, const char *action, const char *argument,
+                 char *out, size_t size)
+{
+    char directory[1100], port[40];
+    snprintf(directory, sizeof directory, "BAOVE_PG_DIR=%s", standby->directory);
+    snprintf(port, sizeof port, "BAOVE_PG_PORT=%s", standby->port);
+    const char *env[] = {directory, port, NULL};
+    return harness_pg_ctl(env, action, argument, out, size);
+}
+
+bool standby_build(struct test_standby *standby, const char *suffix)
+{
+    snprintf(standby->directory, sizeof standby->directory, "%s-%s",
+             harness_env("BAOVE_PG_DIR"), suffix);
+    const char *fixed_port = getenv("BAOVE_TEST_STANDBY_PORT");
+    for (int attempt = 0; attempt < 3; attempt++) {
+        snprintf(standby->port, sizeof standby->port, "%d",
+                 fixed_port != NULL ? atoi(fixed_port) : harness_free_port());
+        const char *argv[] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL"), "standby",
+                              standby->directory, standby->port, NULL};
+        if (harness_run(argv, NULL, NULL, NULL) == 0)
+            return true;
+        struct timespec pause = {1, 0};
+        nanosleep(&pause, NULL);
+    }
+    return false;
+}
+
+/* ---- read-replica mode ----------------------------------------------------- */
+
+/* The standby of this test program in read-replica mode, and the latest
+ * position a request must see.  Global because the harness is one client
+ * per program; the position is under a lock since a test may call the API
+ * from several threads. */
+static struct test_standby replica;
+static bool replica_built;
 static pthread_mutex_t position_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t latest_position;
 
@@ -20,31 +52,6 @@ bool read_replica_enabled(void)
 {
     const char *mode = getenv("BAOVE_TEST_READ_REPLICA");
     return mode != NULL && strcmp(mode, "1") == 0;
-}
-
-static bool standby_ctl(const char *action, const char *argument, char *out, size_t size)
-{
-    char directory[1100], port[40];
-    snprintf(directory, sizeof directory, "BAOVE_PG_DIR=%s", standby_directory);
-    snprintf(port, sizeof port, "BAOVE_PG_PORT=%s", standby_port);
-    const char *env[] = {directory, port, NULL};
-    return harness_pg_ctl(env, action, argument, out, size);
-}
-
-static bool build_standby(const char *program)
-{
-    snprintf(standby_directory, sizeof standby_directory, "%s-replica-%s",
-             harness_env("BAOVE_PG_DIR"), program);
-    const char *fixed_port = getenv("BAOVE_TEST_STANDBY_PORT");
-    /* A free port can be taken in between: a few attempts. */
-    for (int attempt = 0; attempt < 3 && !standby_built; attempt++) {
-        snprintf(standby_port, sizeof standby_port, "%d",
-                 fixed_port != NULL ? atoi(fixed_port) : harness_free_port());
-        const char *argv[] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL"), "standby",
-                              standby_directory, standby_port, NULL};
-        standby_built = harness_run(argv, NULL, NULL, NULL) == 0;
-    }
-    return standby_built;
 }
 
 /* "16/B374D848" as a number; 0 when it is not one. */
@@ -80,9 +87,12 @@ void read_replica_header(char *out, size_t size)
 
 bool read_replica_attach(struct test_database *database)
 {
-    if (!standby_built && !build_standby(database->name))
+    char suffix[80];
+    snprintf(suffix, sizeof suffix, "replica-%s", database->name);
+    if (!replica_built && !(replica_built = standby_build(&replica, suffix)))
         return false;
-    if (!standby_ctl("url", database->name, database->read_url, sizeof database->read_url))
+    if (!standby_ctl(&replica, "url", database->name, database->read_url,
+                     sizeof database->read_url))
         return false;
     /* What migrate and seed wrote: the API reads it from the standby too. */
     char *position = harness_sql(database->admin_url, "SELECT pg_current_wal_insert_lsn()");
@@ -118,7 +128,7 @@ bool read_replica_served(const struct test_process *api)
 
 void read_replica_finish(void)
 {
-    if (standby_built)
-        standby_ctl("destroy", NULL, NULL, 0);
-    standby_built = false;
+    if (replica_built)
+        standby_ctl(&replica, "destroy", NULL, NULL, 0);
+    replica_built = false;
 }
