@@ -28,8 +28,10 @@
 #include "standby.h"
 
 #define NOW "2020-04-29T07:00:00+07:00"
-/* How long a read waits for the standby: bounds the test's paused reads. */
-#define READ_WAIT_MS "1500"
+/* How long a read waits for the standby: long enough for a loaded machine
+ * to replay a write, and what each read with a position waits while replay
+ * is paused. */
+#define READ_WAIT_MS "4000"
 
 static struct test_database database;
 static struct test_standby standby;
@@ -180,6 +182,28 @@ static void the_standby_serves_lists_and_the_feed_with_your_writes(void **state)
     audited_on_primary("replica-feed-1", "changes", id);
 }
 
+/* A batch answers one position for all its items. */
+static void a_batch_answers_its_position_too(void **state)
+{
+    (void)state;
+    const char *id = "7e910000-0000-4000-8000-000000000004";
+    const char *batch =
+        "{\"items\":[{\"method\":\"PUT\",\"path\":\"/v1/children/"
+        "7e910000-0000-4000-8000-000000000004\",\"body\":{\"unit\":\"29980\","
+        "\"full_name\":\"Trần Văn Bảo\",\"sex\":\"male\",\"date_of_birth\":\"2013-02-03\","
+        "\"registered_on\":\"2020-06-10\"}}]}";
+    struct http_response *answered = http_post_json(&api, "/v1/batch", token, batch);
+    assert_int_equal(answered->status, 200);
+    const char *header = http_header(answered, "Baove-Consistent-After");
+    assert_non_null(header);
+    char position[64];
+    snprintf(position, sizeof position, "%s", header);
+    http_free(answered);
+    struct http_response *list = read_with("/v1/children?limit=500", "replica-batch", position);
+    assert_true(body_has(list, id));
+    http_free(list);
+}
+
 /* Follows the feed from its start to the log: the cursor to go on with. */
 static char *feed_position(const char *position)
 {
@@ -323,6 +347,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(readiness_reports_the_standby),
         cmocka_unit_test(the_standby_serves_lists_and_the_feed_with_your_writes),
+        cmocka_unit_test(a_batch_answers_its_position_too),
         cmocka_unit_test(a_standby_behind_gives_the_read_to_the_primary),
         cmocka_unit_test(the_ndjson_feed_streams_from_the_standby),
         cmocka_unit_test(an_unaudited_read_is_not_answered),
