@@ -191,9 +191,12 @@ static void a_batch_answers_its_position_too(void **state)
         "{\"items\":[{\"method\":\"PUT\",\"path\":\"/v1/children/"
         "7e910000-0000-4000-8000-000000000004\",\"body\":{\"unit\":\"29980\","
         "\"full_name\":\"Trần Văn Bảo\",\"sex\":\"male\",\"date_of_birth\":\"2013-02-03\","
-        "\"registered_on\":\"2020-06-10\"}}]}";
+        "\"registered_on\":\"2020-01-02\"}}]}";
     struct http_response *answered = http_post_json(&api, "/v1/batch", token, batch);
     assert_int_equal(answered->status, 200);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(answered->json, "items"), 0), "status")),
+                     201);
     const char *header = http_header(answered, "Baove-Consistent-After");
     assert_non_null(header);
     char position[64];
