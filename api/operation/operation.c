@@ -109,6 +109,12 @@ void operation_refuse_failure(struct operation *operation, enum db_failure failu
     }
 }
 
+enum db_outcome operation_replica_behind(struct operation *operation)
+{
+    operation->replica_behind = true;
+    return DB_ROLLBACK;
+}
+
 enum db_outcome operation_failed(struct operation *operation, const char *what,
                                  const PGresult *result)
 {

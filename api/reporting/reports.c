@@ -463,7 +463,7 @@ static enum db_outcome list_reports(struct operation *operation)
 
 static const struct operation_steps list_steps = {
     .action = "list", .query = list_reports, .status = 200, .quiet_read = true,
-    .quiet_refusals = true};
+    .quiet_refusals = true, .replica = true};
 
 void handle_reports_list(struct request *request)
 {
@@ -579,7 +579,7 @@ static enum db_outcome read_summary(struct operation *operation)
 
 static const struct operation_steps summary_steps = {
     .action = "read", .query = read_summary, .status = 200, .quiet_read = true,
-    .quiet_refusals = true};
+    .quiet_refusals = true, .replica = true};
 
 void handle_report_summary(struct request *request)
 {
