@@ -487,7 +487,10 @@ void handle_reports_list(struct request *request)
  * not yet reported, and the district aggregate of the indicator snapshots
  * frozen in the reports submitted: per indicator code, numerators and
  * denominators summed and rates recomputed from the sums (per mille, round
- * half up, as the indicators compute them), never averaged. */
+ * half up, as the indicators compute them), never averaged; each rate beside
+ * the summary unit's own target (plan_unit_target: its own, else the plan's)
+ * and its status at the cut-off.  Each commune's frozen items carry its own
+ * target already (the rollup's). */
 static const char summary_sql[] =
     "WITH expected AS (SELECT * FROM expected_communes($1, $2::date)), "
     "rows AS (SELECT e.code, e.name, r.status, r.submitted_at, r.on_time, r.accepted_at, "
@@ -525,8 +528,14 @@ static const char summary_sql[] =
     "       'denominator', denominator, "
     "       'value', CASE WHEN scale <> 'per_mille' THEN numerator "
     "                     WHEN denominator > 0 "
-    "                     THEN (2000 * numerator + denominator) / (2 * denominator) END) "
-    "       ORDER BY position, code), '[]') FROM items))::text "
+    "                     THEN (2000 * numerator + denominator) / (2 * denominator) END, "
+    "       'target', target, "
+    "       'status', indicator_status(numerator, denominator, target ->> 'comparator', "
+    "                                  (target ->> 'numerator')::bigint, "
+    "                                  (target ->> 'denominator')::bigint, 1, 1, true)) "
+    "       ORDER BY position, code), '[]') "
+    "     FROM (SELECT items.*, plan_unit_target(p.year, items.code, $1) AS target "
+    "             FROM items LEFT JOIN report_periods p ON p.key = $3) targeted))::text "
     "  FROM rows";
 
 /* For the spreadsheet: each expected commune's figures as its report froze

@@ -12,6 +12,8 @@
  *   - `baove-worker --once` on 29/4/2026 07:30 computes the 2026
  *     indicators (GET is then 200 with the plan's targets) and sends the
  *     −14 reminder of the 6-month report to the 10 communes;
+ *   - Xã Long Khánh's own csc_rate target is the one its indicators, its
+ *     report and its summary compare with; the other units take the plan's;
  *   - the daily job gives a plan written by another path (SQL) its
  *     periods;
  *   - the working-day calendar: 2026 computed by default (Tết from the
@@ -38,7 +40,8 @@ static const char plan_2026[] =
     "{\"title\":\"Kế hoạch thực hiện Chương trình Bảo vệ trẻ em năm 2026\","
     "\"reference\":\"12/KH-UBND\",\"unit\":\"82\","
     "\"targets\":[{\"code\":\"csc_rate\",\"comparator\":\"lt\",\"numerator\":5,"
-    "\"denominator\":200,\"description\":\"Children in special circumstances below 2.5 %\"},"
+    "\"denominator\":200,\"description\":\"Children in special circumstances below 2.5 %\","
+    "\"units\":[{\"unit\":\"29983\",\"numerator\":1,\"denominator\":100}]},"
     "{\"code\":\"csc_supported_rate\",\"comparator\":\"ge\",\"numerator\":95,"
     "\"denominator\":100,\"description\":\"At least 95 % supported\"}],"
     "\"fund_targets\":[{\"unit\":\"82\",\"amount_vnd\":150000000},"
@@ -149,7 +152,8 @@ static void only_valid_plans_by_officers(void **state)
         "PUT", "/v1/plans/2026", district,
         "{\"title\":\"\",\"reference\":\"x\",\"unit\":\"82\",\"targets\":["
         "{\"code\":\"csc_rate\",\"comparator\":\"about\",\"numerator\":1,\"denominator\":0,"
-        "\"description\":\"d\"}],\"fund_targets\":[{\"unit\":\"82\"}]}",
+        "\"description\":\"d\",\"units\":[{\"unit\":\"29971\",\"denominator\":0}]}],"
+        "\"fund_targets\":[{\"unit\":\"82\"}]}",
         NULL);
     assert_int_equal(bad->status, 422);
     const char *body = bad->body;
@@ -157,11 +161,17 @@ static void only_valid_plans_by_officers(void **state)
     assert_non_null(strstr(body, "\"/targets/0/comparator\""));
     assert_non_null(strstr(body, "\"/targets/0/denominator\""));
     assert_non_null(strstr(body, "\"/fund_targets/0/amount_vnd\""));
+    assert_non_null(strstr(body, "\"/targets/0/units/0/numerator\""));
+    assert_non_null(strstr(body, "\"/targets/0/units/0/denominator\""));
     http_free(bad);
     /* Codes are resolved in the database: unknown, twice, not under the plan. */
     struct http_response *units = call(
         "PUT", "/v1/plans/2026", district,
-        "{\"title\":\"t\",\"reference\":\"r\",\"unit\":\"82\",\"targets\":[],"
+        "{\"title\":\"t\",\"reference\":\"r\",\"unit\":\"82\",\"targets\":["
+        "{\"code\":\"csc_rate\",\"comparator\":\"lt\",\"numerator\":1,\"denominator\":50,"
+        "\"description\":\"d\",\"units\":[{\"unit\":\"99999\",\"numerator\":1,\"denominator\":9},"
+        "{\"unit\":\"29971\",\"numerator\":1,\"denominator\":9},"
+        "{\"unit\":\"29971\",\"numerator\":2,\"denominator\":9}]}],"
         "\"fund_targets\":[{\"unit\":\"99999\",\"amount_vnd\":1},"
         "{\"unit\":\"29978\",\"amount_vnd\":1},{\"unit\":\"29978\",\"amount_vnd\":2},"
         "{\"unit\":\"29977\",\"amount_vnd\":1}]}",
@@ -171,6 +181,9 @@ static void only_valid_plans_by_officers(void **state)
     assert_null(strstr(units->body, "\"/fund_targets/1/unit\""));
     assert_non_null(strstr(units->body, "\"/fund_targets/2/unit\""));
     assert_non_null(strstr(units->body, "\"/fund_targets/3/unit\""));
+    assert_non_null(strstr(units->body, "\"/targets/0/units/0/unit\""));
+    assert_null(strstr(units->body, "\"/targets/0/units/1/unit\""));
+    assert_non_null(strstr(units->body, "\"/targets/0/units/2/unit\""));
     http_free(units);
     assert_query("SELECT count(*)::text FROM plans WHERE year = 2026", "0");
 }
@@ -190,6 +203,11 @@ static void plan_2026_through_the_api(void **state)
     assert_string_equal(json_text(json_array_get(periods, 0), "due_on", NULL), "2026-05-13");
     assert_string_equal(json_text(json_array_get(periods, 1), "key", NULL), "2026");
     assert_string_equal(json_text(json_array_get(periods, 1), "due_on", NULL), "2026-11-12");
+    const json_t *own = json_array_get(
+        json_object_get(json_array_get(json_object_get(created->json, "targets"), 0), "units"),
+        0);
+    assert_string_equal(json_text(own, "unit", NULL), "29983");
+    assert_int_equal(json_integer_value(json_object_get(own, "denominator")), 100);
     http_free(created);
 
     struct http_response *listed =
@@ -249,6 +267,70 @@ static void the_worker_runs_2026(void **state)
                                          NULL);
     assert_int_equal(summary->status, 200);
     http_free(summary);
+}
+
+/* The target an item of `items` is compared with, as "comparator n/d" (the
+ * caller frees). */
+static char *target_of(const json_t *items, const char *code)
+{
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const json_t *item = json_array_get(items, i);
+        if (strcmp(json_text(item, "code", NULL), code) != 0)
+            continue;
+        const json_t *target = json_object_get(item, "target");
+        char text[96];
+        snprintf(text, sizeof text, "%s %lld/%lld", json_text(target, "comparator", NULL),
+                 (long long)json_integer_value(json_object_get(target, "numerator")),
+                 (long long)json_integer_value(json_object_get(target, "denominator")));
+        return strdup(text);
+    }
+    fail_msg("no item %s", code);
+    return NULL;
+}
+
+static void expect_target(const char *path, const char *code, const char *expected)
+{
+    struct http_response *response = call("GET", path, district, NULL, NULL);
+    if (response->status != 200)
+        fprintf(stderr, "%s: %s\n", path, response->body);
+    assert_int_equal(response->status, 200);
+    char *target = target_of(json_object_get(response->json, "items") != NULL
+                                 ? json_object_get(response->json, "items")
+                                 : json_object_get(response->json, "indicators"),
+                             code);
+    assert_string_equal(target, expected);
+    free(target);
+    http_free(response);
+}
+
+/* Xã Long Khánh's own csc_rate target (1/100) in its indicators, its
+ * report and the summaries; the other units take the plan's (5/200). */
+static void each_unit_against_its_own_target(void **state)
+{
+    (void)state;
+    expect_target("/v1/indicators?unit=29983&period=2026", "csc_rate", "lt 1/100");
+    expect_target("/v1/indicators?unit=29971&period=2026", "csc_rate", "lt 5/200");
+    expect_target("/v1/indicators?unit=82&period=2026", "csc_rate", "lt 5/200");
+    expect_target("/v1/indicators?unit=29983&period=2026", "csc_supported_rate", "ge 95/100");
+    static const char report[] =
+        "{\"narrative\":{\"results\":\"Tập huấn cộng tác viên.\"},"
+        "\"activities\":{\"forum_participants\":12}}";
+    struct http_response *draft =
+        call("PUT", "/v1/reports/2026S1/29983", commune, report, NULL);
+    assert_int_equal(draft->status, 201);
+    http_free(draft);
+    struct http_response *submitted =
+        call("POST", "/v1/reports/2026S1/29983/submit", commune, NULL, "\"1\"");
+    assert_int_equal(submitted->status, 200);
+    char *frozen = target_of(json_object_get(json_object_get(submitted->json, "indicators"),
+                                             "items"), "csc_rate");
+    assert_string_equal(frozen, "lt 1/100");
+    free(frozen);
+    http_free(submitted);
+    expect_target("/v1/reports/2026S1/summary?unit=29983", "csc_rate", "lt 1/100");
+    expect_target("/v1/reports/2026S1/summary?unit=82", "csc_rate", "lt 5/200");
+    assert_query("SELECT plan_unit_target(2026::smallint, 'csc_rate', id) ->> 'scope' "
+                 "  FROM units WHERE code = '29983' AND valid_to IS NULL", "unit");
 }
 
 /* A plan written by another path gets its periods from the daily job. */
@@ -406,6 +488,7 @@ int main(void)
         cmocka_unit_test(only_valid_plans_by_officers),
         cmocka_unit_test(plan_2026_through_the_api),
         cmocka_unit_test(the_worker_runs_2026),
+        cmocka_unit_test(each_unit_against_its_own_target),
         cmocka_unit_test(the_daily_job_fills_in_periods),
         cmocka_unit_test(calendars_default_and_decided),
         cmocka_unit_test(a_deadline_across_tet_2026),

@@ -1,5 +1,6 @@
 -- The API's representation of a plan year (GET/PUT /v1/plans/{year}): the
--- plan, its indicator targets, the fund's targets per unit and the year's
+-- plan, its indicator targets (each with its per-unit overrides), the
+-- fund's targets per unit and the year's
 -- report periods.
 CREATE OR REPLACE FUNCTION plan_document(plan plans) RETURNS json
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -9,7 +10,12 @@ CREATE OR REPLACE FUNCTION plan_document(plan plans) RETURNS json
         'unit', (SELECT u.code FROM units u WHERE u.id = plan.unit_id),
         'targets', coalesce((SELECT json_agg(json_build_object(
                        'code', t.code, 'comparator', t.comparator, 'numerator', t.numerator,
-                       'denominator', t.denominator, 'description', t.description)
+                       'denominator', t.denominator, 'description', t.description,
+                       'units', coalesce((SELECT json_agg(json_build_object(
+                                    'unit', u.code, 'numerator', o.numerator,
+                                    'denominator', o.denominator) ORDER BY u.code)
+                                  FROM plan_unit_targets o JOIN units u ON u.id = o.unit_id
+                                 WHERE o.year = t.year AND o.code = t.code), '[]'))
                        ORDER BY t.code)
                      FROM plan_targets t WHERE t.year = plan.year), '[]'),
         'fund_targets', coalesce((SELECT json_agg(json_build_object(
