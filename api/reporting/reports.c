@@ -437,20 +437,44 @@ struct report_list {
     const char *unit;
 };
 
+/* A list's ?unit= names a unit of some period's tree in the caller's scope
+ * (870 for 2020 after the reorganisation, 82 for 2026); false (after a 404,
+ * as for an absent record) when it names none. */
+static bool list_unit_known(struct operation *operation, const char *code,
+                            enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, code);
+    PGresult *result = operation_query(
+        operation,
+        "SELECT EXISTS (SELECT 1 FROM units u WHERE u.code = $1 "
+        "                  AND u.id IN (SELECT id FROM scope_units()))",
+        &params, outcome);
+    if (result == NULL)
+        return false;
+    bool known = db_bool(result, 0, 0);
+    PQclear(result);
+    if (!known)
+        *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found",
+                                    "No such unit in your scope.");
+    return known;
+}
+
+/* The reports of a period, or all; with ?unit=, those under the unit with
+ * that code in the tree valid on each period's cut-off (as indicators and
+ * summaries resolve it): a 2020 report stays under 870 after the
+ * reorganisation of 2025, a 2026 report is under 82. */
 static enum db_outcome list_reports(struct operation *operation)
 {
     struct report_list *list = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
-    long long unit_id = scope_list_unit(operation, list->unit, &outcome);
-    if (unit_id < 0)
+    if (list->unit != NULL && !list_unit_known(operation, list->unit, &outcome))
         return outcome;
-    char today[CLOCK_DATE_SIZE];
-    operation_today(today);
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, list->period);
-    db_param_id(&params, unit_id);
-    db_param_text(&params, today);
+    db_param_text(&params, list->unit);
     return operation_query_document(
         operation,
         "SELECT json_build_object('items', coalesce(json_agg(report_document(r) "
@@ -458,7 +482,11 @@ static enum db_outcome list_reports(struct operation *operation)
         "  FROM reports r JOIN report_periods p ON p.key = r.period_key "
         "  JOIN units u ON u.id = r.unit_id "
         " WHERE ($1::text IS NULL OR r.period_key = $1) "
-        "   AND ($2::bigint IS NULL OR r.unit_id IN (SELECT id FROM unit_subtree($2, $3)))", &params);
+        "   AND ($2::text IS NULL OR r.unit_id IN ( "
+        "        SELECT s.id FROM units f CROSS JOIN LATERAL unit_subtree(f.id, p.covers_to) s "
+        "         WHERE f.code = $2 AND f.id IN (SELECT id FROM scope_units()) "
+        "           AND f.valid_from <= p.covers_to "
+        "           AND (f.valid_to IS NULL OR f.valid_to >= p.covers_to)))", &params);
 }
 
 static const struct operation_steps list_steps = {

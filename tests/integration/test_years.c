@@ -14,6 +14,8 @@
  *     −14 reminder of the 6-month report to the 10 communes;
  *   - Xã Long Khánh's own csc_rate target is the one its indicators, its
  *     report and its summary compare with; the other units take the plan's;
+ *   - the report list's ?unit= resolves the unit in each period's tree
+ *     (870 for 2020, 82 for 2026);
  *   - the daily job gives a plan written by another path (SQL) its
  *     periods;
  *   - the working-day calendar: 2026 computed by default (Tết from the
@@ -333,6 +335,51 @@ static void each_unit_against_its_own_target(void **state)
                  "  FROM units WHERE code = '29983' AND valid_to IS NULL", "unit");
 }
 
+/* "period unit, ..." of the reports GET /v1/reports?unit=`code` lists. */
+static void expect_reports_under(const char *code, const char *expected)
+{
+    char path[64], listed[256] = "";
+    snprintf(path, sizeof path, "/v1/reports?unit=%s", code);
+    struct http_response *response = call("GET", path, district, NULL, NULL);
+    assert_int_equal(response->status, 200);
+    const json_t *items = json_object_get(response->json, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const json_t *report = json_array_get(items, i);
+        size_t used = strlen(listed);
+        snprintf(listed + used, sizeof listed - used, "%s%s %s", i > 0 ? ", " : "",
+                 json_text(report, "period", NULL), json_text(report, "unit", NULL));
+    }
+    http_free(response);
+    assert_string_equal(listed, expected);
+}
+
+/* The list's ?unit= resolves the unit in each period's tree: a 2020 report
+ * of Xã Long Khánh A stays under 870 (a district that ended in 2025), the
+ * 2026 one of Xã Long Khánh is under 82; the code 29983 is Long Khánh B in
+ * 2020 and Long Khánh in 2026. */
+static void reports_listed_in_their_periods_tree(void **state)
+{
+    (void)state;
+    PGconn *connection = PQconnectdb(database.admin_url);
+    assert_int_equal(PQstatus(connection), CONNECTION_OK);
+    PGresult *result = PQexec(connection,
+                              "INSERT INTO reports (period_key, unit_id, created_at, updated_at) "
+                              "SELECT '2020S1', id, now(), now() FROM units "
+                              " WHERE code = '29980' AND valid_from <= '2020-04-30' "
+                              "   AND valid_to >= '2020-04-30'");
+    assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
+    assert_string_equal(PQcmdTuples(result), "1");
+    PQclear(result);
+    PQfinish(connection);
+    expect_reports_under("870", "2020S1 29980");
+    expect_reports_under("29980", "2020S1 29980");
+    expect_reports_under("82", "2026S1 29983");
+    expect_reports_under("29983", "2026S1 29983");
+    struct http_response *unknown = call("GET", "/v1/reports?unit=99999", district, NULL, NULL);
+    assert_int_equal(unknown->status, 404);
+    http_free(unknown);
+}
+
 /* A plan written by another path gets its periods from the daily job. */
 static void the_daily_job_fills_in_periods(void **state)
 {
@@ -489,6 +536,7 @@ int main(void)
         cmocka_unit_test(plan_2026_through_the_api),
         cmocka_unit_test(the_worker_runs_2026),
         cmocka_unit_test(each_unit_against_its_own_target),
+        cmocka_unit_test(reports_listed_in_their_periods_tree),
         cmocka_unit_test(the_daily_job_fills_in_periods),
         cmocka_unit_test(calendars_default_and_decided),
         cmocka_unit_test(a_deadline_across_tet_2026),
