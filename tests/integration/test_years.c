@@ -17,7 +17,8 @@
  *   - the report list's ?unit= resolves the unit in each period's tree
  *     (870 for 2020, 82 for 2026);
  *   - the daily job gives a plan written by another path (SQL) its
- *     periods;
+ *     periods, and from 1/12 carries 2026's plan forward as 2027's
+ *     (idempotent; an officer's PUT clears the mark);
  *   - the working-day calendar: 2026 computed by default (Tết from the
  *     lunar calendar), 2020 exactly as seeded; a detailed assessment on the
  *     eve of the 2026 break gets its plan deadline after it, by default and
@@ -388,15 +389,60 @@ static void the_daily_job_fills_in_periods(void **state)
     assert_int_equal(PQstatus(connection), CONNECTION_OK);
     PGresult *result = PQexec(connection,
                               "INSERT INTO plans (year, title, reference, unit_id) "
-                              "SELECT 2027, 'Kế hoạch 2027', 'draft', id FROM units "
+                              "SELECT 2030, 'Kế hoạch 2030', 'draft', id FROM units "
                               " WHERE code = '82'");
     assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
     PQclear(result);
     PQfinish(connection);
+    run_worker("2026-11-30T01:30:00+07:00");
+    assert_query("SELECT string_agg(key || ' ' || due_on, ', ' ORDER BY due_on) "
+                 "FROM report_periods WHERE year = 2030",
+                 "2030S1 2030-05-13, 2030 2030-11-12");
+    /* Before December, next year's plan is not carried forward. */
+    assert_query("SELECT count(*)::text FROM plans WHERE year = 2027", "0");
+}
+
+/* From 1/12 the yearly job carries the plan forward: 2027 gets 2026's
+ * targets (Xã Long Khánh's own included), fund targets and periods, marked
+ * as carried forward and audited as the worker; a second run changes
+ * nothing; an officer's PUT clears the mark. */
+static void next_years_plan_carried_forward(void **state)
+{
+    (void)state;
     run_worker("2026-12-01T01:30:00+07:00");
+    struct http_response *plan = call("GET", "/v1/plans/2027", district, NULL, NULL);
+    if (plan->status != 200)
+        fprintf(stderr, "%s\n", plan->body);
+    assert_int_equal(plan->status, 200);
+    assert_int_equal(json_integer_value(json_object_get(plan->json, "carried_forward_from")),
+                     2026);
+    assert_string_equal(json_text(plan->json, "title", NULL),
+                        "Kế hoạch thực hiện Chương trình Bảo vệ trẻ em năm 2027");
+    assert_string_equal(json_text(plan->json, "unit", NULL), "82");
+    http_free(plan);
+    assert_query("SELECT string_agg(format('%s %s %s/%s', t.code, t.comparator, t.numerator, "
+                 "       t.denominator), ', ' ORDER BY t.code) FROM plan_targets t "
+                 " WHERE t.year = 2027",
+                 "csc_rate lt 5/200, csc_supported_rate ge 95/100");
+    assert_query("SELECT string_agg(format('%s %s %s/%s', o.code, u.code, o.numerator, "
+                 "       o.denominator), ', ') FROM plan_unit_targets o "
+                 "  JOIN units u ON u.id = o.unit_id WHERE o.year = 2027",
+                 "csc_rate 29983 1/100");
+    assert_query("SELECT string_agg(u.code || ' ' || f.amount_vnd, ', ' ORDER BY u.code) "
+                 "  FROM fund_targets f JOIN units u ON u.id = f.unit_id WHERE f.year = 2027",
+                 "82 150000000");
     assert_query("SELECT string_agg(key || ' ' || due_on, ', ' ORDER BY due_on) "
                  "FROM report_periods WHERE year = 2027",
                  "2027S1 2027-05-13, 2027 2027-11-12");
+    run_worker("2026-12-02T01:30:00+07:00");
+    assert_query("SELECT version::text FROM plans WHERE year = 2027", "1");
+    assert_query("SELECT string_agg(actor || ' ' || role || ' ' || action, ', ') "
+                 "  FROM audit_log WHERE resource_type = 'plans' AND actor = 'baove-worker'",
+                 "baove-worker system create");
+    struct http_response *written = call("PUT", "/v1/plans/2027", district, plan_2026, "\"1\"");
+    assert_int_equal(written->status, 200);
+    assert_true(json_is_null(json_object_get(written->json, "carried_forward_from")));
+    http_free(written);
 }
 
 /* ---- the working-day calendar ---------------------------------------------------- */
@@ -538,6 +584,7 @@ int main(void)
         cmocka_unit_test(each_unit_against_its_own_target),
         cmocka_unit_test(reports_listed_in_their_periods_tree),
         cmocka_unit_test(the_daily_job_fills_in_periods),
+        cmocka_unit_test(next_years_plan_carried_forward),
         cmocka_unit_test(calendars_default_and_decided),
         cmocka_unit_test(a_deadline_across_tet_2026),
     };

@@ -1,7 +1,8 @@
 -- The API's representation of a plan year (GET/PUT /v1/plans/{year}): the
 -- plan, its indicator targets (each with its per-unit overrides), the
 -- fund's targets per unit and the year's
--- report periods.
+-- report periods; carried_forward_from, the year the yearly job copied it
+-- from, until an officer writes it.
 CREATE OR REPLACE FUNCTION plan_document(plan plans) RETURNS json
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
@@ -24,6 +25,7 @@ CREATE OR REPLACE FUNCTION plan_document(plan plans) RETURNS json
                          WHERE f.year = plan.year), '[]'),
         'report_periods', coalesce((SELECT json_agg(report_period_document(r) ORDER BY r.due_on)
                               FROM report_periods r WHERE r.year = plan.year), '[]'),
+        'carried_forward_from', plan.carried_forward_from,
         'version', plan.version, 'updated_at', rfc3339(plan.updated_at))
     $$;
 GRANT EXECUTE ON FUNCTION plan_document(plans) TO baove_app;

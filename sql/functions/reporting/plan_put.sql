@@ -57,11 +57,16 @@ BEGIN
         RETURN errors;
     END IF;
 
-    INSERT INTO plans AS p (year, title, reference, unit_id, version, updated_at)
-    VALUES (plan_year, plan ->> 'title', plan ->> 'reference', plan_unit, 1, now)
+    -- carried_forward_from: only plan_carry_forward's body has it (the API
+    -- refuses the member), so an officer's PUT clears the mark.
+    INSERT INTO plans AS p (year, title, reference, unit_id, version, updated_at,
+                            carried_forward_from)
+    VALUES (plan_year, plan ->> 'title', plan ->> 'reference', plan_unit, 1, now,
+            (plan ->> 'carried_forward_from')::smallint)
     ON CONFLICT (year) DO UPDATE
        SET title = EXCLUDED.title, reference = EXCLUDED.reference, unit_id = EXCLUDED.unit_id,
-           version = p.version + 1, updated_at = EXCLUDED.updated_at;
+           version = p.version + 1, updated_at = EXCLUDED.updated_at,
+           carried_forward_from = EXCLUDED.carried_forward_from;
 
     DELETE FROM plan_targets t
      WHERE t.year = plan_year
