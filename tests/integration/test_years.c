@@ -16,6 +16,8 @@
  *     report and its summary compare with; the other units take the plan's;
  *   - the report list's ?unit= resolves the unit in each period's tree
  *     (870 for 2020, 82 for 2026);
+ *   - since 1/7/2025 the province (82) holds a fund target and gets the
+ *     copies of late reminders that went to the district before;
  *   - the daily job gives a plan written by another path (SQL) its
  *     periods, and from 1/12 carries 2026's plan forward as 2027's
  *     (idempotent; an officer's PUT clears the mark);
@@ -381,6 +383,40 @@ static void reports_listed_in_their_periods_tree(void **state)
     http_free(unknown);
 }
 
+/* Since 1/7/2025 the communes report to the province: its fund target is
+ * in its indicators, and a reminder after the due date is copied to its
+ * channels (before 1/7/2025, the district's). */
+static void the_province_takes_the_districts_place(void **state)
+{
+    (void)state;
+    expect_target("/v1/indicators?unit=82&period=2026", "fund_raised_vnd", "ge 150000000/1");
+    struct http_response *channel =
+        call("PUT", "/v1/units/82/channels/mail", district,
+             "{\"kind\":\"email\",\"address\":\"so-yte@dongthap.gov.vn\"}", NULL);
+    assert_int_equal(channel->status, 201);
+    http_free(channel);
+    channel = call("PUT", "/v1/units/29971/channels/mail", district,
+                   "{\"kind\":\"email\",\"address\":\"ubnd@thuongphuoc.gov.vn\"}", NULL);
+    assert_int_equal(channel->status, 201);
+    http_free(channel);
+    /* The day after the 6-month report's due date (offset +1): the four
+     * communes that have not submitted (29983 has) are reminded, and each
+     * reminder is copied to the province. */
+    run_worker("2026-05-14T07:30:00+07:00");
+    assert_query("SELECT string_agg(u.code, ' ' ORDER BY u.code) FROM report_reminders r "
+                 "  JOIN units u ON u.id = r.unit_id "
+                 " WHERE r.period_key = '2026S1' AND r.offset_days = 1",
+                 "29971 29978 29992 30154");
+    assert_query("SELECT string_agg(split_part(n.dedup_key, ':', 3), ' ' ORDER BY n.dedup_key) "
+                 "  FROM notifications n JOIN units u ON u.id = n.unit_id "
+                 " WHERE u.code = '82' AND n.kind = 'report.reminder'",
+                 "29971 29978 29992 30154");
+    assert_query("SELECT count(*)::text FROM notifications n JOIN units u ON u.id = n.unit_id "
+                 " WHERE u.code = '29971' AND n.kind = 'report.reminder' "
+                 "   AND n.dedup_key LIKE 'report:2026S1:29971:1:%'",
+                 "1");
+}
+
 /* A plan written by another path gets its periods from the daily job. */
 static void the_daily_job_fills_in_periods(void **state)
 {
@@ -583,6 +619,7 @@ int main(void)
         cmocka_unit_test(the_worker_runs_2026),
         cmocka_unit_test(each_unit_against_its_own_target),
         cmocka_unit_test(reports_listed_in_their_periods_tree),
+        cmocka_unit_test(the_province_takes_the_districts_place),
         cmocka_unit_test(the_daily_job_fills_in_periods),
         cmocka_unit_test(next_years_plan_carried_forward),
         cmocka_unit_test(calendars_default_and_decided),
