@@ -33,13 +33,20 @@ static int print_json_answer(PGconn *connection, const char *what, const char *s
     return ok ? 0 : 1;
 }
 
-int admin_units_apply(PGconn *connection, int argc, char **argv)
+/* `--on YYYY-MM-DD` as the whole of argv; false after the usage of `command`. */
+static bool only_a_date(int argc, char **argv, const char *command)
 {
     struct civil_date on;
-    if (argc != 2 || strcmp(argv[0], "--on") != 0 || !date_parse(argv[1], &on)) {
-        fprintf(stderr, "usage: baove-admin units apply --on YYYY-MM-DD\n");
+    if (argc == 2 && strcmp(argv[0], "--on") == 0 && date_parse(argv[1], &on))
+        return true;
+    fprintf(stderr, "usage: baove-admin units %s --on YYYY-MM-DD\n", command);
+    return false;
+}
+
+int admin_units_apply(PGconn *connection, int argc, char **argv)
+{
+    if (!only_a_date(argc, argv, "apply"))
         return 2;
-    }
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, argv[1]);
@@ -52,11 +59,8 @@ int admin_units_apply(PGconn *connection, int argc, char **argv)
 
 int admin_units_successions(PGconn *connection, int argc, char **argv)
 {
-    struct civil_date on;
-    if (argc != 2 || strcmp(argv[0], "--on") != 0 || !date_parse(argv[1], &on)) {
-        fprintf(stderr, "usage: baove-admin units successions --on YYYY-MM-DD\n");
+    if (!only_a_date(argc, argv, "successions"))
         return 2;
-    }
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, argv[1]);

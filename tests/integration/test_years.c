@@ -69,6 +69,18 @@ static void assert_query(const char *sql, const char *expected)
     assert_true(harness_query_equals(&database, sql, expected));
 }
 
+/* A row written as the owner, past the API (another path than its own). */
+static void insert_one_row(const char *sql)
+{
+    PGconn *connection = PQconnectdb(database.admin_url);
+    assert_int_equal(PQstatus(connection), CONNECTION_OK);
+    PGresult *result = PQexec(connection, sql);
+    assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
+    assert_string_equal(PQcmdTuples(result), "1");
+    PQclear(result);
+    PQfinish(connection);
+}
+
 static void run_worker(const char *now)
 {
     char setting[64];
@@ -363,17 +375,10 @@ static void expect_reports_under(const char *code, const char *expected)
 static void reports_listed_in_their_periods_tree(void **state)
 {
     (void)state;
-    PGconn *connection = PQconnectdb(database.admin_url);
-    assert_int_equal(PQstatus(connection), CONNECTION_OK);
-    PGresult *result = PQexec(connection,
-                              "INSERT INTO reports (period_key, unit_id, created_at, updated_at) "
-                              "SELECT '2020S1', id, now(), now() FROM units "
-                              " WHERE code = '29980' AND valid_from <= '2020-04-30' "
-                              "   AND valid_to >= '2020-04-30'");
-    assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
-    assert_string_equal(PQcmdTuples(result), "1");
-    PQclear(result);
-    PQfinish(connection);
+    insert_one_row("INSERT INTO reports (period_key, unit_id, created_at, updated_at) "
+                   "SELECT '2020S1', id, now(), now() FROM units "
+                   " WHERE code = '29980' AND valid_from <= '2020-04-30' "
+                   "   AND valid_to >= '2020-04-30'");
     expect_reports_under("870", "2020S1 29980");
     expect_reports_under("29980", "2020S1 29980");
     expect_reports_under("82", "2026S1 29983");
@@ -421,15 +426,8 @@ static void the_province_takes_the_districts_place(void **state)
 static void the_daily_job_fills_in_periods(void **state)
 {
     (void)state;
-    PGconn *connection = PQconnectdb(database.admin_url);
-    assert_int_equal(PQstatus(connection), CONNECTION_OK);
-    PGresult *result = PQexec(connection,
-                              "INSERT INTO plans (year, title, reference, unit_id) "
-                              "SELECT 2030, 'Kế hoạch 2030', 'draft', id FROM units "
-                              " WHERE code = '82'");
-    assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
-    PQclear(result);
-    PQfinish(connection);
+    insert_one_row("INSERT INTO plans (year, title, reference, unit_id) "
+                   "SELECT 2030, 'Kế hoạch 2030', 'draft', id FROM units WHERE code = '82'");
     run_worker("2026-11-30T01:30:00+07:00");
     assert_query("SELECT string_agg(key || ' ' || due_on, ', ' ORDER BY due_on) "
                  "FROM report_periods WHERE year = 2030",

@@ -30,28 +30,24 @@ BEGIN
         RETURN '{}';
     END IF;
     first_day := make_date(new_year, 1, 1);
+    -- The plan as the API reads it, less what the new year does not keep.
     SELECT jsonb_build_object(
         'title', regexp_replace(previous.title, previous.year::text, new_year::text, 'g'),
         'reference', left(format('Chuyển tiếp từ %s', previous.reference), 100),
-        'unit', (SELECT u.code FROM units u WHERE u.id = previous.unit_id),
+        'unit', d -> 'unit',
         'carried_forward_from', previous.year,
-        'targets', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                       'code', t.code, 'comparator', t.comparator, 'numerator', t.numerator,
-                       'denominator', t.denominator, 'description', t.description,
-                       'units', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                    'unit', u.code, 'numerator', o.numerator,
-                                    'denominator', o.denominator) ORDER BY u.code)
-                                  FROM plan_unit_targets o JOIN units u ON u.id = o.unit_id
-                                 WHERE o.year = t.year AND o.code = t.code
-                                   AND (u.valid_to IS NULL OR u.valid_to >= first_day)),
-                                '[]')) ORDER BY t.code)
-                     FROM plan_targets t WHERE t.year = previous.year), '[]'),
-        'fund_targets', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                            'unit', u.code, 'amount_vnd', f.amount_vnd) ORDER BY u.code)
-                          FROM fund_targets f JOIN units u ON u.id = f.unit_id
-                         WHERE f.year = previous.year
-                           AND (u.valid_to IS NULL OR u.valid_to >= first_day)), '[]'))
-      INTO plan;
+        'targets', (SELECT coalesce(jsonb_agg(t || jsonb_build_object(
+                               'units', plan_target_units(previous.year, t ->> 'code',
+                                                          first_day))), '[]')
+                      FROM jsonb_array_elements(d -> 'targets') t),
+        'fund_targets', (SELECT coalesce(jsonb_agg(f), '[]')
+                           FROM jsonb_array_elements(d -> 'fund_targets') f
+                          WHERE f ->> 'unit' IN (
+                                SELECT u.code FROM fund_targets k JOIN units u ON u.id = k.unit_id
+                                 WHERE k.year = previous.year
+                                   AND (u.valid_to IS NULL OR u.valid_to >= first_day))))
+      INTO plan
+      FROM (SELECT plan_document(previous)::jsonb AS d) document;
     problems := plan_put(new_year, plan, now);
     IF jsonb_array_length(problems) > 0 THEN
         RETURN jsonb_build_object('year', new_year, 'from', previous.year, 'problems', problems);

@@ -12,11 +12,7 @@ CREATE OR REPLACE FUNCTION plan_document(plan plans) RETURNS json
         'targets', coalesce((SELECT json_agg(json_build_object(
                        'code', t.code, 'comparator', t.comparator, 'numerator', t.numerator,
                        'denominator', t.denominator, 'description', t.description,
-                       'units', coalesce((SELECT json_agg(json_build_object(
-                                    'unit', u.code, 'numerator', o.numerator,
-                                    'denominator', o.denominator) ORDER BY u.code)
-                                  FROM plan_unit_targets o JOIN units u ON u.id = o.unit_id
-                                 WHERE o.year = t.year AND o.code = t.code), '[]'))
+                       'units', plan_target_units(t.year, t.code, NULL))
                        ORDER BY t.code)
                      FROM plan_targets t WHERE t.year = plan.year), '[]'),
         'fund_targets', coalesce((SELECT json_agg(json_build_object(
