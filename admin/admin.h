@@ -63,6 +63,12 @@ int admin_user_move(PGconn *connection, int argc, char **argv);
  * what moved and what was left as JSON on stdout.  0, or 1 after saying
  * why; running it again changes nothing. */
 int admin_units_apply(PGconn *connection, int argc, char **argv);
+/* `units successions --on DATE`: the successions of a date as JSON, with
+ * the hamlets of a split's records that no part names yet. */
+int admin_units_successions(PGconn *connection, int argc, char **argv);
+/* `units hamlets --from CODE --to CODE --on DATE --hamlet NAME...`: the
+ * hamlets of a split that go to one part (replacing its list), audited. */
+int admin_units_hamlets(PGconn *connection, int argc, char **argv);
 int admin_token_issue(PGconn *connection, int argc, char **argv);
 
 /* Machine clients' API keys (admin/api_keys.c): issue (a new client only;

@@ -1,13 +1,16 @@
 /* Synthetic demo data: `seed --demo --children N [--communes M]`.
  *
- * Made-up communes under Huyện Hồng Ngự and made-up children in them, with
- * special circumstances, supports and the change-log rows that any write
- * leaves, so that the API, the reports and the change feed can be tried at
- * a realistic size.  Nothing here is real personal data.
+ * Made-up children (and made-up communes) in the tree valid today: under
+ * Huyện Hồng Ngự (870) in its 2020 tree while 870 exists (BAOVE_NOW before
+ * 1/7/2025), else under Tỉnh Đồng Tháp (82) in the tree of 1/7/2025, in
+ * today's communes 29971, 29978, 29983, 29992 and 30154.  Each child comes
+ * with special circumstances, supports and the change-log rows that any
+ * write leaves, so that the API, the reports and the change feed can be
+ * tried at a realistic size.  Nothing here is real personal data.
  *
  * Deterministic: every choice about child number g (1…N) comes from md5()
  * of a fixed text and g, computed by PostgreSQL, so the same N and M give
- * the same rows on every server, and a rerun (or a run with a larger N)
+ * the same rows in the same tree on every server, and a rerun (or a run with a larger N)
  * inserts only what is missing: ids are derived from g, and every insert is
  * ON CONFLICT DO NOTHING.  The distribution of children over communes uses
  * the number of communes, so keep M when growing N.
@@ -27,23 +30,35 @@
 /* Synthetic commune codes: 40000 upward.  Real GSO commune codes stop near
  * 33000, so these can never meet a real unit. */
 #define DEMO_FIRST_CODE 40000
-/* Every demo record claims to have been written at this instant, and child
- * documents in the change log are computed as of this day. */
-#define DEMO_CREATED_AT "2020-01-01T08:00:00+07:00"
-#define DEMO_TODAY "2020-01-01"
+/* The tree the children live in: the unit their communes hang off (its
+ * code and the day it began), the day of the tree, which is also the day
+ * every demo record claims to have been written on (at 08:00) and the day
+ * child documents in the change log are computed for; dates of birth,
+ * registrations and circumstances are counted back from it. */
+struct demo_tree {
+    const char *parent_code;
+    const char *parent_from;
+    const char *day;
+    const char *created_at;
+};
 
-/* The communes the children live in: the district's units valid on
- * 2020-01-01 (the 2020 tree of the plan), less the synthetic ones beyond the
- * first `count` (a larger M from an earlier run must not change the spread).
- * `first` is the placeholder of DEMO_FIRST_CODE, `max` that of
- * ADMIN_DEMO_MAX_COMMUNES: the statements using this number them
- * differently. */
-#define DEMO_COMMUNES_SQL(first, count, max)                                                \
+static const struct demo_tree tree_of_2020 = {"870", "2000-01-01", "2020-01-01",
+                                              "2020-01-01T08:00:00+07:00"};
+static const struct demo_tree tree_since_2025 = {"82", "2025-07-01", "2025-07-01",
+                                                 "2025-07-01T08:00:00+07:00"};
+
+/* The communes the children live in: the parent's units valid on the tree's
+ * day, less the synthetic ones beyond the first `count` (a larger M from an
+ * earlier run must not change the spread).  `first` is the placeholder of
+ * DEMO_FIRST_CODE, `max` that of ADMIN_DEMO_MAX_COMMUNES, `parent`,
+ * `parent_from` and `day` those of the tree: the statements using this
+ * number them differently. */
+#define DEMO_COMMUNES_SQL(first, count, max, parent, parent_from, day)                      \
     "SELECT u.id, u.code, u.kind FROM units u "                                             \
     "  JOIN units district ON district.id = u.parent_id "                                   \
-    " WHERE district.code = '870' AND district.valid_from = '2000-01-01' "                  \
-    "   AND u.valid_from <= '2020-01-01' "                                                  \
-    "   AND (u.valid_to IS NULL OR u.valid_to >= '2020-01-01') "                            \
+    " WHERE district.code = " parent " AND district.valid_from = " parent_from "::date "    \
+    "   AND u.valid_from <= " day "::date "                                                 \
+    "   AND (u.valid_to IS NULL OR u.valid_to >= " day "::date) "                           \
     "   AND (u.code::integer NOT BETWEEN " first "::integer "                               \
     "                              AND " first "::integer + " max "::integer - 1 "          \
     "        OR u.code::integer < " first "::integer + " count "::integer)"
@@ -93,17 +108,17 @@
 static const char create_communes_sql[] =
     "INSERT INTO units (code, name, kind, parent_id, valid_from, valid_to) "
     "SELECT ($1::integer + i - 1)::text, 'Xã Thử Nghiệm ' || lpad(i::text, 5, '0'), "
-    "       'commune', district.id, '2000-01-01', NULL "
+    "       'commune', district.id, district.valid_from, NULL "
     "  FROM units district CROSS JOIN generate_series(1, $2::integer) i "
-    " WHERE district.code = '870' AND district.valid_from = '2000-01-01' "
+    " WHERE district.code = $3 AND district.valid_from = $4::date "
     "ON CONFLICT (code, valid_from) DO NOTHING";
 
 static const char count_communes_sql[] =
-    "SELECT count(*) FROM (" DEMO_COMMUNES_SQL("$1", "$2", "$3") ") c";
+    "SELECT count(*) FROM (" DEMO_COMMUNES_SQL("$1", "$2", "$5", "$3", "$4", "$6") ") c";
 
 /* One batch: children $1…$2 and what hangs off them, with their change-log
- * rows.  $3–$5 for DEMO_COMMUNES_SQL, $6 the instant of creation, $7 the day
- * child documents are computed for.  Steps:
+ * rows.  $3–$5, $8 and $9 for DEMO_COMMUNES_SQL, $6 the instant of creation,
+ * $7 the tree's day (child documents are computed for it).  Steps:
  *   lists   the name lists; a weighted list repeats each entry `weight`
  *           times, so a uniform index picks by weight;
  *   communes fixed-width arrays only: finding element k of an array of text
@@ -153,8 +168,8 @@ static const char batch_sql[] =
     "           CROSS JOIN generate_series(1, w.weight)) AS groups"
     "), communes AS MATERIALIZED ("
     "  SELECT array_agg(c.id ORDER BY c.code) AS ids, "
-    "         array_agg(c.kind = 'township' ORDER BY c.code) AS townships "
-    "    FROM (" DEMO_COMMUNES_SQL("$3", "$4", "$5") ") c"
+    "         array_agg(c.kind IN ('township', 'ward') ORDER BY c.code) AS townships "
+    "    FROM (" DEMO_COMMUNES_SQL("$3", "$4", "$5", "$8", "$9", "$7") ") c"
     "), seeds AS MATERIALIZED ("
     "  SELECT g, md5('baove-demo-child-' || g) AS id_hex, "
     "         md5('baove-demo-child-draws-1-' || g) || md5('baove-demo-child-draws-2-' || g) || "
@@ -182,8 +197,9 @@ static const char batch_sql[] =
     "         CASE WHEN c.townships[1 + d.unit_draw % cardinality(c.ids)] "
     "              THEN 'Khóm ' ELSE 'Ấp ' END || (1 + d.home_draw % 6) AS hamlet, "
     "         p.sex, p.family || ' ' || p.middle || ' ' || p.given AS full_name, "
-    "         CASE WHEN x.older THEN '2004-01-02'::date + (d.birth_draw % 1461)::integer "
-    "              ELSE '2004-01-02'::date + (d.birth_draw % 5843)::integer END AS date_of_birth, "
+    "         ($7::date - interval '16 years' + interval '1 day')::date "
+    "           + (d.birth_draw % CASE WHEN x.older THEN 1461 ELSE 5843 END)::integer "
+    "           AS date_of_birth, "
     "         CASE WHEN d.home_draw / 6 % 100 < 97 THEN 'Kinh' "
     "              WHEN d.home_draw / 6 % 100 < 99 THEN 'Khmer' ELSE 'Hoa' END AS ethnicity, "
     "         CASE WHEN x.ill_and_poor THEN CASE WHEN d.home_draw / 60000 % 10 < 4 THEN 'poor' "
@@ -271,7 +287,7 @@ static const char batch_sql[] =
     "                        ethnicity, guardians, household_poverty_status, registered_on, "
     "                        version, created_at, updated_at, deleted_at) "
     "  SELECT id, unit_id, hamlet, full_name, search_fold(full_name), sex, date_of_birth, "
-    "         ethnicity, guardians, poverty, greatest('2020-01-01'::date, date_of_birth), 1, "
+    "         ethnicity, guardians, poverty, greatest($7::date, date_of_birth), 1, "
     "         $6::timestamptz, $6::timestamptz, NULL "
     "    FROM plan "
     "  ON CONFLICT (id) DO NOTHING "
@@ -284,7 +300,8 @@ static const char batch_sql[] =
     "  SELECT s.g, x.k, s.id AS child_id, x.grp, "
     "         CASE WHEN x.grp = 'n' THEN CASE s.poverty WHEN 'poor' THEN 'n1' ELSE 'n2' END "
     "              ELSE sub.keys[1 + x.pick % cardinality(sub.keys)] END AS subgroup, "
-    "         greatest(s.date_of_birth, '2019-01-01'::date + x.day::integer) AS since "
+    "         greatest(s.date_of_birth, ($7::date - interval '1 year')::date + x.day::integer) "
+    "           AS since "
     "    FROM csc s "
     "   CROSS JOIN LATERAL (VALUES (1, s.group_1, s.since_draw % 426, s.subgroup_draw % 60), "
     "                              (2, s.group_2, s.since_draw / 426 % 426, "
@@ -311,7 +328,8 @@ static const char batch_sql[] =
     "              WHEN kk.kind IN ('education_support', 'vocational_training') "
     "                   AND n.draw / 12 % 2 = 0 THEN 'prevention' "
     "              ELSE 'support' END AS level, "
-    "         w.start + (n.draw / 24 % ('2020-06-30'::date - w.start + 1))::integer "
+    "         w.start + (n.draw / 24 % ((($7::date + interval '6 months')::date - 1) "
+    "                                   - w.start + 1))::integer "
     "           AS provided_on, "
     "         CASE WHEN v.valued THEN 100000 * (3 + n.draw / 4368 % 18) END AS value_vnd, "
     "         v.valued AND n.draw / 78624 % 2 = 0 AS funded_by_fund "
@@ -355,8 +373,9 @@ static const char batch_sql[] =
     "         v (kind, sectors, valued) ON v.kind = kk.kind "
     /* Not before the child's first circumstance began. */
     "   CROSS JOIN LATERAL ("
-    "         SELECT greatest('2020-01-01'::date, s.date_of_birth, "
-    "                         '2019-01-01'::date + (s.since_draw % 426)::integer) AS start) w "
+    "         SELECT greatest($7::date, s.date_of_birth, "
+    "                         ($7::date - interval '1 year')::date "
+    "                           + (s.since_draw % 426)::integer) AS start) w "
     "   WHERE n.k <= s.support_count"
     "), new_supports AS ("
     "  INSERT INTO child_supports (id, child_id, kind, level, provider_sector, provided_on, "
@@ -392,6 +411,7 @@ static const char batch_sql[] =
     "  FROM logged";
 
 struct demo_batch {
+    const struct demo_tree *tree;
     long long first, last, communes;
     /* what the batch created */
     long long children, circumstances, supports;
@@ -441,8 +461,10 @@ static enum db_outcome run_batch(PGconn *connection, void *context)
     db_param_integer(&params, DEMO_FIRST_CODE);
     db_param_integer(&params, batch->communes);
     db_param_integer(&params, ADMIN_DEMO_MAX_COMMUNES);
-    db_param_text(&params, DEMO_CREATED_AT);
-    db_param_text(&params, DEMO_TODAY);
+    db_param_text(&params, batch->tree->created_at);
+    db_param_text(&params, batch->tree->day);
+    db_param_text(&params, batch->tree->parent_code);
+    db_param_text(&params, batch->tree->parent_from);
     result = batch_query(connection, batch_sql, &params, &outcome);
     if (result == NULL)
         return outcome;
@@ -480,12 +502,15 @@ static bool demo_command(PGconn *connection, const char *what, const char *sql,
 
 /* Creates the synthetic communes and returns how many communes the children
  * will be spread over, or -1 on failure. */
-static long long prepare_communes(PGconn *connection, long long communes)
+static long long prepare_communes(PGconn *connection, const struct demo_tree *tree,
+                                  long long communes)
 {
     struct db_params params;
     db_params_init(&params);
     db_param_integer(&params, DEMO_FIRST_CODE);
     db_param_integer(&params, communes);
+    db_param_text(&params, tree->parent_code);
+    db_param_text(&params, tree->parent_from);
     PGresult *result;
     if (communes > 0) {
         if (!demo_command(connection, "communes", create_communes_sql, &params, &result))
@@ -495,13 +520,14 @@ static long long prepare_communes(PGconn *connection, long long communes)
         PQclear(result);
     }
     db_param_integer(&params, ADMIN_DEMO_MAX_COMMUNES);
+    db_param_text(&params, tree->day);
     if (!demo_command(connection, "communes", count_communes_sql, &params, &result))
         return -1;
     long long count = db_integer(result, 0, 0);
     PQclear(result);
     if (count < 1)
-        fprintf(stderr, "baove-admin: demo data: no commune of district 870 valid on "
-                        "2020-01-01\n");
+        fprintf(stderr, "baove-admin: demo data: no commune of %s valid on %s\n",
+                tree->parent_code, tree->day);
     return count < 1 ? -1 : count;
 }
 
@@ -518,14 +544,22 @@ int admin_seed_demo(PGconn *connection, long long children, long long communes)
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    long long spread = prepare_communes(connection, communes);
+    /* Today's tree: 870's of 2020 while it exists, else 82's of 1/7/2025. */
+    char district_id[32];
+    const struct demo_tree *tree =
+        admin_unit_id_today(connection, tree_of_2020.parent_code, district_id,
+                            sizeof district_id)
+            ? &tree_of_2020
+            : &tree_since_2025;
+    long long spread = prepare_communes(connection, tree, communes);
     if (spread < 0 || !analyze(connection, "ANALYZE units, children"))
         return 1;
-    fprintf(stderr, "baove-admin: demo children: %lld, spread over %lld communes\n", children,
-            spread);
+    fprintf(stderr, "baove-admin: demo children: %lld, spread over %lld communes of %s on %s\n",
+            children, spread, tree->parent_code, tree->day);
     struct demo_batch total = {0};
     for (long long first = 1; first <= children; first += DEMO_BATCH) {
         struct demo_batch batch = {
+            .tree = tree,
             .first = first,
             .last = first + DEMO_BATCH - 1 < children ? first + DEMO_BATCH - 1 : children,
             .communes = communes};

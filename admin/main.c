@@ -1,6 +1,6 @@
 /* baove-admin: migrate | seed [--demo [--users-only | --children N [--communes M]]] | user
- * add|list|disable|reset-password|move | units apply | token issue | apikey issue|list|revoke|rotate.  Secrets go to stdout alone;
- * everything else to stderr. */
+ * add|list|disable|reset-password|move | units apply|successions|hamlets | token issue |
+ * apikey issue|list|revoke|rotate.  Secrets go to stdout alone; everything else to stderr. */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,7 +20,9 @@ static void usage(void)
             "       baove-admin user list | disable --username U\n"
             "       baove-admin user reset-password --username U [--password-stdin]\n"
             "       baove-admin user move --username U --unit CODE\n"
-            "       baove-admin units apply --on YYYY-MM-DD\n"
+            "       baove-admin units apply | successions --on YYYY-MM-DD\n"
+            "       baove-admin units hamlets --from CODE --to CODE --on YYYY-MM-DD\n"
+            "                                 --hamlet NAME [--hamlet NAME ...]\n"
             "       baove-admin token issue --username U [--ttl 8h]\n"
             "       baove-admin apikey issue --client NAME --role R --unit CODE [--ttl 90d]\n"
             "       baove-admin apikey list | revoke --client NAME\n"
@@ -59,6 +61,8 @@ static int run(PGconn *connection, int argc, char **argv,
         {"user", "reset-password", admin_user_reset_password},
         {"user", "move", admin_user_move},
         {"units", "apply", admin_units_apply},
+        {"units", "successions", admin_units_successions},
+        {"units", "hamlets", admin_units_hamlets},
         {"token", "issue", admin_token_issue},
         {"apikey", "issue", admin_apikey_issue},
         {"apikey", "list", admin_apikey_list},

@@ -11,8 +11,9 @@
 #   NDJSON  GET /v1/changes?types=children with Accept: application/x-ndjson,
 #           one request; the API's RSS is sampled every 50 ms while it runs
 #
-# Reports entries/s of each, their ratio to COPY, and the API's RSS before
-# and at most during the NDJSON pull.  Every pull must deliver as many
+# Reports entries/s of each, their ratio to COPY, the CPU time the API and
+# PostgreSQL spent on the NDJSON pull, and the API's RSS before and at most
+# during it.  Every pull must deliver as many
 # entries as COPY.
 #
 # Settings (environment):
@@ -117,7 +118,24 @@ EOF
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$API_PID/status"; }
 
-declare -a COPY_RATES JSON_RATES NDJSON_RATES PEAKS
+# CPU clock ticks used so far (utime + stime, /proc/PID/stat fields 14 and 15,
+# counted after "(comm) "): the API, all its threads; and the cluster, every
+# live process under the postmaster plus what its ended children used
+# (the postmaster's cutime + cstime).
+api_ticks() { sed 's/^.*) //' "/proc/$API_PID/stat" | awk '{print $12 + $13}'; }
+pg_ticks() {
+  local postmaster
+  postmaster=$(head -n 1 "$BAOVE_PG_DIR/data/postmaster.pid")
+  {
+    sed 's/^.*) //' "/proc/$postmaster/stat" | awk '{print $12 + $13 + $14 + $15}'
+    for child in $(pgrep -P "$postmaster"); do
+      sed 's/^.*) //' "/proc/$child/stat" 2>/dev/null | awk '{print $12 + $13}'
+    done
+  } | awk '{sum += $1} END {print sum}'
+}
+CLOCK_TICKS=$(getconf CLK_TCK)
+
+declare -a COPY_RATES JSON_RATES NDJSON_RATES PEAKS API_CPU PG_CPU
 for ((round = 1; round <= ROUNDS; round++)); do
   start=$(now)
   copied=$(su_sql -c "$COPY_SQL" | wc -l)
@@ -131,10 +149,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
   echo "$before" >"$WORK/rss"
   (while kill -0 "$API_PID" 2>/dev/null; do rss_kib >>"$WORK/rss"; sleep 0.05; done) &
   SAMPLER=$!
+  api_before=$(api_ticks)
+  pg_before=$(pg_ticks)
   start=$(now)
   curl -sf -H "Authorization: Bearer $TOKEN" -H 'Accept: application/x-ndjson' \
     "$BASE_URL/v1/changes?types=children" -o "$WORK/pull.ndjson" || die "NDJSON pull failed"
   ndjson_seconds=$(python3 -c "print($(now) - $start)")
+  API_CPU+=("$(((($(api_ticks) - api_before) * 1000) / CLOCK_TICKS))")
+  PG_CPU+=("$(((($(pg_ticks) - pg_before) * 1000) / CLOCK_TICKS))")
   kill "$SAMPLER" 2>/dev/null || true
   wait "$SAMPLER" 2>/dev/null || true
   streamed=$(($(wc -l <"$WORK/pull.ndjson") - 1)) # the last line is the next cursor
@@ -147,7 +169,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   JSON_RATES+=("$(rate "$paged" "$json_seconds")")
   NDJSON_RATES+=("$(rate "$streamed" "$ndjson_seconds")")
   PEAKS+=("$peak")
-  say "round $round: COPY ${COPY_RATES[-1]}/s, JSON ${JSON_RATES[-1]}/s, NDJSON ${NDJSON_RATES[-1]}/s, API RSS $before KiB before, $peak KiB at most"
+  say "round $round: COPY ${COPY_RATES[-1]}/s, JSON ${JSON_RATES[-1]}/s, NDJSON ${NDJSON_RATES[-1]}/s (CPU: API ${API_CPU[-1]} ms, PostgreSQL ${PG_CPU[-1]} ms), API RSS $before KiB before, $peak KiB at most"
 done
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
@@ -161,5 +183,6 @@ full pull of $CHILDREN children (median of $ROUNDS rounds; $(nproc) cores)
   COPY of the stored entries  $copy entries/s
   JSON pages of 1000          $json entries/s   ($(ratio "$json" "$copy") x COPY)
   NDJSON, one stream          $ndjson entries/s   ($(ratio "$ndjson" "$copy") x COPY)
+  CPU during the NDJSON pull  API $(median "${API_CPU[@]}") ms, PostgreSQL $(median "${PG_CPU[@]}") ms
   API RSS during NDJSON       at most $((peak / 1024)) MiB (median of the rounds' peaks)
 EOF

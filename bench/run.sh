@@ -41,6 +41,12 @@
 #   BENCH_PEER            1: also measure the Node peer (bench/peer/: node:http + pg,
 #                         the same statements and pool size) in scenario A's rounds (1)
 #   BENCH_PEER_PORT       the peer's port                    (8098)
+#   BENCH_BASELINE_API    a second baove-api binary (say, a build of main) run
+#                         beside this one on BENCH_BASELINE_PORT (HTTP_PORT + 1) and
+#                         driven right after it in every round: A/B ratios from
+#                         interleaved rounds (unset: none)
+#   BENCH_LEAST           1: also run pgbench on the least SQL each job needs in one
+#                         round trip (bench/*_least.sql: the physical limit) (1)
 #   BENCH_LIVED_IN        1: then A and B again "lived in": after an ANALYZE of
 #                         the grown database, with baove-worker running at the
 #                         default log level (1)
@@ -70,9 +76,13 @@ DB_CONNECTIONS=${BENCH_DB_CONNECTIONS:-$((4 * $(getconf _NPROCESSORS_ONLN)))}
 POOL_COMPARISON=${BENCH_POOL_COMPARISON:-1}
 HTTP_PORT=${BENCH_HTTP_PORT:-8099}
 PEER=${BENCH_PEER:-1}
+LEAST=${BENCH_LEAST:-1}
 PEER_PORT=${BENCH_PEER_PORT:-8098}
 LIVED_IN=${BENCH_LIVED_IN:-1}
 WORKER_PAIRS=${BENCH_WORKER_PAIRS:-1}
+BASELINE_API=${BENCH_BASELINE_API:-}
+BASELINE_PORT=${BENCH_BASELINE_PORT:-$((HTTP_PORT + 1))}
+[[ -z $BASELINE_API || -x $BASELINE_API ]] || die "BENCH_BASELINE_API ($BASELINE_API) is not an executable"
 [[ -z ${BENCH_API_THREADS:-} ]] ||
   die "BENCH_API_THREADS is gone: the API now runs a thread per HTTP connection and a pool of database connections (set BENCH_DB_CONNECTIONS)"
 for setting in CHILDREN DURATION ROUNDS WARMUP CONNECTIONS WRK_THREADS PGBENCH_THREADS \
@@ -116,6 +126,7 @@ cmake --build build -j2 >&2
 
 API_PID=""
 PEER_PID=""
+BASELINE_PID=""
 WORKER_PID=""
 CLEANED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/baove-bench.XXXXXX")
@@ -139,7 +150,7 @@ cleanup() {
     wait "$API_PID" 2>/dev/null || true
   fi
   local pid
-  for pid in $PEER_PID $WORKER_PID; do
+  for pid in $PEER_PID $BASELINE_PID $WORKER_PID; do
     kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   done
   bash scripts/pg.sh stop || true
@@ -208,6 +219,20 @@ done
 if ((!ready)); then
   tail -n 20 "$LOGS/api.log" >&2 || true
   die "baove-api did not become ready on $BASE_URL"
+fi
+
+# The baseline API (BENCH_BASELINE_API): the same settings, its own port.
+if [[ -n $BASELINE_API ]]; then
+  set -m
+  DATABASE_URL=$APP_URL BAOVE_HTTP_ADDR=127.0.0.1 BAOVE_HTTP_PORT=$BASELINE_PORT \
+    BAOVE_DB_CONNECTIONS=$DB_CONNECTIONS BAOVE_HTTP_MAX_CONNECTIONS_PER_IP=$per_ip \
+    BAOVE_LOG_LEVEL=warn "$BASELINE_API" 2>"$LOGS/baseline.log" &
+  BASELINE_PID=$!
+  set +m
+  for ((i = 0; i < 150; i++)); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$BASELINE_PORT/readyz") == 200 ]] && break
+    sleep 0.1
+  done
 fi
 
 # The Node peer (scenario A): its npm packages from the lockfile, then the
@@ -378,6 +403,8 @@ SUMMARY_LINES=()
 POOL_LINES=()
 PEER_LINES=()
 WITH_PEER=0
+SCENARIO_RPS=0 # the last scenario's median API req/s (its peak), for half_peak
+LEAST_SCRIPT="" # set per scenario: its least-SQL pgbench script (BENCH_LEAST)
 
 # Checks that each run did its work: one audit entry per request or
 # transaction, plus at most one per client for those still in flight when
@@ -393,12 +420,29 @@ audit_check() { # action what counted clients
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
+# half_peak KEY TITLE PEAK_RPS: scenario A's reads again at about half of the
+# peak the rounds measured, for latency at a load the API carries rather than
+# at saturation: every wrk connection pauses CONNECTIONS / (PEAK / 2) seconds
+# between requests (bench/get_child_paced.lua), so the rate lands a little
+# under half (each request's own latency adds to the pause).
+half_peak() {
+  local key=$1 title=$2 peak=$3 pause
+  pause=$(awk -v c="$CONNECTIONS" -v p="$peak" 'BEGIN {printf "%d", 1000 * c / (p / 2)}')
+  su_sql -c CHECKPOINT
+  audit_mark read
+  run_wrk "$key-half" "$DURATION" bench/get_child_paced.lua "$WORK/ids" "$TOKEN" "$pause"
+  audit_check read "$title at half of peak" "$WRK_REQUESTS" "$CONNECTIONS"
+  SUMMARY_LINES+=("$(printf '   at half of peak (a %d ms pause per connection): %.1f req/s = %.0f %% of the peak, p50 %.2f ms, p99 %.2f ms' \
+    "$pause" "$WRK_RPS" "$(awk -v a="$WRK_RPS" -v b="$peak" 'BEGIN {print 100 * a / b}')" "$WRK_P50" "$WRK_P99")")
+  say "${SUMMARY_LINES[-1]}"
+}
+
 # scenario KEY TITLE LUA SCRIPT AUDIT_ACTION LUA_ARGS...
 scenario() {
   local key=$1 title=$2 lua=$3 script=$4 action=$5
   shift 5
   local rps=() tps=() pool=() a50=() a99=() p50=() p99=() api_cpu=() round
-  local peer=() peer50=() peer99=() peer_cpu=()
+  local peer=() peer50=() peer99=() peer_cpu=() baseline=() least=()
   say "$title: warming up (${WARMUP}s of each)"
   if ((WARMUP > 0)); then
     run_wrk "$key-warmup" "$WARMUP" "$lua" "$@"
@@ -417,11 +461,39 @@ scenario() {
     run_pgbench "$key-$round" "$DURATION" "$script" "$CONNECTIONS" "$PGBENCH_THREADS"
     audit_check "$action" "$title, round $round: pgbench" "$PGB_TRANSACTIONS" "$CONNECTIONS"
     rps+=("$WRK_RPS"); tps+=("$PGB_TPS"); api_cpu+=("$WRK_API_CPU")
+    local same_tps=$PGB_TPS same_p50=$PGB_P50 same_p99=$PGB_P99
     a50+=("$WRK_P50"); a99+=("$WRK_P99"); p50+=("$PGB_P50"); p99+=("$PGB_P99")
     ROUND_LINES+=("$(printf '%-2s round %d: API %7.1f req/s (p50 %6.2f, p99 %6.2f ms; API CPU %3d%%, %.3f ms/req; machine busy %3d%%)  pgbench %7.1f tps (p50 %6.2f, p99 %6.2f ms)  ratio %s' \
       "$key" "$round" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_API_CPU" "$WRK_API_MS" \
-      "$WRK_MACHINE_BUSY" "$PGB_TPS" "$PGB_P50" "$PGB_P99" "$(ratio "$WRK_RPS" "$PGB_TPS")")")
+      "$WRK_MACHINE_BUSY" "$same_tps" "$same_p50" "$same_p99" "$(ratio "$WRK_RPS" "$same_tps")")")
     say "${ROUND_LINES[-1]}"
+
+    if [[ -n $LEAST_SCRIPT ]]; then
+      # The least SQL the job needs, in one round trip (the physical limit).
+      su_sql -c CHECKPOINT
+      audit_mark "$action"
+      run_pgbench "$key-$round-least" "$DURATION" "$LEAST_SCRIPT" "$CONNECTIONS" "$PGBENCH_THREADS"
+      audit_check "$action" "$title, round $round: pgbench, least SQL" "$PGB_TRANSACTIONS" "$CONNECTIONS"
+      least+=("$PGB_TPS")
+      ROUND_LINES+=("$(printf '%-2s round %d: pgbench, least SQL in one round trip %7.1f tps (p50 %6.2f, p99 %6.2f ms)  API/least %s' \
+        "$key" "$round" "$PGB_TPS" "$PGB_P50" "$PGB_P99" "$(ratio "${rps[-1]}" "$PGB_TPS")")")
+      say "${ROUND_LINES[-1]}"
+    fi
+
+    if [[ -n $BASELINE_API ]]; then
+      # The baseline API, right after this one: interleaved A/B rounds.
+      su_sql -c CHECKPOINT
+      audit_mark "$action"
+      TARGET_URL=http://127.0.0.1:$BASELINE_PORT TARGET_PID=$BASELINE_PID
+      run_wrk "$key-$round-baseline" "$DURATION" "$lua" "$@"
+      TARGET_URL=$BASE_URL TARGET_PID=$API_PID
+      audit_check "$action" "$title, round $round: baseline API" "$WRK_REQUESTS" "$CONNECTIONS"
+      baseline+=("$WRK_RPS")
+      ROUND_LINES+=("$(printf '%-2s round %d: baseline API %7.1f req/s (p50 %6.2f, p99 %6.2f ms; CPU %3d%%, %.3f ms/req)  API/baseline %s' \
+        "$key" "$round" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_API_CPU" "$WRK_API_MS" \
+        "$(ratio "${rps[-1]}" "$WRK_RPS")")")
+      say "${ROUND_LINES[-1]}"
+    fi
 
     if ((WITH_PEER)); then
       # The Node peer: the same requests, statements and pool size.
@@ -455,10 +527,19 @@ scenario() {
   local m_rps m_tps m_pool
   m_rps=$(median "${rps[@]}")
   m_tps=$(median "${tps[@]}")
+  SCENARIO_RPS=$m_rps
   SUMMARY_LINES+=("$(printf '%-29s %10.1f %12.1f %6s %8.2f %8.2f %8.2f %8.2f %8s' "$title" \
     "$m_rps" "$m_tps" "$(ratio "$m_rps" "$m_tps")" \
     "$(median "${a50[@]}")" "$(median "${a99[@]}")" "$(median "${p50[@]}")" "$(median "${p99[@]}")" \
     "$(median "${api_cpu[@]}")%")")
+  if [[ -n $LEAST_SCRIPT ]]; then
+    SUMMARY_LINES+=("$(printf '   least SQL in one round trip (%s): median %.1f tps, API/least %s' \
+      "$LEAST_SCRIPT" "$(median "${least[@]}")" "$(ratio "$m_rps" "$(median "${least[@]}")")")")
+  fi
+  if [[ -n $BASELINE_API ]]; then
+    SUMMARY_LINES+=("$(printf '   baseline API: median %.1f req/s, API/baseline %s' \
+      "$(median "${baseline[@]}")" "$(ratio "$m_rps" "$(median "${baseline[@]}")")")")
+  fi
   if ((WITH_PEER)); then
     PEER_LINES+=("$(printf '%-29s %10.1f %12.1f %6s %8.2f %8.2f %8s' "$title" "$m_rps" \
       "$(median "${peer[@]}")" "$(ratio "$m_rps" "$(median "${peer[@]}")")" \
@@ -474,9 +555,12 @@ scenario() {
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 WITH_PEER=$PEER
+LEAST_SCRIPT=$( ((LEAST)) && echo bench/get_child_least.sql)
 scenario A "A  GET /v1/children/{id}" bench/get_child.lua bench/get_child.sql read \
   "$WORK/ids" "$TOKEN"
+half_peak A "A  GET /v1/children/{id}" "$SCENARIO_RPS"
 WITH_PEER=0
+LEAST_SCRIPT=$( ((LEAST)) && echo bench/put_child_least.sql)
 scenario B "B  PUT /v1/children/{id} (new)" bench/put_child.lua bench/put_child.sql create \
   "$TOKEN" "$DOCUMENT"
 
@@ -532,8 +616,11 @@ if ((LIVED_IN)); then
   su_sql -c ANALYZE
   start_worker
   WITH_PEER=$PEER
+  LEAST_SCRIPT=$( ((LEAST)) && echo bench/get_child_least.sql)
   scenario A2 "A2 GET, lived in" bench/get_child.lua bench/get_child.sql read "$WORK/ids" "$TOKEN"
+  half_peak A2 "A2 GET, lived in" "$SCENARIO_RPS"
   WITH_PEER=0
+  LEAST_SCRIPT=$( ((LEAST)) && echo bench/put_child_least.sql)
   scenario B2 "B2 PUT (new), lived in" bench/put_child.lua bench/put_child.sql create \
     "$TOKEN" "$DOCUMENT"
   ((WORKER_PAIRS)) && worker_pairs
@@ -546,6 +633,8 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # never more.
 API_BACKENDS=$(su_sql -c "SELECT count(*) FROM pg_stat_activity
                             WHERE application_name = 'baove-api' AND datname = '$DB'")
+# (The baseline API, when there is one, holds as many of its own.)
+[[ -z $BASELINE_API ]] || API_BACKENDS=$((API_BACKENDS / 2))
 ((API_BACKENDS <= DB_CONNECTIONS)) ||
   die "the API holds $API_BACKENDS database connections with BAOVE_DB_CONNECTIONS=$DB_CONNECTIONS"
 

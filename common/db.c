@@ -100,16 +100,20 @@ PGconn *db_connect(const char *url, const char *application_name, char *error,
     return connection;
 }
 
-/* ---- prepared statements ------------------------------------------------------
+/* ---- per-connection state ----------------------------------------------------
  *
  * Unnamed statements are parsed and planned again on every call; for the
  * API's short statements over row-level security that is most of the time
- * they take.  A connection that opted in keeps each distinct statement text
- * prepared under a name of its own, found again through an open-addressing
- * table keyed by the text.  The table belongs to the connection (libpq
- * instance data) and is freed with it.  Prepared statements survive a
- * rolled-back transaction, so the table never goes stale; a statement that
- * fails to prepare is not remembered. */
+ * they take.  A connection that opted in (db_prepare_statements) keeps each
+ * distinct statement text prepared under a name of its own, found again
+ * through an open-addressing table keyed by the text.  Prepared statements
+ * survive a rolled-back transaction, so the table never goes stale; a
+ * statement that fails to prepare is not remembered.
+ *
+ * A connection that opted in to pipelining (db_pipeline_transactions) also
+ * holds the commands deferred within the current db_transaction (see
+ * db_defer).  The state belongs to the connection (libpq instance data) and
+ * is freed with it. */
 
 #define STATEMENT_CACHE_SLOTS 1024     /* power of two */
 #define STATEMENT_CACHE_CAPACITY 768   /* beyond this, statements run unnamed */
@@ -119,7 +123,34 @@ struct statement_cache {
     unsigned count;
 };
 
-static int statement_cache_event(PGEventId event, void *event_info, void *pass_through);
+/* A command whose only result is success or failure, waiting to travel with
+ * the next statement or the COMMIT.  One allocation: values point into it. */
+struct deferred_command {
+    struct deferred_command *next;
+    const char *sql;
+    int count;
+    const char *values[DB_MAX_PARAMS];
+    char text[]; /* sql, then each non-NULL value, each NUL-terminated */
+};
+
+struct connection_state {
+    struct statement_cache *statements; /* NULL: statements run unnamed */
+    bool pipelines;                     /* db_pipeline_transactions() was called */
+    bool in_transaction;                /* within db_transaction: db_defer queues */
+    struct deferred_command *first, *last;
+};
+
+static int connection_state_event(PGEventId event, void *event_info, void *pass_through);
+
+static void deferred_clear(struct connection_state *state)
+{
+    while (state->first != NULL) {
+        struct deferred_command *next = state->first->next;
+        free(state->first);
+        state->first = next;
+    }
+    state->last = NULL;
+}
 
 static void statement_cache_free(struct statement_cache *cache)
 {
@@ -130,7 +161,7 @@ static void statement_cache_free(struct statement_cache *cache)
     free(cache);
 }
 
-static int statement_cache_event(PGEventId event, void *event_info, void *pass_through)
+static int connection_state_event(PGEventId event, void *event_info, void *pass_through)
 {
     (void)pass_through;
     if (event == PGEVT_CONNRESET || event == PGEVT_CONNDESTROY) {
@@ -138,7 +169,12 @@ static int statement_cache_event(PGEventId event, void *event_info, void *pass_t
         PGconn *connection = event == PGEVT_CONNRESET
                                  ? ((PGEventConnReset *)event_info)->conn
                                  : ((PGEventConnDestroy *)event_info)->conn;
-        struct statement_cache *cache = PQinstanceData(connection, statement_cache_event);
+        struct connection_state *state = PQinstanceData(connection, connection_state_event);
+        if (state == NULL)
+            return 1;
+        deferred_clear(state);
+        state->in_transaction = false;
+        struct statement_cache *cache = state->statements;
         if (event == PGEVT_CONNRESET && cache != NULL) {
             for (unsigned slot = 0; slot < STATEMENT_CACHE_SLOTS; slot++) {
                 free(cache->texts[slot]);
@@ -147,23 +183,51 @@ static int statement_cache_event(PGEventId event, void *event_info, void *pass_t
             cache->count = 0;
         } else if (event == PGEVT_CONNDESTROY) {
             statement_cache_free(cache);
+            free(state);
         }
     }
     return 1;
 }
 
+static struct connection_state *connection_state(PGconn *connection)
+{
+    return PQinstanceData(connection, connection_state_event);
+}
+
+/* The connection's state, created on first use; NULL when out of memory. */
+static struct connection_state *connection_state_created(PGconn *connection)
+{
+    struct connection_state *state = connection_state(connection);
+    if (state != NULL)
+        return state;
+    state = calloc(1, sizeof *state);
+    if (state == NULL)
+        return NULL;
+    if (!PQregisterEventProc(connection, connection_state_event, "baove connection state",
+                             NULL) ||
+        !PQsetInstanceData(connection, connection_state_event, state)) {
+        free(state);
+        return NULL;
+    }
+    return state;
+}
+
 bool db_prepare_statements(PGconn *connection)
 {
-    struct statement_cache *cache = calloc(1, sizeof *cache);
-    if (cache == NULL)
+    struct connection_state *state = connection_state_created(connection);
+    if (state == NULL)
         return false;
-    if (!PQregisterEventProc(connection, statement_cache_event, "baove statement cache",
-                             NULL) ||
-        !PQsetInstanceData(connection, statement_cache_event, cache)) {
-        free(cache);
-        return false;
-    }
-    return true;
+    if (state->statements == NULL)
+        state->statements = calloc(1, sizeof *state->statements);
+    return state->statements != NULL;
+}
+
+bool db_pipeline_transactions(PGconn *connection)
+{
+    struct connection_state *state = connection_state_created(connection);
+    if (state != NULL)
+        state->pipelines = true;
+    return state != NULL;
 }
 
 bool db_parse_statement_mode(const char *text, enum db_statement_mode *mode)
@@ -222,32 +286,174 @@ static unsigned statement_slot(const struct statement_cache *cache, const char *
     return slot;
 }
 
+/* Prepares sql under its slot's name unless it is already, when the
+ * connection keeps prepared statements and has room.  Returns true when the
+ * statement may run by name (*slot_out), false when it runs unnamed; an
+ * error of the prepare itself goes to *failure (the caller's to clear). */
+static bool statement_prepared(PGconn *connection, struct statement_cache *cache,
+                               const char *sql, unsigned *slot_out, PGresult **failure)
+{
+    *failure = NULL;
+    if (cache == NULL)
+        return false;
+    unsigned slot = statement_slot(cache, sql);
+    *slot_out = slot;
+    if (cache->texts[slot] != NULL)
+        return true;
+    if (cache->count >= STATEMENT_CACHE_CAPACITY)
+        return false;
+    char *text = strdup(sql);
+    if (text == NULL)
+        return false;
+    char name[16];
+    snprintf(name, sizeof name, "baove_%u", slot);
+    PGresult *prepared = PQprepare(connection, name, sql, 0, NULL);
+    if (!db_ok(prepared)) {
+        free(text);
+        *failure = prepared; /* the statement's own error (syntax, aborted transaction…) */
+        return false;
+    }
+    PQclear(prepared);
+    cache->texts[slot] = text;
+    cache->count++;
+    return true;
+}
+
+/* Sends one statement into the pipeline, by name when it is prepared
+ * (statement_prepared ran before: nothing synchronous in a pipeline). */
+static bool send_statement(PGconn *connection, struct statement_cache *cache, const char *sql,
+                           int count, const char *const *values)
+{
+    unsigned slot = cache != NULL ? statement_slot(cache, sql) : 0;
+    if (cache != NULL && cache->texts[slot] != NULL) {
+        char name[16];
+        snprintf(name, sizeof name, "baove_%u", slot);
+        return PQsendQueryPrepared(connection, name, count, values, NULL, NULL, 0) == 1;
+    }
+    return PQsendQueryParams(connection, sql, count, NULL, values, NULL, NULL, 0) == 1;
+}
+
+/* The next statement's result in the pipeline: its one result, then the
+ * NULL that ends it.  NULL when the connection broke. */
+static PGresult *pipeline_result(PGconn *connection)
+{
+    PGresult *result = PQgetResult(connection);
+    if (result == NULL)
+        return NULL;
+    PGresult *extra;
+    while ((extra = PQgetResult(connection)) != NULL) {
+        ExecStatusType status = PQresultStatus(extra);
+        PQclear(extra);
+        if (status == PGRES_PIPELINE_SYNC || PQstatus(connection) != CONNECTION_OK)
+            break; /* out of step: only a broken connection gets here */
+    }
+    return result;
+}
+
+/* The deferred commands, then sql, in one flight of messages and one Sync:
+ * one round trip.  Returns the first failure among the deferred commands
+ * (the rest of the flight was skipped by the server) or sql's result; with
+ * a broken connection, a result saying so. */
+static PGresult *flush_with(PGconn *connection, struct connection_state *state,
+                            const char *sql, int count, const char *const *values)
+{
+    struct deferred_command *commands = state->first;
+    state->first = state->last = NULL;
+    PGresult *answer = NULL;
+    unsigned slot;
+    for (struct deferred_command *command = commands; command != NULL && answer == NULL;
+         command = command->next)
+        statement_prepared(connection, state->statements, command->sql, &slot, &answer);
+    if (answer == NULL)
+        statement_prepared(connection, state->statements, sql, &slot, &answer);
+    /* Sending fails only on a broken connection (or out of memory): then
+     * nothing is read, and the connection's status tells the caller. */
+    int sent = 0;
+    bool sending = answer == NULL && PQenterPipelineMode(connection) == 1;
+    for (struct deferred_command *command = commands; sending && command != NULL;
+         command = command->next)
+        if ((sending = send_statement(connection, state->statements, command->sql,
+                                      command->count, command->values)))
+            sent++;
+    if (sending && (sending = send_statement(connection, state->statements, sql, count,
+                                             values)))
+        sent++;
+    bool complete = sending; /* the statement itself went too */
+    if (sent > 0 && PQpipelineSync(connection) != 1)
+        sent = 0;
+    for (int index = 0; index < sent; index++) {
+        PGresult *result = pipeline_result(connection);
+        if (result == NULL)
+            break;
+        bool own = complete && index == sent - 1;
+        if (answer == NULL && (own || !db_ok(result)))
+            answer = result; /* the first failure, or the statement's own result */
+        else
+            PQclear(result);
+    }
+    if (sent > 0)
+        PQclear(PQgetResult(connection)); /* PGRES_PIPELINE_SYNC */
+    if (PQpipelineStatus(connection) != PQ_PIPELINE_OFF)
+        PQexitPipelineMode(connection);
+    while (commands != NULL) {
+        struct deferred_command *next = commands->next;
+        free(commands);
+        commands = next;
+    }
+    if (answer == NULL)
+        answer = PQmakeEmptyPGresult(connection, PGRES_FATAL_ERROR);
+    return answer;
+}
+
 PGresult *db_query(PGconn *connection, const char *sql, const struct db_params *params)
 {
     int count = params != NULL ? params->count : 0;
     const char *const *values = params != NULL ? params->values : NULL;
-    struct statement_cache *cache = PQinstanceData(connection, statement_cache_event);
-    if (cache == NULL)
+    struct connection_state *state = connection_state(connection);
+    if (state != NULL && state->first != NULL)
+        return flush_with(connection, state, sql, count, values);
+    PGresult *failure;
+    unsigned slot;
+    if (state == NULL ||
+        !statement_prepared(connection, state->statements, sql, &slot, &failure)) {
+        if (state != NULL && failure != NULL)
+            return failure;
         return PQexecParams(connection, sql, count, NULL, values, NULL, NULL, 0);
-    unsigned slot = statement_slot(cache, sql);
+    }
     char name[16];
     snprintf(name, sizeof name, "baove_%u", slot);
-    if (cache->texts[slot] == NULL) {
-        if (cache->count >= STATEMENT_CACHE_CAPACITY)
-            return PQexecParams(connection, sql, count, NULL, values, NULL, NULL, 0);
-        char *text = strdup(sql);
-        if (text == NULL)
-            return PQexecParams(connection, sql, count, NULL, values, NULL, NULL, 0);
-        PGresult *prepared = PQprepare(connection, name, sql, 0, NULL);
-        if (!db_ok(prepared)) {
-            free(text);
-            return prepared; /* the statement's own error (syntax, aborted transaction…) */
-        }
-        PQclear(prepared);
-        cache->texts[slot] = text;
-        cache->count++;
-    }
     return PQexecPrepared(connection, name, count, values, NULL, NULL, 0);
+}
+
+bool db_defer(PGconn *connection, const char *sql, const struct db_params *params)
+{
+    struct connection_state *state = connection_state(connection);
+    if (state == NULL || !state->in_transaction)
+        return false;
+    int count = params != NULL ? params->count : 0;
+    size_t size = strlen(sql) + 1;
+    for (int index = 0; index < count; index++)
+        if (params->values[index] != NULL)
+            size += strlen(params->values[index]) + 1;
+    struct deferred_command *command = malloc(sizeof *command + size);
+    if (command == NULL)
+        return false;
+    command->next = NULL;
+    command->count = count;
+    char *at = command->text;
+    command->sql = strcpy(at, sql);
+    at += strlen(sql) + 1;
+    for (int index = 0; index < count; index++) {
+        const char *value = params->values[index];
+        command->values[index] = value != NULL ? strcpy(at, value) : NULL;
+        at += value != NULL ? strlen(value) + 1 : 0;
+    }
+    if (state->last != NULL)
+        state->last->next = command;
+    else
+        state->first = command;
+    state->last = command;
+    return true;
 }
 
 bool db_ok(const PGresult *result)
@@ -346,6 +552,55 @@ enum db_outcome db_transaction(PGconn *connection,
     return db_transaction_tracked(connection, body, context, NULL);
 }
 
+/* BEGIN; on a pipelining connection it waits to travel with the first
+ * statement (db_defer). */
+static bool transaction_begin(PGconn *connection)
+{
+    static const char begin[] = "BEGIN ISOLATION LEVEL READ COMMITTED";
+    struct connection_state *state = connection_state(connection);
+    if (state != NULL && state->pipelines) {
+        deferred_clear(state); /* nothing of an earlier transaction travels on */
+        state->in_transaction = true;
+        if (db_defer(connection, begin, NULL))
+            return true;
+        state->in_transaction = false;
+    }
+    PGresult *begun = PQexec(connection, begin);
+    bool ok = db_ok(begun);
+    if (!ok)
+        db_log_failure("begin", connection, begun);
+    PQclear(begun);
+    return ok;
+}
+
+static void transaction_end(PGconn *connection)
+{
+    struct connection_state *state = connection_state(connection);
+    if (state != NULL) {
+        deferred_clear(state);
+        state->in_transaction = false;
+    }
+}
+
+/* ROLLBACK, unless the BEGIN never left (nothing to roll back). */
+static void transaction_rollback(PGconn *connection)
+{
+    transaction_end(connection);
+    if (PQtransactionStatus(connection) != PQTRANS_IDLE)
+        PQclear(PQexec(connection, "ROLLBACK"));
+}
+
+/* COMMIT, with whatever was deferred in the same round trip. */
+static PGresult *transaction_commit(PGconn *connection)
+{
+    struct connection_state *state = connection_state(connection);
+    PGresult *committed = state != NULL && state->first != NULL
+                              ? flush_with(connection, state, "COMMIT", 0, NULL)
+                              : PQexec(connection, "COMMIT");
+    transaction_end(connection);
+    return committed;
+}
+
 enum db_outcome db_transaction_tracked(PGconn *connection,
                                        enum db_outcome (*body)(PGconn *connection,
                                                                void *context),
@@ -354,30 +609,28 @@ enum db_outcome db_transaction_tracked(PGconn *connection,
     if (commit_lost != NULL)
         *commit_lost = false;
     for (int attempt = 1;; attempt++) {
-        PGresult *begun = PQexec(connection, "BEGIN ISOLATION LEVEL READ COMMITTED");
-        bool ok = db_ok(begun);
-        if (!ok)
-            db_log_failure("begin", connection, begun);
-        PQclear(begun);
-        if (!ok)
+        if (!transaction_begin(connection))
             return DB_FAILED;
         enum db_outcome outcome = body(connection, context);
         if (outcome != DB_COMMIT) {
-            PQclear(PQexec(connection, "ROLLBACK"));
+            transaction_rollback(connection);
             if (outcome == DB_RETRY && attempt < DB_TRANSACTION_ATTEMPTS)
                 continue;
             return outcome == DB_RETRY ? DB_FAILED : outcome;
         }
-        PGresult *committed = PQexec(connection, "COMMIT");
+        PGresult *committed = transaction_commit(connection);
         /* A COMMIT can fail on its own: serialization failures under
          * SERIALIZABLE and deferred constraints are reported here. */
-        ok = db_ok(committed);
+        bool ok = db_ok(committed);
         bool retry = !ok && db_retryable(committed) && attempt < DB_TRANSACTION_ATTEMPTS;
         if (!ok && !retry)
             db_log_failure("commit", connection, committed);
         if (!ok && commit_lost != NULL)
             *commit_lost = db_connection_lost(connection, committed);
         PQclear(committed);
+        if (!ok && PQtransactionStatus(connection) == PQTRANS_INERROR)
+            /* A deferred command failed: the COMMIT never ran. */
+            PQclear(PQexec(connection, "ROLLBACK"));
         if (ok)
             return DB_COMMIT;
         if (!retry)

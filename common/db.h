@@ -47,6 +47,23 @@ void db_log_notices(PGconn *connection);
  * db_query() then runs statements unnamed, as on any other connection. */
 bool db_prepare_statements(PGconn *connection);
 
+/* Makes db_transaction() on this connection send its statements in as few
+ * round trips as the protocol allows (libpq pipeline mode, PostgreSQL 14+):
+ * BEGIN and every db_defer()red command wait and travel, in order, in one
+ * flight of messages with the next statement or the COMMIT.  The statements
+ * and their order are unchanged; only their grouping into round trips is.
+ * Returns false when it could not be set up (then nothing is deferred). */
+bool db_pipeline_transactions(PGconn *connection);
+
+/* Queues a command whose result is only success or failure (set_config, an
+ * INSERT without RETURNING) to travel with the next statement or the COMMIT
+ * of the current db_transaction() on a pipelining connection.  Its failure
+ * is reported as that statement's (or that COMMIT's) failure: a retryable
+ * one (40001, 40P01) still retries the transaction.  Returns false when it
+ * did not queue (not in such a transaction, or out of memory): the caller
+ * runs the command now. */
+bool db_defer(PGconn *connection, const char *sql, const struct db_params *params);
+
 /* How the API's connections send statements.  Named prepared statements
  * belong to a server session; a transaction pooler (PgBouncer in
  * transaction mode) hands each transaction to whichever server session is

@@ -1,7 +1,9 @@
 /* The control connection's work: one "tick" at a time fires due schedules,
  * buries jobs whose last attempt's worker vanished, and claims due jobs for
  * free executors.  Ticks run on start-up, on NOTIFY 'job', after each job,
- * and every BAOVE_WORKER_POLL_SECONDS in case a notification was missed. */
+ * and every BAOVE_WORKER_POLL_SECONDS in case a notification was missed.
+ * That poll also reads the change log's position: writes are noticed there,
+ * not by a NOTIFY from each writer (change_log_position.sql says why). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,9 +157,34 @@ void worker_job_finished(void *owner, struct executor *executor, bool failed)
     worker_tick(worker);
 }
 
+static void data_changed(struct worker *worker);
+
+/* The change log's position: past the last poll's, records were written
+ * since.  The first reading (when the control connection is ready) only
+ * takes note: the schedules' rollups cover what came before. */
+static void on_change_position(void *context, PGresult *result)
+{
+    struct worker *worker = context;
+    if (result == NULL || !db_ok(result) || PQntuples(result) != 1)
+        return; /* the next poll asks again */
+    long long position = db_integer(result, 0, 0);
+    if (worker->change_position >= 0 && position > worker->change_position)
+        data_changed(worker);
+    worker->change_position = position;
+}
+
+void worker_poll(struct worker *worker)
+{
+    worker_tick(worker);
+    if (!worker->stopping && pgloop_ready(&worker->control) &&
+        !pgloop_query(&worker->control, "SELECT change_log_position()", NULL,
+                      on_change_position, worker))
+        log_event(LOG_WARN, "change_position_failed", NULL);
+}
+
 static void on_poll_timer(uv_timer_t *timer)
 {
-    worker_tick(timer->data);
+    worker_poll(timer->data);
 }
 
 static void on_enqueued(void *context, PGresult *result)
@@ -186,19 +213,20 @@ static void on_debounce_timer(uv_timer_t *timer)
     }
 }
 
+/* Records were written: the first change starts the wait; later ones ride
+ * along, so a burst of writes costs one job, at most debounce seconds late. */
+static void data_changed(struct worker *worker)
+{
+    if (!worker->stopping && !uv_is_active((uv_handle_t *)&worker->debounce_timer))
+        uv_timer_start(&worker->debounce_timer, on_debounce_timer,
+                       (uint64_t)worker->settings.debounce_seconds * 1000, 0);
+}
+
 void worker_notified(struct worker *worker, const char *payload)
 {
-    if (worker->stopping)
-        return;
-    if (strcmp(payload, "changed") == 0) {
-        /* The first change starts the wait; later ones ride along, so a
-         * burst of writes costs one job, at most debounce seconds late. */
-        if (!uv_is_active((uv_handle_t *)&worker->debounce_timer))
-            uv_timer_start(&worker->debounce_timer, on_debounce_timer,
-                           (uint64_t)worker->settings.debounce_seconds * 1000, 0);
-        return;
-    }
-    worker_tick(worker); /* 'job' and anything else: look for work */
+    (void)payload; /* 'job', 'notification': look for work */
+    if (!worker->stopping)
+        worker_tick(worker);
 }
 
 void worker_start_timers(struct worker *worker)

@@ -49,7 +49,7 @@ extern const struct queue_kind jobs_queue_kind;
     "AND w.status IN ('queued', 'failed') AND w.id <> q.id)"
 
 /* Kinds queued (with their name as unique key) after a debounced
- * 'changed' wake-up: NULL-terminated. */
+ * look at the change log found writes (control.c): NULL-terminated. */
 extern const char *const jobs_on_change[];
 
 #endif

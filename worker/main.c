@@ -27,7 +27,7 @@ static struct worker *worker_of(struct pgloop *database)
 
 static void on_control_ready(struct pgloop *database)
 {
-    worker_tick(worker_of(database));
+    worker_poll(worker_of(database));
 }
 
 static void on_database_lost(struct pgloop *database, const char *reason)
@@ -137,6 +137,7 @@ static void make_identity(char *out, size_t size)
 static bool start(struct worker *worker, const char *url)
 {
     worker->url = url;
+    worker->change_position = -1; /* not polled yet */
     make_identity(worker->identity, sizeof worker->identity);
     worker->executors = calloc((size_t)worker->settings.concurrency, sizeof *worker->executors);
     if (worker->executors == NULL)

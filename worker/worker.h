@@ -54,6 +54,9 @@ struct worker {
     bool stopping;
     bool shut_down;
     bool tick_running, tick_again;
+    /* change_log_position() at the last poll, -1 before the first: a larger
+     * one means records were written since (control.c). */
+    long long change_position;
     int schedules_pending;          /* schedule fires awaiting their answer */
     bool any_job_failed;            /* --once exit status */
     struct delivery *delivery;      /* owned: the notification outbox (delivery.c) */
@@ -61,6 +64,9 @@ struct worker {
 
 /* control.c */
 void worker_tick(struct worker *worker);
+/* A tick, then a look at the change log's position (writes since the last
+ * look queue the rollup, debounced): on connecting and every poll. */
+void worker_poll(struct worker *worker);
 void worker_start_timers(struct worker *worker);
 void worker_notified(struct worker *worker, const char *payload);
 void worker_stop(struct worker *worker);

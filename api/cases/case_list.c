@@ -78,7 +78,7 @@ static enum db_outcome list_cases(struct operation *operation)
 }
 
 static const struct operation_steps list_steps = {
-    .action = "list", .query = list_cases, .status = 200};
+    .action = "list", .query = list_cases, .status = 200, .replica = true};
 
 static bool is_boolean_text(const char *text)
 {

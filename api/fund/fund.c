@@ -218,7 +218,7 @@ static bool read_list_parameters(struct request *request, const struct resource 
 }
 
 static const struct operation_steps list_steps = {
-    .action = "list", .query = read_list, .status = 200};
+    .action = "list", .query = read_list, .status = 200, .replica = true};
 
 void fund_list(struct request *request, const struct resource *resource,
                const struct fund_filters *filters)

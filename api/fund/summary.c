@@ -74,7 +74,8 @@ static enum db_outcome read_figures(struct operation *operation)
 }
 
 static const struct operation_steps figures_steps = {
-    .action = "read", .query = read_figures, .status = 200, .quiet_read = true, .quiet_refusals = true};
+    .action = "read", .query = read_figures, .status = 200, .quiet_read = true, .quiet_refusals = true,
+    .replica = true};
 
 /* Answers the figures of ?year= and ?unit= by the statement `sql`. */
 static void answer_figures(struct request *request, const char *sql)

@@ -7,6 +7,7 @@
 #include "db.h"
 #include "http/handlers.h"
 #include "http/metrics.h"
+#include "http/replica.h"
 
 void handle_healthz(struct request *request)
 {
@@ -21,7 +22,7 @@ static void not_ready_because(struct request *request, PGconn *connection,
 {
     const char *state = db_sqlstate(result);
     if (db_connection_lost(connection, result)) {
-        pool_discard(connection);
+        pool_discard(pool_primary, connection);
         request->database = NULL;
         reply_problem(request, PROBLEM_NOT_READY, "The database connection was lost.");
     } else if (strcmp(state, "42P01") == 0) {
@@ -45,7 +46,7 @@ static void not_ready_because(struct request *request, PGconn *connection,
 void handle_readyz(struct request *request)
 {
     enum pool_failure failure;
-    PGconn *connection = pool_acquire(&failure);
+    PGconn *connection = pool_acquire(pool_primary, &failure);
     if (connection == NULL) {
         reply_problem(request, PROBLEM_NOT_READY,
                       failure == POOL_BUSY ? "Every database connection is busy."
@@ -68,10 +69,15 @@ void handle_readyz(struct request *request)
                       "build needs %d. Run baove-admin migrate.", version, BAOVE_SCHEMA_VERSION);
         return;
     }
-    reply_json(request, 200,
-               json_pack("{s:s, s:s, s:I, s:i}", "status", "ready", "database", "ok",
-                         "schema_version", version, "expected_schema_version",
-                         BAOVE_SCHEMA_VERSION));
+    json_t *ready = json_pack("{s:s, s:s, s:I, s:i}", "status", "ready", "database", "ok",
+                              "schema_version", version, "expected_schema_version",
+                              BAOVE_SCHEMA_VERSION);
+    /* A standby that is down does not make the service unready: its reads
+     * go to the primary.  It is reported, with how far behind it is. */
+    json_t *replica = replica_readiness(connection);
+    if (replica != NULL)
+        json_object_set_new(ready, "replica", replica);
+    reply_json(request, 200, ready);
 }
 
 void handle_metrics(struct request *request)
@@ -80,7 +86,7 @@ void handle_metrics(struct request *request)
     /* The queue depth comes from the database; without one (busy or down)
      * the other metrics are still worth serving. */
     enum pool_failure failure;
-    request->database = pool_acquire(&failure); /* given back after the handler */
+    request->database = pool_acquire(pool_primary, &failure); /* given back after the handler */
     char *text = metrics_render(&length, request->database);
     if (text == NULL) {
         reply_problem(request, PROBLEM_INTERNAL, "Out of memory rendering metrics.");

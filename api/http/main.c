@@ -13,6 +13,7 @@
 #include "http/dispatch.h"
 #include "http/pool.h"
 #include "http/proxies.h"
+#include "http/replica.h"
 #include "log.h"
 #include "http/server.h"
 
@@ -66,6 +67,7 @@ struct database_settings {
     unsigned cpu_threads; /* BAOVE_CPU_THREADS: concurrent password hashings */
     unsigned cpu_wait_ms; /* BAOVE_CPU_WAIT_MS */
     enum db_statement_mode statements; /* BAOVE_DATABASE_STATEMENTS */
+    unsigned read_wait_ms; /* BAOVE_READ_WAIT_MS: for a standby to catch up */
 };
 
 /* The pool: by default four connections per core.  A request spends much
@@ -76,13 +78,15 @@ static bool load_database_settings(struct database_settings *settings)
 {
     char error[256];
     long online = sysconf(_SC_NPROCESSORS_ONLN);
-    long long connections, wait_ms, cpu_threads, cpu_wait_ms;
+    long long connections, wait_ms, cpu_threads, cpu_wait_ms, read_wait_ms;
     if (!config_integer("BAOVE_DB_CONNECTIONS", online > 0 ? 4 * online : 8, 1, 1000,
                         &connections, error, sizeof error) ||
         !config_integer("BAOVE_DB_WAIT_MS", 5000, 0, 600000, &wait_ms, error, sizeof error) ||
         !config_integer("BAOVE_CPU_THREADS", online > 0 ? online : 2, 1, 256, &cpu_threads,
                         error, sizeof error) ||
         !config_integer("BAOVE_CPU_WAIT_MS", 1000, 0, 60000, &cpu_wait_ms, error,
+                        sizeof error) ||
+        !config_integer("BAOVE_READ_WAIT_MS", 1000, 0, 60000, &read_wait_ms, error,
                         sizeof error)) {
         log_message(LOG_ERROR, "%s", error);
         return false;
@@ -97,6 +101,7 @@ static bool load_database_settings(struct database_settings *settings)
     settings->wait_ms = (unsigned)wait_ms;
     settings->cpu_threads = (unsigned)cpu_threads;
     settings->cpu_wait_ms = (unsigned)cpu_wait_ms;
+    settings->read_wait_ms = (unsigned)read_wait_ms;
     return true;
 }
 
@@ -131,9 +136,17 @@ int main(void)
     struct database_settings database;
     if (!load_database_settings(&database))
         return 2;
-    if (!auth_init() ||
-        !pool_init(database_url, database.statements, database.connections,
-                   database.wait_ms)) {
+    /* The standby's pool is as large as the primary's: a worker thread may
+     * hold one of each (a standby's read, then its audit entry on the
+     * primary), so neither pool can run dry while a thread waits on the other. */
+    const char *read_url = config_string("BAOVE_READ_DATABASE_URL", "");
+    pool_primary = pool_create("primary", database_url, database.statements,
+                               database.connections, database.wait_ms);
+    if (read_url[0] != '\0')
+        pool_replica = pool_create("replica", read_url, database.statements,
+                                   database.connections, database.wait_ms);
+    replica_configure(database.read_wait_ms);
+    if (!auth_init() || pool_primary == NULL || (read_url[0] != '\0' && pool_replica == NULL)) {
         log_message(LOG_ERROR, "initialisation failed");
         return 1;
     }
@@ -154,14 +167,16 @@ int main(void)
     if (daemon == NULL)
         return 1;
     log_event(LOG_INFO, "listening",
-              json_pack("{s:s, s:i, s:i, s:i, s:s}", "address", settings.address, "port",
+              json_pack("{s:s, s:i, s:i, s:b, s:i, s:s}", "address", settings.address, "port",
                         (int)settings.port, "database_connections", (int)database.connections,
+                        "read_replica", pool_replica != NULL,
                         "schema_version", BAOVE_SCHEMA_VERSION, "version", BAOVE_VERSION));
     int received = 0;
     sigwait(&stop_signals, &received);
     log_event(LOG_INFO, "stopping", json_pack("{s:s}", "signal", strsignal(received)));
     server_stop(daemon, SHUTDOWN_GRACE_SECONDS);
-    pool_close_all();
+    pool_destroy(pool_replica);
+    pool_destroy(pool_primary);
     log_event(LOG_INFO, "stopped", NULL);
     return 0;
 }

@@ -32,6 +32,7 @@ static atomic_ulong latency_counts[METRICS_MAX_ROUTES + 1];
 static atomic_ullong latency_sum_us[METRICS_MAX_ROUTES + 1];
 static atomic_long in_flight;
 static atomic_ulong database_errors;
+static atomic_ulong replica_reads[METRICS_READ_ROUTES];
 
 static size_t route_slot(size_t route_index)
 {
@@ -191,6 +192,26 @@ static void render_jobs(struct text *text, PGconn *database)
     PQclear(result);
 }
 
+void metrics_replica_read(enum metrics_read_route route)
+{
+    atomic_fetch_add_explicit(&replica_reads[route], 1, memory_order_relaxed);
+}
+
+static void render_replica_reads(struct text *text)
+{
+    static const char *const labels[METRICS_READ_ROUTES] = {
+        "served_by=\"replica\",reason=\"caught_up\"",
+        "served_by=\"primary\",reason=\"unreachable\"",
+        "served_by=\"primary\",reason=\"behind\"",
+        "served_by=\"primary\",reason=\"failed\""};
+    append(text, "# HELP baove_replica_reads_total Reads that a hot standby may serve "
+                 "(BAOVE_READ_DATABASE_URL), by where they ran.\n"
+                 "# TYPE baove_replica_reads_total counter\n");
+    for (int route = 0; route < METRICS_READ_ROUTES; route++)
+        append(text, "baove_replica_reads_total{%s} %lu\n", labels[route],
+               atomic_load_explicit(&replica_reads[route], memory_order_relaxed));
+}
+
 char *metrics_render(size_t *length, PGconn *database)
 {
     struct text text = {malloc(8192), 0, 8192};
@@ -206,6 +227,7 @@ char *metrics_render(size_t *length, PGconn *database)
                   "connections.\n# TYPE baove_database_errors_total counter\n"
                   "baove_database_errors_total %lu\n",
            atomic_load_explicit(&database_errors, memory_order_relaxed));
+    render_replica_reads(&text);
     if (database != NULL)
         render_jobs(&text, database);
     *length = text.length;

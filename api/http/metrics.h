@@ -16,6 +16,17 @@ void metrics_request_finished(void);
 long metrics_requests_in_flight(void);
 void metrics_database_error(void);
 
+/* Where a read marked for the hot standby ran (http/replica.h):
+ * baove_replica_reads_total{served_by, reason}. */
+enum metrics_read_route {
+    METRICS_READ_REPLICA,             /* on the standby */
+    METRICS_READ_PRIMARY_UNREACHABLE, /* on the primary: standby down or busy */
+    METRICS_READ_PRIMARY_BEHIND,      /* on the primary: standby not caught up */
+    METRICS_READ_PRIMARY_FAILED,      /* on the primary: the standby's read failed */
+    METRICS_READ_ROUTES
+};
+void metrics_replica_read(enum metrics_read_route route);
+
 /* Renders the text exposition format; the caller frees.  With a database
  * connection, adds gauges read from it at scrape time (the worker's queue
  * depth by job status: baove_jobs{status}); NULL leaves them out. */

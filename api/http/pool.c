@@ -12,41 +12,66 @@
 #include "log.h"
 #include "http/metrics.h"
 
-/* The pool: global because every request thread shares it; set up once by
- * pool_init() before the server starts, then only touched under
- * pool_lock (slots) or read (url, wait). */
+/* A pool: the API has one on the primary and, with BAOVE_READ_DATABASE_URL,
+ * one on a hot standby (pool_primary, pool_replica below).  Set up once by
+ * pool_create() before the server starts, then only touched under `lock`
+ * (slots, waiters, the reconnect pause) or read (url, statements, wait). */
 struct slot {
     PGconn *connection; /* NULL until first used, or after a failure */
     bool in_use;
 };
 
-static const char *pool_url;
-static enum db_statement_mode pool_statements;
-static unsigned pool_wait_ms;
-static struct slot *pool_slots;
-static unsigned pool_size;
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+/* A thread waiting for a slot.  Waiters queue in arrival order and a freed
+ * slot is handed to the oldest one directly (put_slot), so that slots go
+ * first come, first served rather than to whichever thread wakes first. */
+struct waiter {
+    pthread_cond_t handed;  /* signalled when slot is set */
+    struct slot *slot;      /* the slot handed over, or NULL */
+    struct waiter *next;
+};
 
-/* Reconnecting during an outage backs off, so that every request does not
- * open a connection attempt of its own: after a failure, none is tried
- * before next_attempt_us, and the pause doubles up to a ceiling.  Under
- * pool_lock. */
+struct pool {
+    const char *name;       /* "primary", "replica": for the log */
+    const char *url;
+    enum db_statement_mode statements;
+    unsigned wait_ms;
+    struct slot *slots;
+    unsigned size;
+    pthread_mutex_t lock;
+    struct waiter *waiters_head, *waiters_tail;
+    /* Reconnecting during an outage backs off, so that every request does
+     * not open a connection attempt of its own: after a failure, none is
+     * tried before next_attempt_us, and the pause doubles up to a ceiling. */
+    int64_t reconnect_pause_us;
+    int64_t next_attempt_us;
+    struct log_rate unreachable_lines;
+};
+
+/* The API's pools, set once by main() before serving, read-only after. */
+struct pool *pool_primary;
+struct pool *pool_replica;
+
 #define RECONNECT_FIRST_PAUSE_US 100000LL
 #define RECONNECT_LONGEST_PAUSE_US 2000000LL
-static int64_t reconnect_pause_us;
-static int64_t next_attempt_us;
-static struct log_rate unreachable_lines = LOG_RATE_INITIALIZER;
 #define UNREACHABLE_LOG_INTERVAL_US (10 * 1000000LL)
 
-bool pool_init(const char *url, enum db_statement_mode statements, unsigned connections,
-               unsigned wait_ms)
+struct pool *pool_create(const char *name, const char *url, enum db_statement_mode statements,
+                         unsigned connections, unsigned wait_ms)
 {
-    pool_url = url;
-    pool_statements = statements;
-    pool_wait_ms = wait_ms;
-    pool_size = connections;
-    pool_slots = calloc(connections, sizeof *pool_slots);
-    return pool_slots != NULL;
+    struct pool *pool = calloc(1, sizeof *pool);
+    if (pool == NULL)
+        return NULL;
+    *pool = (struct pool){.name = name, .url = url, .statements = statements,
+                          .wait_ms = wait_ms, .size = connections,
+                          .unreachable_lines = LOG_RATE_INITIALIZER};
+    pthread_mutex_init(&pool->lock, NULL);
+    pool->slots = calloc(connections, sizeof *pool->slots);
+    if (pool->slots == NULL) {
+        pthread_mutex_destroy(&pool->lock);
+        free(pool);
+        return NULL;
+    }
+    return pool;
 }
 
 /* An idle connection has nothing to read: the API never LISTENs.  If its
@@ -71,11 +96,11 @@ static bool still_alive(PGconn *connection)
 
 /* A free slot, preferring one with an open connection (its backend and
  * prepared statements are warm); NULL when all are in use. */
-static struct slot *free_slot(void)
+static struct slot *free_slot(struct pool *pool)
 {
     struct slot *empty = NULL;
-    for (unsigned index = 0; index < pool_size; index++) {
-        struct slot *slot = &pool_slots[index];
+    for (unsigned index = 0; index < pool->size; index++) {
+        struct slot *slot = &pool->slots[index];
         if (slot->in_use)
             continue;
         if (slot->connection != NULL)
@@ -86,28 +111,17 @@ static struct slot *free_slot(void)
     return empty;
 }
 
-static struct slot *slot_of(PGconn *connection)
+static struct slot *slot_of(struct pool *pool, PGconn *connection)
 {
-    for (unsigned index = 0; index < pool_size; index++)
-        if (pool_slots[index].connection == connection)
-            return &pool_slots[index];
+    for (unsigned index = 0; index < pool->size; index++)
+        if (pool->slots[index].connection == connection)
+            return &pool->slots[index];
     return NULL;
 }
 
-/* A thread waiting for a slot.  Waiters queue in arrival order and a freed
- * slot is handed to the oldest one directly (put_slot), so that slots go
- * first come, first served rather than to whichever thread wakes first. */
-struct waiter {
-    pthread_cond_t handed;  /* signalled when slot is set */
-    struct slot *slot;      /* the slot handed over, or NULL */
-    struct waiter *next;
-};
-
-static struct waiter *waiters_head, *waiters_tail; /* under pool_lock */
-
-static void remove_waiter(struct waiter *gone)
+static void remove_waiter(struct pool *pool, struct waiter *gone)
 {
-    struct waiter **link = &waiters_head, *previous = NULL;
+    struct waiter **link = &pool->waiters_head, *previous = NULL;
     while (*link != NULL && *link != gone) {
         previous = *link;
         link = &(*link)->next;
@@ -115,8 +129,8 @@ static void remove_waiter(struct waiter *gone)
     if (*link == NULL)
         return;
     *link = gone->next;
-    if (waiters_tail == gone)
-        waiters_tail = previous;
+    if (pool->waiters_tail == gone)
+        pool->waiters_tail = previous;
 }
 
 static struct timespec deadline_after(unsigned milliseconds)
@@ -132,16 +146,16 @@ static struct timespec deadline_after(unsigned milliseconds)
     return deadline;
 }
 
-/* Waits (up to pool_wait_ms) for a free slot and takes it.  A free slot is
+/* Waits (up to pool->wait_ms) for a free slot and takes it.  A free slot is
  * taken at once only when nobody waits before us. */
-static struct slot *take_slot(void)
+static struct slot *take_slot(struct pool *pool)
 {
-    pthread_mutex_lock(&pool_lock);
-    struct slot *slot = waiters_head == NULL ? free_slot() : NULL;
-    if (slot != NULL || pool_wait_ms == 0) {
+    pthread_mutex_lock(&pool->lock);
+    struct slot *slot = pool->waiters_head == NULL ? free_slot(pool) : NULL;
+    if (slot != NULL || pool->wait_ms == 0) {
         if (slot != NULL)
             slot->in_use = true;
-        pthread_mutex_unlock(&pool_lock);
+        pthread_mutex_unlock(&pool->lock);
         return slot;
     }
     struct waiter self = {.slot = NULL, .next = NULL};
@@ -150,120 +164,124 @@ static struct slot *take_slot(void)
     pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
     pthread_cond_init(&self.handed, &attributes);
     pthread_condattr_destroy(&attributes);
-    if (waiters_tail != NULL)
-        waiters_tail->next = &self;
+    if (pool->waiters_tail != NULL)
+        pool->waiters_tail->next = &self;
     else
-        waiters_head = &self;
-    waiters_tail = &self;
-    struct timespec deadline = deadline_after(pool_wait_ms);
+        pool->waiters_head = &self;
+    pool->waiters_tail = &self;
+    struct timespec deadline = deadline_after(pool->wait_ms);
     int waited = 0;
     while (self.slot == NULL && waited != ETIMEDOUT)
-        waited = pthread_cond_timedwait(&self.handed, &pool_lock, &deadline);
+        waited = pthread_cond_timedwait(&self.handed, &pool->lock, &deadline);
     if (self.slot == NULL)
-        remove_waiter(&self);
-    pthread_mutex_unlock(&pool_lock);
+        remove_waiter(pool, &self);
+    pthread_mutex_unlock(&pool->lock);
     pthread_cond_destroy(&self.handed);
     return self.slot;
 }
 
 /* Sets the connection of a slot this thread holds.  Under the lock all the
  * same: slot_of() reads every slot's connection. */
-static void set_connection(struct slot *slot, PGconn *connection)
+static void set_connection(struct pool *pool, struct slot *slot, PGconn *connection)
 {
-    pthread_mutex_lock(&pool_lock);
+    pthread_mutex_lock(&pool->lock);
     slot->connection = connection;
-    pthread_mutex_unlock(&pool_lock);
+    pthread_mutex_unlock(&pool->lock);
 }
 
 /* Gives a slot back, with its connection or (connection NULL) without. */
-static void put_slot(struct slot *slot, PGconn *connection)
+static void put_slot(struct pool *pool, struct slot *slot, PGconn *connection)
 {
-    pthread_mutex_lock(&pool_lock);
+    pthread_mutex_lock(&pool->lock);
     slot->connection = connection;
-    struct waiter *oldest = waiters_head;
+    struct waiter *oldest = pool->waiters_head;
     if (oldest != NULL) {
         /* Handed over still in use: nobody can overtake the oldest waiter. */
-        waiters_head = oldest->next;
-        if (waiters_head == NULL)
-            waiters_tail = NULL;
+        pool->waiters_head = oldest->next;
+        if (pool->waiters_head == NULL)
+            pool->waiters_tail = NULL;
         oldest->slot = slot;
         pthread_cond_signal(&oldest->handed);
     } else {
         slot->in_use = false;
     }
-    pthread_mutex_unlock(&pool_lock);
+    pthread_mutex_unlock(&pool->lock);
 }
 
-static bool may_attempt_connection(void)
+static bool may_attempt_connection(struct pool *pool)
 {
-    pthread_mutex_lock(&pool_lock);
-    bool may = clock_monotonic_us() >= next_attempt_us;
-    pthread_mutex_unlock(&pool_lock);
+    pthread_mutex_lock(&pool->lock);
+    bool may = clock_monotonic_us() >= pool->next_attempt_us;
+    pthread_mutex_unlock(&pool->lock);
     return may;
 }
 
-static void note_connection_attempt(bool connected)
+static void note_connection_attempt(struct pool *pool, bool connected)
 {
-    pthread_mutex_lock(&pool_lock);
+    pthread_mutex_lock(&pool->lock);
     if (connected) {
-        reconnect_pause_us = 0;
+        pool->reconnect_pause_us = 0;
     } else {
-        reconnect_pause_us = reconnect_pause_us == 0 ? RECONNECT_FIRST_PAUSE_US
-                                                     : 2 * reconnect_pause_us;
-        if (reconnect_pause_us > RECONNECT_LONGEST_PAUSE_US)
-            reconnect_pause_us = RECONNECT_LONGEST_PAUSE_US;
+        pool->reconnect_pause_us = pool->reconnect_pause_us == 0 ? RECONNECT_FIRST_PAUSE_US
+                                                     : 2 * pool->reconnect_pause_us;
+        if (pool->reconnect_pause_us > RECONNECT_LONGEST_PAUSE_US)
+            pool->reconnect_pause_us = RECONNECT_LONGEST_PAUSE_US;
     }
-    next_attempt_us = clock_monotonic_us() + reconnect_pause_us;
-    pthread_mutex_unlock(&pool_lock);
+    pool->next_attempt_us = clock_monotonic_us() + pool->reconnect_pause_us;
+    pthread_mutex_unlock(&pool->lock);
 }
 
-PGconn *pool_acquire(enum pool_failure *failure)
+PGconn *pool_acquire(struct pool *pool, enum pool_failure *failure)
 {
-    struct slot *slot = take_slot();
+    struct slot *slot = take_slot(pool);
     if (slot == NULL) {
         *failure = POOL_BUSY;
         log_event(LOG_WARN, "database_pool_exhausted",
-                  json_pack("{s:i, s:i}", "connections", (int)pool_size, "waited_ms",
-                            (int)pool_wait_ms));
+                  json_pack("{s:s, s:i, s:i}", "pool", pool->name, "connections",
+                            (int)pool->size, "waited_ms", (int)pool->wait_ms));
         return NULL;
     }
     /* The slot is ours: no other thread changes its connection. */
-    pthread_mutex_lock(&pool_lock);
+    pthread_mutex_lock(&pool->lock);
     PGconn *connection = slot->connection;
-    pthread_mutex_unlock(&pool_lock);
+    pthread_mutex_unlock(&pool->lock);
     if (connection != NULL && still_alive(connection))
         return connection;
     if (connection != NULL) {
         log_event(LOG_WARN, "database_reconnect",
-                  json_pack("{s:s}", "reason", "connection lost or left mid-transaction"));
-        set_connection(slot, NULL);
+                  json_pack("{s:s, s:s}", "pool", pool->name, "reason",
+                            "connection lost or left mid-transaction"));
+        set_connection(pool, slot, NULL);
         PQfinish(connection);
     }
-    if (!may_attempt_connection()) {
-        put_slot(slot, NULL);
+    if (!may_attempt_connection(pool)) {
+        put_slot(pool, slot, NULL);
         *failure = POOL_UNREACHABLE;
         return NULL;
     }
     char error[512];
-    connection = db_connect(pool_url, "baove-api", error, sizeof error);
-    note_connection_attempt(connection != NULL);
+    connection = db_connect(pool->url, "baove-api", error, sizeof error);
+    note_connection_attempt(pool, connection != NULL);
     if (connection == NULL) {
-        put_slot(slot, NULL);
+        put_slot(pool, slot, NULL);
         metrics_database_error();
         unsigned suppressed;
-        if (log_rate_allow(&unreachable_lines, UNREACHABLE_LOG_INTERVAL_US, &suppressed))
+        if (log_rate_allow(&pool->unreachable_lines, UNREACHABLE_LOG_INTERVAL_US, &suppressed))
             log_event(LOG_ERROR, "database_unreachable",
-                      json_pack("{s:s, s:i}", "error", error, "similar_not_logged",
-                                (int)suppressed));
+                      json_pack("{s:s, s:s, s:i}", "pool", pool->name, "error", error,
+                                "similar_not_logged", (int)suppressed));
         *failure = POOL_UNREACHABLE;
         return NULL;
     }
-    bool prepared = db_statements_prepared(connection, pool_statements);
+    bool prepared = db_statements_prepared(connection, pool->statements);
     if (prepared && !db_prepare_statements(connection))
         log_event(LOG_WARN, "statement_cache_unavailable", NULL);
+    if (!db_pipeline_transactions(connection))
+        log_event(LOG_WARN, "pipelining_unavailable", NULL);
     log_event(LOG_DEBUG, "database_connected",
-              json_pack("{s:s}", "statements", prepared ? "prepared" : "unnamed"));
-    set_connection(slot, connection);
+              json_pack("{s:s, s:s}", "pool", pool->name, "statements",
+                        prepared ? "prepared" : "unnamed"));
+    set_connection(pool, slot, connection);
     return connection;
 }
 
@@ -271,20 +289,20 @@ PGconn *pool_acquire(enum pool_failure *failure)
  * connection closed.  The slot is emptied under the lock before the
  * connection is closed: once freed, its address may come back from another
  * thread's connect, and must never name two slots. */
-static void give_back(PGconn *connection, bool keep)
+static void give_back(struct pool *pool, PGconn *connection, bool keep)
 {
-    pthread_mutex_lock(&pool_lock);
-    struct slot *slot = slot_of(connection);
+    pthread_mutex_lock(&pool->lock);
+    struct slot *slot = slot_of(pool, connection);
     if (slot != NULL && !keep)
         slot->connection = NULL;
-    pthread_mutex_unlock(&pool_lock);
+    pthread_mutex_unlock(&pool->lock);
     if (!keep)
         PQfinish(connection);
     if (slot != NULL)
-        put_slot(slot, keep ? connection : NULL);
+        put_slot(pool, slot, keep ? connection : NULL);
 }
 
-void pool_release(PGconn *connection)
+void pool_release(struct pool *pool, PGconn *connection)
 {
     if (connection == NULL)
         return;
@@ -293,20 +311,22 @@ void pool_release(PGconn *connection)
     if (!reusable)
         log_event(LOG_WARN, "database_connection_dropped",
                   json_pack("{s:s}", "reason", "returned broken or inside a transaction"));
-    give_back(connection, reusable);
+    give_back(pool, connection, reusable);
 }
 
-void pool_discard(PGconn *connection)
+void pool_discard(struct pool *pool, PGconn *connection)
 {
     if (connection != NULL)
-        give_back(connection, false);
+        give_back(pool, connection, false);
 }
 
-void pool_close_all(void)
+void pool_destroy(struct pool *pool)
 {
-    for (unsigned index = 0; index < pool_size; index++)
-        PQfinish(pool_slots[index].connection);
-    free(pool_slots);
-    pool_slots = NULL;
-    pool_size = 0;
+    if (pool == NULL)
+        return;
+    for (unsigned index = 0; index < pool->size; index++)
+        PQfinish(pool->slots[index].connection);
+    free(pool->slots);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool);
 }

@@ -23,23 +23,34 @@ enum pool_failure {
     POOL_UNREACHABLE /* connecting failed (logged, counted) */
 };
 
-/* Remembers the URL and how statements are sent, and sizes the pool.  Call once, before serving. */
-bool pool_init(const char *url, enum db_statement_mode statements, unsigned connections,
-               unsigned wait_ms);
+struct pool;
+
+/* The primary's pool (every write, and every read not marked for the
+ * replica), and the hot standby's for reads marked `replica` in their
+ * operation_steps (BAOVE_READ_DATABASE_URL; NULL without).  Set once by
+ * main() before serving; read-only afterwards. */
+extern struct pool *pool_primary;
+extern struct pool *pool_replica;
+
+/* A pool on url: remembers it and how statements are sent, and sizes the
+ * pool.  name ("primary", "replica") labels its log lines.  NULL when out
+ * of memory. */
+struct pool *pool_create(const char *name, const char *url, enum db_statement_mode statements,
+                         unsigned connections, unsigned wait_ms);
 
 /* A connection for this request, or NULL with the reason. */
-PGconn *pool_acquire(enum pool_failure *failure);
+PGconn *pool_acquire(struct pool *pool, enum pool_failure *failure);
 
 /* Gives a connection back.  One left inside a transaction (a bug) or broken
  * is closed instead of being handed to the next request. */
-void pool_release(PGconn *connection);
+void pool_release(struct pool *pool, PGconn *connection);
 
 /* Closes a connection that failed (lost, or in an unknown state) and frees
  * its place in the pool. */
-void pool_discard(PGconn *connection);
+void pool_discard(struct pool *pool, PGconn *connection);
 
-/* Closes every connection and frees the pool; call once the server has
- * stopped and no request runs any more. */
-void pool_close_all(void);
+/* Closes every connection and frees the pool (NULL: nothing); call once the
+ * server has stopped and no request runs any more. */
+void pool_destroy(struct pool *pool);
 
 #endif

@@ -77,6 +77,9 @@ struct request {
     bool authenticated;
     struct principal principal;
     PGconn *database;         /* this thread's connection; not owned */
+    /* The hot standby's connection of a read marked `replica`
+     * (http/replica.h), or NULL; not owned. */
+    PGconn *read_database;
 
     /* The reply a handler chose. */
     bool replied;

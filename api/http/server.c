@@ -141,7 +141,7 @@ void reply_etag(struct request *request, long long version)
 void request_discard_database(struct request *request)
 {
     if (request->database != NULL)
-        pool_discard(request->database);
+        pool_discard(pool_primary, request->database);
     request->database = NULL;
 }
 
@@ -207,8 +207,10 @@ void request_client_address(const struct request *request, char *out, size_t siz
 
 void request_release_database(struct request *request)
 {
-    pool_release(request->database);
+    pool_release(pool_primary, request->database);
     request->database = NULL;
+    pool_release(pool_replica, request->read_database);
+    request->read_database = NULL;
 }
 
 void request_run_aside(struct request *request, void (*aside)(struct request *request),
@@ -225,7 +227,7 @@ PGconn *request_database(struct request *request)
     if (request->database != NULL)
         return request->database;
     enum pool_failure failure;
-    request->database = pool_acquire(&failure);
+    request->database = pool_acquire(pool_primary, &failure);
     if (request->database == NULL && failure == POOL_BUSY) {
         reply_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         reply_problem(request, PROBLEM_DATABASE_UNAVAILABLE,
@@ -344,7 +346,7 @@ static void request_end(void *closure, struct MHD_Connection *connection, void *
 
 static void request_free(struct request *request)
 {
-    pool_release(request->database); /* when a handler did not run to its end */
+    request_release_database(request); /* when a handler did not run to its end */
     if (request->free_handler_state != NULL)
         request->free_handler_state(request->handler_state);
     free(request->path);

@@ -85,7 +85,8 @@ void request_client_address(const struct request *request, char *out, size_t siz
  * use, given back when the handler returns), or NULL after answering 503. */
 PGconn *request_database(struct request *request);
 
-/* Gives the request's database connection back to the pool early. */
+/* Gives the request's database connections (the primary's, and the hot
+ * standby's of a replica read) back to their pools early. */
 void request_release_database(struct request *request);
 
 /* Runs aside(request), CPU-bound work such as a password hash, on the CPU

@@ -25,11 +25,14 @@ bool audit_log_append(PGconn *connection, const struct request *request, const c
     db_param_id(&params, unit_id);
     db_param_text(&params, request->id);
     db_param_text(&params, outcome);
-    return db_command(connection,
-                      "INSERT INTO audit_log (at, actor_id, actor, role, action, resource_type, "
-                      "resource_ids, unit_id, request_id, outcome) "
-                      "VALUES ($1, $2, $3, $4, $5, $6, $7::uuid[], $8, $9, $10)",
-                      &params);
+    static const char insert[] =
+        "INSERT INTO audit_log (at, actor_id, actor, role, action, resource_type, "
+        "resource_ids, unit_id, request_id, outcome) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7::uuid[], $8, $9, $10)";
+    /* Within the lifecycle's transaction the entry travels with the COMMIT
+     * (a failure fails the COMMIT); a refusal's entry, after the rollback,
+     * is written now. */
+    return db_defer(connection, insert, &params) || db_command(connection, insert, &params);
 }
 
 void audit_log_refusal(struct request *request, const char *action, const char *resource_type,

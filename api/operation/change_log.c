@@ -17,7 +17,7 @@ bool change_log_append(struct operation *operation, const struct change *change,
     /* The child's unit is read back here rather than passed in, so the log
      * always names the unit the child is in after this transaction.  A
      * record that hangs off no child (the fund's) names its unit. */
-    PGresult *result = operation_query(
+    return operation_command(
         operation,
         "INSERT INTO change_log (resource_type, resource_id, child_id, unit_id, "
         "previous_unit_id, operation, version, record, recorded_at) "
@@ -26,6 +26,4 @@ bool change_log_append(struct operation *operation, const struct change *change,
         "  FROM (SELECT 1) one LEFT JOIN children c ON c.id = $3::uuid "
         " WHERE c.id IS NOT NULL OR ($3::uuid IS NULL AND $8::bigint IS NOT NULL)",
         &params, outcome);
-    PQclear(result);
-    return result != NULL;
 }

@@ -129,13 +129,11 @@ bool idempotency_remember(struct operation *operation, enum db_outcome *outcome)
     db_param_instant(&params, clock_now_us());
     /* This principal's keys older than 30 days are pruned as new ones
      * arrive. */
-    PGresult *result = operation_query(
+    return operation_command(
         operation,
         "WITH expired AS (DELETE FROM idempotency_keys WHERE principal_id = $1::uuid "
         "                  AND created_at < $7::timestamptz - interval '30 days') "
         "INSERT INTO idempotency_keys (principal_id, key, request_hash, status, "
         "response_body, location, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &params, outcome);
-    PQclear(result);
-    return result != NULL;
 }

@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "http/metrics.h"
+#include "http/pool.h"
+#include "http/replica.h"
 #include "http/server.h"
 #include "json.h"
 #include "operation/audit_log.h"
@@ -157,6 +160,22 @@ static bool enter(struct operation *operation, enum db_outcome *outcome)
            operation_precondition(operation, outcome);
 }
 
+/* The audit entry of a successful read or list, on connection. */
+static bool audit_read(struct operation *operation, PGconn *connection)
+{
+    if (operation->steps->quiet_read)
+        return true;
+    char ids[128];
+    if (operation->audit_ids == NULL)
+        audit_ids_of(operation->id, operation->child_id, ids, sizeof ids);
+    return audit_log_append(connection, operation->request, operation->steps->action,
+                            operation->resource->audit_type,
+                            operation->audit_ids ? operation->audit_ids : ids,
+                            operation->unit_id ? operation->unit_id
+                                               : operation->request->principal.unit_id,
+                            "success");
+}
+
 /* What a successful operation leaves: the feed and audit entries, and the
  * answer under its Idempotency-Key. */
 static bool record_success(struct operation *operation, enum db_outcome *outcome)
@@ -164,17 +183,10 @@ static bool record_success(struct operation *operation, enum db_outcome *outcome
     const struct operation_steps *steps = operation->steps;
     const struct resource *resource = operation->resource;
     if (steps->write == NULL || operation->change == NULL) {
-        /* A read, a list, or a write that recorded itself. */
-        char ids[128];
-        if (operation->audit_ids == NULL)
-            audit_ids_of(operation->id, operation->child_id, ids, sizeof ids);
-        if (steps->write == NULL && !steps->quiet_read &&
-            !audit_log_append(operation->connection, operation->request, steps->action,
-                              resource->audit_type,
-                              operation->audit_ids ? operation->audit_ids : ids,
-                              operation->unit_id ? operation->unit_id
-                                                 : operation->request->principal.unit_id,
-                              "success")) {
+        /* A read, a list, or a write that recorded itself.  A standby
+         * cannot write: a read there is audited on the primary after it. */
+        if (steps->write == NULL && !operation->on_replica &&
+            !audit_read(operation, operation->connection)) {
             *outcome = DB_FAILED;
             return false;
         }
@@ -218,6 +230,53 @@ static enum db_outcome transaction(PGconn *connection, void *context)
     return outcome;
 }
 
+/* Forgets what a read on the standby left before it runs on the primary. */
+static void forget_attempt(struct operation *operation)
+{
+    operation_clear_problem(&operation->problem);
+    free(operation->document);
+    free(operation->audit_ids);
+    operation->document = operation->audit_ids = NULL;
+    operation->on_replica = operation->replica_behind = false;
+}
+
+/* A read marked `replica` on the hot standby, when there is one that is
+ * reachable and caught up with the client; its audit entry on the primary
+ * before the answer.  True with *outcome when it ran there (answered, or
+ * refused 503 because the audit entry could not be written); false when
+ * the read must run on the primary: no standby, or it is behind, or the
+ * read failed there (lost, cancelled by a conflict with recovery). */
+static bool execute_on_replica(struct operation *operation, enum db_outcome *outcome)
+{
+    struct request *request = operation->request;
+    PGconn *connection = replica_connection(request);
+    if (connection == NULL)
+        return false;
+    operation->on_replica = true;
+    *outcome = db_transaction(connection, transaction, operation);
+    operation->connection = NULL;
+    if (operation->replica_behind || *outcome == DB_FAILED) {
+        replica_fall_back(request, operation->replica_behind ? REPLICA_BEHIND : REPLICA_FAILED);
+        forget_attempt(operation);
+        return false;
+    }
+    metrics_replica_read(METRICS_READ_REPLICA);
+    if (*outcome != DB_COMMIT)
+        return true; /* a refusal, answered (and audited) as on the primary */
+    PGconn *primary = request_database(request);
+    if (primary == NULL) {
+        *outcome = DB_FAILED; /* answered 503 */
+    } else if (!audit_read(operation, primary)) {
+        /* Nothing is handed out unaudited. */
+        operation_refuse(operation, PROBLEM_DATABASE_UNAVAILABLE, NULL,
+                         "The read could not be recorded in the audit log; nothing was "
+                         "handed out. Retry.");
+        operation->problem.connection_lost = db_connection_lost(primary, NULL);
+        *outcome = DB_FAILED;
+    }
+    return true;
+}
+
 enum db_outcome operation_execute(struct operation *operation)
 {
     const struct operation_steps *steps = operation->steps;
@@ -227,13 +286,19 @@ enum db_outcome operation_execute(struct operation *operation)
             return operation_refuse_invalid(operation, errors, steps->invalid_detail);
         json_decref(errors);
     }
+    enum db_outcome outcome;
+    if (steps->replica && steps->write == NULL && execute_on_replica(operation, &outcome))
+        return outcome;
     PGconn *connection = request_database(operation->request);
     if (connection == NULL)
         return DB_FAILED; /* answered 503 */
     bool commit_lost;
-    enum db_outcome outcome =
-        db_transaction_tracked(connection, transaction, operation, &commit_lost);
+    outcome = db_transaction_tracked(connection, transaction, operation, &commit_lost);
     operation->connection = NULL;
+    /* Read your writes: where a standby serves reads, the answer says how far
+     * it must have replayed to show this write. */
+    if (outcome == DB_COMMIT && steps->write != NULL && pool_replica != NULL)
+        replica_commit_position(connection, operation->consistent_after);
     /* Lost at COMMIT, or before it in a statement whose failure nothing
      * classified (BEGIN, the audit or change log, the idempotency record):
      * 503, not 500, whatever step met it. */
@@ -271,6 +336,8 @@ static void answer_document(struct operation *operation)
     struct request *request = operation->request;
     if (operation->version > 0)
         reply_etag(request, operation->version);
+    if (operation->consistent_after[0] != '\0')
+        reply_add_header(request, REPLICA_CONSISTENT_AFTER, operation->consistent_after);
     if (operation->location[0] != '\0' &&
         (operation->status == 201 || operation->idempotency == IDEMPOTENCY_KEY_REPLAYED))
         reply_add_header(request, MHD_HTTP_HEADER_LOCATION, operation->location);

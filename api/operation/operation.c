@@ -109,6 +109,12 @@ void operation_refuse_failure(struct operation *operation, enum db_failure failu
     }
 }
 
+enum db_outcome operation_replica_behind(struct operation *operation)
+{
+    operation->replica_behind = true;
+    return DB_ROLLBACK;
+}
+
 enum db_outcome operation_failed(struct operation *operation, const char *what,
                                  const PGresult *result)
 {
@@ -128,6 +134,16 @@ PGresult *operation_query(struct operation *operation, const char *sql,
     *outcome = operation_failed(operation, "operation statement", result);
     PQclear(result);
     return NULL;
+}
+
+bool operation_command(struct operation *operation, const char *sql,
+                       const struct db_params *params, enum db_outcome *outcome)
+{
+    if (db_defer(operation->connection, sql, params))
+        return true; /* travels with the next statement or the COMMIT */
+    PGresult *result = operation_query(operation, sql, params, outcome);
+    PQclear(result);
+    return result != NULL;
 }
 
 enum db_outcome operation_query_document(struct operation *operation, const char *sql,

@@ -114,6 +114,12 @@ struct operation_steps {
      * refusal.  A write's success is always audited. */
     bool quiet_read;
     bool quiet_refusals;
+    /* A read a hot standby may serve (BAOVE_READ_DATABASE_URL: the feed,
+     * lists, indicators, report summaries, exports; docs/scaling.md): it
+     * runs there when the standby is caught up with the client's
+     * Baove-Consistent-After, and its audit entry is written on the primary
+     * before the answer leaves.  Never set on a write. */
+    bool replica;
 };
 
 /* A refusal: recorded by a domain function, answered by the lifecycle. */
@@ -163,6 +169,15 @@ struct operation {
     const char *change;      /* the feed's operation: steps->change unless the write
                               * decides (a PUT that creates or replaces) */
     unsigned status;         /* the answer's status, on success */
+    /* The read runs on the hot standby (steps->replica). */
+    bool on_replica;
+    /* The standby has not reached what the request names (a feed cursor's
+     * position): the domain returns DB_ROLLBACK and the read runs again on
+     * the primary (operation_replica_behind). */
+    bool replica_behind;
+    /* After a write, with a standby configured: the primary's WAL position
+     * after COMMIT, answered as Baove-Consistent-After; or "". */
+    char consistent_after[40];
     char location[256];      /* a 201's Location (or a replay's), or "" */
     struct operation_problem problem;
     char new_id[AUTH_UUID_SIZE];
@@ -179,6 +194,14 @@ void operation_clear_problem(struct operation_problem *problem);
 PGresult *operation_query(struct operation *operation, const char *sql,
                           const struct db_params *params, enum db_outcome *outcome);
 
+/* Runs a statement whose result is only success or failure (set_config, an
+ * INSERT without RETURNING), or queues it to travel with the transaction's
+ * next statement or COMMIT in the same round trip (db_defer): its failure
+ * is then that statement's.  False, with *outcome as operation_query's,
+ * when it ran now and failed. */
+bool operation_command(struct operation *operation, const char *sql,
+                       const struct db_params *params, enum db_outcome *outcome);
+
 /* Runs a statement whose first value (JSON text) is the answer, kept as
  * the operation's document. */
 enum db_outcome operation_query_document(struct operation *operation, const char *sql,
@@ -192,6 +215,11 @@ void operation_refuse_failure(struct operation *operation, enum db_failure failu
  * db_query) and returns DB_RETRY or DB_FAILED. */
 enum db_outcome operation_failed(struct operation *operation, const char *what,
                                  const PGresult *result);
+
+/* On the hot standby, the request names something it has not replayed yet:
+ * gives the read to the primary instead (never an empty or wrong answer).
+ * Returns DB_ROLLBACK. */
+enum db_outcome operation_replica_behind(struct operation *operation);
 
 /* Records a refusal; returns DB_ROLLBACK.  detail is a printf format. */
 enum db_outcome operation_refuse(struct operation *operation, enum problem_type type,

@@ -10,12 +10,10 @@ bool scope_set(struct operation *operation, enum db_outcome *outcome)
     db_params_init(&params);
     db_param_integer(&params, operation->request->principal.unit_id);
     db_param_text(&params, today);
-    PGresult *result = operation_query(operation,
-                                       "SELECT set_config('baove.scope_unit', $1, true), "
-                                       "       set_config('baove.scope_on', $2, true)",
-                                       &params, outcome);
-    PQclear(result);
-    return result != NULL;
+    return operation_command(operation,
+                             "SELECT set_config('baove.scope_unit', $1, true), "
+                             "       set_config('baove.scope_on', $2, true)",
+                             &params, outcome);
 }
 
 static long long find_unit(struct operation *operation, const char *sql, const char *code,

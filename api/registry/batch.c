@@ -40,6 +40,8 @@
 
 #include "http/dispatch.h"
 #include "http/handlers.h"
+#include "http/pool.h"
+#include "http/replica.h"
 #include "http/server.h"
 #include "json.h"
 
@@ -205,6 +207,11 @@ void handle_batch(struct request *request)
         bool ok = request_database(request) != NULL;
         for (size_t i = 0; ok && i < count; i++)
             ok = run_item(request, &checked[i], answers);
+        char position[REPLICA_POSITION_SIZE];
+        /* Read your writes after a batch too: one position for all its items. */
+        if (ok && pool_replica != NULL && request->database != NULL &&
+            replica_commit_position(request->database, position))
+            reply_add_header(request, REPLICA_CONSISTENT_AFTER, position);
         if (ok)
             reply_json(request, 200, json_pack("{s:O}", "items", answers));
         else if (!request->replied)

@@ -161,11 +161,17 @@ static enum db_outcome check_cursor(struct operation *operation)
     db_params_init(&params);
     db_param_text(&params, has_cursor ? feed->transaction : NULL);
     db_param_bool(&params, feed->snapshot);
+    db_param_integer(&params, feed->entry);
+    /* Column 4, for a hot standby: a log cursor names an entry the standby
+     * has not replayed yet (the position alone cannot tell: a standby's
+     * horizon may equal the entry's transaction before replaying it). */
     PGresult *result = operation_query(
         operation,
         "SELECT d.id::text, pg_snapshot_xmin(pg_current_snapshot())::text, "
         "       $1::xid8 > pg_snapshot_xmin(pg_current_snapshot()), "
-        "       h.pruned_through > $1::xid8 OR ($2 AND h.pruned_through >= $1::xid8) "
+        "       h.pruned_through > $1::xid8 OR ($2 AND h.pruned_through >= $1::xid8), "
+        "       NOT $2 AND $3 > 0 AND NOT EXISTS (SELECT FROM change_log c "
+        "         WHERE c.transaction_id = $1::xid8 AND c.id = $3) "
         "  FROM database_identity d, change_log_horizon h",
         &params, &outcome);
     if (result == NULL)
@@ -176,6 +182,11 @@ static enum db_outcome check_cursor(struct operation *operation)
         snprintf(feed->transaction, sizeof feed->transaction, "%s", db_text(result, 0, 1));
     } else if (strcmp(feed->identity, feed->database) != 0) {
         outcome = refuse_foreign_cursor(operation, "another database's identity");
+    } else if (operation->on_replica && (db_bool(result, 0, 2) ||
+                                         (!db_bool(result, 0, 3) && db_bool(result, 0, 4)))) {
+        /* A hot standby that has not replayed the cursor's position yet:
+         * the primary answers (never an empty page that should not be). */
+        outcome = operation_replica_behind(operation);
     } else if (db_bool(result, 0, 2)) {
         outcome = refuse_foreign_cursor(operation, "a position this database has not reached");
     } else if (db_bool(result, 0, 3)) {
@@ -322,7 +333,7 @@ static enum db_outcome read_feed(struct operation *operation)
 }
 
 static const struct operation_steps feed_steps = {
-    .action = "list", .query = read_feed, .status = 200};
+    .action = "list", .query = read_feed, .status = 200, .replica = true};
 
 /* ---- Accept: application/x-ndjson: the whole pull, streamed ------------- */
 

@@ -419,7 +419,7 @@ static bool read_list_parameters(struct request *request, struct child_list *lis
 }
 
 static const struct operation_steps list_steps = {
-    .action = "list", .query = list_children, .status = 200};
+    .action = "list", .query = list_children, .status = 200, .replica = true};
 
 void handle_children_list(struct request *request)
 {

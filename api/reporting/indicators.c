@@ -148,7 +148,7 @@ static enum db_outcome read_indicators(struct operation *operation)
 
 static const struct operation_steps read_steps = {
     .action = "read", .query = read_indicators, .status = 200, .quiet_read = true,
-    .quiet_refusals = true};
+    .quiet_refusals = true, .replica = true};
 
 static void run_read(struct request *request, struct indicators_read *read)
 {

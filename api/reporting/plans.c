@@ -1,5 +1,6 @@
 /* Plan years (kế hoạch năm): GET /v1/plans/{year} and PUT /v1/plans/{year}.
- * A plan holds the year's indicator targets (rates as exact fractions), the
+ * A plan holds the year's indicator targets (rates as exact fractions, each
+ * with the units that have their own, plan_unit_targets), the
  * fund's mobilisation targets per unit (integer VND) and, once written, the
  * year's report periods, created from the rules of migration 0014.  The
  * write itself is the SQL function plan_put(), the same path the seed of
@@ -110,6 +111,17 @@ static const struct json_field target_fields[] = {
      .maximum = 1000000000000LL},
     {.name = "description", .kind = JSON_FIELD_STRING, .required = true, .min_length = 1,
      .max_length = 500},
+    /* A unit's own threshold (plan_unit_targets); the others take the plan's. */
+    {.name = "units", .kind = JSON_FIELD_ARRAY, .max_length = 500},
+};
+
+static const struct json_field unit_target_fields[] = {
+    {.name = "unit", .kind = JSON_FIELD_STRING, .required = true, .min_length = 2,
+     .max_length = 5},
+    {.name = "numerator", .kind = JSON_FIELD_INTEGER, .required = true, .minimum = 0,
+     .maximum = 1000000000000LL},
+    {.name = "denominator", .kind = JSON_FIELD_INTEGER, .required = true, .minimum = 1,
+     .maximum = 1000000000000LL},
 };
 
 static const struct json_field fund_target_fields[] = {
@@ -119,25 +131,29 @@ static const struct json_field fund_target_fields[] = {
      .maximum = 1000000000000LL},
 };
 
-/* Checks each element of the array member `name` against `fields`; returns
- * the elements' count.  A code named twice in the targets is an error too
- * (a fund target's unit named twice is found by plan_put, which resolves
- * codes). */
-static void check_items(const json_t *body, const char *name, const struct json_field *fields,
-                        size_t count, json_t *errors)
+/* Checks each element of the array member `name` of `object` (at `prefix`)
+ * against `fields`.  A code named twice in the targets is an error too, and
+ * each target's "units" are checked in turn (a unit named twice is found by
+ * plan_put, which resolves codes). */
+static void check_items(const json_t *object, const char *prefix, const char *name,
+                        const struct json_field *fields, size_t count, json_t *errors)
 {
-    const json_t *items = json_object_get(body, name);
+    const json_t *items = json_object_get(object, name);
     size_t index;
     const json_t *item;
     json_array_foreach(items, index, item) {
-        char pointer[64];
-        snprintf(pointer, sizeof pointer, "/%s/%zu", name, index);
+        char pointer[96];
+        snprintf(pointer, sizeof pointer, "%s/%s/%zu", prefix, name, index);
         if (!json_is_object(item)) {
             problem_add_field_error(errors, pointer, "must be an object");
             continue;
         }
-        if (!json_check_fields(item, fields, count, pointer, false, errors) ||
-            strcmp(name, "targets") != 0)
+        bool valid = json_check_fields(item, fields, count, pointer, false, errors);
+        if (strcmp(name, "targets") != 0)
+            continue;
+        check_items(item, pointer, "units", unit_target_fields,
+                    sizeof unit_target_fields / sizeof unit_target_fields[0], errors);
+        if (!valid)
             continue;
         for (size_t earlier = 0; earlier < index; earlier++) {
             const char *code = json_member_string(json_array_get(items, earlier), "code");
@@ -155,9 +171,9 @@ static json_t *check_plan(struct operation *operation)
     const json_t *body = operation->body;
     json_check_fields(body, plan_fields, sizeof plan_fields / sizeof plan_fields[0], "", false,
                       errors);
-    check_items(body, "targets", target_fields, sizeof target_fields / sizeof target_fields[0],
-                errors);
-    check_items(body, "fund_targets", fund_target_fields,
+    check_items(body, "", "targets", target_fields,
+                sizeof target_fields / sizeof target_fields[0], errors);
+    check_items(body, "", "fund_targets", fund_target_fields,
                 sizeof fund_target_fields / sizeof fund_target_fields[0], errors);
     return errors;
 }

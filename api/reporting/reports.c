@@ -437,20 +437,44 @@ struct report_list {
     const char *unit;
 };
 
+/* A list's ?unit= names a unit of some period's tree in the caller's scope
+ * (870 for 2020 after the reorganisation, 82 for 2026); false (after a 404,
+ * as for an absent record) when it names none. */
+static bool list_unit_known(struct operation *operation, const char *code,
+                            enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, code);
+    PGresult *result = operation_query(
+        operation,
+        "SELECT EXISTS (SELECT 1 FROM units u WHERE u.code = $1 "
+        "                  AND u.id IN (SELECT id FROM scope_units()))",
+        &params, outcome);
+    if (result == NULL)
+        return false;
+    bool known = db_bool(result, 0, 0);
+    PQclear(result);
+    if (!known)
+        *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found",
+                                    "No such unit in your scope.");
+    return known;
+}
+
+/* The reports of a period, or all; with ?unit=, those under the unit with
+ * that code in the tree valid on each period's cut-off (as indicators and
+ * summaries resolve it): a 2020 report stays under 870 after the
+ * reorganisation of 2025, a 2026 report is under 82. */
 static enum db_outcome list_reports(struct operation *operation)
 {
     struct report_list *list = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
-    long long unit_id = scope_list_unit(operation, list->unit, &outcome);
-    if (unit_id < 0)
+    if (list->unit != NULL && !list_unit_known(operation, list->unit, &outcome))
         return outcome;
-    char today[CLOCK_DATE_SIZE];
-    operation_today(today);
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, list->period);
-    db_param_id(&params, unit_id);
-    db_param_text(&params, today);
+    db_param_text(&params, list->unit);
     return operation_query_document(
         operation,
         "SELECT json_build_object('items', coalesce(json_agg(report_document(r) "
@@ -458,12 +482,16 @@ static enum db_outcome list_reports(struct operation *operation)
         "  FROM reports r JOIN report_periods p ON p.key = r.period_key "
         "  JOIN units u ON u.id = r.unit_id "
         " WHERE ($1::text IS NULL OR r.period_key = $1) "
-        "   AND ($2::bigint IS NULL OR r.unit_id IN (SELECT id FROM unit_subtree($2, $3)))", &params);
+        "   AND ($2::text IS NULL OR r.unit_id IN ( "
+        "        SELECT s.id FROM units f CROSS JOIN LATERAL unit_subtree(f.id, p.covers_to) s "
+        "         WHERE f.code = $2 AND f.id IN (SELECT id FROM scope_units()) "
+        "           AND f.valid_from <= p.covers_to "
+        "           AND (f.valid_to IS NULL OR f.valid_to >= p.covers_to)))", &params);
 }
 
 static const struct operation_steps list_steps = {
     .action = "list", .query = list_reports, .status = 200, .quiet_read = true,
-    .quiet_refusals = true};
+    .quiet_refusals = true, .replica = true};
 
 void handle_reports_list(struct request *request)
 {
@@ -487,7 +515,10 @@ void handle_reports_list(struct request *request)
  * not yet reported, and the district aggregate of the indicator snapshots
  * frozen in the reports submitted: per indicator code, numerators and
  * denominators summed and rates recomputed from the sums (per mille, round
- * half up, as the indicators compute them), never averaged. */
+ * half up, as the indicators compute them), never averaged; each rate beside
+ * the summary unit's own target (plan_unit_target: its own, else the plan's)
+ * and its status at the cut-off.  Each commune's frozen items carry its own
+ * target already (the rollup's). */
 static const char summary_sql[] =
     "WITH expected AS (SELECT * FROM expected_communes($1, $2::date)), "
     "rows AS (SELECT e.code, e.name, r.status, r.submitted_at, r.on_time, r.accepted_at, "
@@ -525,8 +556,14 @@ static const char summary_sql[] =
     "       'denominator', denominator, "
     "       'value', CASE WHEN scale <> 'per_mille' THEN numerator "
     "                     WHEN denominator > 0 "
-    "                     THEN (2000 * numerator + denominator) / (2 * denominator) END) "
-    "       ORDER BY position, code), '[]') FROM items))::text "
+    "                     THEN (2000 * numerator + denominator) / (2 * denominator) END, "
+    "       'target', target, "
+    "       'status', indicator_status(numerator, denominator, target ->> 'comparator', "
+    "                                  (target ->> 'numerator')::bigint, "
+    "                                  (target ->> 'denominator')::bigint, 1, 1, true)) "
+    "       ORDER BY position, code), '[]') "
+    "     FROM (SELECT items.*, plan_unit_target(p.year, items.code, $1) AS target "
+    "             FROM items LEFT JOIN report_periods p ON p.key = $3) targeted))::text "
     "  FROM rows";
 
 /* For the spreadsheet: each expected commune's figures as its report froze
@@ -579,7 +616,7 @@ static enum db_outcome read_summary(struct operation *operation)
 
 static const struct operation_steps summary_steps = {
     .action = "read", .query = read_summary, .status = 200, .quiet_read = true,
-    .quiet_refusals = true};
+    .quiet_refusals = true, .replica = true};
 
 void handle_report_summary(struct request *request)
 {

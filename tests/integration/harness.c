@@ -1,4 +1,5 @@
 #include "harness.h"
+#include "standby.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -51,7 +52,9 @@ static const char *pooler_port(void)
 void harness_init(const char *name)
 {
     snprintf(program_name, sizeof program_name, "%s%s", name,
-             pooler_port() != NULL ? "_pgbouncer" : "");
+             pooler_port() != NULL       ? "_pgbouncer"
+             : read_replica_enabled()   ? "_replica"
+                                        : "");
     name = program_name;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     char path[1024];
@@ -77,6 +80,7 @@ void harness_finish(void)
         if (spawned[i] > 0 && kill(spawned[i], SIGKILL) == 0)
             waitpid(spawned[i], NULL, 0);
     pooler.pid = 0; /* killed above with the other children */
+    read_replica_finish();
     if (contract_file != NULL)
         fclose(contract_file);
     contract_file = NULL;
@@ -337,7 +341,7 @@ bool harness_create_database_on(const char *name, bool migrate, bool seed, const
                                                       NULL},
                               NULL, NULL) != 0)
         return false;
-    return true;
+    return !read_replica_enabled() || read_replica_attach(database);
 }
 
 int harness_free_port(void)
@@ -397,7 +401,16 @@ bool harness_start_api(const struct test_database *database, const char *const e
 {
     memset(api, 0, sizeof *api);
     api->port = harness_free_port();
-    if (api->port <= 0 || !spawn(harness_env("BAOVE_API_BIN"), database->api_url, extra_env, NULL, api))
+    /* The standby's URL after the caller's settings. */
+    const char *env[40] = {NULL};
+    size_t count = 0;
+    for (size_t i = 0; extra_env != NULL && extra_env[i] != NULL && count < 38; i++)
+        env[count++] = extra_env[i];
+    char read_url[600];
+    snprintf(read_url, sizeof read_url, "BAOVE_READ_DATABASE_URL=%s", database->read_url);
+    if (database->read_url[0] != '\0')
+        env[count++] = read_url;
+    if (api->port <= 0 || !spawn(harness_env("BAOVE_API_BIN"), database->api_url, env, NULL, api))
         return false;
     CURL *curl = curl_easy_init();
     char url[128];
@@ -437,6 +450,8 @@ int harness_stop(struct test_process *process)
 {
     if (process->pid <= 0)
         return -1;
+    /* An API that read nothing from its standby did not test it. */
+    bool unproven = process->port > 0 && read_replica_enabled() && !read_replica_served(process);
     forget(process->pid);
     kill(process->pid, SIGTERM);
     int status = 0;
@@ -447,7 +462,7 @@ int harness_stop(struct test_process *process)
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 fprintf(stderr, "harness: process ended with status %d; see %s\n", status,
                         process->log_path);
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            return unproven ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         }
         sleep_ms(10);
     }
@@ -653,6 +668,11 @@ struct http_response *http_call(const struct test_process *api,
     }
     /* No "Expect: 100-continue" pause: send bodies straight away. */
     headers = curl_slist_append(headers, "Expect:");
+    char position[96] = "";
+    if (read_replica_enabled())
+        read_replica_header(position, sizeof position);
+    if (position[0] != '\0')
+        headers = curl_slist_append(headers, position);
     for (size_t i = 0; options->headers != NULL && options->headers[i] != NULL; i++)
         headers = curl_slist_append(headers, options->headers[i]);
     struct buffer body = {0}, header_block = {0};
@@ -687,6 +707,8 @@ struct http_response *http_call(const struct test_process *api,
         response->json = json_loadb(response->body, response->length, 0, NULL);
     if (code == CURLE_OK)
         record(method, options->path, response);
+    if (read_replica_enabled())
+        read_replica_note(http_header(response, "Baove-Consistent-After"));
     return response;
 }
 

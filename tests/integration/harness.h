@@ -8,6 +8,8 @@
  *   BAOVE_CONTRACT_DIR  where responses are recorded (one JSONL file per test)
  *   BAOVE_TEST_PGBOUNCER_PORT  (optional) run the API through PgBouncer on this
  *                       port; responses are then recorded as <name>_pgbouncer
+ *   BAOVE_TEST_READ_REPLICA=1  (optional) the API reads from a streaming
+ *                       standby (standby.h); recorded as <name>_replica
  * A missing variable or an unreachable database fails the test: nothing is
  * ever skipped. */
 #ifndef BAOVE_TEST_HARNESS_H
@@ -28,6 +30,9 @@ struct test_database {
      * and stopped by harness_finish().  The worker LISTENs, which needs a
      * session of its own: it always uses app_url. */
     char api_url[512];
+    /* With BAOVE_TEST_READ_REPLICA=1 (standby.h): the database on a
+     * streaming hot standby, the API's BAOVE_READ_DATABASE_URL; else "". */
+    char read_url[512];
     /* The day the test stands on (BAOVE_NOW of every harness_admin run,
      * seeding included: users and units are resolved in the tree valid
      * then); empty: the real clock. */

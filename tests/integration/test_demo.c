@@ -7,8 +7,11 @@
  *     circumstances, most of those supported; cases in several states;
  *     donors, pledges, payments applied to their instalments);
  *   - the plan of 2026 exists, written by plan_put() with its periods;
+ *   - cases past their receipt have an assignee, two notes and their
+ *     deadlines; the fund has four disbursements;
  *   - `baove-worker --once` computes the 2026 indicators: demo_district
- *     (province officer of 82) reads children_total > 0. */
+ *     (province officer of 82) reads children_total > 0;
+ *   - `seed --demo --children N` puts its children in today's communes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,7 +35,10 @@ static const char counts_sql[] =
     "  (SELECT count(*) FROM case_history), (SELECT count(*) FROM fund_donors), "
     "  (SELECT count(*) FROM fund_pledges), (SELECT count(*) FROM fund_instalments), "
     "  (SELECT count(*) FROM fund_payments), (SELECT count(*) FROM change_log), "
-    "  (SELECT count(*) FROM plans), (SELECT count(*) FROM principals))";
+    "  (SELECT count(*) FROM plans), (SELECT count(*) FROM principals), "
+    "  (SELECT count(*) FROM case_notes), (SELECT count(*) FROM case_deadlines), "
+    "  (SELECT count(*) FROM cases WHERE assigned_to IS NOT NULL), "
+    "  (SELECT count(*) FROM fund_disbursements))";
 
 static long long query_number(const char *sql)
 {
@@ -89,6 +95,35 @@ static void the_year_is_plausible(void **state)
     assert_int_equal(query_number("SELECT count(*) FROM fund_instalments "
                                   " WHERE paid_vnd = amount_vnd"),
                      6);
+    /* Cases past their receipt have an assignee, notes and deadlines met up
+     * to their step; the fund paid some of its money out. */
+    assert_int_equal(query_number("SELECT count(*) FROM cases WHERE status <> 'received' "
+                                  "   AND assigned_to IS NULL"),
+                     0);
+    assert_true(query_number("SELECT count(*) FROM cases WHERE assigned_to IS NOT NULL") >= 8);
+    assert_int_equal(query_number("SELECT count(*) FROM cases c WHERE c.status <> 'received' "
+                                  "   AND (SELECT count(*) FROM case_notes n "
+                                  "         WHERE n.case_id = c.id) <> 2"),
+                     0);
+    assert_int_equal(query_number("SELECT count(*) FROM cases c WHERE c.status IN "
+                                  "  ('detailed_assessed', 'plan_submitted', 'plan_approved', "
+                                  "   'in_progress', 'reviewed', 'closed') AND NOT EXISTS ("
+                                  "  SELECT FROM case_deadlines d WHERE d.case_id = c.id "
+                                  "     AND d.kind = 'plan_submission')"),
+                     0);
+    /* Met up to the step, open at it: a closed case has none open. */
+    assert_int_equal(query_number("SELECT count(*) FROM case_deadlines d JOIN cases c "
+                                  "    ON c.id = d.case_id "
+                                  " WHERE c.status = 'closed' AND d.met_at IS NULL"),
+                     0);
+    assert_true(query_number("SELECT count(*) FROM case_deadlines WHERE met_at IS NULL") > 0);
+    assert_int_equal(query_number("SELECT count(*) FROM case_deadlines "
+                                  " WHERE met_at > '" DEMO_NOW "'"),
+                     0);
+    assert_int_equal(query_number("SELECT count(*) FROM fund_disbursements"), 4);
+    assert_int_equal(query_number("SELECT count(*) FROM fund_disbursements "
+                                  " WHERE child_id IS NOT NULL"),
+                     3);
     /* Every child, circumstance, risk and support left its change-log row. */
     assert_int_equal(query_number("SELECT count(*) FROM change_log"),
                      query_number("SELECT (SELECT count(*) FROM children) + "
@@ -141,6 +176,33 @@ static void the_rollup_counts_the_children(void **state)
     assert_int_equal(harness_stop(&api), 0);
 }
 
+/* `seed --demo --children N` (the benchmarks' data) on a day after
+ * 1/7/2025 puts its children in today's communes, born in the 16 years
+ * before the tree's day, and adds nothing the second time.  (Standing in
+ * 2020 it keeps the 2020 communes: integration_reorganisation.) */
+static void benchmark_children_in_todays_communes(void **state)
+{
+    (void)state;
+    const char *const seed[] = {"seed", "--demo", "--children", "300", NULL};
+    assert_int_equal(harness_admin(&database, seed, NULL, NULL), 0);
+    static const char demo_children[] =
+        "SELECT count(*) || ' ' || count(DISTINCT u.code) || ' ' "
+        "       || count(*) FILTER (WHERE u.code IN ('29971', '29978', '29983', '29992', "
+        "                                            '30154') AND u.valid_to IS NULL "
+        "                             AND c.date_of_birth > '2009-07-01' "
+        "                             AND c.registered_on >= '2025-07-01') "
+        "  FROM children c JOIN units u ON u.id = c.unit_id "
+        " WHERE c.created_at = '2025-07-01T08:00:00+07:00'";
+    char *first = harness_query_text(&database, demo_children);
+    assert_non_null(first);
+    assert_string_equal(first, "300 5 300");
+    assert_int_equal(harness_admin(&database, seed, NULL, NULL), 0);
+    char *second = harness_query_text(&database, demo_children);
+    assert_string_equal(second, first);
+    free(first);
+    free(second);
+}
+
 int main(void)
 {
     harness_init("demo");
@@ -149,6 +211,7 @@ int main(void)
         cmocka_unit_test(the_year_is_plausible),
         cmocka_unit_test(the_plan_of_2026_exists),
         cmocka_unit_test(the_rollup_counts_the_children),
+        cmocka_unit_test(benchmark_children_in_todays_communes),
     };
     int failed = cmocka_run_group_tests(tests, setup, NULL);
     harness_finish();

@@ -22,13 +22,14 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "standby.h"
 
 #define NOW "2020-04-29T07:00:00+07:00"
 #define WRITES_PER_PHASE 6
 #define JOBS 6
 
 static struct test_database database;
-static char standby_directory[1024], standby_port[16];
+static struct test_standby standby_cluster;
 static char standby_admin_url[512];
 
 static void sleep_ms(int milliseconds)
@@ -43,16 +44,6 @@ static void assert_sql(const char *url, const char *query, const char *expected)
     assert_non_null(value);
     assert_string_equal(value, expected);
     free(value);
-}
-
-/* pg.sh of the standby (its directory and port). */
-static bool standby_ctl(const char *action, const char *argument, char *out, size_t size)
-{
-    char directory[1100], port[40];
-    snprintf(directory, sizeof directory, "BAOVE_PG_DIR=%s", standby_directory);
-    snprintf(port, sizeof port, "BAOVE_PG_PORT=%s", standby_port);
-    const char *env[] = {directory, port, NULL};
-    return harness_pg_ctl(env, action, argument, out, size);
 }
 
 /* The value of `name=` in a pg.sh URL's query string. */
@@ -92,28 +83,13 @@ static int setup(void **state)
     if (created == NULL)
         return -1;
     free(created);
-    snprintf(standby_directory, sizeof standby_directory, "%s-standby",
-             harness_env("BAOVE_PG_DIR"));
-    /* A free port can be taken in between (the ephemeral range holds the
-     * tests' own client sockets): a few attempts. */
-    const char *fixed_port = getenv("BAOVE_TEST_STANDBY_PORT");
-    for (int attempt = 0; attempt < 3; attempt++) {
-        snprintf(standby_port, sizeof standby_port, "%d",
-                 fixed_port != NULL ? atoi(fixed_port) : harness_free_port());
-        /* Made by the primary's pg.sh: pg_basebackup -R of the test cluster. */
-        const char *argv[] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL"), "standby",
-                              standby_directory, standby_port, NULL};
-        if (harness_run(argv, NULL, NULL, NULL) == 0)
-            return 0;
-        sleep_ms(1000);
-    }
-    return -1;
+    return standby_build(&standby_cluster, "standby") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    standby_ctl("destroy", NULL, NULL, 0);
+    standby_ctl(&standby_cluster, "destroy", NULL, NULL, 0);
     /* The old primary serves the other tests again. */
     return harness_cluster("start") ? 0 : -1;
 }
@@ -155,8 +131,9 @@ static void writes_and_jobs_continue_on_the_promoted_standby(void **state)
     (void)state;
     char primary_url[512], standby_app_url[512];
     snprintf(primary_url, sizeof primary_url, "%s", database.app_url);
-    assert_true(standby_ctl("url", database.name, standby_app_url, sizeof standby_app_url));
-    assert_true(standby_ctl("admin-url", database.name, standby_admin_url,
+    assert_true(standby_ctl(&standby_cluster, "url", database.name, standby_app_url,
+                            sizeof standby_app_url));
+    assert_true(standby_ctl(&standby_cluster, "admin-url", database.name, standby_admin_url,
                             sizeof standby_admin_url));
     assert_sql(standby_admin_url, "SELECT pg_is_in_recovery()", "t");
 
@@ -181,7 +158,7 @@ static void writes_and_jobs_continue_on_the_promoted_standby(void **state)
 
     /* The primary goes; the standby takes over. */
     assert_true(harness_cluster("stop"));
-    assert_true(standby_ctl("promote", NULL, NULL, 0));
+    assert_true(standby_ctl(&standby_cluster, "promote", NULL, NULL, 0));
     assert_sql(standby_admin_url, "SELECT pg_is_in_recovery()", "f");
 
     write_children(&api, token, 2 * WRITES_PER_PHASE, ids, &acknowledged);

@@ -924,7 +924,8 @@ static bool eventually(const char *query, const char *expected)
 static void writes_roll_up_spaced_and_converge(void **state)
 {
     (void)state;
-    const char *env[] = {"BAOVE_NOW=" LATER, "BAOVE_WORKER_DEBOUNCE_SECONDS=0", NULL};
+    const char *env[] = {"BAOVE_NOW=" LATER, "BAOVE_WORKER_DEBOUNCE_SECONDS=0",
+                         "BAOVE_WORKER_POLL_SECONDS=1", NULL};
     struct test_process worker;
     assert_true(harness_start_worker(&database, env, NULL, &worker));
     /* The recompute queued above (and the schedule's slot, the same job). */
@@ -937,7 +938,7 @@ static void writes_roll_up_spaced_and_converge(void **state)
     assert_true(eventually(WAITING_ROLLUPS, "1 at " A_MINUTE_LATER));
     put_child("c1000000-0000-4000-8000-000000000002", "29980", "male", "2016-02-02",
               "2020-07-01");
-    usleep(500000); /* its wake-up finds the job waiting */
+    usleep(2500000); /* the worker's next poll sees it and finds the job waiting */
     assert_true(harness_query_equals(&database, WAITING_ROLLUPS, "1 at " A_MINUTE_LATER));
     assert_int_equal(children_total("29980"), commune_before);
     assert_int_equal(harness_stop(&worker), 0);

@@ -41,8 +41,8 @@ static void assert_query(const char *sql, const char *expected)
 /* baove-admin under a clock; its stdout in *printed when not NULL. */
 static int admin_at(const char *now, const char *const args[], char **printed)
 {
-    const char *argv[8] = {harness_env("BAOVE_ADMIN_BIN")};
-    for (size_t i = 0; args[i] != NULL && i < 6; i++)
+    const char *argv[16] = {harness_env("BAOVE_ADMIN_BIN")};
+    for (size_t i = 0; args[i] != NULL && i < 14; i++)
         argv[i + 1] = args[i];
     char url[600], clock[64];
     snprintf(url, sizeof url, "BAOVE_ADMIN_DATABASE_URL=%s", database.admin_url);
@@ -74,8 +74,8 @@ static int teardown(void **state)
     return 0;
 }
 
-/* 2020 data: demo children over the ten communes, a hamlet rule for one
- * of Phú Thuận B's hamlets, and cases on two children. */
+/* 2020 data: demo children over the ten communes, three of Phú Thuận B's
+ * in Ấp Phú Hòa, and cases on two children. */
 static void write_2020(void)
 {
     assert_int_equal(admin_at("2020-07-01T09:00:00+07:00",
@@ -90,8 +90,6 @@ static void write_2020(void)
         "UPDATE children SET hamlet = 'Ấp Phú Hòa' WHERE id IN (SELECT id FROM children "
         " WHERE unit_id = (SELECT id FROM units WHERE code = '29995' AND valid_from = "
         "'2000-01-01') ORDER BY id LIMIT 3);"
-        "UPDATE unit_successions SET hamlets = '{ap phu hoa}' WHERE kind = 'part' "
-        "   AND successor_id = (SELECT id FROM units WHERE code = '30154');"
         "INSERT INTO cases (id, child_id, unit_id, received_at, source, concerns, summary, "
         "                   status, created_at, updated_at) "
         "SELECT gen_random_uuid(), c.id, c.unit_id, '2020-03-02T08:00:00+07', 'hotline_111', "
@@ -109,10 +107,49 @@ static void write_2020(void)
     PQfinish(connection);
 }
 
+/* An administrator records the hamlet rule of Phú Thuận B's split with
+ * `units hamlets`, after `units successions` showed the hamlets its records
+ * name; a rule for a whole succession, or for a hamlet another part holds,
+ * is refused; the rule is audited. */
+static void record_a_hamlet_rule(void)
+{
+    const char *const successions[] = {"units", "successions", "--on", "2025-07-01", NULL};
+    char *listed = NULL;
+    assert_int_equal(admin_at("2026-01-05T09:00:00+07:00", successions, &listed), 0);
+    assert_non_null(strstr(listed, "\"hamlet\": \"Ấp Phú Hòa\""));
+    assert_non_null(strstr(listed, "\"to\": \"30154\""));
+    free(listed);
+    const char *const rule[] = {"units", "hamlets", "--from", "29995", "--to", "30154",
+                                "--on", "2025-07-01", "--hamlet", "Ấp Phú Hòa", NULL};
+    assert_int_equal(admin_at("2026-01-05T09:00:00+07:00", rule, NULL), 0);
+    const char *const taken[] = {"units", "hamlets", "--from", "29995", "--to", "29992",
+                                 "--on", "2025-07-01", "--hamlet", "ap phu hoa", NULL};
+    assert_int_equal(admin_at("2026-01-05T09:00:00+07:00", taken, NULL), 1);
+    const char *const whole[] = {"units", "hamlets", "--from", "29980", "--to", "29983",
+                                 "--on", "2025-07-01", "--hamlet", "Ấp 1", NULL};
+    assert_int_equal(admin_at("2026-01-05T09:00:00+07:00", whole, NULL), 1);
+    const char *const twice[] = {"units", "hamlets", "--from", "29995", "--to", "29992",
+                                 "--on", "2025-07-01", "--hamlet", "Ấp 1", "--hamlet",
+                                 "ẤP 1", NULL};
+    assert_int_equal(admin_at("2026-01-05T09:00:00+07:00", twice, NULL), 1);
+    const char *const none[] = {"units", "hamlets", "--from", "29995", "--to", "29992",
+                                "--on", "2025-07-01", NULL};
+    assert_int_equal(admin_at("2026-01-05T09:00:00+07:00", none, NULL), 1);
+    assert_query("SELECT string_agg(u.code || ' ' || coalesce(s.hamlets::text, '-'), ', ' "
+                 "                  ORDER BY u.code) "
+                 "  FROM unit_successions s JOIN units u ON u.id = s.successor_id "
+                 " WHERE s.kind = 'part'",
+                 "29992 -, 30154 {\"Ấp Phú Hòa\"}");
+    assert_query("SELECT string_agg(actor || ' ' || request_id, ', ') FROM audit_log "
+                 " WHERE resource_type = 'unit_successions'",
+                 "baove-admin units hamlets --from 29995 --to 30154 --on 2025-07-01");
+}
+
 static void the_2025_reorganisation(void **state)
 {
     (void)state;
     write_2020();
+    record_a_hamlet_rule();
     char *before = query_text(figures_2020);
     char *ids_before = query_text(record_ids);
     assert_non_null(strstr(before, "2020 870 {"));

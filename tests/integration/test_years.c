@@ -12,8 +12,15 @@
  *   - `baove-worker --once` on 29/4/2026 07:30 computes the 2026
  *     indicators (GET is then 200 with the plan's targets) and sends the
  *     −14 reminder of the 6-month report to the 10 communes;
+ *   - Xã Long Khánh's own csc_rate target is the one its indicators, its
+ *     report and its summary compare with; the other units take the plan's;
+ *   - the report list's ?unit= resolves the unit in each period's tree
+ *     (870 for 2020, 82 for 2026);
+ *   - since 1/7/2025 the province (82) holds a fund target and gets the
+ *     copies of late reminders that went to the district before;
  *   - the daily job gives a plan written by another path (SQL) its
- *     periods;
+ *     periods, and from 1/12 carries 2026's plan forward as 2027's
+ *     (idempotent; an officer's PUT clears the mark);
  *   - the working-day calendar: 2026 computed by default (Tết from the
  *     lunar calendar), 2020 exactly as seeded; a detailed assessment on the
  *     eve of the 2026 break gets its plan deadline after it, by default and
@@ -38,7 +45,8 @@ static const char plan_2026[] =
     "{\"title\":\"Kế hoạch thực hiện Chương trình Bảo vệ trẻ em năm 2026\","
     "\"reference\":\"12/KH-UBND\",\"unit\":\"82\","
     "\"targets\":[{\"code\":\"csc_rate\",\"comparator\":\"lt\",\"numerator\":5,"
-    "\"denominator\":200,\"description\":\"Children in special circumstances below 2.5 %\"},"
+    "\"denominator\":200,\"description\":\"Children in special circumstances below 2.5 %\","
+    "\"units\":[{\"unit\":\"29983\",\"numerator\":1,\"denominator\":100}]},"
     "{\"code\":\"csc_supported_rate\",\"comparator\":\"ge\",\"numerator\":95,"
     "\"denominator\":100,\"description\":\"At least 95 % supported\"}],"
     "\"fund_targets\":[{\"unit\":\"82\",\"amount_vnd\":150000000},"
@@ -59,6 +67,18 @@ static struct http_response *call(const char *method, const char *path, const ch
 static void assert_query(const char *sql, const char *expected)
 {
     assert_true(harness_query_equals(&database, sql, expected));
+}
+
+/* A row written as the owner, past the API (another path than its own). */
+static void insert_one_row(const char *sql)
+{
+    PGconn *connection = PQconnectdb(database.admin_url);
+    assert_int_equal(PQstatus(connection), CONNECTION_OK);
+    PGresult *result = PQexec(connection, sql);
+    assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
+    assert_string_equal(PQcmdTuples(result), "1");
+    PQclear(result);
+    PQfinish(connection);
 }
 
 static void run_worker(const char *now)
@@ -149,7 +169,8 @@ static void only_valid_plans_by_officers(void **state)
         "PUT", "/v1/plans/2026", district,
         "{\"title\":\"\",\"reference\":\"x\",\"unit\":\"82\",\"targets\":["
         "{\"code\":\"csc_rate\",\"comparator\":\"about\",\"numerator\":1,\"denominator\":0,"
-        "\"description\":\"d\"}],\"fund_targets\":[{\"unit\":\"82\"}]}",
+        "\"description\":\"d\",\"units\":[{\"unit\":\"29971\",\"denominator\":0}]}],"
+        "\"fund_targets\":[{\"unit\":\"82\"}]}",
         NULL);
     assert_int_equal(bad->status, 422);
     const char *body = bad->body;
@@ -157,11 +178,17 @@ static void only_valid_plans_by_officers(void **state)
     assert_non_null(strstr(body, "\"/targets/0/comparator\""));
     assert_non_null(strstr(body, "\"/targets/0/denominator\""));
     assert_non_null(strstr(body, "\"/fund_targets/0/amount_vnd\""));
+    assert_non_null(strstr(body, "\"/targets/0/units/0/numerator\""));
+    assert_non_null(strstr(body, "\"/targets/0/units/0/denominator\""));
     http_free(bad);
     /* Codes are resolved in the database: unknown, twice, not under the plan. */
     struct http_response *units = call(
         "PUT", "/v1/plans/2026", district,
-        "{\"title\":\"t\",\"reference\":\"r\",\"unit\":\"82\",\"targets\":[],"
+        "{\"title\":\"t\",\"reference\":\"r\",\"unit\":\"82\",\"targets\":["
+        "{\"code\":\"csc_rate\",\"comparator\":\"lt\",\"numerator\":1,\"denominator\":50,"
+        "\"description\":\"d\",\"units\":[{\"unit\":\"99999\",\"numerator\":1,\"denominator\":9},"
+        "{\"unit\":\"29971\",\"numerator\":1,\"denominator\":9},"
+        "{\"unit\":\"29971\",\"numerator\":2,\"denominator\":9}]}],"
         "\"fund_targets\":[{\"unit\":\"99999\",\"amount_vnd\":1},"
         "{\"unit\":\"29978\",\"amount_vnd\":1},{\"unit\":\"29978\",\"amount_vnd\":2},"
         "{\"unit\":\"29977\",\"amount_vnd\":1}]}",
@@ -171,6 +198,9 @@ static void only_valid_plans_by_officers(void **state)
     assert_null(strstr(units->body, "\"/fund_targets/1/unit\""));
     assert_non_null(strstr(units->body, "\"/fund_targets/2/unit\""));
     assert_non_null(strstr(units->body, "\"/fund_targets/3/unit\""));
+    assert_non_null(strstr(units->body, "\"/targets/0/units/0/unit\""));
+    assert_null(strstr(units->body, "\"/targets/0/units/1/unit\""));
+    assert_non_null(strstr(units->body, "\"/targets/0/units/2/unit\""));
     http_free(units);
     assert_query("SELECT count(*)::text FROM plans WHERE year = 2026", "0");
 }
@@ -190,6 +220,11 @@ static void plan_2026_through_the_api(void **state)
     assert_string_equal(json_text(json_array_get(periods, 0), "due_on", NULL), "2026-05-13");
     assert_string_equal(json_text(json_array_get(periods, 1), "key", NULL), "2026");
     assert_string_equal(json_text(json_array_get(periods, 1), "due_on", NULL), "2026-11-12");
+    const json_t *own = json_array_get(
+        json_object_get(json_array_get(json_object_get(created->json, "targets"), 0), "units"),
+        0);
+    assert_string_equal(json_text(own, "unit", NULL), "29983");
+    assert_int_equal(json_integer_value(json_object_get(own, "denominator")), 100);
     http_free(created);
 
     struct http_response *listed =
@@ -251,23 +286,197 @@ static void the_worker_runs_2026(void **state)
     http_free(summary);
 }
 
+/* The target an item of `items` is compared with, as "comparator n/d" (the
+ * caller frees). */
+static char *target_of(const json_t *items, const char *code)
+{
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const json_t *item = json_array_get(items, i);
+        if (strcmp(json_text(item, "code", NULL), code) != 0)
+            continue;
+        const json_t *target = json_object_get(item, "target");
+        char text[96];
+        snprintf(text, sizeof text, "%s %lld/%lld", json_text(target, "comparator", NULL),
+                 (long long)json_integer_value(json_object_get(target, "numerator")),
+                 (long long)json_integer_value(json_object_get(target, "denominator")));
+        return strdup(text);
+    }
+    fail_msg("no item %s", code);
+    return NULL;
+}
+
+static void expect_target(const char *path, const char *code, const char *expected)
+{
+    struct http_response *response = call("GET", path, district, NULL, NULL);
+    if (response->status != 200)
+        fprintf(stderr, "%s: %s\n", path, response->body);
+    assert_int_equal(response->status, 200);
+    char *target = target_of(json_object_get(response->json, "items") != NULL
+                                 ? json_object_get(response->json, "items")
+                                 : json_object_get(response->json, "indicators"),
+                             code);
+    assert_string_equal(target, expected);
+    free(target);
+    http_free(response);
+}
+
+/* Xã Long Khánh's own csc_rate target (1/100) in its indicators, its
+ * report and the summaries; the other units take the plan's (5/200). */
+static void each_unit_against_its_own_target(void **state)
+{
+    (void)state;
+    expect_target("/v1/indicators?unit=29983&period=2026", "csc_rate", "lt 1/100");
+    expect_target("/v1/indicators?unit=29971&period=2026", "csc_rate", "lt 5/200");
+    expect_target("/v1/indicators?unit=82&period=2026", "csc_rate", "lt 5/200");
+    expect_target("/v1/indicators?unit=29983&period=2026", "csc_supported_rate", "ge 95/100");
+    static const char report[] =
+        "{\"narrative\":{\"results\":\"Tập huấn cộng tác viên.\"},"
+        "\"activities\":{\"forum_participants\":12}}";
+    struct http_response *draft =
+        call("PUT", "/v1/reports/2026S1/29983", commune, report, NULL);
+    assert_int_equal(draft->status, 201);
+    http_free(draft);
+    struct http_response *submitted =
+        call("POST", "/v1/reports/2026S1/29983/submit", commune, NULL, "\"1\"");
+    assert_int_equal(submitted->status, 200);
+    char *frozen = target_of(json_object_get(json_object_get(submitted->json, "indicators"),
+                                             "items"), "csc_rate");
+    assert_string_equal(frozen, "lt 1/100");
+    free(frozen);
+    http_free(submitted);
+    expect_target("/v1/reports/2026S1/summary?unit=29983", "csc_rate", "lt 1/100");
+    expect_target("/v1/reports/2026S1/summary?unit=82", "csc_rate", "lt 5/200");
+    assert_query("SELECT plan_unit_target(2026::smallint, 'csc_rate', id) ->> 'scope' "
+                 "  FROM units WHERE code = '29983' AND valid_to IS NULL", "unit");
+}
+
+/* "period unit, ..." of the reports GET /v1/reports?unit=`code` lists. */
+static void expect_reports_under(const char *code, const char *expected)
+{
+    char path[64], listed[256] = "";
+    snprintf(path, sizeof path, "/v1/reports?unit=%s", code);
+    struct http_response *response = call("GET", path, district, NULL, NULL);
+    assert_int_equal(response->status, 200);
+    const json_t *items = json_object_get(response->json, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const json_t *report = json_array_get(items, i);
+        size_t used = strlen(listed);
+        snprintf(listed + used, sizeof listed - used, "%s%s %s", i > 0 ? ", " : "",
+                 json_text(report, "period", NULL), json_text(report, "unit", NULL));
+    }
+    http_free(response);
+    assert_string_equal(listed, expected);
+}
+
+/* The list's ?unit= resolves the unit in each period's tree: a 2020 report
+ * of Xã Long Khánh A stays under 870 (a district that ended in 2025), the
+ * 2026 one of Xã Long Khánh is under 82; the code 29983 is Long Khánh B in
+ * 2020 and Long Khánh in 2026. */
+static void reports_listed_in_their_periods_tree(void **state)
+{
+    (void)state;
+    insert_one_row("INSERT INTO reports (period_key, unit_id, created_at, updated_at) "
+                   "SELECT '2020S1', id, now(), now() FROM units "
+                   " WHERE code = '29980' AND valid_from <= '2020-04-30' "
+                   "   AND valid_to >= '2020-04-30'");
+    expect_reports_under("870", "2020S1 29980");
+    expect_reports_under("29980", "2020S1 29980");
+    expect_reports_under("82", "2026S1 29983");
+    expect_reports_under("29983", "2026S1 29983");
+    struct http_response *unknown = call("GET", "/v1/reports?unit=99999", district, NULL, NULL);
+    assert_int_equal(unknown->status, 404);
+    http_free(unknown);
+}
+
+/* Since 1/7/2025 the communes report to the province: its fund target is
+ * in its indicators, and a reminder after the due date is copied to its
+ * channels (before 1/7/2025, the district's). */
+static void the_province_takes_the_districts_place(void **state)
+{
+    (void)state;
+    expect_target("/v1/indicators?unit=82&period=2026", "fund_raised_vnd", "ge 150000000/1");
+    struct http_response *channel =
+        call("PUT", "/v1/units/82/channels/mail", district,
+             "{\"kind\":\"email\",\"address\":\"so-yte@dongthap.gov.vn\"}", NULL);
+    assert_int_equal(channel->status, 201);
+    http_free(channel);
+    channel = call("PUT", "/v1/units/29971/channels/mail", district,
+                   "{\"kind\":\"email\",\"address\":\"ubnd@thuongphuoc.gov.vn\"}", NULL);
+    assert_int_equal(channel->status, 201);
+    http_free(channel);
+    /* The day after the 6-month report's due date (offset +1): the four
+     * communes that have not submitted (29983 has) are reminded, and each
+     * reminder is copied to the province. */
+    run_worker("2026-05-14T07:30:00+07:00");
+    assert_query("SELECT string_agg(u.code, ' ' ORDER BY u.code) FROM report_reminders r "
+                 "  JOIN units u ON u.id = r.unit_id "
+                 " WHERE r.period_key = '2026S1' AND r.offset_days = 1",
+                 "29971 29978 29992 30154");
+    assert_query("SELECT string_agg(split_part(n.dedup_key, ':', 3), ' ' ORDER BY n.dedup_key) "
+                 "  FROM notifications n JOIN units u ON u.id = n.unit_id "
+                 " WHERE u.code = '82' AND n.kind = 'report.reminder'",
+                 "29971 29978 29992 30154");
+    assert_query("SELECT count(*)::text FROM notifications n JOIN units u ON u.id = n.unit_id "
+                 " WHERE u.code = '29971' AND n.kind = 'report.reminder' "
+                 "   AND n.dedup_key LIKE 'report:2026S1:29971:1:%'",
+                 "1");
+}
+
 /* A plan written by another path gets its periods from the daily job. */
 static void the_daily_job_fills_in_periods(void **state)
 {
     (void)state;
-    PGconn *connection = PQconnectdb(database.admin_url);
-    assert_int_equal(PQstatus(connection), CONNECTION_OK);
-    PGresult *result = PQexec(connection,
-                              "INSERT INTO plans (year, title, reference, unit_id) "
-                              "SELECT 2027, 'Kế hoạch 2027', 'draft', id FROM units "
-                              " WHERE code = '82'");
-    assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
-    PQclear(result);
-    PQfinish(connection);
+    insert_one_row("INSERT INTO plans (year, title, reference, unit_id) "
+                   "SELECT 2030, 'Kế hoạch 2030', 'draft', id FROM units WHERE code = '82'");
+    run_worker("2026-11-30T01:30:00+07:00");
+    assert_query("SELECT string_agg(key || ' ' || due_on, ', ' ORDER BY due_on) "
+                 "FROM report_periods WHERE year = 2030",
+                 "2030S1 2030-05-13, 2030 2030-11-12");
+    /* Before December, next year's plan is not carried forward. */
+    assert_query("SELECT count(*)::text FROM plans WHERE year = 2027", "0");
+}
+
+/* From 1/12 the yearly job carries the plan forward: 2027 gets 2026's
+ * targets (Xã Long Khánh's own included), fund targets and periods, marked
+ * as carried forward and audited as the worker; a second run changes
+ * nothing; an officer's PUT clears the mark. */
+static void next_years_plan_carried_forward(void **state)
+{
+    (void)state;
     run_worker("2026-12-01T01:30:00+07:00");
+    struct http_response *plan = call("GET", "/v1/plans/2027", district, NULL, NULL);
+    if (plan->status != 200)
+        fprintf(stderr, "%s\n", plan->body);
+    assert_int_equal(plan->status, 200);
+    assert_int_equal(json_integer_value(json_object_get(plan->json, "carried_forward_from")),
+                     2026);
+    assert_string_equal(json_text(plan->json, "title", NULL),
+                        "Kế hoạch thực hiện Chương trình Bảo vệ trẻ em năm 2027");
+    assert_string_equal(json_text(plan->json, "unit", NULL), "82");
+    http_free(plan);
+    assert_query("SELECT string_agg(format('%s %s %s/%s', t.code, t.comparator, t.numerator, "
+                 "       t.denominator), ', ' ORDER BY t.code) FROM plan_targets t "
+                 " WHERE t.year = 2027",
+                 "csc_rate lt 5/200, csc_supported_rate ge 95/100");
+    assert_query("SELECT string_agg(format('%s %s %s/%s', o.code, u.code, o.numerator, "
+                 "       o.denominator), ', ') FROM plan_unit_targets o "
+                 "  JOIN units u ON u.id = o.unit_id WHERE o.year = 2027",
+                 "csc_rate 29983 1/100");
+    assert_query("SELECT string_agg(u.code || ' ' || f.amount_vnd, ', ' ORDER BY u.code) "
+                 "  FROM fund_targets f JOIN units u ON u.id = f.unit_id WHERE f.year = 2027",
+                 "82 150000000");
     assert_query("SELECT string_agg(key || ' ' || due_on, ', ' ORDER BY due_on) "
                  "FROM report_periods WHERE year = 2027",
                  "2027S1 2027-05-13, 2027 2027-11-12");
+    run_worker("2026-12-02T01:30:00+07:00");
+    assert_query("SELECT version::text FROM plans WHERE year = 2027", "1");
+    assert_query("SELECT string_agg(actor || ' ' || role || ' ' || action, ', ') "
+                 "  FROM audit_log WHERE resource_type = 'plans' AND actor = 'baove-worker'",
+                 "baove-worker system create");
+    struct http_response *written = call("PUT", "/v1/plans/2027", district, plan_2026, "\"1\"");
+    assert_int_equal(written->status, 200);
+    assert_true(json_is_null(json_object_get(written->json, "carried_forward_from")));
+    http_free(written);
 }
 
 /* ---- the working-day calendar ---------------------------------------------------- */
@@ -406,7 +615,11 @@ int main(void)
         cmocka_unit_test(only_valid_plans_by_officers),
         cmocka_unit_test(plan_2026_through_the_api),
         cmocka_unit_test(the_worker_runs_2026),
+        cmocka_unit_test(each_unit_against_its_own_target),
+        cmocka_unit_test(reports_listed_in_their_periods_tree),
+        cmocka_unit_test(the_province_takes_the_districts_place),
         cmocka_unit_test(the_daily_job_fills_in_periods),
+        cmocka_unit_test(next_years_plan_carried_forward),
         cmocka_unit_test(calendars_default_and_decided),
         cmocka_unit_test(a_deadline_across_tet_2026),
     };

@@ -7,8 +7,9 @@
 -- (csc_rate below 2.5 %, csc_supported_rate at least 95 %); about 2 000
 -- children registered over the last years, about 2.5 % of them in special
 -- circumstances and most of those supported; a few at risk; cases in
--- several workflow states; donors, pledges with their instalments, and
--- payments applied to them.
+-- several workflow states, with assignees, notes and deadlines; donors,
+-- pledges with their instalments, payments applied to them and a few
+-- disbursements.
 --
 -- Deterministic and idempotent: every id is md5() of a fixed text, the
 -- year and a number, every choice a draw from another md5(), and every
@@ -231,6 +232,68 @@ BEGIN
     SELECT count(*) INTO n FROM inserted;
     created := created || jsonb_build_object('cases', n);
 
+    -- Each case past its receipt has an assignee (the commune's demo officer
+    -- in her commune, the province's elsewhere; none when the demo users are
+    -- not seeded) and two notes; its deadlines follow its step, met up to
+    -- it, pending (or missed, for the older cases) at it, counted in
+    -- calendar days from the receipt (the real ones count working days:
+    -- cases/deadlines.c): emergency 12 hours when serious, plan 10 days,
+    -- approval 13, review 60.
+    CREATE TEMPORARY TABLE demo_cases ON COMMIT DROP AS
+    SELECT c.id, c.unit_id, c.received_at, c.status, c.serious_risk,
+           array_position(ARRAY['received', 'initial_assessed', 'detailed_assessed',
+                                'plan_submitted', 'plan_approved', 'in_progress', 'reviewed',
+                                'closed'], c.status) AS step,
+           coalesce((SELECT p.id FROM principals p
+                      WHERE p.username = 'demo_commune' AND p.unit_id = c.unit_id),
+                    (SELECT p.id FROM principals p WHERE p.username = 'demo_district'))
+             AS assignee
+      FROM cases c
+     WHERE c.id IN (SELECT demo_uuid(md5(tag || '-case-' || d.g)) FROM demo_children d)
+       AND c.version = 1 AND c.assigned_to IS NULL
+       AND NOT EXISTS (SELECT FROM case_notes n WHERE n.case_id = c.id);
+
+    WITH assigned AS (
+        UPDATE cases c SET assigned_to = d.assignee
+          FROM demo_cases d
+         WHERE c.id = d.id AND d.step > 1 AND d.assignee IS NOT NULL
+        RETURNING c.id, c.received_at, c.assigned_to
+    ), history AS (
+        INSERT INTO case_history (case_id, at, actor, action, note)
+        SELECT a.id, a.received_at + interval '2 hours', 'demo', 'assigned', p.username
+          FROM assigned a JOIN principals p ON p.id = a.assigned_to
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM history;
+    created := created || jsonb_build_object('assigned', n);
+
+    INSERT INTO case_notes (id, case_id, author, text, created_at)
+    SELECT demo_uuid(md5(tag || '-note-' || d.id || '-' || k)), d.id, 'demo',
+           (ARRAY['Đã liên hệ gia đình và nhà trường (dữ liệu mẫu).',
+                  'Cộng tác viên ấp đến thăm trẻ; trẻ an toàn (dữ liệu mẫu).'])[k],
+           least(now, d.received_at + make_interval(days => 3 * k))
+      FROM demo_cases d CROSS JOIN generate_series(1, 2) k
+     WHERE d.step > 1
+    ON CONFLICT (id) DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    created := created || jsonb_build_object('notes', n);
+
+    INSERT INTO case_deadlines (case_id, kind, due_at, met_at)
+    SELECT d.id, x.kind, d.received_at + x.due_after,
+           CASE WHEN d.step > x.met_after_step
+                THEN least(now, d.received_at + x.due_after / 2) END
+      FROM demo_cases d
+      JOIN (VALUES ('emergency', interval '12 hours', 1, 1),
+                   ('plan_submission', interval '10 days', 3, 3),
+                   ('plan_approval', interval '13 days', 4, 4),
+                   ('review', interval '60 days', 5, 6))
+           x (kind, due_after, from_step, met_after_step)
+        ON d.step >= x.from_step
+     WHERE x.kind <> 'emergency' OR coalesce(d.serious_risk, false)
+    ON CONFLICT (case_id, kind) DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    created := created || jsonb_build_object('deadlines', n);
+
     -- Fund: fifteen donors in the province's and the communes' books; a
     -- pledge from each of the first ten in two instalments (the first due
     -- two months ago); payments from six of them, applied to their pledges.
@@ -288,6 +351,34 @@ BEGIN
     -- Applied in a statement of their own, which sees the new payments.
     SELECT count(fund_apply_payment(x)) INTO n FROM unnest(paid) x;
     created := created || jsonb_build_object('payments', n);
+
+    -- Disbursements (chi quỹ) from what the province and a commune raised:
+    -- gifts to supported children, one of them goods at their value.
+    INSERT INTO fund_disbursements (id, unit_id, year, amount_vnd, disbursed_on, decision_no,
+                                    purpose, child_id, in_kind, created_at)
+    SELECT demo_uuid(md5(tag || '-disbursement-' || g)), u.unit_id, this_year,
+           500000 * (g + 1),
+           -- After the payments came in (25 days after the pledges).
+           least(today, greatest(make_date(this_year, 1, 1), today - 90) + 25 + 5 * g),
+           format('%s/QĐ-QBTTE-DEMO-%s', g, this_year),
+           (ARRAY['Quà Tết cho trẻ em có hoàn cảnh đặc biệt', 'Học bổng cho trẻ em nghèo',
+                  'Hỗ trợ khám chữa bệnh', 'Sách vở đầu năm học'])[g],
+           -- The first three to a supported child each; the books to many.
+           CASE WHEN g <= 3 THEN supported.child_id END, g = 4, now
+      FROM generate_series(1, 4) g
+      LEFT JOIN (SELECT s.child_id, row_number() OVER (ORDER BY c.g) AS k
+                   FROM demo_children c
+                   JOIN child_supports s ON s.id = demo_uuid(md5(tag || '-support-' || c.g)))
+           supported ON supported.k = g
+     CROSS JOIN LATERAL (
+           SELECT CASE WHEN g <= 3 THEN province
+                       ELSE (SELECT p.unit_id FROM fund_payments p
+                              WHERE p.id = demo_uuid(md5(tag || '-payment-6'))) END
+                  AS unit_id) u
+     WHERE u.unit_id IS NOT NULL
+    ON CONFLICT (id) DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    created := created || jsonb_build_object('disbursements', n);
 
     RETURN jsonb_build_object('plan', plan_written) || created;
 END

@@ -47,7 +47,7 @@ BEGIN
 
     -- Each period with the plan's targets of its year, and how far it ran.
     WITH periods AS MATERIALIZED (
-        SELECT p.key, p.starts_on, p.ends_on, p.ends_on < today AS ended,
+        SELECT p.key, p.year, p.starts_on, p.ends_on, p.ends_on < today AS ended,
                p.ends_on - p.starts_on + 1 AS length,
                greatest(0, least(today, p.ends_on) - p.starts_on + 1) AS elapsed,
                -- The fund's target is a year's: measured over the plan year.
@@ -81,14 +81,31 @@ BEGIN
          WHERE only_unit IS NULL OR u.id = only_unit
     ), fresh AS (
         SELECT u.unit_id, p.key AS period, p.starts_on, p.ends_on, x.figures,
-               coalesce(w.breakdown, '{}') AS breakdown, p.targets,
+               coalesce(w.breakdown, '{}') AS breakdown,
+               -- A unit with its own targets (plan_unit_targets) is compared
+               -- with them; the others with the plan's.
+               CASE WHEN own_csc.unit_id IS NULL AND own_supported.unit_id IS NULL
+                    THEN p.targets
+                    ELSE p.targets || jsonb_strip_nulls(jsonb_build_object(
+                        'csc_rate', CASE WHEN own_csc.unit_id IS NOT NULL
+                            THEN jsonb_build_object('comparator', p.csc_comparator,
+                                                    'numerator', own_csc.numerator,
+                                                    'denominator', own_csc.denominator) END,
+                        'csc_supported_rate', CASE WHEN own_supported.unit_id IS NOT NULL
+                            THEN jsonb_build_object('comparator', p.supported_comparator,
+                                                    'numerator', own_supported.numerator,
+                                                    'denominator', own_supported.denominator)
+                            END)) END AS targets,
                ARRAY[NULL, NULL,
                      indicator_status(x.figures[2], x.figures[1], p.csc_comparator,
-                                      p.csc_numerator, p.csc_denominator, p.elapsed, p.length,
-                                      p.ended),
+                                      coalesce(own_csc.numerator, p.csc_numerator),
+                                      coalesce(own_csc.denominator, p.csc_denominator),
+                                      p.elapsed, p.length, p.ended),
                      NULL,
                      indicator_status(x.figures[3], x.figures[2], p.supported_comparator,
-                                      p.supported_numerator, p.supported_denominator,
+                                      coalesce(own_supported.numerator, p.supported_numerator),
+                                      coalesce(own_supported.denominator,
+                                               p.supported_denominator),
                                       p.elapsed, p.length, p.ended),
                      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                      indicator_status(x.figures[16], 1,
@@ -102,6 +119,12 @@ BEGIN
           JOIN periods p ON p.key = u.key
           LEFT JOIN indicator_figures(only_unit, only_period, now) w
                  ON w.period = u.key AND w.unit_id = u.unit_id
+          LEFT JOIN plan_unit_targets own_csc
+                 ON own_csc.year = p.year AND own_csc.code = 'csc_rate'
+                AND own_csc.unit_id = u.unit_id
+          LEFT JOIN plan_unit_targets own_supported
+                 ON own_supported.year = p.year AND own_supported.code = 'csc_supported_rate'
+                AND own_supported.unit_id = u.unit_id
          CROSS JOIN LATERAL (SELECT coalesce(w.figures, array_fill(0::bigint, ARRAY[16]))
                                AS figures) x
     ), compared AS MATERIALIZED (

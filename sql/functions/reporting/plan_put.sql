@@ -3,7 +3,9 @@
 -- those of `plan` (the body, already checked for shape by the API) and the
 -- year's report periods created from the rules where missing.  (The API then
 -- queues a rollup on its own clock, so the year's indicators appear.)  Units are codes valid during the
--- year; fund targets must lie under the plan's unit.  Returns the problems
+-- year; fund targets and a target's per-unit overrides ("units": [{unit,
+-- numerator, denominator}], plan_unit_targets) must lie under the plan's
+-- unit, each unit once per list.  Returns the problems
 -- as [{pointer, detail}] and writes nothing when there are any; [] once
 -- written.
 CREATE OR REPLACE FUNCTION plan_put(plan_year smallint, plan jsonb, now timestamptz)
@@ -20,17 +22,31 @@ BEGIN
                    format('no unit %s in %s', plan ->> 'unit', plan_year) AS detail
              WHERE plan_unit IS NULL
             UNION ALL
-            SELECT f.position, format('/fund_targets/%s/unit', f.position - 1),
+            SELECT f.position, f.pointer,
                    CASE WHEN f.unit_id IS NULL
                         THEN format('no unit %s in %s', f.code, plan_year)
                         WHEN f.earlier > 1 THEN 'appears more than once'
                         ELSE format('must be %s or a unit under it', plan ->> 'unit') END
-              FROM (SELECT t.position, t.item ->> 'unit' AS code,
-                           plan_year_unit(t.item ->> 'unit', plan_year) AS unit_id,
-                           count(*) OVER (PARTITION BY t.item ->> 'unit'
-                                          ORDER BY t.position) AS earlier
-                      FROM jsonb_array_elements(plan -> 'fund_targets')
-                           WITH ORDINALITY t (item, position)) f
+              FROM (SELECT l.position, l.pointer, l.code,
+                           plan_year_unit(l.code, plan_year) AS unit_id,
+                           count(*) OVER (PARTITION BY l.list, l.code
+                                          ORDER BY l.position) AS earlier
+                      FROM (-- Every unit a plan names: its fund targets', then its
+                            -- targets' overrides (positions after the fund targets').
+                            SELECT 'fund' AS list, t.position, t.item ->> 'unit' AS code,
+                                   format('/fund_targets/%s/unit', t.position - 1) AS pointer
+                              FROM jsonb_array_elements(plan -> 'fund_targets')
+                                   WITH ORDINALITY t (item, position)
+                            UNION ALL
+                            SELECT x.item ->> 'code', 100000 * x.position + o.position,
+                                   o.item ->> 'unit',
+                                   format('/targets/%s/units/%s/unit', x.position - 1,
+                                          o.position - 1)
+                              FROM jsonb_array_elements(plan -> 'targets')
+                                   WITH ORDINALITY x (item, position)
+                             CROSS JOIN LATERAL jsonb_array_elements(
+                                   coalesce(x.item -> 'units', '[]'))
+                                   WITH ORDINALITY o (item, position)) l) f
               LEFT JOIN units u ON u.id = f.unit_id
              WHERE plan_unit IS NOT NULL
                AND (f.unit_id IS NULL OR f.earlier > 1
@@ -41,11 +57,16 @@ BEGIN
         RETURN errors;
     END IF;
 
-    INSERT INTO plans AS p (year, title, reference, unit_id, version, updated_at)
-    VALUES (plan_year, plan ->> 'title', plan ->> 'reference', plan_unit, 1, now)
+    -- carried_forward_from: only plan_carry_forward's body has it (the API
+    -- refuses the member), so an officer's PUT clears the mark.
+    INSERT INTO plans AS p (year, title, reference, unit_id, version, updated_at,
+                            carried_forward_from)
+    VALUES (plan_year, plan ->> 'title', plan ->> 'reference', plan_unit, 1, now,
+            (plan ->> 'carried_forward_from')::smallint)
     ON CONFLICT (year) DO UPDATE
        SET title = EXCLUDED.title, reference = EXCLUDED.reference, unit_id = EXCLUDED.unit_id,
-           version = p.version + 1, updated_at = EXCLUDED.updated_at;
+           version = p.version + 1, updated_at = EXCLUDED.updated_at,
+           carried_forward_from = EXCLUDED.carried_forward_from;
 
     DELETE FROM plan_targets t
      WHERE t.year = plan_year
@@ -57,6 +78,15 @@ BEGIN
     ON CONFLICT (year, code) DO UPDATE
        SET comparator = EXCLUDED.comparator, numerator = EXCLUDED.numerator,
            denominator = EXCLUDED.denominator, description = EXCLUDED.description;
+
+    -- The overrides are replaced whole (a target dropped takes its own
+    -- with it: ON DELETE CASCADE).
+    DELETE FROM plan_unit_targets o WHERE o.year = plan_year;
+    INSERT INTO plan_unit_targets (year, code, unit_id, numerator, denominator)
+    SELECT plan_year, x ->> 'code', plan_year_unit(o ->> 'unit', plan_year),
+           (o ->> 'numerator')::bigint, (o ->> 'denominator')::bigint
+      FROM jsonb_array_elements(plan -> 'targets') x
+     CROSS JOIN LATERAL jsonb_array_elements(coalesce(x -> 'units', '[]')) o;
 
     DELETE FROM fund_targets f
      WHERE f.year = plan_year

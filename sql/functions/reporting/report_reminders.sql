@@ -1,8 +1,11 @@
 -- Job function (kind report_reminders, daily at 07:00): for every period,
 -- the most recent offset reached today; each commune that has not
 -- submitted and was not reminded at that offset or a later one gets the
--- reminder on its channels (before the due date) and also on its
--- district's (after it).  A period whose last offset passed more than a
+-- reminder on its channels (before the due date) and also on those of the
+-- unit it reports to in the period's tree (after it): its parent, since a
+-- commune of the period's tree is one valid on its cut-off.  That is the
+-- district (huyện) before 1/7/2025 and the province (82) since, when the
+-- district level ended.  A period whose last offset passed more than a
 -- day ago is left alone: a worker started late stays silent about it.
 CREATE OR REPLACE FUNCTION report_reminders(payload jsonb, now timestamptz) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
