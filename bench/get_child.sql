@@ -1,14 +1,19 @@
 -- pgbench script: the statements baove-api runs for one
 -- GET /v1/children/{id} (bench/run.sh, scenario A), in order, with the same
--- parameters.  Run with -M extended: like the API's PQexecParams, every
--- statement is parsed, planned and executed with its parameters sent apart.
+-- parameters.  Run with -M prepared: the API keeps a named prepared
+-- statement per statement text on every connection (common/db.c).
 --
---   api/auth.c      api_authenticate: the token lookup (autocommit)
---   common/db.c     db_transaction: BEGIN ISOLATION LEVEL READ COMMITTED
---   api/registry.c  scope_enter: the transaction-local scope for row-level security
---   api/children.c  get_child → read_current: the child and child_document()
---   api/registry.c  audit_write: the audit entry of the read
---   common/db.c     COMMIT
+--   api/http/authentication.c  api_authenticate: the token lookup (autocommit)
+--   common/db.c                db_transaction: BEGIN ISOLATION LEVEL READ COMMITTED
+--   api/operation/scope.c      scope_set: scope_enter(), the transaction's scope
+--                              for row-level security
+--   api/operation/operation.c  operation_read: the child and child_document()
+--   api/operation/audit_log.c  audit_log_append: the audit entry of the read
+--   common/db.c                COMMIT
+--
+-- The API sends BEGIN, the scope and the read in one pipeline flight, and
+-- the audit entry and COMMIT in a second (libpq pipeline mode); pgbench
+-- here waits for each statement: six round trips to the API's three.
 --
 -- Variables from bench/run.sh (-D): token_hash (SHA-256 of the bearer
 -- token), now (an instant, formatted as common/clock.c formats them), today
@@ -33,8 +38,7 @@ SELECT p.id, p.username, p.kind, p.role, p.unit_id, u.code
 
 BEGIN ISOLATION LEVEL READ COMMITTED;
 
-SELECT set_config('baove.scope_unit', :scope_unit, true),
-       set_config('baove.scope_on', :today, true);
+SELECT scope_enter(:scope_unit, :today);
 
 SELECT c.version, c.unit_id, c.deleted_at IS NOT NULL AS deleted,
        child_document(c, :today)::text

@@ -19,12 +19,11 @@
 \startpipeline
 BEGIN ISOLATION LEVEL READ COMMITTED;
 
-SELECT set_config('baove.scope_unit',
-         (SELECT p.unit_id::text FROM access_tokens t JOIN principals p ON p.id = t.principal_id
+SELECT scope_enter(
+         (SELECT p.unit_id FROM access_tokens t JOIN principals p ON p.id = t.principal_id
            WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL
              AND (t.expires_at IS NULL OR t.expires_at > :now) AND p.disabled_at IS NULL),
-         true),
-       set_config('baove.scope_on', :today, true);
+         :today);
 
 WITH read AS (
   SELECT c.id, c.version, c.unit_id, c.deleted_at IS NOT NULL AS deleted,

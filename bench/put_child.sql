@@ -1,19 +1,21 @@
 -- pgbench script: the statements baove-api runs for one
 -- PUT /v1/children/{id} that creates a child (bench/run.sh, scenario B), in
--- order, with the same parameters.  Run with -M extended (see get_child.sql).
+-- order, with the same parameters.  Run with -M prepared (see get_child.sql).
 --
---   api/auth.c      api_authenticate: the token lookup (autocommit)
---   common/db.c     db_transaction: BEGIN ISOLATION LEVEL READ COMMITTED
---   api/registry.c  scope_enter: the transaction-local scope
---   api/children.c  put_child → read_current (locking): the child, FOR UPDATE
---                   (absent: this is a create)
---   api/registry.c  scope_commune (through resolve_unit): the body's unit,
---                   a commune valid on registered_on and in scope
---   api/children.c  write_child: the INSERT from jsonb_populate_record,
---                   returning the version and child_document()
---   api/registry.c  change_record: the change-log entry with that document
---   api/registry.c  audit_write: the audit entry of the create
---   common/db.c     COMMIT
+--   api/http/authentication.c  api_authenticate: the token lookup (autocommit)
+--   common/db.c                db_transaction: BEGIN ISOLATION LEVEL READ COMMITTED
+--   api/operation/scope.c      scope_set: scope_enter(), the transaction's scope
+--   api/operation/operation.c  operation_read (locking): the child, FOR UPDATE
+--                              (absent: this is a create)
+--   api/operation/scope.c      scope_commune_id (through resolve_unit in
+--                              api/registry/children.c): the body's unit, a
+--                              commune valid on registered_on and in scope
+--   api/registry/children.c    write_child: the INSERT from jsonb_populate_record,
+--                              returning the version and child_document()
+--   api/operation/change_log.c change_log_append: the change-log entry with
+--                              that document
+--   api/operation/audit_log.c  audit_log_append: the audit entry of the create
+--   common/db.c                COMMIT
 --
 -- Variables from bench/run.sh (-D): as in get_child.sql, plus unit (the
 -- body's unit code), registered_on, document (the body as the API
@@ -42,8 +44,7 @@ SELECT p.id, p.username, p.kind, p.role, p.unit_id, u.code
 
 BEGIN ISOLATION LEVEL READ COMMITTED;
 
-SELECT set_config('baove.scope_unit', :scope_unit, true),
-       set_config('baove.scope_on', :today, true);
+SELECT scope_enter(:scope_unit, :today);
 
 SELECT c.version, c.unit_id, c.deleted_at IS NOT NULL,
        child_document(c, :today)::text

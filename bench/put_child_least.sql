@@ -16,12 +16,11 @@
 \startpipeline
 BEGIN ISOLATION LEVEL READ COMMITTED;
 
-SELECT set_config('baove.scope_unit',
-         (SELECT p.unit_id::text FROM access_tokens t JOIN principals p ON p.id = t.principal_id
+SELECT scope_enter(
+         (SELECT p.unit_id FROM access_tokens t JOIN principals p ON p.id = t.principal_id
            WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL
              AND (t.expires_at IS NULL OR t.expires_at > :now) AND p.disabled_at IS NULL),
-         true),
-       set_config('baove.scope_on', :today, true);
+         :today);
 
 WITH input AS (SELECT * FROM jsonb_populate_record(NULL::children, :document::jsonb)),
 written AS (INSERT INTO children (id, unit_id, hamlet, full_name, search_name,

@@ -5,7 +5,7 @@
  *        |
  *     operation_run()                before the transaction: the body's check (422)
  *        |  BEGIN ------------------------------------------------------------.
- *        |  scope          set_config(baove.scope_unit, baove.scope_on) (RLS) |
+ *        |  scope          scope_enter(): RLS scope, transaction-local         |
  *        |  idempotency    Idempotency-Key: replay, 409, 422, or a new id     |
  *        |  locked read    the record as the caller sees it (404 outside)     |  retried
  *        |  precondition   If-Match: 428 without, 412 with `current`          |  whole on

@@ -11,8 +11,7 @@ bool scope_set(struct operation *operation, enum db_outcome *outcome)
     db_param_integer(&params, operation->request->principal.unit_id);
     db_param_text(&params, today);
     return operation_command(operation,
-                             "SELECT set_config('baove.scope_unit', $1, true), "
-                             "       set_config('baove.scope_on', $2, true)",
+                             "SELECT scope_enter($1, $2)",
                              &params, outcome);
 }
 

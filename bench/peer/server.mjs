@@ -31,7 +31,7 @@ const TOKEN = {
 };
 const SCOPE = {
   name: 'peer_scope',
-  text: "SELECT set_config('baove.scope_unit', $1, true), set_config('baove.scope_on', $2, true)",
+  text: 'SELECT scope_enter($1, $2)',
 };
 const CHILD = {
   name: 'peer_child',

@@ -249,6 +249,38 @@ static void another_communes_child_does_not_exist(void **state)
     assert_int_equal(status_of("GET", "/v1/children?unit=29983", district, NULL, NULL), 200);
 }
 
+/* Every connection of the API keeps the units of the scopes it served
+ * (scope_enter(), migration 0022): a change of the tree must reach the very
+ * next request, on whichever pooled connection it lands.  Here 29983 is
+ * recorded as merged into 29980 and the merger taken back, with the API
+ * running; before, between and after, the commune worker's requests warm
+ * every pooled connection with the scope as it then stood. */
+static void a_changed_tree_changes_the_scope_at_once(void **state)
+{
+    (void)state;
+    enum { REQUESTS = 12 }; /* more than the API's pool of connections */
+    for (int i = 0; i < REQUESTS; i++)
+        assert_int_equal(status_of("GET", "/v1/children/" BINH, commune, NULL, NULL), 404);
+    char *merged = harness_query_text(
+        &database,
+        "INSERT INTO unit_successions (predecessor_id, successor_id, effective_on, note) "
+        "SELECT b.id, a.id, '2020-01-01', 'test: a merger' FROM units a, units b "
+        " WHERE a.code = '29980' AND b.code = '29983' RETURNING 'merged'");
+    assert_non_null(merged);
+    assert_string_equal(merged, "merged");
+    free(merged);
+    for (int i = 0; i < REQUESTS; i++)
+        assert_int_equal(status_of("GET", "/v1/children/" BINH, commune, NULL, NULL), 200);
+    char *undone = harness_query_text(
+        &database,
+        "DELETE FROM unit_successions WHERE note = 'test: a merger' RETURNING 'undone'");
+    assert_non_null(undone);
+    assert_string_equal(undone, "undone");
+    free(undone);
+    for (int i = 0; i < REQUESTS; i++)
+        assert_int_equal(status_of("GET", "/v1/children/" BINH, commune, NULL, NULL), 404);
+}
+
 /* role × route: the expected status for each role, in the order admin,
  * district, commune, chair, collaborator, viewer, sync_client. */
 static void the_role_matrix(void **state)
@@ -656,6 +688,7 @@ int main(void)
         cmocka_unit_test(bad_children_are_refused_whole),
         cmocka_unit_test(search_ignores_diacritics_and_pages),
         cmocka_unit_test(another_communes_child_does_not_exist),
+        cmocka_unit_test(a_changed_tree_changes_the_scope_at_once),
         cmocka_unit_test(the_role_matrix),
         cmocka_unit_test(records_about_a_child),
         cmocka_unit_test(retries_with_the_same_key_create_once),
