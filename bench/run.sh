@@ -5,9 +5,9 @@
 # For each scenario, wrk drives baove-api over HTTP and pgbench runs, on the
 # same database in the same run, exactly the SQL statements the API runs per
 # request (bench/get_child.sql, bench/put_child.sql).  The ratio API req/s /
-# pgbench tps is what the HTTP layer (libmicrohttpd's thread per connection,
-# routing, JSON, authentication, and the pool of database connections those
-# threads share) leaves of the database's throughput; the target is >= 0.8.
+# pgbench tps is what the HTTP layer (libmicrohttpd's epoll thread, the pool
+# of request threads, routing, JSON, authentication, and the pool of database
+# connections) leaves of the database's throughput; the target is >= 0.8.
 # See bench/README.md.
 #
 #   A  GET /v1/children/{id}: authenticated, scoped (row-level security) and
@@ -41,10 +41,13 @@
 #   BENCH_PEER            1: also measure the Node peer (bench/peer/: node:http + pg,
 #                         the same statements and pool size) in scenario A's rounds (1)
 #   BENCH_PEER_PORT       the peer's port                    (8098)
-#   BENCH_BASELINE_API    a second baove-api binary (say, a build of main) run
-#                         beside this one on BENCH_BASELINE_PORT (HTTP_PORT + 1) and
-#                         driven right after it in every round: A/B ratios from
-#                         interleaved rounds (unset: none)
+#   BENCH_BASELINE_DIR    a built checkout of another commit (say, main's), whose
+#                         build/baove-api runs beside this one on BENCH_BASELINE_PORT
+#                         (HTTP_PORT + 1) over a database of its own, migrated and
+#                         seeded by its own build/baove-admin from its own sql/ (so its
+#                         SQL functions are its own), and is driven right after this
+#                         one in every round: A/B ratios from interleaved rounds
+#                         (unset: none)
 #   BENCH_LEAST           1: also run pgbench on the least SQL each job needs in one
 #                         round trip (bench/*_least.sql: the physical limit) (1)
 #   BENCH_LIVED_IN        1: then A and B again "lived in": after an ANALYZE of
@@ -80,11 +83,21 @@ LEAST=${BENCH_LEAST:-1}
 PEER_PORT=${BENCH_PEER_PORT:-8098}
 LIVED_IN=${BENCH_LIVED_IN:-1}
 WORKER_PAIRS=${BENCH_WORKER_PAIRS:-1}
-BASELINE_API=${BENCH_BASELINE_API:-}
+[[ -z ${BENCH_BASELINE_API:-} ]] ||
+  die "BENCH_BASELINE_API is gone: set BENCH_BASELINE_DIR to a built checkout (the baseline then runs on a database of its own, with its own SQL functions)"
+BASELINE_DIR=${BENCH_BASELINE_DIR:-}
+BASELINE_API=""
+if [[ -n $BASELINE_DIR ]]; then
+  BASELINE_DIR=$(cd "$BASELINE_DIR" && pwd) || die "BENCH_BASELINE_DIR ($BENCH_BASELINE_DIR) is not a directory"
+  BASELINE_API=$BASELINE_DIR/build/baove-api
+  for binary in baove-api baove-admin baove-worker; do
+    [[ -x $BASELINE_DIR/build/$binary ]] ||
+      die "BENCH_BASELINE_DIR: $BASELINE_DIR/build/$binary is missing (build that checkout first)"
+  done
+fi
 BASELINE_PORT=${BENCH_BASELINE_PORT:-$((HTTP_PORT + 1))}
-[[ -z $BASELINE_API || -x $BASELINE_API ]] || die "BENCH_BASELINE_API ($BASELINE_API) is not an executable"
 [[ -z ${BENCH_API_THREADS:-} ]] ||
-  die "BENCH_API_THREADS is gone: the API now runs a thread per HTTP connection and a pool of database connections (set BENCH_DB_CONNECTIONS)"
+  die "BENCH_API_THREADS is gone: the API runs requests on a pool of threads as large as its pool of database connections (set BENCH_DB_CONNECTIONS)"
 for setting in CHILDREN DURATION ROUNDS WARMUP CONNECTIONS WRK_THREADS PGBENCH_THREADS \
                DB_CONNECTIONS POOL_COMPARISON HTTP_PORT PEER PEER_PORT LIVED_IN WORKER_PAIRS; do
   [[ ${!setting} =~ ^[0-9]+$ ]] || die "BENCH_$setting must be a whole number, got '${!setting}'"
@@ -99,6 +112,7 @@ export BAOVE_PG_PORT=${BENCH_PG_PORT:-54349}
 # WAL archiving (docs/backups.md) off unless asked for: figures comparable across runs.
 export BAOVE_PG_ARCHIVE=${BAOVE_PG_ARCHIVE:-off}
 DB=baove_bench
+BASELINE_DB=baove_bench_baseline
 RESULTS=$REPO_ROOT/var/bench-results.txt
 LOGS=$REPO_ROOT/var/bench-logs
 
@@ -128,6 +142,7 @@ API_PID=""
 PEER_PID=""
 BASELINE_PID=""
 WORKER_PID=""
+BASELINE_WORKER_PID=""
 CLEANED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/baove-bench.XXXXXX")
 
@@ -150,7 +165,7 @@ cleanup() {
     wait "$API_PID" 2>/dev/null || true
   fi
   local pid
-  for pid in $PEER_PID $BASELINE_PID $WORKER_PID; do
+  for pid in $PEER_PID $BASELINE_PID $WORKER_PID $BASELINE_WORKER_PID; do
     kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   done
   bash scripts/pg.sh stop || true
@@ -190,6 +205,25 @@ su_sql -c "VACUUM ANALYZE"
 # Lua has no md5: wrk reads the ids from a file (bench/get_child.lua).
 su_sql -c "SELECT $DEMO_ID FROM generate_series(1, $CHILDREN) g" >"$WORK/ids"
 
+# The baseline's own database: its migrations and functions, its seed.
+if [[ -n $BASELINE_DIR ]]; then
+  bash scripts/pg.sh createdb "$BASELINE_DB"
+  BASELINE_APP_URL=$(bash scripts/pg.sh url "$BASELINE_DB")
+  BASELINE_ADMIN_URL=$(bash scripts/pg.sh admin-url "$BASELINE_DB")
+  baseline_admin() {
+    DATABASE_URL=$BASELINE_APP_URL BAOVE_ADMIN_DATABASE_URL=$BASELINE_ADMIN_URL \
+      "$BASELINE_DIR/build/baove-admin" "$@"
+  }
+  say "baseline ($BASELINE_DIR, $(git -C "$BASELINE_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')): its own database $BASELINE_DB"
+  baseline_admin migrate
+  baseline_admin seed --demo --children "$CHILDREN"
+  seeded=$(bash scripts/pg.sh psql "$BASELINE_DB" -q -v ON_ERROR_STOP=1 -tA -c "
+    SELECT count(*) FROM generate_series(1, $CHILDREN) g
+      JOIN children c ON c.id = $DEMO_ID WHERE c.deleted_at IS NULL")
+  [[ $seeded == "$CHILDREN" ]] || die "the baseline's seed holds $seeded of the $CHILDREN demo children"
+  bash scripts/pg.sh psql "$BASELINE_DB" -q -v ON_ERROR_STOP=1 -c "VACUUM ANALYZE"
+fi
+
 # ---- the API ---------------------------------------------------------------
 
 BASE_URL=http://127.0.0.1:$HTTP_PORT
@@ -221,10 +255,11 @@ if ((!ready)); then
   die "baove-api did not become ready on $BASE_URL"
 fi
 
-# The baseline API (BENCH_BASELINE_API): the same settings, its own port.
+# The baseline API (BENCH_BASELINE_DIR): the same settings, its own port and
+# database.
 if [[ -n $BASELINE_API ]]; then
   set -m
-  DATABASE_URL=$APP_URL BAOVE_HTTP_ADDR=127.0.0.1 BAOVE_HTTP_PORT=$BASELINE_PORT \
+  DATABASE_URL=$BASELINE_APP_URL BAOVE_HTTP_ADDR=127.0.0.1 BAOVE_HTTP_PORT=$BASELINE_PORT \
     BAOVE_DB_CONNECTIONS=$DB_CONNECTIONS BAOVE_HTTP_MAX_CONNECTIONS_PER_IP=$per_ip \
     BAOVE_LOG_LEVEL=warn "$BASELINE_API" 2>"$LOGS/baseline.log" &
   BASELINE_PID=$!
@@ -258,6 +293,7 @@ fi
 TOKEN=$(DATABASE_URL=$APP_URL BAOVE_ADMIN_DATABASE_URL=$ADMIN_URL \
           build/baove-admin token issue --username demo_district)
 TOKEN_HASH=$(printf '%s' "$TOKEN" | sha256sum | cut -c1-64)
+[[ -z $BASELINE_DIR ]] || BASELINE_TOKEN=$(baseline_admin token issue --username demo_district)
 IFS='|' read -r PRINCIPAL_ID USERNAME ROLE SCOPE_UNIT < <(su_sql -c "
   SELECT p.id, p.username, p.role, p.unit_id FROM access_tokens t
     JOIN principals p ON p.id = t.principal_id WHERE t.token_hash = '$TOKEN_HASH'")
@@ -307,7 +343,12 @@ PGBENCH_VARS=(
 # (common/db.c db_connect); pgbench's sessions get the same settings.
 PGBENCH_OPTIONS='-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601'
 
-count_audit() { su_sql -c "SELECT count(*) FROM audit_log WHERE action = '$1'"; }
+# AUDIT_DB: the database whose audit log the run being checked writes to.
+AUDIT_DB=$DB
+count_audit() {
+  bash scripts/pg.sh psql "$AUDIT_DB" -q -v ON_ERROR_STOP=1 -tA \
+    -c "SELECT count(*) FROM audit_log WHERE action = '$1'"
+}
 
 # wrk's latency ("850.12us", "18.48ms", "1.02s") in milliseconds.
 to_ms() {
@@ -482,12 +523,20 @@ scenario() {
 
     if [[ -n $BASELINE_API ]]; then
       # The baseline API, right after this one: interleaved A/B rounds.
+      # Its own database, so its own token in the same place of the
+      # arguments.
+      local baseline_args=() argument
+      for argument in "$@"; do
+        if [[ $argument == "$TOKEN" ]]; then baseline_args+=("$BASELINE_TOKEN"); else baseline_args+=("$argument"); fi
+      done
       su_sql -c CHECKPOINT
+      AUDIT_DB=$BASELINE_DB
       audit_mark "$action"
       TARGET_URL=http://127.0.0.1:$BASELINE_PORT TARGET_PID=$BASELINE_PID
-      run_wrk "$key-$round-baseline" "$DURATION" "$lua" "$@"
+      run_wrk "$key-$round-baseline" "$DURATION" "$lua" "${baseline_args[@]}"
       TARGET_URL=$BASE_URL TARGET_PID=$API_PID
       audit_check "$action" "$title, round $round: baseline API" "$WRK_REQUESTS" "$CONNECTIONS"
+      AUDIT_DB=$DB
       baseline+=("$WRK_RPS")
       ROUND_LINES+=("$(printf '%-2s round %d: baseline API %7.1f req/s (p50 %6.2f, p99 %6.2f ms; CPU %3d%%, %.3f ms/req)  API/baseline %s' \
         "$key" "$round" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_API_CPU" "$WRK_API_MS" \
@@ -572,6 +621,13 @@ start_worker() {
   sleep 1
   kill -0 "$WORKER_PID" 2>/dev/null || { tail -n 20 "$LOGS/worker.log" >&2; die "baove-worker did not start"; }
 }
+# The baseline's database lives too: its own worker, for the lived-in phase.
+start_baseline_worker() {
+  set -m
+  DATABASE_URL=$BASELINE_APP_URL "$BASELINE_DIR/build/baove-worker" 2>>"$LOGS/baseline-worker.log" &
+  BASELINE_WORKER_PID=$!
+  set +m
+}
 stop_worker() { # SIGTERM lets a running job finish (BAOVE_WORKER_STOP_GRACE_SECONDS)
   kill -TERM "$WORKER_PID" 2>/dev/null && wait "$WORKER_PID" 2>/dev/null || true
   WORKER_PID=""
@@ -615,6 +671,10 @@ if ((LIVED_IN)); then
   say "lived in: ANALYZE, then baove-worker running"
   su_sql -c ANALYZE
   start_worker
+  if [[ -n $BASELINE_DIR ]]; then
+    bash scripts/pg.sh psql "$BASELINE_DB" -q -v ON_ERROR_STOP=1 -c ANALYZE
+    start_baseline_worker
+  fi
   WITH_PEER=$PEER
   LEAST_SCRIPT=$( ((LEAST)) && echo bench/get_child_least.sql)
   scenario A2 "A2 GET, lived in" bench/get_child.lua bench/get_child.sql read "$WORK/ids" "$TOKEN"
@@ -633,8 +693,6 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # never more.
 API_BACKENDS=$(su_sql -c "SELECT count(*) FROM pg_stat_activity
                             WHERE application_name = 'baove-api' AND datname = '$DB'")
-# (The baseline API, when there is one, holds as many of its own.)
-[[ -z $BASELINE_API ]] || API_BACKENDS=$((API_BACKENDS / 2))
 ((API_BACKENDS <= DB_CONNECTIONS)) ||
   die "the API holds $API_BACKENDS database connections with BAOVE_DB_CONNECTIONS=$DB_CONNECTIONS"
 
@@ -653,7 +711,9 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
     echo "WARNING: the machine was busy when the benchmark started (load ${LOAD_AT_START%% *}): other processes competed for the cores"
   fi
   echo "PostgreSQL $(su_sql -c 'SHOW server_version' | cut -d' ' -f1), scripts/pg.sh cluster (shared_buffers $(su_sql -c 'SHOW shared_buffers'), synchronous_commit $(su_sql -c 'SHOW synchronous_commit')); $CHILDREN demo children"
-  echo "API: build/ (RelWithDebInfo), a thread per HTTP connection, BAOVE_DB_CONNECTIONS=$DB_CONNECTIONS ($API_BACKENDS open at the end), BAOVE_LOG_LEVEL=warn; token of demo_district (district scope)"
+  echo "API: build/ (RelWithDebInfo), one epoll thread for the sockets and a pool of request threads as large as BAOVE_DB_CONNECTIONS=$DB_CONNECTIONS ($API_BACKENDS open at the end), BAOVE_LOG_LEVEL=warn; token of demo_district (district scope)"
+  [[ -z $BASELINE_DIR ]] ||
+    echo "Baseline: $BASELINE_DIR (commit $(git -C "$BASELINE_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')), its build/ on its own database $BASELINE_DB (its migrations, functions and seed)"
   echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency; pgbench -M prepared -c$CONNECTIONS -j$PGBENCH_THREADS -T$DURATION as baove_app over the unix socket"
   echo "$ROUNDS round(s) per scenario after a ${WARMUP}s warm-up; a round is wrk, then pgbench$( ((POOL_COMPARISON)) && echo ", then pgbench -c$DB_CONNECTIONS"); medians of the rounds"
   echo
