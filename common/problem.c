@@ -193,6 +193,10 @@ static const struct {
      "`current`."},
     {"The ", " is invalid.", "Dữ liệu gửi lên không hợp lệ (%s); xem từng lỗi trong errors."},
     {"No such unit in your scope.", "", "Không có đơn vị này trong địa bàn của bạn."},
+    {"As many streamed pulls as the server runs at once are under way; nothing was read. "
+     "Retry after the seconds in Retry-After, or page through the JSON form.", "",
+     "Máy chủ đang phục vụ số lượt tải liền một mạch tối đa cùng lúc; chưa có gì được đọc. "
+     "Hãy thử lại sau số giây ghi trong Retry-After, hoặc tải từng trang (JSON)."},
     {"No such ", ".", "Không tìm thấy (%s)."},
 };
 

@@ -136,6 +136,16 @@ int main(void)
     struct database_settings database;
     if (!load_database_settings(&database))
         return 2;
+    /* Half of the request threads at most, by default: bulk pulls of the
+     * feed never leave the API without threads for everyone else. */
+    long long max_streams;
+    unsigned half_the_threads = database.connections > 1 ? database.connections / 2 : 1;
+    if (!config_integer("BAOVE_HTTP_MAX_STREAMS", half_the_threads, 1, 100000, &max_streams,
+                        error, sizeof error)) {
+        log_message(LOG_ERROR, "%s", error);
+        return 2;
+    }
+    settings.max_streams = (unsigned)max_streams;
     /* The standby's pool is as large as the primary's: a worker thread may
      * hold one of each (a standby's read, then its audit entry on the
      * primary), so neither pool can run dry while a thread waits on the other. */

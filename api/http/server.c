@@ -3,6 +3,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -94,6 +95,13 @@ void reply_csv(struct request *request, char *text, size_t length, const char *f
     set_reply(request, 200, "text/csv; charset=utf-8", text, length);
 }
 
+/* Streamed replies being produced now.  Each holds a request thread and its
+ * database connection for as long as its client takes to read it, so a few
+ * slow bulk pulls could otherwise hold every thread: at most
+ * active_settings.max_streams run at once.  Shared by the request threads,
+ * hence atomic; the only state of its kind here. */
+static atomic_uint streams_producing;
+
 /* The request thread, once the streamed reply's head is handed over: the
  * producer, then whoever lets go last frees the request (request_end). */
 static void request_free(struct request *request);
@@ -102,6 +110,7 @@ static void produce_stream(struct request *request)
     struct stream *stream = request->stream;
     stream_finish(stream, request->produce(request, stream));
     request_release_database(request);
+    atomic_fetch_sub(&streams_producing, 1);
     if (stream_release(stream))
         request_free(request);
 }
@@ -109,8 +118,21 @@ static void produce_stream(struct request *request)
 bool reply_stream(struct request *request, const char *content_type,
                   bool (*produce)(struct request *request, struct stream *stream))
 {
-    if (request->connection == NULL || (request->stream = stream_open(request->connection)) == NULL)
+    if (request->connection == NULL)
         return false;
+    if (atomic_fetch_add(&streams_producing, 1) >= active_settings.max_streams) {
+        atomic_fetch_sub(&streams_producing, 1);
+        reply_add_header(request, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+        reply_problem(request, PROBLEM_SERVER_BUSY,
+                      "As many streamed pulls as the server runs at once are under way; "
+                      "nothing was read. Retry after the seconds in Retry-After, or page "
+                      "through the JSON form.");
+        return false;
+    }
+    if ((request->stream = stream_open(request->connection)) == NULL) {
+        atomic_fetch_sub(&streams_producing, 1);
+        return false;
+    }
     set_reply(request, 200, content_type, NULL, 0);
     request->produce = produce;
     request->after_answer = produce_stream;

@@ -57,7 +57,9 @@ bool request_prefers(const struct request *request, const char *media_type);
  * once the head is handed to libmicrohttpd, `produce` runs on the request
  * thread, with the request (its database connection, handler_state) and
  * the stream to write to, and returns whether it wrote everything.  False
- * (nothing answered) when no stream could be opened. */
+ * when the server already produces max_streams of them (answered 503
+ * server-busy with Retry-After) or no stream could be opened (nothing
+ * answered). */
 struct stream;
 bool reply_stream(struct request *request, const char *content_type,
                   bool (*produce)(struct request *request, struct stream *stream));
@@ -123,6 +125,7 @@ struct server_settings {
     unsigned worker_wait_ms; /* longest wait for a worker before 503 */
     unsigned cpu_workers;    /* threads for CPU-bound work (password hashing) */
     unsigned cpu_wait_ms;    /* longest wait for one of them before 503 */
+    unsigned max_streams;    /* streamed replies produced at once; past it, 503 */
     long long token_ttl_seconds; /* lifetime of session tokens */
     /* Answers a routed request (authentication, permission, handler): the
      * policy above the transport, given by main so that the server knows no

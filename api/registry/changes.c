@@ -424,7 +424,7 @@ static void stream_feed(struct request *request, struct feed *feed)
     feed->first = lines;
     request->handler_state = feed;
     request->free_handler_state = free_feed;
-    if (!reply_stream(request, "application/x-ndjson", produce_ndjson))
+    if (!reply_stream(request, "application/x-ndjson", produce_ndjson) && !request->replied)
         reply_problem(request, PROBLEM_INTERNAL, "The stream could not be opened.");
 }
 

@@ -339,6 +339,65 @@ static void guessing_throttles_the_guesser_not_the_owner(void **state)
     free(other);
 }
 
+/* ---- bulk pulls ---------------------------------------------------------------- */
+
+/* A streamed pull of the feed holds a request thread and its database
+ * connection for as long as its client takes to read.  With
+ * BAOVE_HTTP_MAX_STREAMS=1, a client that asks for the whole feed as NDJSON
+ * and stops reading holds the one slot: the next pull is answered 503
+ * server-busy with Retry-After before anything is read, every other request
+ * is still served, and once the reader goes the slot is free again.  The
+ * feed is made larger than what the sockets buffer (20 000 demo children),
+ * so that the producer really waits on its reader. */
+static void bulk_pulls_leave_threads_for_everyone_else(void **state)
+{
+    (void)state;
+    const char *seed[] = {"seed", "--demo", "--children", "20000", NULL};
+    assert_int_equal(harness_admin(&database, seed, NULL, NULL), 0);
+    struct test_process streams_api;
+    const char *env[] = {"BAOVE_HTTP_MAX_STREAMS=1", NULL};
+    assert_true(harness_start_api(&database, env, &streams_api));
+    char *own_token = harness_login(&streams_api, "demo_district", "baove-demo");
+    assert_non_null(own_token);
+    char pull[512];
+    snprintf(pull, sizeof pull,
+             "GET /v1/changes HTTP/1.1\r\nHost: x\r\nAccept: application/x-ndjson\r\n"
+             "Authorization: Bearer %s\r\n\r\n", own_token);
+    int reader = hostile_connect(streams_api.port, "127.0.0.30");
+    assert_true(reader >= 0);
+    assert_int_equal(send(reader, pull, strlen(pull), MSG_NOSIGNAL), (ssize_t)strlen(pull));
+    char head[64];
+    assert_true(recv(reader, head, sizeof head - 1, 0) > 0); /* then reads no more */
+    head[sizeof head - 1] = '\0';
+    assert_non_null(strstr(head, "HTTP/1.1 200"));
+    usleep(500000); /* the producer fills the buffers and waits */
+    struct http_options ndjson = {
+        .path = "/v1/changes", .token = own_token,
+        .headers = (const char *const[]){"Accept: application/x-ndjson", NULL}};
+    struct http_response *refused = http_call(&streams_api, &ndjson);
+    assert_int_equal(refused->status, 503);
+    assert_string_equal(refused->content_type, "application/problem+json");
+    assert_string_equal(json_text(refused->json, "type", NULL), "/problems/server-busy");
+    assert_non_null(strcasestr(refused->headers, "Retry-After: 5"));
+    http_free(refused);
+    struct http_response *served = http_get(&streams_api, "/v1/children?limit=1", own_token);
+    assert_int_equal(served->status, 200);
+    http_free(served);
+    close(reader);
+    long status = 0;
+    for (int attempt = 0; attempt < 100 && status != 200; attempt++) {
+        usleep(100000); /* until the producer notices its reader is gone */
+        struct http_options page = ndjson;
+        page.path = "/v1/changes?limit=10";
+        struct http_response *again = http_call(&streams_api, &page);
+        status = again->status;
+        http_free(again);
+    }
+    assert_int_equal(status, 200);
+    free(own_token);
+    assert_int_equal(harness_stop(&streams_api), 0);
+}
+
 int main(void)
 {
     harness_init("hostile");
@@ -348,6 +407,7 @@ int main(void)
         cmocka_unit_test(guessing_throttles_the_guesser_not_the_owner),
         cmocka_unit_test(connections_over_the_address_limit_get_an_answer),
         cmocka_unit_test(slow_clients_do_not_shut_out_an_honest_one),
+        cmocka_unit_test(bulk_pulls_leave_threads_for_everyone_else),
     };
     int failed = cmocka_run_group_tests_name("hostile", tests, start, stop);
     harness_finish();
