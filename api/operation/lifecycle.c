@@ -249,6 +249,9 @@ static void forget_attempt(struct operation *operation)
 static bool execute_on_replica(struct operation *operation, enum db_outcome *outcome)
 {
     struct request *request = operation->request;
+    PGconn *connection = replica_connection(request);
+    if (connection == NULL)
+        return false;
     /* A standby cannot judge a token (it may not have replayed its
      * revocation yet): a principal from the cache is looked up on the
      * primary first. */
@@ -256,9 +259,6 @@ static bool execute_on_replica(struct operation *operation, enum db_outcome *out
         *outcome = DB_FAILED; /* answered 401 or 503, or principal_stale */
         return true;
     }
-    PGconn *connection = replica_connection(request);
-    if (connection == NULL)
-        return false;
     operation->on_replica = true;
     *outcome = db_transaction(connection, transaction, operation);
     operation->connection = NULL;
