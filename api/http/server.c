@@ -109,9 +109,6 @@ static void produce_stream(struct request *request)
 bool reply_stream(struct request *request, const char *content_type,
                   bool (*produce)(struct request *request, struct stream *stream))
 {
-    /* The head goes out before the producer's transactions: the principal
-     * must be verified by then (a transaction of the handler did it, or
-     * the real lookup does it now). */
     if (request->principal_unverified && request_database(request) == NULL)
         return false;
     if (request->connection == NULL || (request->stream = stream_open(request->connection)) == NULL)
@@ -125,16 +122,16 @@ bool reply_stream(struct request *request, const char *content_type,
 void reply_forget(struct request *request)
 {
     free(request->reply_body);
-    request->reply_body = NULL;
-    request->reply_length = 0;
-    request->replied = false;
-    request->status = 0;
-    request->content_type = NULL;
-    request->header_count = 0;
     if (request->free_handler_state != NULL)
         request->free_handler_state(request->handler_state);
+    request->reply_body = NULL;
     request->handler_state = NULL;
     request->free_handler_state = NULL;
+    request->replied = false;
+    request->status = 0;
+    request->reply_length = 0;
+    request->content_type = NULL;
+    request->header_count = 0;
 }
 
 void reply_empty(struct request *request, unsigned status)
@@ -244,12 +241,9 @@ void request_run_aside(struct request *request, void (*aside)(struct request *re
 
 PGconn *request_database(struct request *request)
 {
-    if (request_database_verified_in_flight(request) == NULL)
-        return NULL;
-    /* A principal from the cache is trusted by no statement but the
-     * lifecycle's scope_enter(), which verifies it: any other use of the
-     * database is preceded by the real lookup. */
-    if (request->principal_unverified && !active_settings.verify_principal(request))
+    /* Only the lifecycle's scope_enter() verifies in flight (server.h). */
+    if (request_database_verified_in_flight(request) == NULL ||
+        (request->principal_unverified && !active_settings.verify_principal(request)))
         return NULL;
     return request->database;
 }

@@ -57,7 +57,9 @@ bool request_prefers(const struct request *request, const char *media_type);
  * once the head is handed to libmicrohttpd, `produce` runs on the request
  * thread, with the request (its database connection, handler_state) and
  * the stream to write to, and returns whether it wrote everything.  False
- * (nothing answered) when no stream could be opened. */
+ * (nothing answered) when no stream could be opened.  The head goes out
+ * before the producer's transactions: a principal from the principal cache
+ * is verified first (request_database; false then too, maybe answered). */
 struct stream;
 bool reply_stream(struct request *request, const char *content_type,
                   bool (*produce)(struct request *request, struct stream *stream));

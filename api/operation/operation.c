@@ -11,7 +11,6 @@
 #include "config.h"
 #include "http/server.h"
 #include "json.h"
-#include "operation/scope.h"
 
 #define SQL_SIZE 4096
 
@@ -121,7 +120,7 @@ enum db_outcome operation_failed(struct operation *operation, const char *what,
 {
     if (db_retryable(result))
         return DB_RETRY;
-    if (strcmp(db_sqlstate(result), SCOPE_PRINCIPAL_REFUSED) == 0) {
+    if (strcmp(db_sqlstate(result), OPERATION_PRINCIPAL_REFUSED) == 0) {
         /* scope_enter() refused the principal: on a standby that may be
          * lag (the primary decides); on the primary, the request is
          * authenticated again and run once more (http/dispatch.c). */

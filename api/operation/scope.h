@@ -12,14 +12,10 @@
 /* Sets the principal's unit and today's date for row-level security, once
  * the database has verified that the request's token is, at this moment,
  * valid and still that principal's with that role and unit (scope_enter():
- * SQLSTATE SCOPE_PRINCIPAL_REFUSED otherwise, which the lifecycle turns into
- * request->principal_stale).  The first statement of every transaction of
- * a request. */
+ * SQLSTATE OPERATION_PRINCIPAL_REFUSED otherwise, which operation_failed()
+ * turns into request->principal_stale).  The first statement of every
+ * transaction of a request. */
 bool scope_set(struct operation *operation, enum db_outcome *outcome);
-
-/* What scope_enter() raises for a token not valid now for its principal
- * (sql/functions/foundation/scope_enter.sql). */
-#define SCOPE_PRINCIPAL_REFUSED "BV401"
 
 /* The id of the commune-level unit with this code valid on `on` (a date)
  * inside the caller's scope, 0 when there is none, -1 on failure. */
