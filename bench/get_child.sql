@@ -3,9 +3,11 @@
 -- parameters.  Run with -M prepared: the API keeps a named prepared
 -- statement per statement text on every connection (common/db.c).
 --
---   api/http/authentication.c  api_authenticate: the token lookup (autocommit)
+--   (api/http/authentication.c api_authenticate: no statement, the token
+--   being in the principal cache, as it is from a client's second request)
 --   common/db.c                db_transaction: BEGIN ISOLATION LEVEL READ COMMITTED
---   api/operation/scope.c      scope_set: scope_enter(), the transaction's scope
+--   api/operation/scope.c      scope_set: scope_enter(), which verifies the
+--                              token, then the transaction's scope
 --                              for row-level security
 --   api/operation/operation.c  operation_read: the child and child_document()
 --   api/operation/audit_log.c  audit_log_append: the audit entry of the read
@@ -13,7 +15,7 @@
 --
 -- The API sends BEGIN, the scope and the read in one pipeline flight, and
 -- the audit entry and COMMIT in a second (libpq pipeline mode); pgbench
--- here waits for each statement: six round trips to the API's three.
+-- here waits for each statement: five round trips to the API's two.
 --
 -- Variables from bench/run.sh (-D): token_hash (SHA-256 of the bearer
 -- token), now (an instant, formatted as common/clock.c formats them), today
@@ -30,15 +32,9 @@
 
 \set g random(1, :children)
 
-SELECT p.id, p.username, p.kind, p.role, p.unit_id, u.code
-  FROM access_tokens t JOIN principals p ON p.id = t.principal_id
-  JOIN units u ON u.id = p.unit_id
- WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL
-   AND (t.expires_at IS NULL OR t.expires_at > :now) AND p.disabled_at IS NULL;
-
 BEGIN ISOLATION LEVEL READ COMMITTED;
 
-SELECT scope_enter(:scope_unit, :today);
+SELECT scope_enter(:token_hash, :principal_id, :role, :scope_unit, :now, :today);
 
 SELECT c.version, c.unit_id, c.deleted_at IS NOT NULL AS deleted,
        child_document(c, :today)::text

@@ -5,11 +5,10 @@
 -- What a read must do, and nothing more: check the bearer token, scope the
 -- transaction to the principal's unit (row-level security), read the stored
 -- child document, and write its audit entry in the same transaction (here
--- in the same statement).  Here
--- the token check is folded into the scope (an unknown or revoked token
--- scopes to nothing, so the read finds nothing), and the whole transaction
--- is one pipeline flight: one round trip, where the API needs a separate one
--- for the token lookup and waits for the record before it audits it.
+-- in the same statement).  The token check is part of the scope
+-- (scope_enter() refuses a token not valid now, as it does for the API),
+-- and the whole transaction is one pipeline flight: one round trip, where
+-- the API waits for the record before it audits it.
 --
 -- Variables as in get_child.sql.  Run with -M prepared (pipelines need the
 -- extended protocol).
@@ -19,11 +18,7 @@
 \startpipeline
 BEGIN ISOLATION LEVEL READ COMMITTED;
 
-SELECT scope_enter(
-         (SELECT p.unit_id FROM access_tokens t JOIN principals p ON p.id = t.principal_id
-           WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL
-             AND (t.expires_at IS NULL OR t.expires_at > :now) AND p.disabled_at IS NULL),
-         :today);
+SELECT scope_enter(:token_hash, :principal_id, :role, :scope_unit, :now, :today);
 
 WITH read AS (
   SELECT c.id, c.version, c.unit_id, c.deleted_at IS NOT NULL AS deleted,

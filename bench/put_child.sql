@@ -2,9 +2,11 @@
 -- PUT /v1/children/{id} that creates a child (bench/run.sh, scenario B), in
 -- order, with the same parameters.  Run with -M prepared (see get_child.sql).
 --
---   api/http/authentication.c  api_authenticate: the token lookup (autocommit)
+--   (api/http/authentication.c api_authenticate: no statement, the token
+--   being in the principal cache, as it is from a client's second request)
 --   common/db.c                db_transaction: BEGIN ISOLATION LEVEL READ COMMITTED
---   api/operation/scope.c      scope_set: scope_enter(), the transaction's scope
+--   api/operation/scope.c      scope_set: scope_enter(), which verifies the
+--                              token, then the transaction's scope
 --   api/operation/operation.c  operation_read (locking): the child, FOR UPDATE
 --                              (absent: this is a create)
 --   api/operation/scope.c      scope_commune_id (through resolve_unit in
@@ -36,15 +38,9 @@
 
 \set k random(1, 4611686018427387904)
 
-SELECT p.id, p.username, p.kind, p.role, p.unit_id, u.code
-  FROM access_tokens t JOIN principals p ON p.id = t.principal_id
-  JOIN units u ON u.id = p.unit_id
- WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL
-   AND (t.expires_at IS NULL OR t.expires_at > :now) AND p.disabled_at IS NULL;
-
 BEGIN ISOLATION LEVEL READ COMMITTED;
 
-SELECT scope_enter(:scope_unit, :today);
+SELECT scope_enter(:token_hash, :principal_id, :role, :scope_unit, :now, :today);
 
 SELECT c.version, c.unit_id, c.deleted_at IS NOT NULL,
        child_document(c, :today)::text

@@ -3,7 +3,7 @@
 -- the physical limit the API is measured against).
 --
 -- What a create must do, and nothing more: check the token and scope the
--- transaction (folded together, as in get_child_least.sql), insert the child
+-- transaction (one call, scope_enter(), as in get_child_least.sql), insert the child
 -- into a commune in scope, append its change-log entry carrying the
 -- document, write the audit entry, commit.  The existence check that the
 -- API's locked read makes is the INSERT's ON CONFLICT; the unit lookup is a
@@ -16,11 +16,7 @@
 \startpipeline
 BEGIN ISOLATION LEVEL READ COMMITTED;
 
-SELECT scope_enter(
-         (SELECT p.unit_id FROM access_tokens t JOIN principals p ON p.id = t.principal_id
-           WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL
-             AND (t.expires_at IS NULL OR t.expires_at > :now) AND p.disabled_at IS NULL),
-         :today);
+SELECT scope_enter(:token_hash, :principal_id, :role, :scope_unit, :now, :today);
 
 WITH input AS (SELECT * FROM jsonb_populate_record(NULL::children, :document::jsonb)),
 written AS (INSERT INTO children (id, unit_id, hamlet, full_name, search_name,

@@ -253,6 +253,10 @@ write_runtime_conf() {
 # Written by scripts/pg.sh on every start; do not edit.
 port = $PG_PORT
 unix_socket_directories = '$RUN_DIR'
+# What each statement costs, for operators (CREATE EXTENSION
+# pg_stat_statements as postgres to read it); tests/integration/test_principals.c
+# counts the API's token lookups with it.
+shared_preload_libraries = 'pg_stat_statements'
 EOF
   if archiving; then
     write_backrest_conf

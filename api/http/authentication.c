@@ -8,7 +8,9 @@
 #include "clock.h"
 #include "db.h"
 #include "http/handlers.h"
+#include "http/principal_cache.h"
 #include "json.h"
+#include "http/request_body.h"
 
 /* Failed sign-ins are counted over a sliding window, per (username, client
  * address) pair and per address; past either limit, attempts get 429 until
@@ -45,21 +47,15 @@ static const char *bearer_token(const struct request *request)
     return length > 0 && length < AUTH_TOKEN_SIZE ? token : NULL;
 }
 
-bool api_authenticate(struct request *request)
+/* The lookup itself; true with request->authenticated when the token is
+ * valid. */
+static bool look_up_principal(struct request *request)
 {
-    const char *token = bearer_token(request);
-    if (token == NULL) {
-        reply_unauthorized(request, NULL,
-                           "Send Authorization: Bearer <token>; get a token from "
-                           "POST /v1/auth/token.");
-        return false;
-    }
     PGconn *connection = request_database(request);
     if (connection == NULL)
         return false;
     struct db_params params;
     db_params_init(&params);
-    auth_token_hash_hex(token, request->principal.token_hash);
     db_param_text(&params, request->principal.token_hash);
     db_param_instant(&params, clock_now_us());
     char today[CLOCK_DATE_SIZE];
@@ -112,6 +108,68 @@ bool api_authenticate(struct request *request)
     if (!request->authenticated)
         reply_unauthorized(request, "invalid_token", "The account's role is not recognised.");
     return request->authenticated;
+}
+
+/* The real lookup of the request's token (principal.token_hash): fills
+ * request->principal and keeps it in the cache; otherwise forgets what the
+ * cache held for the token, answers 401 (or unit_ended, or 503) and returns
+ * false. */
+static bool look_up_token(struct request *request)
+{
+    request->authenticated = request->principal_unverified = false;
+    if (!look_up_principal(request))
+        principal_cache_forget(request->principal.token_hash);
+    else
+        principal_cache_store(&request->principal);
+    return request->authenticated;
+}
+
+bool api_authenticate(struct request *request)
+{
+    const char *token = bearer_token(request);
+    if (token == NULL) {
+        reply_unauthorized(request, NULL,
+                           "Send Authorization: Bearer <token>; get a token from "
+                           "POST /v1/auth/token.");
+        return false;
+    }
+    auth_token_hash_hex(token, request->principal.token_hash);
+    /* Known: no round trip now; the transaction verifies it in flight. */
+    if (principal_cache_find(request->principal.token_hash, &request->principal)) {
+        request->authenticated = request->principal_unverified = true;
+        return true;
+    }
+    return look_up_token(request);
+}
+
+bool api_authenticate_again(struct request *request)
+{
+    principal_cache_forget(request->principal.token_hash);
+    request->principal_stale = false;
+    return look_up_token(request);
+}
+
+bool api_verify_principal(struct request *request)
+{
+    struct principal claimed = request->principal;
+    if (!look_up_token(request))
+        return false;
+    const struct principal *found = &request->principal;
+    if (strcmp(claimed.id, found->id) == 0 && claimed.role == found->role &&
+        claimed.unit_id == found->unit_id && strcmp(claimed.username, found->username) == 0)
+        return true;
+    /* Changed since it was cached: the route's permission and everything
+     * after it are judged again with the principal found. */
+    request->principal_stale = true;
+    return false;
+}
+
+void api_refuse_token(struct request *request)
+{
+    reply_forget(request);
+    reply_unauthorized(request, "invalid_token",
+                       "The token was revoked or expired, or its account changed, while the "
+                       "request ran; nothing was done. Sign in again.");
 }
 
 /* ---- sign-in ----------------------------------------------------------- */
@@ -363,13 +421,21 @@ void handle_auth_token(struct request *request)
 
 void handle_auth_revoke(struct request *request)
 {
+    /* Verified first (a cached principal): never a write for a token that
+     * is no longer valid. */
+    PGconn *connection = request_database(request);
+    if (connection == NULL)
+        return;
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, request->principal.token_hash);
     db_param_instant(&params, clock_now_us());
-    PGresult *result = db_query(request->database,
+    PGresult *result = db_query(connection,
                                 "UPDATE access_tokens SET revoked_at = $2 "
                                 " WHERE token_hash = $1 AND revoked_at IS NULL", &params);
+    /* This process forgets it now; the others on their next use of it,
+     * when scope_enter() refuses it. */
+    principal_cache_forget(request->principal.token_hash);
     if (db_ok(result))
         reply_empty(request, 204);
     else
@@ -379,10 +445,15 @@ void handle_auth_revoke(struct request *request)
 
 void handle_me(struct request *request)
 {
+    /* Outside any transaction that verifies it: the principal is looked up
+     * first when it came from the cache (request_database). */
+    PGconn *connection = request_database(request);
+    if (connection == NULL)
+        return;
     struct db_params params;
     db_params_init(&params);
     db_param_integer(&params, request->principal.unit_id);
-    PGresult *result = db_query(request->database,
+    PGresult *result = db_query(connection,
                                 "SELECT code, name, kind FROM units WHERE id = $1", &params);
     if (!db_ok(result) || PQntuples(result) != 1) {
         reply_database_failure(request, "read own unit", result);

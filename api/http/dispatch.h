@@ -6,11 +6,15 @@
 
 struct request;
 
-/* Runs the matched route for a request (server_settings.dispatch). */
+/* Runs the matched route for a request (server_settings.dispatch).  When
+ * the principal came from the principal cache and the route's transaction
+ * refused it (request->principal_stale), runs it once more after the real
+ * lookup. */
 void dispatch_route(struct request *request);
 
 /* The same for a request whose principal is already known (a batch's
- * item): the route's permission, then its handler. */
+ * item): the route's permission, then its handler.  A refusal for a
+ * principal from the cache is judged again after the real lookup. */
 void dispatch_authenticated(struct request *request);
 
 #endif

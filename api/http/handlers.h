@@ -25,8 +25,24 @@ void handle_auth_token(struct request *request);
 void handle_auth_revoke(struct request *request);
 void handle_me(struct request *request);
 /* Resolves the bearer token into request->principal; answers 401 (or 503)
- * itself and returns false when there is no valid one. */
+ * itself and returns false when there is no valid one.  A token this
+ * process looked up recently is taken from the principal cache
+ * (http/principal_cache.h) without a round trip, and the request marked
+ * principal_unverified. */
 bool api_authenticate(struct request *request);
+/* The same from scratch, always by the real lookup, for a request whose
+ * principal was refused (principal_stale) or must be verified: forgets the
+ * cached one first. */
+bool api_authenticate_again(struct request *request);
+/* request_database()'s check of an unverified principal
+ * (server_settings.verify_principal): the real lookup; true when it is
+ * still the principal the request was dispatched as (now verified); false
+ * after answering 401 or 503, or with request->principal_stale set when
+ * the principal changed (nothing answered). */
+bool api_verify_principal(struct request *request);
+/* Answers 401 for a principal refused in flight once more after a fresh
+ * lookup (revoked in between), dropping any reply built. */
+void api_refuse_token(struct request *request);
 
 /* children.c */
 void handle_children_list(struct request *request);

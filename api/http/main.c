@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "config.h"
 #include "http/dispatch.h"
+#include "http/handlers.h"
 #include "http/pool.h"
 #include "http/proxies.h"
 #include "http/replica.h"
@@ -58,6 +59,7 @@ static bool load_settings(struct server_settings *settings)
     settings->max_connections_per_address = (unsigned)per_address;
     settings->connection_memory = (size_t)memory;
     settings->dispatch = dispatch_route;
+    settings->verify_principal = api_verify_principal;
     return true;
 }
 

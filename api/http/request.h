@@ -76,6 +76,16 @@ struct request {
 
     bool authenticated;
     struct principal principal;
+    /* The principal came from the principal cache (http/principal_cache.h)
+     * and nothing in this request has confirmed it yet: the lifecycle's
+     * transaction verifies it in flight (scope_enter()); anything else
+     * that uses the database looks the token up first (request_database). */
+    bool principal_unverified;
+    /* A transaction refused the principal in flight (or a lookup found it
+     * changed): nothing was written, and nothing may be answered; dispatch
+     * authenticates the request again from scratch and runs it once more
+     * (http/dispatch.c). */
+    bool principal_stale;
     PGconn *database;         /* this thread's connection; not owned */
     /* The hot standby's connection of a read marked `replica`
      * (http/replica.h), or NULL; not owned. */

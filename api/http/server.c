@@ -118,6 +118,8 @@ static void produce_stream(struct request *request)
 bool reply_stream(struct request *request, const char *content_type,
                   bool (*produce)(struct request *request, struct stream *stream))
 {
+    if (request->principal_unverified && request_database(request) == NULL)
+        return false;
     if (request->connection == NULL)
         return false;
     if (atomic_fetch_add(&streams_producing, 1) >= active_settings.max_streams) {
@@ -137,6 +139,21 @@ bool reply_stream(struct request *request, const char *content_type,
     request->produce = produce;
     request->after_answer = produce_stream;
     return true;
+}
+
+void reply_forget(struct request *request)
+{
+    free(request->reply_body);
+    if (request->free_handler_state != NULL)
+        request->free_handler_state(request->handler_state);
+    request->reply_body = NULL;
+    request->handler_state = NULL;
+    request->free_handler_state = NULL;
+    request->replied = false;
+    request->status = 0;
+    request->reply_length = 0;
+    request->content_type = NULL;
+    request->header_count = 0;
 }
 
 void reply_empty(struct request *request, unsigned status)
@@ -246,6 +263,15 @@ void request_run_aside(struct request *request, void (*aside)(struct request *re
 
 PGconn *request_database(struct request *request)
 {
+    /* Only the lifecycle's scope_enter() verifies in flight (server.h). */
+    if (request_database_verified_in_flight(request) == NULL ||
+        (request->principal_unverified && !active_settings.verify_principal(request)))
+        return NULL;
+    return request->database;
+}
+
+PGconn *request_database_verified_in_flight(struct request *request)
+{
     if (request->database != NULL)
         return request->database;
     enum pool_failure failure;
@@ -260,47 +286,6 @@ PGconn *request_database(struct request *request)
                       "The database cannot be reached; nothing was read or written.");
     }
     return request->database;
-}
-
-/* application/json or application/merge-patch+json (RFC 7396, for PATCH),
- * optionally with parameters (charset=utf-8). */
-static bool is_json_media_type(const char *content_type)
-{
-    if (content_type == NULL)
-        return false;
-    size_t length = strcspn(content_type, "; \t");
-    static const char *const accepted[] = {"application/json", "application/merge-patch+json"};
-    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++)
-        if (length == strlen(accepted[i]) && strncasecmp(content_type, accepted[i], length) == 0)
-            return true;
-    return false;
-}
-
-json_t *request_json_body(struct request *request)
-{
-    if (!is_json_media_type(request_header(request, MHD_HTTP_HEADER_CONTENT_TYPE))) {
-        reply_problem(request, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
-                      "Send the body as Content-Type: application/json.");
-        return NULL;
-    }
-    json_t *object;
-    char detail[256];
-    switch (json_parse_object(request->body ? request->body : "", request->body_length,
-                              &object, detail, sizeof detail)) {
-    case JSON_PARSE_OK:
-        return object;
-    case JSON_PARSE_TOO_DEEP:
-        reply_problem(request, PROBLEM_JSON_TOO_DEEP, "%s", detail);
-        return NULL;
-    case JSON_PARSE_DUPLICATE_KEY:
-        reply_problem(request, PROBLEM_DUPLICATE_KEY, "%s", detail);
-        return NULL;
-    case JSON_PARSE_MALFORMED:
-    case JSON_PARSE_NOT_OBJECT:
-        break;
-    }
-    reply_problem(request, PROBLEM_MALFORMED_JSON, "%s", detail);
-    return NULL;
 }
 
 /* ---- the request's life ----------------------------------------------- */

@@ -59,13 +59,20 @@ bool request_prefers(const struct request *request, const char *media_type);
  * the stream to write to, and returns whether it wrote everything.  False
  * when the server already produces max_streams of them (answered 503
  * server-busy with Retry-After) or no stream could be opened (nothing
- * answered). */
+ * answered).  The head goes out before the producer's transactions: a
+ * principal from the principal cache is verified first (request_database;
+ * false then too, maybe answered). */
 struct stream;
 bool reply_stream(struct request *request, const char *content_type,
                   bool (*produce)(struct request *request, struct stream *stream));
 
 /* Answers with no body (204). */
 void reply_empty(struct request *request, unsigned status);
+
+/* Forgets the reply built so far, its headers and the handler's state:
+ * the request is about to be run again (a principal refused in flight,
+ * http/dispatch.c). */
+void reply_forget(struct request *request);
 
 /* Adds a header to the reply being built (before or after reply_*). */
 void reply_add_header(struct request *request, const char *name, const char *value);
@@ -76,16 +83,19 @@ const char *request_query(const struct request *request, const char *name);
 /* The request header `name`, or NULL. */
 const char *request_header(const struct request *request, const char *name);
 
-/* Parses the body as a JSON object, answering 400/415 itself when it is not
- * one; NULL then.  The caller owns the result. */
-json_t *request_json_body(struct request *request);
-
 /* The client's IP address as text. */
 void request_client_address(const struct request *request, char *out, size_t size);
 
 /* A database connection from the pool for this request (taken on first
- * use, given back when the handler returns), or NULL after answering 503. */
+ * use, given back when the handler returns), or NULL after answering 503.
+ * A principal from the principal cache is verified first (the real token
+ * lookup, server_settings.verify_principal): NULL then also after
+ * answering 401, or with request->principal_stale set (nothing answered). */
 PGconn *request_database(struct request *request);
+
+/* The same without that lookup, for the lifecycle's transaction alone,
+ * whose first statement verifies the principal itself (scope_enter()). */
+PGconn *request_database_verified_in_flight(struct request *request);
 
 /* Gives the request's database connections (the primary's, and the hot
  * standby's of a replica read) back to their pools early. */
@@ -131,6 +141,10 @@ struct server_settings {
      * policy above the transport, given by main so that the server knows no
      * handler (http/dispatch.c). */
     void (*dispatch)(struct request *request);
+    /* Verifies a principal taken from the principal cache before a use of
+     * the database that does not verify it in flight (request_database):
+     * api_verify_principal (http/handlers.h). */
+    bool (*verify_principal)(struct request *request);
 };
 
 /* The settings the server was started with. */

@@ -16,6 +16,7 @@
 #include "operation/change_log.h"
 #include "operation/idempotency.h"
 #include "operation/scope.h"
+#include "http/request_body.h"
 
 const struct operation_steps operation_read_steps = {
     .action = "read", .reads_record = true, .status = 200};
@@ -252,6 +253,13 @@ static bool execute_on_replica(struct operation *operation, enum db_outcome *out
     PGconn *connection = replica_connection(request);
     if (connection == NULL)
         return false;
+    /* A standby cannot judge a token (it may not have replayed its
+     * revocation yet): a principal from the cache is looked up on the
+     * primary first. */
+    if (request->principal_unverified && request_database(request) == NULL) {
+        *outcome = DB_FAILED; /* answered 401 or 503, or principal_stale */
+        return true;
+    }
     operation->on_replica = true;
     *outcome = db_transaction(connection, transaction, operation);
     operation->connection = NULL;
@@ -280,6 +288,8 @@ static bool execute_on_replica(struct operation *operation, enum db_outcome *out
 enum db_outcome operation_execute(struct operation *operation)
 {
     const struct operation_steps *steps = operation->steps;
+    if (operation->request->principal_stale)
+        return DB_ROLLBACK; /* refused in flight already: nothing more runs */
     if (steps->check != NULL) {
         json_t *errors = steps->check(operation);
         if (json_array_size(errors) > 0)
@@ -289,12 +299,15 @@ enum db_outcome operation_execute(struct operation *operation)
     enum db_outcome outcome;
     if (steps->replica && steps->write == NULL && execute_on_replica(operation, &outcome))
         return outcome;
-    PGconn *connection = request_database(operation->request);
+    /* The transaction's scope_enter() verifies the principal itself. */
+    PGconn *connection = request_database_verified_in_flight(operation->request);
     if (connection == NULL)
         return DB_FAILED; /* answered 503 */
     bool commit_lost;
     outcome = db_transaction_tracked(connection, transaction, operation, &commit_lost);
     operation->connection = NULL;
+    if (outcome == DB_COMMIT) /* scope_enter() traveled at the latest with the COMMIT */
+        operation->request->principal_unverified = false;
     /* Read your writes: where a standby serves reads, the answer says how far
      * it must have replayed to show this write. */
     if (outcome == DB_COMMIT && steps->write != NULL && pool_replica != NULL)
@@ -350,10 +363,30 @@ static void answer_document(struct operation *operation)
     operation->document = NULL;
 }
 
+/* Whether the operation may be answered: not when its principal was
+ * refused in flight (dispatch runs the request again), nor, before it is
+ * looked up (request_database, which answers 401 when the token is no
+ * longer valid, or marks the principal stale), a failure or refusal for a
+ * principal from the cache that no statement verified: a body refused
+ * before the transaction, or a transaction whose scope_enter() travelled
+ * with its COMMIT and failed there (the database layer reports that as the
+ * COMMIT's failure, whatever refused it). */
+static bool answerable(struct operation *operation, enum db_outcome outcome)
+{
+    struct request *request = operation->request;
+    if (request->principal_stale)
+        return false;
+    bool unverified_failure = request->principal_unverified && outcome != DB_COMMIT &&
+                              !operation->problem.connection_lost;
+    return !unverified_failure || request_database(request) != NULL;
+}
+
 void operation_answer(struct operation *operation, enum db_outcome outcome)
 {
     struct request *request = operation->request;
-    if (operation->idempotency == IDEMPOTENCY_KEY_REPLAYED && operation->document != NULL) {
+    if (!answerable(operation, outcome)) {
+        /* Nothing answered here: dispatch answers or runs it again. */
+    } else if (operation->idempotency == IDEMPOTENCY_KEY_REPLAYED && operation->document != NULL) {
         reply_add_header(request, "Idempotency-Replayed", "true");
         answer_document(operation);
         /* A replay hands the record out again: audited as a read. */

@@ -120,6 +120,15 @@ enum db_outcome operation_failed(struct operation *operation, const char *what,
 {
     if (db_retryable(result))
         return DB_RETRY;
+    if (strcmp(db_sqlstate(result), OPERATION_PRINCIPAL_REFUSED) == 0) {
+        /* scope_enter() refused the principal: on a standby that may be
+         * lag (the primary decides); on the primary, the request is
+         * authenticated again and run once more (http/dispatch.c). */
+        if (operation->on_replica)
+            return operation_replica_behind(operation);
+        operation->request->principal_stale = true;
+        return DB_ROLLBACK;
+    }
     db_log_failure(what, operation->connection, result);
     operation_refuse_failure(operation, db_failure_class(operation->connection, result));
     return DB_FAILED;
@@ -129,8 +138,13 @@ PGresult *operation_query(struct operation *operation, const char *sql,
                           const struct db_params *params, enum db_outcome *outcome)
 {
     PGresult *result = db_query(operation->connection, sql, params);
-    if (db_ok(result))
+    if (db_ok(result)) {
+        /* Its scope_enter() (the first statement, or deferred to travel
+         * with this one) passed: the primary verified the principal. */
+        if (!operation->on_replica)
+            operation->request->principal_unverified = false;
         return result;
+    }
     *outcome = operation_failed(operation, "operation statement", result);
     PQclear(result);
     return NULL;

@@ -137,7 +137,9 @@ struct operation_problem {
 /* One request's operation.  Lives on the handler's stack for the request;
  * owns document and the problem's JSON (operation_answer frees them). */
 struct operation {
-    struct request *request; /* read-only here: principal, headers, body */
+    /* Read-only here (principal, headers, body), but for the principal's
+     * verification: principal_unverified, principal_stale. */
+    struct request *request;
     const struct resource *resource;
     const struct operation_steps *steps;
     const char *id;          /* the record's id (the path's, or new_id) */
@@ -211,8 +213,15 @@ enum db_outcome operation_query_document(struct operation *operation, const char
  * connection in a write: the outcome is unknown). */
 void operation_refuse_failure(struct operation *operation, enum db_failure failure);
 
+/* What scope_enter() raises for a token not valid now for the principal
+ * the request was authenticated as (sql/functions/foundation/scope_enter.sql). */
+#define OPERATION_PRINCIPAL_REFUSED "BV401"
+
 /* Records a database failure of a statement the domain ran itself (with
- * db_query) and returns DB_RETRY or DB_FAILED. */
+ * db_query) and returns DB_RETRY or DB_FAILED.  OPERATION_PRINCIPAL_REFUSED
+ * is no refusal: it sets request->principal_stale (dispatch authenticates
+ * the request again and runs it once more) and returns DB_ROLLBACK; on the
+ * hot standby it gives the read to the primary. */
 enum db_outcome operation_failed(struct operation *operation, const char *what,
                                  const PGresult *result);
 

@@ -4,15 +4,19 @@
 
 bool scope_set(struct operation *operation, enum db_outcome *outcome)
 {
+    const struct principal *principal = &operation->request->principal;
     char today[CLOCK_DATE_SIZE];
     operation_today(today);
     struct db_params params;
     db_params_init(&params);
-    db_param_integer(&params, operation->request->principal.unit_id);
+    db_param_text(&params, principal->token_hash);
+    db_param_text(&params, principal->id);
+    db_param_text(&params, role_name(principal->role));
+    db_param_integer(&params, principal->unit_id);
+    db_param_instant(&params, clock_now_us());
     db_param_text(&params, today);
-    return operation_command(operation,
-                             "SELECT scope_enter($1, $2)",
-                             &params, outcome);
+    return operation_command(operation, "SELECT scope_enter($1, $2, $3, $4, $5, $6)", &params,
+                             outcome);
 }
 
 static long long find_unit(struct operation *operation, const char *sql, const char *code,

@@ -9,8 +9,12 @@
 
 #include "operation/operation.h"
 
-/* Sets the principal's unit and today's date for row-level security.  The
- * first statement of every transaction that touches personal data. */
+/* Sets the principal's unit and today's date for row-level security, once
+ * the database has verified that the request's token is, at this moment,
+ * valid and still that principal's with that role and unit (scope_enter():
+ * SQLSTATE OPERATION_PRINCIPAL_REFUSED otherwise, which operation_failed()
+ * turns into request->principal_stale).  The first statement of every
+ * transaction of a request. */
 bool scope_set(struct operation *operation, enum db_outcome *outcome);
 
 /* The id of the commune-level unit with this code valid on `on` (a date)

@@ -44,6 +44,7 @@
 #include "http/replica.h"
 #include "http/server.h"
 #include "json.h"
+#include "http/request_body.h"
 
 /* Stated in openapi.yaml (BatchRequest); the body's bytes are bounded by
  * BAOVE_MAX_BODY (1 MiB by default), as for every request. */
@@ -163,10 +164,16 @@ static bool run_item(struct request *batch, const struct batch_item *item, json_
     }
     request->authenticated = batch->authenticated;
     request->principal = batch->principal;
+    request->principal_unverified = batch->principal_unverified; /* false: looked up */
     request->database = batch->database;
     bool ok = request->path != NULL && (item->body == NULL || request->body != NULL);
     if (ok) {
         dispatch_authenticated(request);
+        /* The token was revoked (or its account changed) while the batch
+         * ran: this item, and each after it, is refused as its own request
+         * would be now. */
+        if (request->principal_stale)
+            api_refuse_token(request);
         if (!request->replied)
             reply_problem(request, PROBLEM_INTERNAL, "The item produced no answer.");
         ok = append_answer(answers, request);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "json.h"
 #include "reporting/reporting.h"
+#include "http/request_body.h"
 
 bool report_period_key_valid(const char *key)
 {
