@@ -2,7 +2,11 @@
 // way for Node (node:http, pg with a pool), sending PostgreSQL the same
 // statements as baove-api does for the same request (bench/get_child.sql
 // lists them), with named prepared statements like the API's, over a pool
-// of the same size.  It answers the stored document's text as PostgreSQL
+// of the same size.  Like the API it keeps the principal of a token it has
+// looked up (a Map, for 5 minutes) and lets scope_enter() verify it in every
+// transaction, looking the token up again when scope_enter() refuses it
+// (SQLSTATE BV401); unlike the API it sends one statement at a time (pg has
+// no pipelining).  It answers the stored document's text as PostgreSQL
 // returns it (no parse and print), so the comparison is of the servers, not
 // of JSON libraries.
 //
@@ -31,8 +35,10 @@ const TOKEN = {
 };
 const SCOPE = {
   name: 'peer_scope',
-  text: 'SELECT scope_enter($1, $2)',
+  text: 'SELECT scope_enter($1, $2, $3, $4, $5, $6)',
 };
+const PRINCIPAL_MAX_AGE_MS = 5 * 60 * 1000;
+const principals = new Map(); // token hash -> {principal, storedAt}
 const CHILD = {
   name: 'peer_child',
   text: `SELECT c.version, c.unit_id, c.deleted_at IS NOT NULL, child_document(c, $2)::text
@@ -54,6 +60,38 @@ function answer(response, status, body, headers = {}) {
   response.end(body);
 }
 
+async function lookUp(client, hash, now) {
+  const principal = (await client.query({ ...TOKEN, values: [hash, now.toISOString()] })).rows[0];
+  if (principal) principals.set(hash, { principal, storedAt: Date.now() });
+  else principals.delete(hash);
+  return principal;
+}
+
+// One transaction of the read as the principal; null when scope_enter()
+// refused the principal (then nothing was read).
+async function readAs(client, hash, principal, id, now) {
+  await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+  try {
+    await client.query({ ...SCOPE, values: [hash, principal.id, principal.role,
+                                            String(principal.unit_id), now.toISOString(),
+                                            today(now)] });
+  } catch (error) {
+    await client.query('ROLLBACK');
+    if (error.code === 'BV401') return null;
+    throw error;
+  }
+  const child = await client.query({ ...CHILD, values: [id, today(now)], rowMode: 'array' });
+  const row = child.rows[0];
+  if (!row || row[2]) {
+    await client.query('ROLLBACK');
+    return { status: 404 };
+  }
+  await client.query({ ...AUDIT, values: [now.toISOString(), principal.id, principal.username,
+                                          principal.role, id, row[1], crypto.randomUUID()] });
+  await client.query('COMMIT');
+  return { status: 200, row };
+}
+
 async function getChild(request, response, id) {
   const bearer = /^Bearer (.+)$/.exec(request.headers.authorization || '');
   if (!bearer) return answer(response, 401, '{"status":401}');
@@ -61,20 +99,19 @@ async function getChild(request, response, id) {
   const hash = crypto.createHash('sha256').update(bearer[1]).digest('hex');
   const client = await pool.connect();
   try {
-    const principal = (await client.query({ ...TOKEN, values: [hash, now.toISOString()] })).rows[0];
+    const cached = principals.get(hash);
+    let principal = cached && Date.now() - cached.storedAt < PRINCIPAL_MAX_AGE_MS
+      ? cached.principal : await lookUp(client, hash, now);
     if (!principal) return answer(response, 401, '{"status":401}');
-    await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-    await client.query({ ...SCOPE, values: [String(principal.unit_id), today(now)] });
-    const child = await client.query({ ...CHILD, values: [id, today(now)], rowMode: 'array' });
-    const row = child.rows[0];
-    if (!row || row[2]) {
-      await client.query('ROLLBACK');
-      return answer(response, 404, '{"status":404}');
+    let result = await readAs(client, hash, principal, id, now);
+    if (result === null) { // refused in flight: the real lookup, then once more
+      principal = await lookUp(client, hash, now);
+      if (!principal) return answer(response, 401, '{"status":401}');
+      result = await readAs(client, hash, principal, id, now);
+      if (result === null) return answer(response, 401, '{"status":401}');
     }
-    await client.query({ ...AUDIT, values: [now.toISOString(), principal.id, principal.username,
-                                            principal.role, id, row[1], crypto.randomUUID()] });
-    await client.query('COMMIT');
-    answer(response, 200, row[3], { ETag: `"${row[0]}"` });
+    if (result.status === 404) return answer(response, 404, '{"status":404}');
+    answer(response, 200, result.row[3], { ETag: `"${result.row[0]}"` });
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     answer(response, 500, JSON.stringify({ status: 500, detail: error.message }));
