@@ -9,8 +9,8 @@
 #include "db.h"
 #include "http/handlers.h"
 #include "http/principal_cache.h"
-#include "json.h"
 #include "http/request_body.h"
+#include "json.h"
 
 /* Failed sign-ins are counted over a sliding window, per (username, client
  * address) pair and per address; past either limit, attempts get 429 until

@@ -10,13 +10,13 @@
 #include "http/metrics.h"
 #include "http/pool.h"
 #include "http/replica.h"
+#include "http/request_body.h"
 #include "http/server.h"
 #include "json.h"
 #include "operation/audit_log.h"
 #include "operation/change_log.h"
 #include "operation/idempotency.h"
 #include "operation/scope.h"
-#include "http/request_body.h"
 
 const struct operation_steps operation_read_steps = {
     .action = "read", .reads_record = true, .status = 200};

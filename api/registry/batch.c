@@ -42,9 +42,9 @@
 #include "http/handlers.h"
 #include "http/pool.h"
 #include "http/replica.h"
+#include "http/request_body.h"
 #include "http/server.h"
 #include "json.h"
-#include "http/request_body.h"
 
 /* Stated in openapi.yaml (BatchRequest); the body's bytes are bounded by
  * BAOVE_MAX_BODY (1 MiB by default), as for every request. */

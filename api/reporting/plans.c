@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "http/request_body.h"
 #include "json.h"
 #include "reporting/reporting.h"
-#include "http/request_body.h"
 
 /* The plan's year, as the path gives it; validated by the handlers. */
 struct plan_request {

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "config.h"
+#include "http/request_body.h"
 #include "json.h"
 #include "reporting/reporting.h"
-#include "http/request_body.h"
 
 bool report_period_key_valid(const char *key)
 {
