@@ -11,7 +11,6 @@
  * A failure anywhere rolls the whole run back. */
 #include <dirent.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,10 +107,9 @@ char *admin_read_file(const char *directory, const char *name, size_t *length)
 
 void admin_sha256_hex(const char *text, size_t length, char out[65])
 {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_length = 0;
-    EVP_Digest(text, length, digest, &digest_length, EVP_sha256(), NULL);
-    sodium_bin2hex(out, 65, digest, digest_length);
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *)text, length);
+    sodium_bin2hex(out, 65, digest, sizeof digest);
 }
 
 /* "0007_cases.sql" → 7; -1 when the name does not start with four digits

@@ -138,6 +138,10 @@ struct connection_state {
     bool pipelines;                     /* db_pipeline_transactions() was called */
     bool in_transaction;                /* within db_transaction: db_defer queues */
     struct deferred_command *first, *last;
+    /* The COMMIT that travelled with db_query_committing()'s statement:
+     * its result, for db_transaction to take instead of sending another
+     * (owned); NULL when none did. */
+    PGresult *commit;
 };
 
 static int connection_state_event(PGEventId event, void *event_info, void *pass_through);
@@ -350,15 +354,20 @@ static PGresult *pipeline_result(PGconn *connection)
     return result;
 }
 
-/* The deferred commands, then sql, in one flight of messages and one Sync:
- * one round trip.  Returns the first failure among the deferred commands
- * (the rest of the flight was skipped by the server) or sql's result; with
- * a broken connection, a result saying so. */
+/* The deferred commands, then sql (then, when commit is not NULL, COMMIT),
+ * in one flight of messages and one Sync: one round trip.  Returns the
+ * first failure among the deferred commands (the rest of the flight was
+ * skipped by the server) or sql's result; with a broken connection, a
+ * result saying so.  *commit is the COMMIT's result when sql succeeded and
+ * the COMMIT ran (or failed on its own), NULL when it was skipped. */
 static PGresult *flush_with(PGconn *connection, struct connection_state *state,
-                            const char *sql, int count, const char *const *values)
+                            const char *sql, int count, const char *const *values,
+                            PGresult **commit)
 {
     struct deferred_command *commands = state->first;
     state->first = state->last = NULL;
+    if (commit != NULL)
+        *commit = NULL;
     PGresult *answer = NULL;
     unsigned slot;
     for (struct deferred_command *command = commands; command != NULL && answer == NULL;
@@ -378,15 +387,19 @@ static PGresult *flush_with(PGconn *connection, struct connection_state *state,
     if (sending && (sending = send_statement(connection, state->statements, sql, count,
                                              values)))
         sent++;
-    bool complete = sending; /* the statement itself went too */
+    int own = sending ? sent - 1 : -1; /* the index of sql's result, when it went */
+    if (sending && commit != NULL &&
+        PQsendQueryParams(connection, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1)
+        sent++;
     if (sent > 0 && PQpipelineSync(connection) != 1)
         sent = 0;
     for (int index = 0; index < sent; index++) {
         PGresult *result = pipeline_result(connection);
         if (result == NULL)
             break;
-        bool own = complete && index == sent - 1;
-        if (answer == NULL && (own || !db_ok(result)))
+        if (index > own && own >= 0 && answer != NULL && db_ok(answer))
+            *commit = result; /* the COMMIT after sql */
+        else if (answer == NULL && (index == own || !db_ok(result)))
             answer = result; /* the first failure, or the statement's own result */
         else
             PQclear(result);
@@ -411,7 +424,7 @@ PGresult *db_query(PGconn *connection, const char *sql, const struct db_params *
     const char *const *values = params != NULL ? params->values : NULL;
     struct connection_state *state = connection_state(connection);
     if (state != NULL && state->first != NULL)
-        return flush_with(connection, state, sql, count, values);
+        return flush_with(connection, state, sql, count, values, NULL);
     PGresult *failure;
     unsigned slot;
     if (state == NULL ||
@@ -425,11 +438,21 @@ PGresult *db_query(PGconn *connection, const char *sql, const struct db_params *
     return PQexecPrepared(connection, name, count, values, NULL, NULL, 0);
 }
 
+PGresult *db_query_committing(PGconn *connection, const char *sql,
+                              const struct db_params *params)
+{
+    struct connection_state *state = connection_state(connection);
+    if (state == NULL || !state->in_transaction || state->commit != NULL)
+        return db_query(connection, sql, params); /* the COMMIT goes on its own */
+    return flush_with(connection, state, sql, params != NULL ? params->count : 0,
+                      params != NULL ? params->values : NULL, &state->commit);
+}
+
 bool db_defer(PGconn *connection, const char *sql, const struct db_params *params)
 {
     struct connection_state *state = connection_state(connection);
-    if (state == NULL || !state->in_transaction)
-        return false;
+    if (state == NULL || !state->in_transaction || state->commit != NULL)
+        return false; /* nothing travels after a COMMIT that went */
     int count = params != NULL ? params->count : 0;
     size_t size = strlen(sql) + 1;
     for (int index = 0; index < count; index++)
@@ -579,10 +602,14 @@ static void transaction_end(PGconn *connection)
     if (state != NULL) {
         deferred_clear(state);
         state->in_transaction = false;
+        PQclear(state->commit);
+        state->commit = NULL;
     }
 }
 
-/* ROLLBACK, unless the BEGIN never left (nothing to roll back). */
+/* ROLLBACK, unless the BEGIN never left or a COMMIT went with the last
+ * statement (nothing to roll back: that statement wrote nothing the body
+ * would refuse, see db_query_committing). */
 static void transaction_rollback(PGconn *connection)
 {
     transaction_end(connection);
@@ -590,13 +617,20 @@ static void transaction_rollback(PGconn *connection)
         PQclear(PQexec(connection, "ROLLBACK"));
 }
 
-/* COMMIT, with whatever was deferred in the same round trip. */
+/* COMMIT, with whatever was deferred in the same round trip; or the
+ * result of the COMMIT that went with the last statement. */
 static PGresult *transaction_commit(PGconn *connection)
 {
     struct connection_state *state = connection_state(connection);
-    PGresult *committed = state != NULL && state->first != NULL
-                              ? flush_with(connection, state, "COMMIT", 0, NULL)
-                              : PQexec(connection, "COMMIT");
+    PGresult *committed;
+    if (state != NULL && state->commit != NULL) {
+        committed = state->commit;
+        state->commit = NULL;
+    } else if (state != NULL && state->first != NULL) {
+        committed = flush_with(connection, state, "COMMIT", 0, NULL, NULL);
+    } else {
+        committed = PQexec(connection, "COMMIT");
+    }
     transaction_end(connection);
     return committed;
 }

@@ -64,6 +64,18 @@ bool db_pipeline_transactions(PGconn *connection);
  * runs the command now. */
 bool db_defer(PGconn *connection, const char *sql, const struct db_params *params);
 
+/* Runs sql as the last statement of the current db_transaction(): on a
+ * pipelining connection it travels with the deferred commands before it
+ * and the transaction's COMMIT after it, in one flight (one round trip);
+ * db_transaction then takes that COMMIT's result instead of sending one.
+ * Returns sql's result, as db_query().  When sql fails the server skips the
+ * COMMIT and the transaction rolls back as usual.  For a body that would
+ * commit whatever sql returns: a read whose only write (its audit entry) is
+ * conditioned in sql itself, so that a body refusing what it read (absent,
+ * deleted) finds nothing written.  Elsewhere it is db_query(). */
+PGresult *db_query_committing(PGconn *connection, const char *sql,
+                              const struct db_params *params);
+
 /* How the API's connections send statements.  Named prepared statements
  * belong to a server session; a transaction pooler (PgBouncer in
  * transaction mode) hands each transaction to whichever server session is

@@ -6,6 +6,9 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "db.h"
 
 struct request;
 
@@ -16,6 +19,17 @@ struct request;
 bool audit_log_append(PGconn *connection, const struct request *request, const char *action,
                       const char *resource_type, const char *ids, long long unit_id,
                       const char *outcome);
+
+/* The success entry of a read, as a data-modifying WITH clause named
+ * `audited` for the read's own statement: one entry for each row of rows
+ * (SQL text, a constant of the caller: "record WHERE NOT deleted"), in that
+ * row's unit_id.  Its parameters are appended to params.  The entry is
+ * written by the statement that hands the record out, so nothing is read
+ * unaudited and a read needs no statement of its own.  False when out
+ * did not hold it. */
+bool audit_log_read_clause(char *out, size_t size, struct db_params *params,
+                           const struct request *request, const char *action,
+                           const char *resource_type, const char *ids, const char *rows);
 
 /* Records an attempt answered without a committed write of its own — a
  * refusal (403/404/412/428/422) or an idempotent replay — after the

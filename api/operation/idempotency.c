@@ -1,6 +1,5 @@
 #include "operation/idempotency.h"
 
-#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +13,20 @@
 /* SHA-256 of method, path and body: what "the same request" means. */
 static void request_hash(const struct request *request, char out[65])
 {
-    EVP_MD_CTX *context = EVP_MD_CTX_new();
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestInit_ex(context, EVP_sha256(), NULL);
-    EVP_DigestUpdate(context, request->method, strlen(request->method));
-    EVP_DigestUpdate(context, " ", 1);
-    EVP_DigestUpdate(context, request->path, strlen(request->path));
-    EVP_DigestUpdate(context, "\n", 1);
+    crypto_hash_sha256_state state;
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_init(&state);
+    crypto_hash_sha256_update(&state, (const unsigned char *)request->method,
+                              strlen(request->method));
+    crypto_hash_sha256_update(&state, (const unsigned char *)" ", 1);
+    crypto_hash_sha256_update(&state, (const unsigned char *)request->path,
+                              strlen(request->path));
+    crypto_hash_sha256_update(&state, (const unsigned char *)"\n", 1);
     if (request->body != NULL)
-        EVP_DigestUpdate(context, request->body, request->body_length);
-    EVP_DigestFinal_ex(context, digest, &length);
-    EVP_MD_CTX_free(context);
-    sodium_bin2hex(out, 65, digest, length);
+        crypto_hash_sha256_update(&state, (const unsigned char *)request->body,
+                                  request->body_length);
+    crypto_hash_sha256_final(&state, digest);
+    sodium_bin2hex(out, 65, digest, sizeof digest);
 }
 
 /* Takes a stored answer [hash, status, body, location] as the operation's:

@@ -150,7 +150,12 @@ static bool enter(struct operation *operation, enum db_outcome *outcome)
     if (!steps->reads_record)
         return true;
     bool writes = steps->write != NULL && !steps->reads_unlocked;
-    if (!operation_read(operation, writes, outcome))
+    /* A read that is the record itself is audited by its own statement. */
+    bool hands_out = steps->write == NULL && steps->query == NULL && !steps->quiet_read;
+    char ids[128];
+    audit_ids_of(operation->id, operation->child_id, ids, sizeof ids);
+    if (!(hands_out ? operation_read_audited(operation, steps->action, ids, outcome)
+                    : operation_read(operation, writes, outcome)))
         return false;
     if (operation->deleted || (!operation->found && !steps->may_be_absent)) {
         *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such %s.",
@@ -161,10 +166,11 @@ static bool enter(struct operation *operation, enum db_outcome *outcome)
            operation_precondition(operation, outcome);
 }
 
-/* The audit entry of a successful read or list, on connection. */
+/* The audit entry of a successful read or list, on connection, unless the
+ * read wrote it itself. */
 static bool audit_read(struct operation *operation, PGconn *connection)
 {
-    if (operation->steps->quiet_read)
+    if (operation->steps->quiet_read || operation->audited)
         return true;
     char ids[128];
     if (operation->audit_ids == NULL)

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "http/server.h"
 #include "json.h"
+#include "operation/audit_log.h"
 
 #define SQL_SIZE 4096
 
@@ -134,10 +135,11 @@ enum db_outcome operation_failed(struct operation *operation, const char *what,
     return DB_FAILED;
 }
 
-PGresult *operation_query(struct operation *operation, const char *sql,
-                          const struct db_params *params, enum db_outcome *outcome)
+/* result when it succeeded; otherwise NULL, with *outcome as
+ * operation_failed() decides (result cleared). */
+static PGresult *operation_checked(struct operation *operation, PGresult *result,
+                                   enum db_outcome *outcome)
 {
-    PGresult *result = db_query(operation->connection, sql, params);
     if (db_ok(result)) {
         /* Its scope_enter() (the first statement, or deferred to travel
          * with this one) passed: the primary verified the principal. */
@@ -148,6 +150,12 @@ PGresult *operation_query(struct operation *operation, const char *sql,
     *outcome = operation_failed(operation, "operation statement", result);
     PQclear(result);
     return NULL;
+}
+
+PGresult *operation_query(struct operation *operation, const char *sql,
+                          const struct db_params *params, enum db_outcome *outcome)
+{
+    return operation_checked(operation, db_query(operation->connection, sql, params), outcome);
 }
 
 bool operation_command(struct operation *operation, const char *sql,
@@ -241,11 +249,10 @@ bool operation_keep_page(struct operation *operation, const PGresult *result, lo
     return true;
 }
 
-PGresult *operation_query_record(struct operation *operation, const char *sql,
-                                 const struct db_params *params, int document_column,
-                                 enum db_outcome *outcome)
+/* Takes a record's version (column 0) and representation from result. */
+static PGresult *keep_record(struct operation *operation, PGresult *result,
+                             int document_column, enum db_outcome *outcome)
 {
-    PGresult *result = operation_query(operation, sql, params, outcome);
     if (result == NULL)
         return NULL;
     operation->found = PQntuples(result) == 1;
@@ -260,23 +267,51 @@ PGresult *operation_query_record(struct operation *operation, const char *sql,
     return result;
 }
 
-static bool read_by_id(struct operation *operation, bool lock, enum db_outcome *outcome)
+PGresult *operation_query_record(struct operation *operation, const char *sql,
+                                 const struct db_params *params, int document_column,
+                                 enum db_outcome *outcome)
+{
+    return keep_record(operation, operation_query(operation, sql, params, outcome),
+                       document_column, outcome);
+}
+
+/* operation_query_record for the transaction's last statement, sent with
+ * its COMMIT (db_query_committing). */
+static PGresult *operation_query_committing(struct operation *operation, const char *sql,
+                                            const struct db_params *params,
+                                            int document_column, enum db_outcome *outcome)
+{
+    PGresult *result = db_query_committing(operation->connection, sql, params);
+    return keep_record(operation, operation_checked(operation, result, outcome),
+                       document_column, outcome);
+}
+
+/* Reads the record by id (a resource without a read hook).  With
+ * audit_clause (audit_log_read_clause over "record WHERE NOT deleted", its
+ * parameters already in params after the first two), the same statement
+ * writes the read's audit entry and travels with the COMMIT. */
+static bool read_by_id(struct operation *operation, bool lock, struct db_params *params,
+                       const char *audit_clause, enum db_outcome *outcome)
 {
     const struct resource *resource = operation->resource;
-    char sql[SQL_SIZE], today[CLOCK_DATE_SIZE];
+    char sql[SQL_SIZE];
     /* Table and expressions are constants of the domains, never request data. */
-    snprintf(sql, sizeof sql,
-             "SELECT r.version, %s, %s, %s::text FROM %s r, (SELECT $1::date AS today) t "
-             " WHERE r.id = $2::uuid%s",
-             resource->unit ? resource->unit : "r.unit_id",
-             resource->deleted ? resource->deleted : "false", resource->document,
-             resource->table, lock ? " FOR UPDATE OF r" : "");
-    operation_today(today);
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, today);
-    db_param_text(&params, operation->id);
-    PGresult *result = operation_query_record(operation, sql, &params, 3, outcome);
+    int length = snprintf(
+        sql, sizeof sql,
+        "WITH record AS (SELECT r.version, %s AS unit_id, %s AS deleted, %s::text AS document "
+        "  FROM %s r, (SELECT $1::date AS today) t WHERE r.id = $2::uuid%s)%s%s "
+        "SELECT version, unit_id, deleted, document FROM record",
+        resource->unit ? resource->unit : "r.unit_id",
+        resource->deleted ? resource->deleted : "false", resource->document, resource->table,
+        lock ? " FOR UPDATE OF r" : "", audit_clause ? ", " : "", audit_clause ? audit_clause : "");
+    if (length < 0 || (size_t)length >= sizeof sql) {
+        *outcome = DB_FAILED;
+        return false;
+    }
+    PGresult *result =
+        audit_clause != NULL
+            ? operation_query_committing(operation, sql, params, 3, outcome)
+            : operation_query_record(operation, sql, params, 3, outcome);
     if (result == NULL)
         return false;
     if (operation->found) {
@@ -287,12 +322,49 @@ static bool read_by_id(struct operation *operation, bool lock, enum db_outcome *
     return true;
 }
 
+/* The first two parameters of a read by id: today (written to the
+ * caller's today, which the parameters point into) and the id. */
+static void read_params(struct operation *operation, struct db_params *params,
+                        char today[CLOCK_DATE_SIZE])
+{
+    operation_today(today);
+    db_params_init(params);
+    db_param_text(params, today);
+    db_param_text(params, operation->id);
+}
+
 bool operation_read(struct operation *operation, bool lock, enum db_outcome *outcome)
 {
     operation->found = operation->deleted = false;
     if (operation->resource->read != NULL)
         return operation->resource->read(operation, lock, outcome);
-    return read_by_id(operation, lock, outcome);
+    struct db_params params;
+    char today[CLOCK_DATE_SIZE];
+    read_params(operation, &params, today);
+    return read_by_id(operation, lock, &params, NULL, outcome);
+}
+
+bool operation_read_audited(struct operation *operation, const char *action, const char *ids,
+                            enum db_outcome *outcome)
+{
+    operation->audited = false;
+    if (operation->resource->read != NULL || operation->on_replica)
+        return operation_read(operation, false, outcome);
+    operation->found = operation->deleted = false;
+    struct db_params params;
+    char today[CLOCK_DATE_SIZE];
+    read_params(operation, &params, today);
+    char clause[1024];
+    if (!audit_log_read_clause(clause, sizeof clause, &params, operation->request, action,
+                               operation->resource->audit_type, ids,
+                               "record WHERE NOT deleted")) {
+        *outcome = DB_FAILED;
+        return false;
+    }
+    if (!read_by_id(operation, false, &params, clause, outcome))
+        return false;
+    operation->audited = operation->found && !operation->deleted;
+    return true;
 }
 
 bool operation_precondition(struct operation *operation, enum db_outcome *outcome)

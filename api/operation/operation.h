@@ -173,6 +173,8 @@ struct operation {
     unsigned status;         /* the answer's status, on success */
     /* The read runs on the hot standby (steps->replica). */
     bool on_replica;
+    /* The read's audit entry was written with it (operation_read_audited). */
+    bool audited;
     /* The standby has not reached what the request names (a feed cursor's
      * position): the domain returns DB_ROLLBACK and the read runs again on
      * the primary (operation_replica_behind). */
@@ -255,6 +257,16 @@ bool operation_read(struct operation *operation, bool lock, enum db_outcome *out
 PGresult *operation_query_record(struct operation *operation, const char *sql,
                                  const struct db_params *params, int document_column,
                                  enum db_outcome *outcome);
+
+/* Reads the record of operation->id, unlocked, for a read that hands it
+ * out: the same statement writes its success entry in the audit log (as
+ * action, naming ids, a uuid[] literal) when the record is there and not
+ * deleted, and travels with the COMMIT — the read's one round trip
+ * (db_query_committing).  Sets operation->audited when it wrote the entry;
+ * a read hook's resource, or a read on the standby, is read as
+ * operation_read() does and audited after. */
+bool operation_read_audited(struct operation *operation, const char *action, const char *ids,
+                            enum db_outcome *outcome);
 
 /* 428 without If-Match; 412 with the record read in `current` when stale.
  * True when the version matches. */

@@ -6,7 +6,8 @@
 // looked up (a Map, for 5 minutes) and lets scope_enter() verify it in every
 // transaction, looking the token up again when scope_enter() refuses it
 // (SQLSTATE BV401); unlike the API it sends one statement at a time (pg has
-// no pipelining).  It answers the stored document's text as PostgreSQL
+// no pipelining): BEGIN, the scope, the read that writes its own audit
+// entry, COMMIT — four round trips where the API sends them in one.  It answers the stored document's text as PostgreSQL
 // returns it (no parse and print), so the comparison is of the servers, not
 // of JSON libraries.
 //
@@ -39,16 +40,19 @@ const SCOPE = {
 };
 const PRINCIPAL_MAX_AGE_MS = 5 * 60 * 1000;
 const principals = new Map(); // token hash -> {principal, storedAt}
+// The read and its audit entry in one statement, as the API sends it
+// (api/operation/operation.c read_by_id with audit_log_read_clause): the
+// entry is written only when the child is there and not deleted.
 const CHILD = {
   name: 'peer_child',
-  text: `SELECT c.version, c.unit_id, c.deleted_at IS NOT NULL, child_document(c, $2)::text
-           FROM children c WHERE c.id = $1`,
-};
-const AUDIT = {
-  name: 'peer_audit',
-  text: `INSERT INTO audit_log (at, actor_id, actor, role, action, resource_type, resource_ids,
-                                unit_id, request_id, outcome)
-         VALUES ($1, $2, $3, $4, 'read', 'children', ARRAY[$5::uuid], $6, $7, 'success')`,
+  text: `WITH record AS (SELECT c.version, c.unit_id, c.deleted_at IS NOT NULL AS deleted,
+                                child_document(c, $2)::text AS document
+                           FROM children c WHERE c.id = $1),
+         audited AS (INSERT INTO audit_log (at, actor_id, actor, role, action, resource_type,
+                                            resource_ids, request_id, unit_id, outcome)
+                     SELECT $3, $4, $5, $6, 'read', 'children', ARRAY[$1::uuid], $7,
+                            unit_id, 'success' FROM record WHERE NOT deleted)
+         SELECT version, unit_id, deleted, document FROM record`,
 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -80,15 +84,13 @@ async function readAs(client, hash, principal, id, now) {
     if (error.code === 'BV401') return null;
     throw error;
   }
-  const child = await client.query({ ...CHILD, values: [id, today(now)], rowMode: 'array' });
-  const row = child.rows[0];
-  if (!row || row[2]) {
-    await client.query('ROLLBACK');
-    return { status: 404 };
-  }
-  await client.query({ ...AUDIT, values: [now.toISOString(), principal.id, principal.username,
-                                          principal.role, id, row[1], crypto.randomUUID()] });
+  const child = await client.query({ ...CHILD, rowMode: 'array',
+                                      values: [id, today(now), now.toISOString(), principal.id,
+                                               principal.username, principal.role,
+                                               crypto.randomUUID()] });
   await client.query('COMMIT');
+  const row = child.rows[0];
+  if (!row || row[2]) return { status: 404 };
   return { status: 200, row };
 }
 

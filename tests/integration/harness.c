@@ -300,6 +300,19 @@ char *harness_query_text(const struct test_database *database, const char *sql)
     return text;
 }
 
+char *harness_superuser_text(const struct test_database *database, const char *sql)
+{
+    const char *argv[] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL"), "psql", database->name,
+                          "-tAqc", sql, NULL};
+    char *out = NULL;
+    if (harness_run(argv, NULL, NULL, &out) != 0 || out == NULL) {
+        free(out);
+        return NULL;
+    }
+    out[strcspn(out, "\n")] = '\0';
+    return out;
+}
+
 bool harness_query_equals(const struct test_database *database, const char *sql,
                           const char *expected)
 {

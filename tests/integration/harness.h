@@ -94,6 +94,11 @@ bool harness_create_database_on(const char *name, bool migrate, bool seed, const
  * printing the error. */
 char *harness_query_text(const struct test_database *database, const char *sql);
 
+/* The first value of a query run as the cluster's superuser (psql through
+ * scripts/pg.sh: pg_stat_statements, CREATE EXTENSION) as text (caller
+ * frees), or NULL when it failed. */
+char *harness_superuser_text(const struct test_database *database, const char *sql);
+
 /* Whether an owner's query's first value is `expected` (printing both when
  * not), for assert_true(). */
 bool harness_query_equals(const struct test_database *database, const char *sql,

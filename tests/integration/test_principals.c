@@ -70,21 +70,6 @@ static void owner_sql(const char *sql)
     free(result);
 }
 
-/* Runs SQL as the cluster's superuser (pg_stat_statements); its first
- * value (caller frees). */
-static char *superuser_sql(const char *sql)
-{
-    const char *argv[] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL"), "psql", database.name,
-                          "-tAqc", sql, NULL};
-    char *out = NULL;
-    if (harness_run(argv, NULL, NULL, &out) != 0 || out == NULL) {
-        free(out);
-        return NULL;
-    }
-    out[strcspn(out, "\n")] = '\0';
-    return out;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -118,7 +103,8 @@ static int teardown(void **state)
  * own check is a statement inside a function). */
 static long long token_lookups(void)
 {
-    char *calls = superuser_sql(
+    char *calls = harness_superuser_text(
+        &database,
         "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements "
         " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         "   AND toplevel AND query LIKE '%FROM access_tokens t JOIN principals p%' "
@@ -132,7 +118,8 @@ static long long token_lookups(void)
 static void a_known_token_is_not_looked_up_again(void **state)
 {
     (void)state;
-    char *created = superuser_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    char *created =
+        harness_superuser_text(&database, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
     if (created == NULL)
         fail_msg("pg_stat_statements is not loaded: restart the test cluster (scripts/pg.sh "
                  "stop, start) so that it reads shared_preload_libraries");

@@ -515,6 +515,71 @@ static void reads_writes_and_refusals_are_audited(void **state)
     http_free(scoped);
 }
 
+/* Calls of this database's top-level statements whose text is LIKE
+ * pattern, from pg_stat_statements. */
+static long long statement_calls(const char *pattern)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements "
+             " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+             "   AND toplevel AND query LIKE '%s'",
+             pattern);
+    char *calls = harness_superuser_text(&database, sql);
+    assert_non_null(calls);
+    long long count = atoll(calls);
+    free(calls);
+    return count;
+}
+
+/* GETs path as token, expecting status, and checks the audit entries its
+ * request left ("action:outcome:unit code", in order). */
+static void read_leaves(const char *path, const char *token, long status, const char *entries)
+{
+    struct http_response *response = call("GET", path, token, NULL, NULL, NULL);
+    assert_int_equal(response->status, status);
+    const char *request_id = http_header(response, "X-Request-Id");
+    assert_non_null(request_id);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT string_agg(a.action || ':' || a.outcome || ':' || u.code, ',' ORDER BY a.id) "
+             "  FROM audit_log a JOIN units u ON u.id = a.unit_id WHERE a.request_id = '%s'",
+             request_id);
+    assert_true(harness_query_equals(&database, sql, entries));
+    http_free(response);
+}
+
+/* A read hands the record out and writes its audit entry in the same
+ * statement, which travels with the COMMIT (operation_read_audited): one
+ * success entry per read, in the child's unit, and no audit INSERT of its
+ * own; a read answered 404 (out of scope, or deleted) leaves its not_found
+ * entry and no success. */
+static void a_read_is_audited_by_its_own_statement(void **state)
+{
+    (void)state;
+    char *created =
+        harness_superuser_text(&database, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    if (created == NULL)
+        fail_msg("pg_stat_statements is not loaded: restart the test cluster");
+    free(created);
+    static const char own_insert[] = "INSERT INTO audit_log%";
+    static const char read_with_audit[] = "WITH record AS (%audited AS (INSERT INTO audit_log%";
+    long long inserts = statement_calls(own_insert), reads = statement_calls(read_with_audit);
+    for (int read = 0; read < 3; read++)
+        read_leaves("/v1/children/" AN, commune, 200, "read:success:29980");
+    assert_int_equal(statement_calls(own_insert), inserts);
+    assert_int_equal(statement_calls(read_with_audit), reads + 3);
+
+    read_leaves("/v1/children/" BINH, commune, 404, "read:not_found:29980");
+    static const char gone[] = "5d2f6a41-3c1e-4e8b-9f70-2a6b8c9d0e1f";
+    assert_int_equal(harness_put_child(&api, district, gone), 201);
+    assert_int_equal(status_of("DELETE", "/v1/children/5d2f6a41-3c1e-4e8b-9f70-2a6b8c9d0e1f",
+                               district, NULL, "If-Match: \"1\""),
+                     204);
+    read_leaves("/v1/children/5d2f6a41-3c1e-4e8b-9f70-2a6b8c9d0e1f", commune, 404,
+                "read:not_found:29980");
+}
+
 /* Reads the whole feed from `cursor` ("" to start with the snapshot) as
  * `token`, appending "type:id:op" lines. */
 static char *read_feed(const char *token, char *cursor, size_t cursor_size)
@@ -693,6 +758,7 @@ int main(void)
         cmocka_unit_test(retries_with_the_same_key_create_once),
         cmocka_unit_test(row_level_security_is_a_second_line),
         cmocka_unit_test(reads_writes_and_refusals_are_audited),
+        cmocka_unit_test(a_read_is_audited_by_its_own_statement),
         cmocka_unit_test(the_feed_delivers_every_commit_once),
         cmocka_unit_test(moves_and_deletes_reach_the_feed),
     };
