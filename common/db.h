@@ -72,7 +72,8 @@ bool db_defer(PGconn *connection, const char *sql, const struct db_params *param
  * COMMIT and the transaction rolls back as usual.  For a body that would
  * commit whatever sql returns: a read whose only write (its audit entry) is
  * conditioned in sql itself, so that a body refusing what it read (absent,
- * deleted) finds nothing written.  Elsewhere it is db_query(). */
+ * deleted) finds nothing written.  Nothing may run after it in the
+ * transaction: it has ended.  Elsewhere it is db_query(). */
 PGresult *db_query_committing(PGconn *connection, const char *sql,
                               const struct db_params *params);
 

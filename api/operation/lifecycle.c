@@ -150,12 +150,16 @@ static bool enter(struct operation *operation, enum db_outcome *outcome)
     if (!steps->reads_record)
         return true;
     bool writes = steps->write != NULL && !steps->reads_unlocked;
-    /* A read that is the record itself is audited by its own statement. */
-    bool hands_out = steps->write == NULL && steps->query == NULL && !steps->quiet_read;
-    char ids[128];
-    audit_ids_of(operation->id, operation->child_id, ids, sizeof ids);
-    if (!(hands_out ? operation_read_audited(operation, steps->action, ids, outcome)
-                    : operation_read(operation, writes, outcome)))
+    /* A read that hands the record out is audited by its own statement. */
+    bool read = false;
+    if (steps->write == NULL && steps->query == NULL && !steps->quiet_read) {
+        char ids[128];
+        audit_ids_of(operation->id, operation->child_id, ids, sizeof ids);
+        read = operation_read_audited(operation, steps->action, ids, outcome);
+    } else {
+        read = operation_read(operation, writes, outcome);
+    }
+    if (!read)
         return false;
     if (operation->deleted || (!operation->found && !steps->may_be_absent)) {
         *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such %s.",
