@@ -375,6 +375,8 @@ static PGresult *flush_with(PGconn *connection, struct connection_state *state,
         statement_prepared(connection, state->statements, command->sql, &slot, &answer);
     if (answer == NULL)
         statement_prepared(connection, state->statements, sql, &slot, &answer);
+    if (answer == NULL && commit != NULL)
+        statement_prepared(connection, state->statements, "COMMIT", &slot, &answer);
     /* Sending fails only on a broken connection (or out of memory): then
      * nothing is read, and the connection's status tells the caller. */
     int sent = 0;
@@ -389,7 +391,7 @@ static PGresult *flush_with(PGconn *connection, struct connection_state *state,
         sent++;
     int own = sending ? sent - 1 : -1; /* the index of sql's result, when it went */
     if (sending && commit != NULL &&
-        PQsendQueryParams(connection, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1)
+        send_statement(connection, state->statements, "COMMIT", 0, NULL))
         sent++;
     if (sent > 0 && PQpipelineSync(connection) != 1)
         sent = 0;
