@@ -151,7 +151,7 @@ static bool enter(struct operation *operation, enum db_outcome *outcome)
         return true;
     bool writes = steps->write != NULL && !steps->reads_unlocked;
     /* A read that hands the record out is audited by its own statement. */
-    bool read = false;
+    bool read;
     if (steps->write == NULL && steps->query == NULL && !steps->quiet_read) {
         char ids[128];
         audit_ids_of(operation->id, operation->child_id, ids, sizeof ids);

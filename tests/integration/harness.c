@@ -313,6 +313,30 @@ char *harness_superuser_text(const struct test_database *database, const char *s
     return out;
 }
 
+bool harness_track_statements(const struct test_database *database)
+{
+    char *created =
+        harness_superuser_text(database, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    bool loaded = created != NULL;
+    free(created);
+    return loaded;
+}
+
+long long harness_statement_calls(const struct test_database *database, const char *pattern)
+{
+    /* pattern is the test's own constant, never input: spliced as a literal. */
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements "
+             " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+             "   AND toplevel AND query LIKE '%s'",
+             pattern);
+    char *calls = harness_superuser_text(database, sql);
+    long long count = calls != NULL ? atoll(calls) : -1;
+    free(calls);
+    return count;
+}
+
 bool harness_query_equals(const struct test_database *database, const char *sql,
                           const char *expected)
 {

@@ -99,6 +99,15 @@ char *harness_query_text(const struct test_database *database, const char *sql);
  * frees), or NULL when it failed. */
 char *harness_superuser_text(const struct test_database *database, const char *sql);
 
+/* Makes pg_stat_statements readable in the database (CREATE EXTENSION as
+ * the superuser); false when the cluster did not load it (scripts/pg.sh
+ * loads it on every cluster it starts). */
+bool harness_track_statements(const struct test_database *database);
+
+/* The calls, in pg_stat_statements, of the database's top-level statements
+ * whose text is LIKE pattern (a constant of the test); -1 when unreadable. */
+long long harness_statement_calls(const struct test_database *database, const char *pattern);
+
 /* Whether an owner's query's first value is `expected` (printing both when
  * not), for assert_true(). */
 bool harness_query_equals(const struct test_database *database, const char *sql,
