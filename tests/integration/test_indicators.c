@@ -951,6 +951,49 @@ static void writes_roll_up_spaced_and_converge(void **state)
     assert_int_equal(rollup("{}", A_MINUTE_LATER, "snapshots_written"), 0);
 }
 
+/* The index scans of jobs_kind_started plus jobs_kind_succeeded so far. */
+#define KIND_INDEX_SCANS                                                                   \
+    "SELECT sum(idx_scan) FROM pg_stat_user_indexes "                                      \
+    "WHERE indexrelname IN ('jobs_kind_started', 'jobs_kind_succeeded')"
+
+/* Spacing a job by the last of its kind reads two indexes, not every job
+ * kept: with a month of jobs (20 000 of one kind), both of its lookups in
+ * job_enqueue_after_change() are index scans (migration 0025), and the job
+ * still waits its interval (here two hours) after the last one started. */
+static void spacing_reads_the_kind_indexes(void **state)
+{
+    (void)state;
+    char *inserted = harness_query_text(
+        &database,
+        "WITH kept AS (INSERT INTO jobs (kind, status, run_at, created_at, started_at, "
+        "                                finished_at) "
+        "  SELECT 'spacing_probe', 'succeeded', t, t, t, t + interval '2 seconds' "
+        "    FROM generate_series(timestamptz '2020-06-01T00:00:00+07:00', "
+        "                         timestamptz '2020-07-01T12:00:00+07:00', "
+        "                         interval '131 seconds') t RETURNING 1) "
+        "SELECT count(*) >= 20000 FROM kept");
+    assert_non_null(inserted);
+    assert_string_equal(inserted, "t");
+    free(inserted);
+    char *analysed = harness_query_text(&database, "ANALYZE jobs; SELECT 'analysed'");
+    free(analysed);
+    char *scans_before = harness_query_text(&database, KIND_INDEX_SCANS);
+    assert_non_null(scans_before);
+
+    assert_true(harness_query_equals(
+        &database,
+        "SELECT job_enqueue_after_change('spacing_probe', '" LATER "', 7200, 50); "
+        "SELECT rfc3339(run_at) FROM jobs WHERE kind = 'spacing_probe' AND status = 'queued'",
+        "2020-07-01T13:59:56+07:00"));
+    char more_scans[256];
+    snprintf(more_scans, sizeof more_scans, "SELECT (" KIND_INDEX_SCANS ") >= %s + 2",
+             scans_before);
+    free(scans_before);
+    assert_true(eventually(more_scans, "t"));
+    free(harness_query_text(&database,
+                            "DELETE FROM jobs WHERE kind = 'spacing_probe' RETURNING 1"));
+}
+
 int main(void)
 {
     harness_init("indicators");
@@ -962,6 +1005,7 @@ int main(void)
         cmocka_unit_test(parameters_are_checked),
         cmocka_unit_test(recompute_queues_one_job),
         cmocka_unit_test(writes_roll_up_spaced_and_converge),
+        cmocka_unit_test(spacing_reads_the_kind_indexes),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     harness_finish();
