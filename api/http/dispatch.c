@@ -10,10 +10,15 @@ void dispatch_route(struct request *request)
     if (route->permission != PERMISSION_PUBLIC && !api_authenticate(request))
         return; /* answered 401 or 503 */
     dispatch_authenticated(request);
+    dispatch_again_if_refused(request);
+}
+
+void dispatch_again_if_refused(struct request *request)
+{
     if (!request->principal_stale)
         return;
-    /* The principal came from the cache and a transaction refused it in
-     * flight (revoked, disabled, moved, another role): nothing was written,
+    /* A transaction refused the principal in flight (revoked, disabled,
+     * moved, another role since it was looked up): nothing was written,
      * nothing answered.  Once more from the real lookup, which answers 401,
      * or runs the route as the principal now is (403, another scope). */
     reply_forget(request);

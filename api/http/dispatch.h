@@ -17,4 +17,10 @@ void dispatch_route(struct request *request);
  * principal from the cache is judged again after the real lookup. */
 void dispatch_authenticated(struct request *request);
 
+/* After dispatch_authenticated: when a transaction refused the principal
+ * in flight (request->principal_stale), forgets whatever was answered,
+ * looks the token up again and runs the route once more as the principal
+ * now is (401 when the token is no longer valid). */
+void dispatch_again_if_refused(struct request *request);
+
 #endif

@@ -169,11 +169,13 @@ static bool run_item(struct request *batch, const struct batch_item *item, json_
     bool ok = request->path != NULL && (item->body == NULL || request->body != NULL);
     if (ok) {
         dispatch_authenticated(request);
-        /* The token was revoked (or its account changed) while the batch
-         * ran: this item, and each after it, is refused as its own request
-         * would be now. */
-        if (request->principal_stale)
-            api_refuse_token(request);
+        /* The token was revoked, or its account changed, while the batch
+         * ran: this item is judged as its own request would be now (401, or
+         * 403 for a role that lost the permission, or done in the account's
+         * new scope), and the items after it run as the account now is. */
+        dispatch_again_if_refused(request);
+        if (request->authenticated)
+            batch->principal = request->principal;
         if (!request->replied)
             reply_problem(request, PROBLEM_INTERNAL, "The item produced no answer.");
         ok = append_answer(answers, request);

@@ -300,6 +300,16 @@ char *harness_query_text(const struct test_database *database, const char *sql)
     return text;
 }
 
+int harness_lock_waiters(const struct test_database *database)
+{
+    char *count = harness_query_text(
+        database, "SELECT count(DISTINCT l.pid) FROM pg_locks l JOIN pg_stat_activity a "
+                  "ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()");
+    int waiters = count != NULL ? atoi(count) : -1;
+    free(count);
+    return waiters;
+}
+
 char *harness_superuser_text(const struct test_database *database, const char *sql)
 {
     const char *argv[] = {"/bin/bash", harness_env("BAOVE_TEST_PG_CTL"), "psql", database->name,

@@ -108,6 +108,11 @@ bool harness_track_statements(const struct test_database *database);
  * whose text is LIKE pattern (a constant of the test); -1 when unreadable. */
 long long harness_statement_calls(const struct test_database *database, const char *pattern);
 
+/* How many sessions of the database wait for a lock (pg_locks: any role
+ * may read it, while pg_stat_activity hides other roles' wait events): for
+ * a test that holds a row and lets requests run into it. */
+int harness_lock_waiters(const struct test_database *database);
+
 /* Whether an owner's query's first value is `expected` (printing both when
  * not), for assert_true(). */
 bool harness_query_equals(const struct test_database *database, const char *sql,

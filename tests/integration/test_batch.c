@@ -6,12 +6,14 @@
  * item is answered on its own and in order; the conflicts block nothing;
  * the audit and feed entries are those of the single requests; the batch,
  * sent again as a phone does after a lost answer, doubles nothing. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -329,12 +331,90 @@ static void a_bad_batch_does_nothing(void **state)
     http_free(stale);
 }
 
+/* A batch sent by a thread of the test, so that it can change the account
+ * while the batch runs. */
+struct sent_batch {
+    const char *token, *body;
+    struct http_response *response;
+};
+
+static void *post_batch(void *context)
+{
+    struct sent_batch *sent = context;
+    sent->response = http_post_json(&api, "/v1/batch", sent->token, sent->body);
+    return NULL;
+}
+
+#define HELD_CHILD "7e100000-1b2c-4d3e-8f4a-000000000001"
+#define LATER_CHILD "7e100000-1b2c-4d3e-8f4a-000000000002"
+
+/* An account changed while its batch runs: the items after the change are
+ * judged as their own requests would be now.  The collaborator made a
+ * viewer meanwhile gets 403 (audited as denied) for a registration, not
+ * 401, and the item it had begun before the change stays done. */
+static void an_account_changed_while_its_batch_runs(void **state)
+{
+    (void)state;
+    char *collaborator = harness_login(&api, "demo_collaborator", "baove-demo");
+    assert_non_null(collaborator);
+    assert_int_equal(harness_put_child(&api, collaborator, HELD_CHILD), 201);
+    /* The first item waits on its child's row, after its scope was checked. */
+    PGconn *holder = PQconnectdb(database.admin_url);
+    PGresult *locked = PQexec(holder, "BEGIN; SELECT 1 FROM children WHERE id = '" HELD_CHILD
+                                      "' FOR UPDATE");
+    assert_int_equal(PQresultStatus(locked), PGRES_TUPLES_OK);
+    PQclear(locked);
+    struct sent_batch sent = {
+        .token = collaborator,
+        .body = "{\"items\":["
+                "{\"method\":\"PATCH\",\"path\":\"/v1/children/" HELD_CHILD "\","
+                "\"if_match\":\"\\\"1\\\"\",\"body\":{\"notes\":\"Seen again.\"}},"
+                "{\"method\":\"PUT\",\"path\":\"/v1/children/" LATER_CHILD "\","
+                "\"body\":{\"unit\":\"29980\",\"full_name\":\"Lê Thị Mai\",\"sex\":\"female\","
+                "\"date_of_birth\":\"2014-03-04\",\"registered_on\":\"2020-06-10\"}}]}"};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, post_batch, &sent), 0);
+    /* A condition, not a duration: the item waits on the row. */
+    int waiting = 0;
+    for (int tries = 0; tries < 2000 && (waiting = harness_lock_waiters(&database)) < 1; tries++)
+        usleep(10000);
+    assert_int_equal(waiting, 1);
+    assert_int_equal(count_of("WITH changed AS (UPDATE principals SET role = 'viewer' "
+                              "WHERE username = 'demo_collaborator' RETURNING 1) "
+                              "SELECT count(*) FROM changed"), 1);
+    PQclear(PQexec(holder, "COMMIT"));
+    PQfinish(holder);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+
+    assert_int_equal(sent.response->status, 200);
+    const json_t *answers = json_object_get(sent.response->json, "items");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(answers, 0), "status")),
+                     200);
+    const json_t *refused = json_array_get(answers, 1);
+    assert_int_equal(json_integer_value(json_object_get(refused, "status")), 403);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(refused, "body"),
+                                                          "type")),
+                        "/problems/forbidden");
+    http_free(sent.response);
+    assert_int_equal(count_of("SELECT count(*) FROM children WHERE id = '" HELD_CHILD
+                              "' AND notes = 'Seen again.'"), 1);
+    assert_int_equal(count_of("SELECT count(*) FROM children WHERE id = '" LATER_CHILD "'"), 0);
+    assert_int_equal(count_of("SELECT count(*) FROM audit_log WHERE actor = "
+                              "'demo_collaborator' AND action = 'denied' AND outcome = 'denied' "
+                              "AND resource_type = 'children'"), 1);
+    assert_int_equal(count_of("WITH changed AS (UPDATE principals SET role = 'collaborator' "
+                              "WHERE username = 'demo_collaborator' RETURNING 1) "
+                              "SELECT count(*) FROM changed"), 1);
+    free(collaborator);
+}
+
 int main(void)
 {
     harness_init("batch");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_week_offline_uploads_once),
         cmocka_unit_test(a_bad_batch_does_nothing),
+        cmocka_unit_test(an_account_changed_while_its_batch_runs),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     harness_finish();

@@ -512,14 +512,6 @@ static void *post_payment(void *context)
 }
 
 /* Sessions waiting for a lock (pg_locks is readable without privileges). */
-static int lock_waiters(void)
-{
-    char value[16];
-    sql_value("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted", value,
-              sizeof value);
-    return atoi(value);
-}
-
 static void two_payments_at_once_apply_exactly_once(void **state)
 {
     (void)state;
@@ -549,7 +541,8 @@ static void two_payments_at_once_apply_exactly_once(void **state)
     int waiters = 0;
     for (int i = 0; i < 2; i++) {
         assert_int_equal(pthread_create(&threads[i], NULL, post_payment, &payments[i]), 0);
-        for (int tries = 0; (waiters = lock_waiters()) < i + 1 && tries < 3000; tries++)
+        for (int tries = 0; (waiters = harness_lock_waiters(&database)) < i + 1 && tries < 3000;
+             tries++)
             usleep(10000);
     }
     PQclear(PQexec(holder, "COMMIT"));
