@@ -57,6 +57,7 @@ int admin_seed_demo(PGconn *connection, long long children, long long communes);
 int admin_user_add(PGconn *connection, int argc, char **argv);
 int admin_user_disable(PGconn *connection, int argc, char **argv);
 int admin_user_move(PGconn *connection, int argc, char **argv);
+int admin_user_set_role(PGconn *connection, int argc, char **argv);
 
 /* `units apply --on DATE` (admin/units.c): applies the successions
  * effective on DATE in one transaction (units_apply() in SQL) and prints

@@ -20,6 +20,7 @@ static void usage(void)
             "       baove-admin user list | disable --username U\n"
             "       baove-admin user reset-password --username U [--password-stdin]\n"
             "       baove-admin user move --username U --unit CODE\n"
+            "       baove-admin user set-role --username U --role R\n"
             "       baove-admin units apply | successions --on YYYY-MM-DD\n"
             "       baove-admin units hamlets --from CODE --to CODE --on YYYY-MM-DD\n"
             "                                 --hamlet NAME [--hamlet NAME ...]\n"
@@ -60,6 +61,7 @@ static int run(PGconn *connection, int argc, char **argv,
         {"user", "disable", admin_user_disable},
         {"user", "reset-password", admin_user_reset_password},
         {"user", "move", admin_user_move},
+        {"user", "set-role", admin_user_set_role},
         {"units", "apply", admin_units_apply},
         {"units", "successions", admin_units_successions},
         {"units", "hamlets", admin_units_hamlets},

@@ -61,16 +61,23 @@ static bool unit_id_today(PGconn *connection, const char *code, char *id_out, si
     return false;
 }
 
+/* Whether role names one; otherwise says which do. */
+static bool known_role(const char *role)
+{
+    if (role_parse(role) != ROLE_INVALID)
+        return true;
+    fprintf(stderr, "baove-admin: unknown role \"%s\" (admin, district_officer, "
+                    "province_officer, commune_officer, commune_chair, collaborator, viewer, "
+                    "sync_client)\n",
+            role);
+    return false;
+}
+
 int admin_create_principal(PGconn *connection, const char *kind, const char *username,
                            const char *password, const char *role, const char *unit_code)
 {
-    if (role_parse(role) == ROLE_INVALID) {
-        fprintf(stderr, "baove-admin: unknown role \"%s\" (admin, district_officer, "
-                        "province_officer, commune_officer, commune_chair, collaborator, viewer, "
-                        "sync_client)\n",
-                role);
+    if (!known_role(role))
         return 1;
-    }
     char unit_id[32];
     if (!unit_id_today(connection, unit_code, unit_id, sizeof unit_id))
         return 1;
@@ -255,6 +262,43 @@ int admin_user_disable(PGconn *connection, int argc, char **argv)
     return 0;
 }
 
+/* Changes one column of a principal, found by its name, and audits it in
+ * the same statement (actor baove-admin, the command as the request id, the
+ * principal's unit after the change).  `assignment` is a constant of this
+ * file whose only value is $2.  Sessions and API keys stay valid: the API
+ * verifies the principal in every transaction and judges the next request
+ * as the principal now is (docs/lifecycle.md).  Returns 0, or 1 after
+ * saying why. */
+static int change_principal(PGconn *connection, const char *username, const char *assignment,
+                            const char *value, const char *command)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, username);
+    db_param_text(&params, value);
+    db_param_instant(&params, clock_now_us());
+    db_param_text(&params, command);
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "WITH changed AS (UPDATE principals SET %s "
+             "                  WHERE lower(username) = lower($1) RETURNING id, unit_id), "
+             "     audited AS (INSERT INTO audit_log (at, actor, role, action, resource_type, "
+             "                   resource_ids, unit_id, request_id, outcome) "
+             "                 SELECT $3, 'baove-admin', 'admin', 'update', 'principals', "
+             "                        array_agg(id), min(unit_id), $4, 'success' FROM changed "
+             "                 HAVING count(*) > 0) "
+             "SELECT count(*) FROM changed",
+             assignment);
+    PGresult *result = db_query(connection, sql, &params);
+    bool found = db_ok(result) && db_integer(result, 0, 0) == 1;
+    if (!db_ok(result))
+        fprintf(stderr, "baove-admin: %s: %s", command, PQresultErrorMessage(result));
+    else if (!found)
+        fprintf(stderr, "baove-admin: no such user \"%s\"\n", username);
+    PQclear(result);
+    return found ? 0 : 1;
+}
+
 /* Moves a principal to another unit valid today (after a reorganisation:
  * `units apply` moves only the principals of a whole succession), audited
  * like the moves it makes. */
@@ -269,29 +313,29 @@ int admin_user_move(PGconn *connection, int argc, char **argv)
     char unit_id[32];
     if (!unit_id_today(connection, unit, unit_id, sizeof unit_id))
         return 1;
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, username);
-    db_param_text(&params, unit_id);
-    db_param_instant(&params, clock_now_us());
-    PGresult *result = db_query(
-        connection,
-        "WITH moved AS (UPDATE principals SET unit_id = $2 "
-        "                WHERE lower(username) = lower($1) RETURNING id), "
-        "     audited AS (INSERT INTO audit_log (at, actor, role, action, resource_type, "
-        "                   resource_ids, unit_id, request_id, outcome) "
-        "                 SELECT $3, 'baove-admin', 'admin', 'update', 'principals', "
-        "                        array_agg(id), $2, 'user move', 'success' FROM moved "
-        "                 HAVING count(*) > 0) "
-        "SELECT count(*) FROM moved", &params);
-    bool found = db_ok(result) && db_integer(result, 0, 0) == 1;
-    PQclear(result);
-    if (!found) {
-        fprintf(stderr, "baove-admin: no such user \"%s\"\n", username);
-        return 1;
+    int status = change_principal(connection, username, "unit_id = $2::bigint", unit_id,
+                                  "user move");
+    if (status == 0)
+        fprintf(stderr, "baove-admin: moved %s to unit %s\n", username, unit);
+    return status;
+}
+
+/* Gives a principal another role (a commune officer who becomes the
+ * chair), audited. */
+int admin_user_set_role(PGconn *connection, int argc, char **argv)
+{
+    const char *username = admin_option(argc, argv, "--username");
+    const char *role = admin_option(argc, argv, "--role");
+    if (username == NULL || role == NULL) {
+        fprintf(stderr, "usage: baove-admin user set-role --username U --role R\n");
+        return 2;
     }
-    fprintf(stderr, "baove-admin: moved %s to unit %s\n", username, unit);
-    return 0;
+    if (!known_role(role))
+        return 1;
+    int status = change_principal(connection, username, "role = $2", role, "user set-role");
+    if (status == 0)
+        fprintf(stderr, "baove-admin: %s is now %s\n", username, role);
+    return status;
 }
 
 bool admin_store_token(PGconn *connection, const char *username, const char *kind,

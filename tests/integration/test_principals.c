@@ -148,18 +148,35 @@ static void a_disabled_account_answers_401_next(void **state)
     free(token);
 }
 
-/* Down to a role without the route's permission, and back up: the 403 of
- * a role from the cache is judged again by the real lookup. */
+/* Down to a role without the route's permission, and back up, by
+ * `baove-admin user set-role` (audited): the 403 of a role from the cache is
+ * judged again by the real lookup. */
 static void a_role_change_is_judged_on_the_next_request(void **state)
 {
     (void)state;
     char *token = signed_in("demoted", "commune_officer", "29980");
     assert_non_null(token);
     expect_each("/v1/children/" IN_29980, token, 200);
-    owner_sql("UPDATE principals SET role = 'viewer' WHERE username = 'demoted'");
+    const char *const demote[] = {"user", "set-role", "--username", "demoted", "--role",
+                                  "viewer", NULL};
+    assert_int_equal(harness_admin(&database, demote, NULL, NULL), 0);
     expect_each("/v1/children/" IN_29980, token, 403);
-    owner_sql("UPDATE principals SET role = 'commune_officer' WHERE username = 'demoted'");
+    const char *const restore[] = {"user", "set-role", "--username", "demoted", "--role",
+                                   "commune_officer", NULL};
+    assert_int_equal(harness_admin(&database, restore, NULL, NULL), 0);
     expect_each("/v1/children/" IN_29980, token, 200);
+    assert_true(harness_query_equals(
+        &database,
+        "SELECT count(*) FROM audit_log a JOIN principals p ON p.id = ANY (a.resource_ids) "
+        "WHERE p.username = 'demoted' AND a.request_id = 'user set-role' AND a.actor = "
+        "'baove-admin' AND a.unit_id = p.unit_id",
+        "2"));
+    const char *const unknown[] = {"user", "set-role", "--username", "demoted", "--role",
+                                   "chief", NULL};
+    assert_int_equal(harness_admin(&database, unknown, NULL, NULL), 1);
+    const char *const nobody[] = {"user", "set-role", "--username", "nobody", "--role",
+                                  "viewer", NULL};
+    assert_int_equal(harness_admin(&database, nobody, NULL, NULL), 1);
     free(token);
 }
 
