@@ -511,7 +511,6 @@ static void *post_payment(void *context)
     return NULL;
 }
 
-/* Sessions waiting for a lock (pg_locks is readable without privileges). */
 static void two_payments_at_once_apply_exactly_once(void **state)
 {
     (void)state;
