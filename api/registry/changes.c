@@ -29,6 +29,7 @@
 #include "config.h"
 #include "json.h"
 #include "http/stream.h"
+#include "operation/audit_log.h"
 #include "operation/lifecycle.h"
 #include "reporting/reporting.h"
 
@@ -53,6 +54,7 @@ struct feed {
     /* Accept: application/x-ndjson: pages are entries one a line, and the
      * pull goes on until it has caught up (produce_ndjson). */
     bool ndjson;
+    enum problem_language language; /* of a refusal in the stream (Accept-Language) */
     char next_cursor[IDENTITY_SIZE + 128]; /* of the page read */
     bool more;                    /* the page was full, or in the snapshot */
     char *first;                  /* the first page's lines, until streamed */
@@ -337,7 +339,8 @@ static const struct operation_steps feed_steps = {
 
 /* ---- Accept: application/x-ndjson: the whole pull, streamed ------------- */
 
-/* Pages of this size are read while streaming. */
+/* Pages of this size are read while streaming, unless the request's limit
+ * asks for another. */
 #define NDJSON_PAGE 1000
 
 /* Reads the page after feed's position in its own transaction, as a paged
@@ -371,10 +374,49 @@ static bool advance(struct feed *feed)
     return parse_cursor(cursor, feed);
 }
 
+/* The last line of a pull refused before it caught up: the problem (401
+ * when the token was revoked or its account changed during the pull, 410
+ * when the log was pruned under it, 503 when the database went away) and
+ * the cursor to resume from, where the last page streamed ended.  The head
+ * went out long ago, so the problem travels in the body; the refusal is
+ * audited as a paged request's is. */
+static bool write_refusal(struct request *request, struct stream *stream,
+                          const struct feed *feed, struct operation *operation)
+{
+    struct operation_problem *problem = &operation->problem;
+    enum problem_type type = PROBLEM_INTERNAL;
+    const char *detail = "The pull could not go on; resume from next_cursor.";
+    if (request->principal_stale) {
+        type = PROBLEM_UNAUTHORIZED;
+        detail = "The token was revoked or expired, or its account changed, during the pull; "
+                 "nothing after next_cursor was read. Sign in again and resume from there.";
+    } else if (problem->set) {
+        type = problem->type;
+        detail = problem->detail;
+        if (problem->connection_lost)
+            request_discard_database(request);
+        if (problem->audit_outcome != NULL)
+            audit_log_refusal(request, feed_steps.action, feed_resource.audit_type, NULL,
+                              problem->audit_outcome);
+    }
+    json_t *line = json_pack("{s:o, s:s, s:s}", "problem",
+                             problem_body_in(type, detail, request->id, NULL, feed->language),
+                             "next_cursor", feed->next_cursor, "phase",
+                             feed->snapshot ? "snapshot" : "changes");
+    char *text = line != NULL ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(line);
+    bool written = text != NULL && stream_write(stream, text, strlen(text)) &&
+                   stream_write(stream, "\n", 1);
+    free(text);
+    return written;
+}
+
 /* The request thread, after the reply's head went out: every further page
  * until the feed has caught up, then a last line with the cursor to go on
- * with.  A stream cut short (no last line) is resumed from the cursor of
- * the last entry received. */
+ * with; or, when a page is refused, a last line with the problem and the
+ * cursor to resume from.  A stream cut short (no last line: the client, the
+ * network or the server went away) is resumed from the cursor of the last
+ * entry received. */
 static bool produce_ndjson(struct request *request, struct stream *stream)
 {
     struct feed *feed = request->handler_state;
@@ -384,9 +426,14 @@ static bool produce_ndjson(struct request *request, struct stream *stream)
     bool ok = stream_write(stream, feed->first, strlen(feed->first));
     struct operation operation;
     while (ok && feed->more) {
-        ok = advance(feed) &&
-             read_page(request, feed, &operation, &lines) == DB_COMMIT &&
-             stream_write(stream, lines, strlen(lines));
+        if (!advance(feed))
+            return false;
+        if (read_page(request, feed, &operation, &lines) != DB_COMMIT) {
+            ok = write_refusal(request, stream, feed, &operation);
+            operation_clear_problem(&operation.problem);
+            return ok;
+        }
+        ok = stream_write(stream, lines, strlen(lines));
         operation_clear_problem(&operation.problem);
         free(lines);
         lines = NULL;
@@ -409,10 +456,12 @@ static void free_feed(void *state)
 
 /* The first page, read here so that a bad or expired cursor gets its
  * problem; then the stream, and the rest on the request thread. */
-static void stream_feed(struct request *request, struct feed *feed)
+static void stream_feed(struct request *request, struct feed *feed, bool page_size_given)
 {
-    feed->limit = NDJSON_PAGE;
+    if (!page_size_given)
+        feed->limit = NDJSON_PAGE;
     feed->ndjson = true;
+    feed->language = problem_language(request_header(request, "Accept-Language"));
     struct operation operation;
     char *lines = NULL;
     enum db_outcome outcome = read_page(request, feed, &operation, &lines);
@@ -460,7 +509,7 @@ void handle_changes(struct request *request)
         } else {
             *streamed = feed;
             feed.types = NULL; /* now the stream's */
-            stream_feed(request, streamed);
+            stream_feed(request, streamed, limit != NULL);
         }
     } else {
         json_decref(errors);

@@ -6,6 +6,7 @@
  * the writer stops and the clients catch up, each replica equals the
  * server's view of that reader, document for document, computed from the
  * tables themselves. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -434,12 +435,96 @@ static void ndjson_equals_the_paged_pull(void **state)
     http_free(foreign);
 }
 
+/* A streamed pull, sent by a thread of the test. */
+struct streamed_pull {
+    const char *token;
+    struct http_response *response;
+};
+
+static void *pull_in_thread(void *context)
+{
+    struct streamed_pull *pull = context;
+    struct http_options options = {
+        .path = "/v1/changes?limit=2", .token = pull->token,
+        .headers = (const char *const[]){"Accept: application/x-ndjson", NULL}};
+    pull->response = http_call(&api, &options);
+    return NULL;
+}
+
+/* A pull refused after its head went out ends with a line that says why
+ * and where to resume.  The token is revoked while the first page (of
+ * `limit` entries) waits on the audit log, which the test holds: that page
+ * was read as a valid token's, the next one is refused (401).  Resumed from
+ * that line's next_cursor with a new token, the pull gives every entry the
+ * stream did not. */
+static void a_pull_refused_midway_says_where_to_resume(void **state)
+{
+    (void)state;
+    char *token = harness_login(&api, "demo_district", "baove-demo");
+    assert_non_null(token);
+    PGconn *holder = PQconnectdb(database.admin_url);
+    PQclear(exec_ok(holder, "BEGIN", 0, NULL));
+    PQclear(exec_ok(holder, "LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE", 0, NULL));
+    struct streamed_pull pull = {.token = token};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, pull_in_thread, &pull), 0);
+    int waiting = 0;
+    for (int tries = 0; tries < 2000 && (waiting = harness_lock_waiters(&database)) < 1; tries++)
+        usleep(10000);
+    const char *values[] = {token};
+    PQclear(exec_ok(owner,
+                    "UPDATE access_tokens SET revoked_at = '" TODAY "T09:00:00+07:00' "
+                    "WHERE token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')",
+                    1, values));
+    PQclear(exec_ok(holder, "COMMIT", 0, NULL));
+    PQfinish(holder);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(waiting, 1);
+
+    /* Two entries, then the refusal, in a whole answer. */
+    struct http_response *response = pull.response;
+    assert_int_equal(response->status, 200);
+    assert_true(response->length > 0 && response->body[response->length - 1] == '\n');
+    json_t *received = json_array();
+    char *saveptr = NULL;
+    for (char *line = strtok_r(response->body, "\n", &saveptr); line != NULL;
+         line = strtok_r(NULL, "\n", &saveptr))
+        json_array_append_new(received, json_loads(line, 0, NULL));
+    assert_int_equal(json_array_size(received), 3);
+    json_t *last = json_array_get(received, 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(last, "problem"),
+                                                        "status")),
+                     401);
+    assert_string_equal(json_text(last, "problem", "type", NULL), "/problems/unauthorized");
+    char resume[192];
+    snprintf(resume, sizeof resume, "%s", json_text(last, "next_cursor", NULL));
+    assert_string_equal(resume, json_text(json_array_get(received, 1), "cursor", NULL));
+    json_array_remove(received, 2);
+    http_free(response);
+
+    /* Resumed with a new token: the stream's entries and the rest are the
+     * whole pull. */
+    char next[192];
+    json_t *rest = paged_pull(writer, resume, next);
+    json_array_extend(received, rest);
+    json_decref(rest);
+    json_t *whole = paged_pull(writer, "", next);
+    drop_cursors(received);
+    drop_cursors(whole);
+    assert_true(json_array_size(whole) > 2);
+    assert_true(json_equal(received, whole));
+    json_decref(received);
+    json_decref(whole);
+    free(token);
+}
+
 int main(void)
 {
     harness_init("sync");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(replicas_equal_the_server),
         cmocka_unit_test(ndjson_equals_the_paged_pull),
+        cmocka_unit_test(a_pull_refused_midway_says_where_to_resume),
     };
     int failed = cmocka_run_group_tests_name("sync", tests, setup, teardown);
     harness_finish();
