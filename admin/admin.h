@@ -22,9 +22,6 @@ void admin_object_files_free(struct admin_object_files *objects);
  * False on failure (reported); the caller rolls back. */
 bool admin_object_files_load(PGconn *connection, const struct admin_object_files *objects);
 
-/* The SHA-256 of text as 64 lower-case hex digits. */
-void admin_sha256_hex(const char *text, size_t length, char out[65]);
-
 /* The highest migration version applied, or -1 when none (or no table). */
 int admin_schema_version(PGconn *connection);
 

@@ -11,12 +11,12 @@
  * A failure anywhere rolls the whole run back. */
 #include <dirent.h>
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admin.h"
+#include "auth.h"
 #include "db.h"
 
 /* Arbitrary but fixed: the advisory lock key that serialises migrators. */
@@ -105,13 +105,6 @@ char *admin_read_file(const char *directory, const char *name, size_t *length)
     return text;
 }
 
-void admin_sha256_hex(const char *text, size_t length, char out[65])
-{
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, (const unsigned char *)text, length);
-    sodium_bin2hex(out, 65, digest, sizeof digest);
-}
-
 /* "0007_cases.sql" → 7; -1 when the name does not start with four digits
  * and an underscore. */
 static int migration_version(const char *name)
@@ -171,7 +164,7 @@ static struct migration *load_migrations(const char *directory, char **names, in
             free_migrations(migrations, i);
             return NULL;
         }
-        admin_sha256_hex(migration->text, migration->length, migration->checksum);
+        auth_sha256_hex(migration->text, migration->length, migration->checksum);
     }
     return migrations;
 }

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "admin.h"
+#include "auth.h"
 #include "db.h"
 
 struct object_file {
@@ -145,7 +146,7 @@ struct admin_object_files *admin_object_files_read(const char *sql_dir)
             admin_object_files_free(objects);
             return NULL;
         }
-        admin_sha256_hex(file->text, file->length, file->checksum);
+        auth_sha256_hex(file->text, file->length, file->checksum);
     }
     return objects;
 }

@@ -76,6 +76,10 @@ void auth_token_generate(const char *prefix, char out[AUTH_TOKEN_SIZE]);
 /* A random (version 4) UUID in canonical text form. */
 void auth_random_uuid(char out[AUTH_UUID_SIZE]);
 
+/* The SHA-256 of length bytes as 64 lower-case hex digits (tokens,
+ * migration and function files' checksums). */
+void auth_sha256_hex(const void *data, size_t length, char out[AUTH_TOKEN_HASH_HEX_SIZE]);
+
 /* Lower-case hex SHA-256 of the token text: what the database stores. */
 void auth_token_hash_hex(const char *token, char out[AUTH_TOKEN_HASH_HEX_SIZE]);
 

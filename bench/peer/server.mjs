@@ -7,9 +7,9 @@
 // transaction, looking the token up again when scope_enter() refuses it
 // (SQLSTATE BV401); unlike the API it sends one statement at a time (pg has
 // no pipelining): BEGIN, the scope, the read that writes its own audit
-// entry, COMMIT — four round trips where the API sends them in one.  It answers the stored document's text as PostgreSQL
-// returns it (no parse and print), so the comparison is of the servers, not
-// of JSON libraries.
+// entry, COMMIT — four round trips where the API sends them in one.  It
+// answers the stored document's text as PostgreSQL returns it (no parse and
+// print), so the comparison is of the servers, not of JSON libraries.
 //
 // Environment: DATABASE_URL (baove_app), PEER_PORT, PEER_POOL (connections).
 import http from 'node:http';
