@@ -451,6 +451,31 @@ static void *pull_in_thread(void *context)
     return NULL;
 }
 
+/* With the API reading from a standby (BAOVE_TEST_READ_REPLICA), waits
+ * until the standby has replayed the token's revocation, so that the next
+ * page is refused there as it is on the primary. */
+static void wait_for_revocation_on_standby(const char *token)
+{
+    if (database.read_url[0] == '\0')
+        return;
+    PGconn *standby = PQconnectdb(database.read_url);
+    const char *values[] = {token};
+    bool replayed = false;
+    for (int tries = 0; tries < 400 && !replayed; tries++) {
+        PGresult *result = exec_ok(standby,
+                                   "SELECT count(*) FROM access_tokens WHERE revoked_at IS NOT "
+                                   "NULL AND token_hash = encode(sha256(convert_to($1, 'UTF8')), "
+                                   "'hex')",
+                                   1, values);
+        replayed = strcmp(PQgetvalue(result, 0, 0), "1") == 0;
+        PQclear(result);
+        if (!replayed)
+            usleep(50000);
+    }
+    PQfinish(standby);
+    assert_true(replayed);
+}
+
 /* A pull refused after its head went out ends with a line that says why
  * and where to resume.  The token is revoked while the first page (of
  * `limit` entries) waits on the audit log, which the test holds: that page
@@ -476,6 +501,7 @@ static void a_pull_refused_midway_says_where_to_resume(void **state)
                     "UPDATE access_tokens SET revoked_at = '" TODAY "T09:00:00+07:00' "
                     "WHERE token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')",
                     1, values));
+    wait_for_revocation_on_standby(token);
     PQclear(exec_ok(holder, "COMMIT", 0, NULL));
     PQfinish(holder);
     assert_int_equal(pthread_join(thread, NULL), 0);
