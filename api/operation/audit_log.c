@@ -32,17 +32,25 @@ static int audit_params(struct db_params *params, const struct request *request,
     return first;
 }
 
+const char *audit_log_entry(struct db_params *params, const struct request *request,
+                            const char *action, const char *resource_type, const char *ids,
+                            long long unit_id, const char *outcome)
+{
+    db_params_init(params);
+    audit_params(params, request, action, resource_type, ids);
+    db_param_id(params, unit_id);
+    db_param_text(params, outcome);
+    return "INSERT INTO audit_log (" AUDIT_COLUMNS ") "
+           "VALUES ($1, $2, $3, $4, $5, $6, $7::uuid[], $8, $9, $10)";
+}
+
 bool audit_log_append(PGconn *connection, const struct request *request, const char *action,
                       const char *resource_type, const char *ids, long long unit_id,
                       const char *outcome)
 {
     struct db_params params;
-    db_params_init(&params);
-    audit_params(&params, request, action, resource_type, ids);
-    db_param_id(&params, unit_id);
-    db_param_text(&params, outcome);
-    static const char insert[] = "INSERT INTO audit_log (" AUDIT_COLUMNS ") "
-                                 "VALUES ($1, $2, $3, $4, $5, $6, $7::uuid[], $8, $9, $10)";
+    const char *insert =
+        audit_log_entry(&params, request, action, resource_type, ids, unit_id, outcome);
     /* Within the lifecycle's transaction the entry travels with the COMMIT
      * (a failure fails the COMMIT); a refusal's entry, after the rollback,
      * is written now. */

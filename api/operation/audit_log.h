@@ -20,6 +20,13 @@ bool audit_log_append(PGconn *connection, const struct request *request, const c
                       const char *resource_type, const char *ids, long long unit_id,
                       const char *outcome);
 
+/* The statement of one entry, as audit_log_append() writes it, for a
+ * caller that sends it its own way; its parameters fill params (which it
+ * initialises). */
+const char *audit_log_entry(struct db_params *params, const struct request *request,
+                            const char *action, const char *resource_type, const char *ids,
+                            long long unit_id, const char *outcome);
+
 /* The success entry of a read, as a data-modifying WITH clause named
  * `audited` for the read's own statement: one entry for each row of rows
  * (SQL text, a constant of the caller: "record WHERE NOT deleted"), in that

@@ -170,21 +170,32 @@ static bool enter(struct operation *operation, enum db_outcome *outcome)
            operation_precondition(operation, outcome);
 }
 
-/* The audit entry of a successful read or list, on connection, unless the
- * read wrote it itself. */
-static bool audit_read(struct operation *operation, PGconn *connection)
+/* The statement of a successful read's or list's audit entry, its
+ * parameters in params (ids, the caller's, holds its ids); NULL when none
+ * is due: a quiet read, or one whose own statement wrote it. */
+static const char *read_entry(struct operation *operation, struct db_params *params,
+                              char ids[static 128])
 {
     if (operation->steps->quiet_read || operation->audited)
-        return true;
-    char ids[128];
+        return NULL;
     if (operation->audit_ids == NULL)
-        audit_ids_of(operation->id, operation->child_id, ids, sizeof ids);
-    return audit_log_append(connection, operation->request, operation->steps->action,
-                            operation->resource->audit_type,
-                            operation->audit_ids ? operation->audit_ids : ids,
-                            operation->unit_id ? operation->unit_id
-                                               : operation->request->principal.unit_id,
-                            "success");
+        audit_ids_of(operation->id, operation->child_id, ids, 128);
+    return audit_log_entry(params, operation->request, operation->steps->action,
+                           operation->resource->audit_type,
+                           operation->audit_ids ? operation->audit_ids : ids,
+                           operation->unit_id ? operation->unit_id
+                                              : operation->request->principal.unit_id,
+                           "success");
+}
+
+/* The audit entry of a successful read or list, in the transaction: it
+ * travels with the COMMIT. */
+static bool audit_read(struct operation *operation, enum db_outcome *outcome)
+{
+    struct db_params params;
+    char ids[128];
+    const char *entry = read_entry(operation, &params, ids);
+    return entry == NULL || operation_command(operation, entry, &params, outcome);
 }
 
 /* What a successful operation leaves: the feed and audit entries, and the
@@ -196,11 +207,8 @@ static bool record_success(struct operation *operation, enum db_outcome *outcome
     if (steps->write == NULL || operation->change == NULL) {
         /* A read, a list, or a write that recorded itself.  A standby
          * cannot write: a read there is audited on the primary after it. */
-        if (steps->write == NULL && !operation->on_replica &&
-            !audit_read(operation, operation->connection)) {
-            *outcome = DB_FAILED;
+        if (steps->write == NULL && !operation->on_replica && !audit_read(operation, outcome))
             return false;
-        }
     } else {
         struct operation *o = operation;
         const char *record = strcmp(o->change, "delete") == 0 ? NULL
@@ -251,10 +259,34 @@ static void forget_attempt(struct operation *operation)
     operation->on_replica = operation->replica_behind = false;
 }
 
+/* The audit entry of a read the standby served, on the primary, in a
+ * transaction of its own whose scope_enter() verifies the principal there
+ * in flight: BEGIN, scope_enter() and the entry travel with the COMMIT, one
+ * round trip.  A standby cannot judge a token: it may not have replayed a
+ * revocation yet, and a streamed pull reads page after page long after its
+ * token was looked up.  So nothing read on a standby is handed out unless
+ * the primary still accepts the principal (otherwise principal_stale: 401,
+ * or the request judged again as the account now is). */
+static enum db_outcome audit_replica_read(PGconn *connection, void *context)
+{
+    struct operation *operation = context;
+    enum db_outcome outcome = DB_COMMIT;
+    operation->connection = connection;
+    operation_clear_problem(&operation->problem); /* of an attempt that was retried */
+    struct db_params params;
+    char ids[128];
+    const char *entry = read_entry(operation, &params, ids);
+    if (!scope_set(operation, &outcome) ||
+        !operation_command_committing(operation, entry, &params, &outcome))
+        return outcome;
+    return DB_COMMIT;
+}
+
 /* A read marked `replica` on the hot standby, when there is one that is
  * reachable and caught up with the client; its audit entry on the primary
- * before the answer.  True with *outcome when it ran there (answered, or
- * refused 503 because the audit entry could not be written); false when
+ * before the answer (audit_replica_read).  True with *outcome when it ran
+ * there (answered, refused 503 because the audit entry could not be
+ * written, or its principal refused by the primary); false when
  * the read must run on the primary: no standby, or it is behind, or the
  * read failed there (lost, cancelled by a conflict with recovery). */
 static bool execute_on_replica(struct operation *operation, enum db_outcome *outcome)
@@ -281,16 +313,23 @@ static bool execute_on_replica(struct operation *operation, enum db_outcome *out
     metrics_replica_read(METRICS_READ_REPLICA);
     if (*outcome != DB_COMMIT)
         return true; /* a refusal, answered (and audited) as on the primary */
+    if (operation->steps->quiet_read)
+        return true; /* no entry: the principal was verified before the read */
     PGconn *primary = request_database(request);
     if (primary == NULL) {
         *outcome = DB_FAILED; /* answered 503 */
-    } else if (!audit_read(operation, primary)) {
-        /* Nothing is handed out unaudited. */
+        return true;
+    }
+    operation->on_replica = false; /* the primary judges from here */
+    *outcome = db_transaction(primary, audit_replica_read, operation);
+    operation->connection = NULL;
+    if (*outcome == DB_FAILED) {
+        /* Nothing is handed out unaudited (the failure itself was logged). */
+        operation_clear_problem(&operation->problem);
         operation_refuse(operation, PROBLEM_DATABASE_UNAVAILABLE, NULL,
                          "The read could not be recorded in the audit log; nothing was "
                          "handed out. Retry.");
         operation->problem.connection_lost = db_connection_lost(primary, NULL);
-        *outcome = DB_FAILED;
     }
     return true;
 }

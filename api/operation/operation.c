@@ -168,6 +168,15 @@ bool operation_command(struct operation *operation, const char *sql,
     return result != NULL;
 }
 
+bool operation_command_committing(struct operation *operation, const char *sql,
+                                  const struct db_params *params, enum db_outcome *outcome)
+{
+    PGresult *result = operation_checked(
+        operation, db_query_committing(operation->connection, sql, params), outcome);
+    PQclear(result);
+    return result != NULL;
+}
+
 enum db_outcome operation_query_document(struct operation *operation, const char *sql,
                                          const struct db_params *params)
 {

@@ -206,6 +206,13 @@ PGresult *operation_query(struct operation *operation, const char *sql,
 bool operation_command(struct operation *operation, const char *sql,
                        const struct db_params *params, enum db_outcome *outcome);
 
+/* operation_command for the transaction's last statement, sent at once
+ * with what was deferred and the COMMIT (db_query_committing): one round
+ * trip, and a deferred statement's failure (scope_enter() refusing the
+ * principal) is judged as operation_query judges this one's. */
+bool operation_command_committing(struct operation *operation, const char *sql,
+                                  const struct db_params *params, enum db_outcome *outcome);
+
 /* Runs a statement whose first value (JSON text) is the answer, kept as
  * the operation's document. */
 enum db_outcome operation_query_document(struct operation *operation, const char *sql,

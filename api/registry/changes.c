@@ -346,17 +346,21 @@ static const struct operation_steps feed_steps = {
 /* Reads the page after feed's position in its own transaction, as a paged
  * request would (audited the same way); the entries' lines are left in
  * *lines (owned).  A refusal (a 410 when the log was pruned under the pull)
- * leaves the problem in operation. */
+ * leaves the problem in operation, and feed where it was: a page a standby
+ * read and the primary then refused to hand out moved it on. */
 static enum db_outcome read_page(struct request *request, struct feed *feed,
                                  struct operation *operation, char **lines)
 {
+    const struct feed before = *feed; /* no member the read frees or allocates */
     *operation = (struct operation){.domain = feed};
     if (!operation_begin(operation, request, &feed_resource, &feed_steps, false))
         return DB_FAILED;
     enum db_outcome outcome = operation_execute(operation);
     *lines = outcome == DB_COMMIT ? operation->document : NULL;
-    if (outcome != DB_COMMIT)
+    if (outcome != DB_COMMIT) {
+        *feed = before;
         free(operation->document);
+    }
     operation->document = NULL;
     free(operation->audit_ids);
     operation->audit_ids = NULL;

@@ -19,6 +19,20 @@ bool standby_ctl(const struct test_standby *standby, const char *action, const c
     return harness_pg_ctl(env, action, argument, out, size);
 }
 
+bool standby_superuser_url(const struct test_standby *standby, const char *database_name,
+                           char *out, size_t size)
+{
+    char admin_url[512];
+    if (!standby_ctl(standby, "admin-url", database_name, admin_url, sizeof admin_url))
+        return false;
+    char *user = strstr(admin_url, "user=baove_owner");
+    if (user == NULL)
+        return false;
+    int length = snprintf(out, size, "%.*suser=postgres%s", (int)(user - admin_url), admin_url,
+                          user + strlen("user=baove_owner"));
+    return length > 0 && (size_t)length < size;
+}
+
 bool standby_build(struct test_standby *standby, const char *suffix)
 {
     snprintf(standby->directory, sizeof standby->directory, "%s-%s",
@@ -124,6 +138,19 @@ bool read_replica_served(const struct test_process *api)
             reads_of(body, "primary", "failed"));
     http_free(metrics);
     return served > 0;
+}
+
+bool read_replica_replay(const struct test_database *database, bool paused)
+{
+    if (!read_replica_enabled())
+        return true;
+    char url[512];
+    if (!replica_built || !standby_superuser_url(&replica, database->name, url, sizeof url))
+        return false;
+    char *done = harness_sql(url, paused ? "SELECT pg_wal_replay_pause()"
+                                         : "SELECT pg_wal_replay_resume()");
+    free(done);
+    return done != NULL;
 }
 
 void read_replica_finish(void)

@@ -33,6 +33,11 @@ bool standby_build(struct test_standby *standby, const char *suffix);
 bool standby_ctl(const struct test_standby *standby, const char *action, const char *argument,
                  char *out, size_t size);
 
+/* The URL of the standby's superuser (trusted on its socket) for
+ * database_name, which may pause and resume replay. */
+bool standby_superuser_url(const struct test_standby *standby, const char *database_name,
+                           char *out, size_t size);
+
 bool read_replica_enabled(void);
 
 /* Builds the standby (once) and fills database->read_url; remembers the
@@ -47,6 +52,10 @@ void read_replica_header(char *out, size_t size);
 
 /* Whether the API has served reads from the standby (its /metrics). */
 bool read_replica_served(const struct test_process *api);
+
+/* In read-replica mode, pauses or resumes the standby's replay (a standby
+ * that lags as far as a test needs); true when done, and outside that mode. */
+bool read_replica_replay(const struct test_database *database, bool paused);
 
 /* Destroys the standby. */
 void read_replica_finish(void);

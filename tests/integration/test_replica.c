@@ -35,13 +35,13 @@
 
 static struct test_database database;
 static struct test_standby standby;
-static char standby_superuser_url[512];
+static char superuser_url[512];
 static struct test_process api;
 static char *token;
 
 static void standby_sql(const char *query, const char *expected)
 {
-    char *value = harness_sql(standby_superuser_url, query);
+    char *value = harness_sql(superuser_url, query);
     assert_non_null(value);
     if (expected != NULL)
         assert_string_equal(value, expected);
@@ -55,15 +55,9 @@ static int setup(void **state)
         return -1;
     if (!standby_build(&standby, "replica"))
         return -1;
-    /* The superuser (trusted on the socket) pauses and resumes replay. */
-    char admin_url[512];
-    if (!standby_ctl(&standby, "admin-url", database.name, admin_url, sizeof admin_url))
+    /* The superuser pauses and resumes replay. */
+    if (!standby_superuser_url(&standby, database.name, superuser_url, sizeof superuser_url))
         return -1;
-    char *user = strstr(admin_url, "user=baove_owner");
-    if (user == NULL)
-        return -1;
-    snprintf(standby_superuser_url, sizeof standby_superuser_url, "%.*suser=postgres%s",
-             (int)(user - admin_url), admin_url, user + strlen("user=baove_owner"));
 
     char read_url[512], read_env[600];
     if (!standby_ctl(&standby, "url", database.name, read_url, sizeof read_url))
