@@ -76,6 +76,10 @@ int admin_apikey_list(PGconn *connection, int argc, char **argv);
 int admin_apikey_revoke(PGconn *connection, int argc, char **argv);
 int admin_apikey_rotate(PGconn *connection, int argc, char **argv);
 
+/* `secrets seal` (admin/secrets.c): seals the webhook secrets stored as they
+ * are with the key of BAOVE_SECRETS_KEY_FILE.  0, or 1 after saying why. */
+int admin_secrets_seal(PGconn *connection, int argc, char **argv);
+
 /* People (admin/users.c): the list, and a new password (which revokes the
  * sessions the old one opened). */
 int admin_user_list(PGconn *connection, int argc, char **argv);

@@ -1,6 +1,7 @@
 /* baove-admin: migrate | seed [--demo [--users-only | --children N [--communes M]]] | user
  * add|list|disable|reset-password|move | units apply|successions|hamlets | token issue |
- * apikey issue|list|revoke|rotate.  Secrets go to stdout alone; everything else to stderr. */
+ * apikey issue|list|revoke|rotate | secrets seal.  Secrets go to stdout alone; everything
+ * else to stderr. */
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ static void usage(void)
             "       baove-admin apikey issue --client NAME --role R --unit CODE [--ttl 90d]\n"
             "       baove-admin apikey list | revoke --client NAME\n"
             "       baove-admin apikey rotate --client NAME [--ttl 90d] [--grace 1h]\n"
+            "       baove-admin secrets seal\n"
             "Connects with BAOVE_ADMIN_DATABASE_URL, else DATABASE_URL, else the embedded\n"
             "cluster of `make run` (BAOVE_PG_DIR, default %s); reads SQL from\n"
             "BAOVE_SQL_DIR (default %s).\n",
@@ -70,6 +72,7 @@ static int run(PGconn *connection, int argc, char **argv,
         {"apikey", "list", admin_apikey_list},
         {"apikey", "revoke", admin_apikey_revoke},
         {"apikey", "rotate", admin_apikey_rotate},
+        {"secrets", "seal", admin_secrets_seal},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(command, commands[i].command) == 0 &&

@@ -27,6 +27,35 @@ void webhook_secret_generate(char out[WEBHOOK_SECRET_SIZE]);
 bool webhook_sign(const char *secret, const char *id, const char *timestamp, const char *body,
                   size_t body_length, char out[WEBHOOK_SIGNATURE_SIZE]);
 
+/* ---- secrets at rest ----
+ *
+ * A channel's secret signs every message sent to it, so a copy of the
+ * database (a dump, a backup, a standby's disk) must not hand it out.
+ * With BAOVE_SECRETS_KEY_FILE set (a file of 64 hex digits: 32 random bytes;
+ * scripts/run.sh makes var/secrets.key), secrets are stored sealed:
+ * "sealed:v1:" + base64(nonce || XChaCha20-Poly1305 of the secret), which
+ * only a holder of the key opens.  Without it they are stored as they are,
+ * and the processes say so when they start.  Secrets stored before sealing
+ * (whsec_…) still open as they are; `baove-admin secrets seal` seals them. */
+#define WEBHOOK_SEALED_PREFIX "sealed:v1:"
+#define WEBHOOK_SEALED_SIZE 192 /* prefix + base64 of nonce, secret and tag + NUL */
+
+/* Loads the key named by BAOVE_SECRETS_KEY_FILE, once, at start (before
+ * any thread): true when there is none to load, false (why in error) when
+ * the file cannot be read or is not 64 hex digits. */
+bool webhook_sealing_init(char *error, size_t error_size);
+
+/* Whether a key was loaded: new secrets are stored sealed. */
+bool webhook_sealing_enabled(void);
+
+/* Seals a secret for storage; false without a key. */
+bool webhook_secret_seal(const char *secret, char out[WEBHOOK_SEALED_SIZE]);
+
+/* The secret a stored value holds: a sealed one opened with the key, an
+ * unsealed one as it is.  False when it is sealed and there is no key, or
+ * another key sealed it, or it was altered. */
+bool webhook_secret_open(const char *stored, char out[WEBHOOK_SECRET_SIZE]);
+
 /* Whether host is in BAOVE_WEBHOOK_ALLOW_HOSTS (exact, case-insensitive). */
 bool webhook_host_allowed(const char *host);
 

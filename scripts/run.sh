@@ -8,7 +8,9 @@
 #   If DATABASE_URL is set, that database is used and left alone;
 #   BAOVE_ADMIN_DATABASE_URL defaults to DATABASE_URL.
 # - Runs `baove-admin migrate` and `baove-admin seed --demo` (both re-runnable),
-#   then starts build/baove-worker and build/baove-api in the background.
+#   makes var/secrets.key unless BAOVE_SECRETS_KEY_FILE names a key, seals
+#   the webhook secrets stored unsealed (`baove-admin secrets seal`), then
+#   starts build/baove-worker and build/baove-api in the background.
 # - Ctrl-C / SIGTERM (to run.sh or to the whole process group of `make run`,
 #   as systemd, `timeout` and CI send it) stops api and worker (SIGTERM, then
 #   SIGKILL after a grace period) and then the embedded cluster; signals that
@@ -88,6 +90,21 @@ export DATABASE_URL BAOVE_ADMIN_DATABASE_URL
 
 build/baove-admin migrate
 build/baove-admin seed --demo
+
+# The key webhook secrets are sealed with (common/webhook.h): the operator's
+# (BAOVE_SECRETS_KEY_FILE), or one made here once and kept under var/ (0600)
+# beside the embedded cluster.  A key lost is every channel's secret lost:
+# back it up with the database, but not in the same place.
+if [[ -z ${BAOVE_SECRETS_KEY_FILE:-} ]]; then
+  BAOVE_SECRETS_KEY_FILE=$REPO_ROOT/var/secrets.key
+  if [[ ! -s $BAOVE_SECRETS_KEY_FILE ]]; then
+    mkdir -p "$REPO_ROOT/var"
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$BAOVE_SECRETS_KEY_FILE")
+    say "made the key that seals webhook secrets: $BAOVE_SECRETS_KEY_FILE"
+  fi
+fi
+export BAOVE_SECRETS_KEY_FILE
+build/baove-admin secrets seal
 
 # set -m puts each child in its own process group, so a terminal Ctrl-C (sent
 # to the whole foreground group) reaches only this script, whose INT trap then

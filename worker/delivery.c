@@ -387,13 +387,21 @@ static bool add_header(struct curl_slist **list, const char *name, const char *v
     return true;
 }
 
-static bool prepare_webhook(struct send *send, const char *url, const char *secret,
+static bool prepare_webhook(struct send *send, const char *url, const char *stored_secret,
                             const char *payload)
 {
     bool https = false;
     char host[WEBHOOK_HOST_SIZE];
     if (webhook_url_host(url, &https, host) != NULL)
         return false;
+    char secret[WEBHOOK_SECRET_SIZE];
+    if (!webhook_secret_open(stored_secret, secret)) {
+        snprintf(send->error, sizeof send->error,
+                 "the channel's secret is sealed and %s",
+                 webhook_sealing_enabled() ? "BAOVE_SECRETS_KEY_FILE holds another key"
+                                           : "BAOVE_SECRETS_KEY_FILE is not set");
+        return false;
+    }
     send->host_allowed = webhook_host_allowed(host);
     send->body = strdup(payload);
     if (send->body == NULL)
@@ -401,7 +409,10 @@ static bool prepare_webhook(struct send *send, const char *url, const char *secr
     send->body_length = strlen(send->body);
     char timestamp[24], signature[WEBHOOK_SIGNATURE_SIZE];
     snprintf(timestamp, sizeof timestamp, "%lld", (long long)(clock_now_us() / MICROSECONDS));
-    if (!webhook_sign(secret, send->hold.id, timestamp, send->body, send->body_length, signature))
+    bool signed_now =
+        webhook_sign(secret, send->hold.id, timestamp, send->body, send->body_length, signature);
+    sodium_memzero(secret, sizeof secret);
+    if (!signed_now)
         return false;
     if (!add_header(&send->headers, "Content-Type", "application/json") ||
         !add_header(&send->headers, "User-Agent", "baove-worker/" BAOVE_VERSION) ||

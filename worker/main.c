@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "delivery.h"
+#include "webhook.h"
 #include "worker.h"
 
 static struct worker *worker_of(struct pgloop *database)
@@ -203,6 +204,10 @@ int main(int argc, char **argv)
     }
     if (sodium_init() < 0)
         return 1;
+    if (!webhook_sealing_init(error, sizeof error)) {
+        log_message(LOG_ERROR, "%s", error);
+        return 2;
+    }
     signal(SIGPIPE, SIG_IGN);
     if (!start(&worker, url)) {
         free(worker.executors);

@@ -17,6 +17,7 @@
 #include "http/replica.h"
 #include "log.h"
 #include "http/server.h"
+#include "webhook.h"
 
 #define SHUTDOWN_GRACE_SECONDS 10
 
@@ -126,6 +127,15 @@ int main(void)
         log_message(LOG_ERROR, "%s", error);
         return 2;
     }
+    if (!webhook_sealing_init(error, sizeof error)) {
+        log_message(LOG_ERROR, "%s", error);
+        return 2;
+    }
+    if (!webhook_sealing_enabled())
+        log_event(LOG_WARN, "webhook_secrets_unsealed",
+                  json_pack("{s:s}", "detail",
+                            "BAOVE_SECRETS_KEY_FILE is not set: new webhook secrets are stored "
+                            "as they are"));
     raise_descriptor_limit();
     struct server_settings settings;
     if (!load_settings(&settings))

@@ -145,8 +145,12 @@ static enum db_outcome put_channel(struct operation *operation)
     if (!enter_unit(operation, &outcome))
         return outcome;
     bool webhook = strcmp(json_member_string(operation->body, "kind"), "webhook") == 0;
-    char secret[WEBHOOK_SECRET_SIZE];
+    char secret[WEBHOOK_SECRET_SIZE], sealed[WEBHOOK_SEALED_SIZE];
     webhook_secret_generate(secret);
+    /* Stored sealed when the API has the key (common/webhook.h). */
+    const char *stored = webhook_sealing_enabled() && webhook_secret_seal(secret, sealed)
+                             ? sealed
+                             : secret;
     struct db_params params;
     db_params_init(&params);
     db_param_integer(&params, operation->unit_id);
@@ -154,7 +158,7 @@ static enum db_outcome put_channel(struct operation *operation)
     db_param_text(&params, json_member_string(operation->body, "kind"));
     db_param_text(&params, webhook ? json_member_string(operation->body, "url") : NULL);
     db_param_text(&params, webhook ? NULL : json_member_string(operation->body, "address"));
-    db_param_text(&params, webhook ? secret : NULL);
+    db_param_text(&params, webhook ? stored : NULL);
     db_param_instant(&params, clock_now_us());
     /* A channel keeps its secret while it stays a webhook; saving it again
      * re-enables it (after a 410 disabled it). */
@@ -179,6 +183,7 @@ static enum db_outcome put_channel(struct operation *operation)
         PQclear(result);
     }
     sodium_memzero(secret, sizeof secret);
+    sodium_memzero(sealed, sizeof sealed);
     return outcome;
 }
 

@@ -49,6 +49,35 @@ static const char *pooler_port(void)
     return port != NULL && port[0] != '\0' ? port : NULL;
 }
 
+/* The key the program's API and workers seal webhook secrets with
+ * (BAOVE_SECRETS_KEY_FILE, common/webhook.h), as `make run` gives them
+ * one: a new one per program, written by harness_init. */
+static char secrets_key_path[1024];
+
+static bool make_secrets_key(void)
+{
+    snprintf(secrets_key_path, sizeof secrets_key_path, "%s/%s.secrets.key",
+             harness_env("BAOVE_CONTRACT_DIR"), program_name);
+    unsigned char key[32];
+    FILE *random = fopen("/dev/urandom", "re");
+    bool read = random != NULL && fread(key, 1, sizeof key, random) == sizeof key;
+    if (random != NULL)
+        fclose(random);
+    int descriptor = read ? open(secrets_key_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+    FILE *file = descriptor >= 0 ? fdopen(descriptor, "w") : NULL;
+    if (file == NULL)
+        return false;
+    for (size_t i = 0; i < sizeof key; i++)
+        fprintf(file, "%02x", key[i]);
+    fputc('\n', file);
+    return fclose(file) == 0;
+}
+
+const char *harness_secrets_key_file(void)
+{
+    return secrets_key_path;
+}
+
 void harness_init(const char *name)
 {
     snprintf(program_name, sizeof program_name, "%s%s", name,
@@ -62,6 +91,10 @@ void harness_init(const char *name)
     contract_file = fopen(path, "we");
     if (contract_file == NULL) {
         fprintf(stderr, "harness: cannot write %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    if (!make_secrets_key()) {
+        fprintf(stderr, "harness: cannot write %s: %s\n", secrets_key_path, strerror(errno));
         exit(1);
     }
 }
@@ -235,10 +268,11 @@ int harness_admin(const struct test_database *database, const char *const args[]
     for (size_t i = 0; args[i] != NULL && count < 15; i++)
         argv[count++] = args[i];
     argv[count] = NULL;
-    char url[600], clock[64];
+    char url[600], clock[64], key[1100];
     snprintf(url, sizeof url, "BAOVE_ADMIN_DATABASE_URL=%s", database->admin_url);
     snprintf(clock, sizeof clock, "BAOVE_NOW=%s", database->now);
-    const char *env[] = {url, database->now[0] != '\0' ? clock : NULL, NULL};
+    snprintf(key, sizeof key, "BAOVE_SECRETS_KEY_FILE=%s", secrets_key_path);
+    const char *env[] = {url, key, database->now[0] != '\0' ? clock : NULL, NULL};
     return harness_run(argv, env, stdin_text, stdout_text);
 }
 
@@ -434,6 +468,7 @@ static bool spawn(const char *binary, const char *database_url,
         setenv("BAOVE_HTTP_PORT", port, 1);
         setenv("BAOVE_HTTP_ADDR", "127.0.0.1", 1);
         setenv("BAOVE_DB_CONNECTIONS", "4", 1);
+        setenv("BAOVE_SECRETS_KEY_FILE", secrets_key_path, 1);
         apply_env(extra_env);
         execv(binary, (char *const *)argv);
         _exit(127);

@@ -118,6 +118,10 @@ int harness_lock_waiters(const struct test_database *database);
 bool harness_query_equals(const struct test_database *database, const char *sql,
                           const char *expected);
 
+/* The file of the key the harness's API and workers seal webhook secrets
+ * with (BAOVE_SECRETS_KEY_FILE). */
+const char *harness_secrets_key_file(void);
+
 /* Runs baove-admin with the database's owner URL; returns its exit status. */
 int harness_admin(const struct test_database *database, const char *const args[],
                   const char *stdin_text, char **stdout_text);

@@ -249,6 +249,75 @@ static void case_deadline_alerts_carry_no_names(void **state)
 
 /* ---- the cycle ------------------------------------------------------------------- */
 
+/* ---- secrets at rest ---------------------------------------------------------- */
+
+/* How many webhook secrets the database holds in each form, and whether any
+ * holds a secret's text. */
+static void count_secrets(long *sealed, long *unsealed, bool *any_readable)
+{
+    char *text = harness_query_text(
+        &database, "SELECT count(*) FILTER (WHERE secret LIKE 'sealed:v1:%') || ' ' || "
+                   "       count(*) FILTER (WHERE secret NOT LIKE 'sealed:v1:%') "
+                   "  FROM notification_channels WHERE kind = 'webhook'");
+    assert_non_null(text);
+    assert_int_equal(sscanf(text, "%ld %ld", sealed, unsealed), 2);
+    free(text);
+    *any_readable = false;
+    for (size_t i = 0; i <= COMMUNES; i++) {
+        char query[256];
+        snprintf(query, sizeof query,
+                 "SELECT count(*) FROM notification_channels WHERE secret LIKE '%%%s%%'",
+                 secrets[i] + strlen("whsec_"));
+        char *count = harness_query_text(&database, query);
+        assert_non_null(count);
+        *any_readable = *any_readable || strcmp(count, "0") != 0;
+        free(count);
+    }
+}
+
+/* The API stores every secret sealed (the harness gives it a key, as `make
+ * run` does): the database holds no secret it could sign with.  One is then
+ * put back as it was stored before sealing: the next test's deliveries show
+ * that the worker signs with sealed and unsealed secrets alike. */
+static void secrets_are_stored_sealed(void **state)
+{
+    (void)state;
+    long sealed, unsealed;
+    bool readable;
+    count_secrets(&sealed, &unsealed, &readable);
+    assert_int_equal(sealed, COMMUNES + 1);
+    assert_int_equal(unsealed, 0);
+    assert_false(readable);
+    char update[256];
+    snprintf(update, sizeof update,
+             "UPDATE notification_channels SET secret = '%s' WHERE url LIKE '%%/hook/%s' "
+             "RETURNING 1",
+             secrets[1], codes[1]);
+    char *updated = harness_query_text(&database, update);
+    assert_non_null(updated);
+    assert_string_equal(updated, "1");
+    free(updated);
+}
+
+/* `baove-admin secrets seal` seals what was stored unsealed, once; the
+ * deliveries of the tests after this one are signed with it. */
+static void the_admin_seals_the_rest(void **state)
+{
+    (void)state;
+    long sealed, unsealed;
+    bool readable;
+    count_secrets(&sealed, &unsealed, &readable);
+    assert_int_equal(unsealed, 1);
+    assert_true(readable);
+    const char *seal[] = {"secrets", "seal", NULL};
+    assert_int_equal(harness_admin(&database, seal, NULL, NULL), 0);
+    count_secrets(&sealed, &unsealed, &readable);
+    assert_int_equal(sealed, COMMUNES + 1);
+    assert_int_equal(unsealed, 0);
+    assert_false(readable);
+    assert_int_equal(harness_admin(&database, seal, NULL, NULL), 0); /* nothing left */
+}
+
 static void fourteen_days_before(void **state)
 {
     (void)state;
@@ -538,7 +607,9 @@ int main(void)
     harness_init("reminders");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(case_deadline_alerts_carry_no_names),
+        cmocka_unit_test(secrets_are_stored_sealed),
         cmocka_unit_test(fourteen_days_before),
+        cmocka_unit_test(the_admin_seals_the_rest),
         cmocka_unit_test(catch_up_after_downtime),
         cmocka_unit_test(overdue_to_commune_and_district),
         cmocka_unit_test(two_workers_send_each_reminder_once),

@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "webhook.h"
 
@@ -96,6 +97,75 @@ static void refuses_bad_urls(void **state)
     unsetenv("BAOVE_WEBHOOK_ALLOW_HOSTS");
 }
 
+/* Writes text to a new file and points BAOVE_SECRETS_KEY_FILE at it. */
+static void use_key_file(char path[64], const char *text)
+{
+    snprintf(path, 64, "/tmp/baove-test-key-XXXXXX");
+    int descriptor = mkstemp(path);
+    assert_true(descriptor >= 0);
+    assert_int_equal(write(descriptor, text, strlen(text)), (ssize_t)strlen(text));
+    close(descriptor);
+    setenv("BAOVE_SECRETS_KEY_FILE", path, 1);
+}
+
+static void seals_and_opens_secrets(void **state)
+{
+    (void)state;
+    char error[256], path[64], secret[WEBHOOK_SECRET_SIZE], sealed[WEBHOOK_SEALED_SIZE];
+    char opened[WEBHOOK_SECRET_SIZE];
+    webhook_secret_generate(secret);
+    /* Without a key: nothing seals, a stored secret opens as it is, a sealed
+     * one not at all. */
+    unsetenv("BAOVE_SECRETS_KEY_FILE");
+    assert_true(webhook_sealing_init(error, sizeof error));
+    assert_false(webhook_sealing_enabled());
+    assert_false(webhook_secret_seal(secret, sealed));
+    assert_true(webhook_secret_open(secret, opened));
+    assert_string_equal(opened, secret);
+
+    use_key_file(path, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
+    assert_true(webhook_sealing_init(error, sizeof error));
+    unlink(path);
+    assert_true(webhook_sealing_enabled());
+    assert_true(webhook_secret_seal(secret, sealed));
+    assert_int_equal(strncmp(sealed, WEBHOOK_SEALED_PREFIX, strlen(WEBHOOK_SEALED_PREFIX)), 0);
+    assert_null(strstr(sealed, secret + strlen(WEBHOOK_SECRET_PREFIX)));
+    assert_true(webhook_secret_open(sealed, opened));
+    assert_string_equal(opened, secret);
+    char again[WEBHOOK_SEALED_SIZE]; /* a fresh nonce each time */
+    assert_true(webhook_secret_seal(secret, again));
+    assert_string_not_equal(again, sealed);
+    assert_true(webhook_secret_open(secret, opened)); /* stored before sealing */
+    assert_string_equal(opened, secret);
+
+    /* Altered, truncated or not base64: refused. */
+    char altered[WEBHOOK_SEALED_SIZE];
+    snprintf(altered, sizeof altered, "%s", sealed);
+    size_t middle = strlen(WEBHOOK_SEALED_PREFIX) + 40;
+    altered[middle] = altered[middle] == 'A' ? 'B' : 'A';
+    assert_false(webhook_secret_open(altered, opened));
+    assert_string_equal(opened, "");
+    snprintf(altered, sizeof altered, "%.*s", (int)strlen(WEBHOOK_SEALED_PREFIX) + 20, sealed);
+    assert_false(webhook_secret_open(altered, opened));
+    assert_false(webhook_secret_open(WEBHOOK_SEALED_PREFIX "!!!", opened));
+
+    /* Another key opens nothing the first sealed. */
+    use_key_file(path, "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100");
+    assert_true(webhook_sealing_init(error, sizeof error));
+    unlink(path);
+    assert_false(webhook_secret_open(sealed, opened));
+
+    /* A key file that is not 64 hex digits, or is not there, is refused. */
+    use_key_file(path, "0011223344");
+    assert_false(webhook_sealing_init(error, sizeof error));
+    assert_non_null(strstr(error, "64 hex digits"));
+    assert_false(webhook_sealing_enabled());
+    unlink(path);
+    assert_false(webhook_sealing_init(error, sizeof error));
+    assert_non_null(strstr(error, "cannot be read"));
+    unsetenv("BAOVE_SECRETS_KEY_FILE");
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -105,6 +175,7 @@ int main(void)
         cmocka_unit_test(generates_distinct_secrets),
         cmocka_unit_test(knows_private_addresses),
         cmocka_unit_test(refuses_bad_urls),
+        cmocka_unit_test(seals_and_opens_secrets),
     };
     return cmocka_run_group_tests_name("webhook", tests, NULL, NULL);
 }
