@@ -147,8 +147,8 @@ bool webhook_secret_open(const char *stored, char out[WEBHOOK_SECRET_SIZE])
         sealing_key_loaded &&
         sodium_base642bin(sealed, sizeof sealed, stored + prefix, strlen(stored + prefix), NULL,
                           &sealed_length, NULL, BASE64_VARIANT) == 0 &&
-        sealed_length > crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
-                            crypto_aead_xchacha20poly1305_ietf_ABYTES &&
+        sealed_length >= crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+                             crypto_aead_xchacha20poly1305_ietf_ABYTES &&
         sealed_length - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES -
                 crypto_aead_xchacha20poly1305_ietf_ABYTES <
             WEBHOOK_SECRET_SIZE &&

@@ -11,7 +11,7 @@ bash scripts/deps.sh
 seconds=${FUZZ_SECONDS:-60}
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBAOVE_FUZZ=ON \
   -DBAOVE_SANITIZE=ON >/dev/null
-targets=(json_body router input csv webhook)
+targets=(json_body router input csv webhook sealed_secret)
 cmake --build build-fuzz -j2 --target "${targets[@]/#/fuzz_}"
 total=0
 for name in "${targets[@]}"; do
