@@ -29,7 +29,7 @@ static void usage(void)
             "       baove-admin apikey issue --client NAME --role R --unit CODE [--ttl 90d]\n"
             "       baove-admin apikey list | revoke --client NAME\n"
             "       baove-admin apikey rotate --client NAME [--ttl 90d] [--grace 1h]\n"
-            "       baove-admin secrets seal\n"
+            "       baove-admin secrets seal [--from-key-file OLD]\n"
             "Connects with BAOVE_ADMIN_DATABASE_URL, else DATABASE_URL, else the embedded\n"
             "cluster of `make run` (BAOVE_PG_DIR, default %s); reads SQL from\n"
             "BAOVE_SQL_DIR (default %s).\n",

@@ -55,25 +55,17 @@ bool webhook_sign(const char *secret, const char *id, const char *timestamp, con
 
 /* ---- secrets at rest ---------------------------------------------------- */
 
-/* The sealing key: set once by webhook_sealing_init() when a process starts,
- * before its threads, and only read after.  sealing_key_loaded says whether
- * there is one. */
-static unsigned char sealing_key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
-static bool sealing_key_loaded;
+/* The process's sealing key: set once by webhook_sealing_init() when a
+ * process starts, before its threads, and only read after.  NULL: none. */
+static struct webhook_key process_key;
+static const struct webhook_key *sealing_key;
 
 /* Bound to every sealed secret: a sealed value means nothing elsewhere. */
 static const unsigned char SEALED_CONTEXT[] = "baove notification channel secret";
 
-bool webhook_sealing_init(char *error, size_t error_size)
+bool webhook_key_read(const char *path, struct webhook_key *key, char *error,
+                      size_t error_size)
 {
-    const char *path = config_string("BAOVE_SECRETS_KEY_FILE", "");
-    sealing_key_loaded = false;
-    if (path[0] == '\0')
-        return true;
-    if (sodium_init() < 0) {
-        snprintf(error, error_size, "libsodium could not be initialised");
-        return false;
-    }
     char text[80] = "";
     FILE *file = fopen(path, "r");
     size_t length = file != NULL ? fread(text, 1, sizeof text - 1, file) : 0;
@@ -84,35 +76,52 @@ bool webhook_sealing_init(char *error, size_t error_size)
                           text[length - 1] == ' '))
         text[--length] = '\0';
     size_t decoded = 0;
-    bool ok = file != NULL && length == 2 * sizeof sealing_key &&
-              sodium_hex2bin(sealing_key, sizeof sealing_key, text, length, NULL, &decoded,
+    bool ok = file != NULL && length == 2 * sizeof key->bytes &&
+              sodium_hex2bin(key->bytes, sizeof key->bytes, text, length, NULL, &decoded,
                              NULL) == 0 &&
-              decoded == sizeof sealing_key;
+              decoded == sizeof key->bytes;
     sodium_memzero(text, sizeof text);
     if (!ok) {
-        sodium_memzero(sealing_key, sizeof sealing_key);
-        snprintf(error, error_size,
-                 "BAOVE_SECRETS_KEY_FILE (%s) %s", path,
+        sodium_memzero(key->bytes, sizeof key->bytes);
+        snprintf(error, error_size, "the key file %s %s", path,
                  file == NULL ? "cannot be read"
                               : "must hold 64 hex digits (32 random bytes), such as "
                                 "`od -An -tx1 -N32 /dev/urandom | tr -d ' \\n'` writes");
+    }
+    return ok;
+}
+
+bool webhook_sealing_init(char *error, size_t error_size)
+{
+    const char *path = config_string("BAOVE_SECRETS_KEY_FILE", "");
+    sealing_key = NULL;
+    if (path[0] == '\0')
+        return true;
+    if (sodium_init() < 0) {
+        snprintf(error, error_size, "libsodium could not be initialised");
         return false;
     }
-    sealing_key_loaded = true;
+    char why[256];
+    if (!webhook_key_read(path, &process_key, why, sizeof why)) {
+        snprintf(error, error_size, "BAOVE_SECRETS_KEY_FILE: %s", why);
+        return false;
+    }
+    sealing_key = &process_key;
     return true;
 }
 
 bool webhook_sealing_enabled(void)
 {
-    return sealing_key_loaded;
+    return sealing_key != NULL;
 }
 
-bool webhook_secret_seal(const char *secret, char out[WEBHOOK_SEALED_SIZE])
+bool webhook_secret_seal_with(const struct webhook_key *key, const char *secret,
+                              char out[WEBHOOK_SEALED_SIZE])
 {
     size_t length = strlen(secret);
     unsigned char sealed[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + WEBHOOK_SECRET_SIZE +
                          crypto_aead_xchacha20poly1305_ietf_ABYTES];
-    if (!sealing_key_loaded || length >= WEBHOOK_SECRET_SIZE)
+    if (key == NULL || length >= WEBHOOK_SECRET_SIZE)
         return false;
     unsigned char *nonce = sealed;
     randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
@@ -120,7 +129,7 @@ bool webhook_secret_seal(const char *secret, char out[WEBHOOK_SEALED_SIZE])
     crypto_aead_xchacha20poly1305_ietf_encrypt(
         sealed + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &sealed_length,
         (const unsigned char *)secret, length, SEALED_CONTEXT, sizeof SEALED_CONTEXT - 1, NULL,
-        nonce, sealing_key);
+        nonce, key->bytes);
     size_t prefix = strlen(WEBHOOK_SEALED_PREFIX);
     memcpy(out, WEBHOOK_SEALED_PREFIX, prefix);
     sodium_bin2base64(out + prefix, WEBHOOK_SEALED_SIZE - prefix, sealed,
@@ -129,7 +138,8 @@ bool webhook_secret_seal(const char *secret, char out[WEBHOOK_SEALED_SIZE])
     return true;
 }
 
-bool webhook_secret_open(const char *stored, char out[WEBHOOK_SECRET_SIZE])
+bool webhook_secret_open_with(const struct webhook_key *key, const char *stored,
+                              char out[WEBHOOK_SECRET_SIZE])
 {
     size_t prefix = strlen(WEBHOOK_SEALED_PREFIX);
     if (strncmp(stored, WEBHOOK_SEALED_PREFIX, prefix) != 0) {
@@ -140,25 +150,33 @@ bool webhook_secret_open(const char *stored, char out[WEBHOOK_SECRET_SIZE])
         memcpy(out, stored, length + 1);
         return true;
     }
+    enum { NONCE = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+           TAG = crypto_aead_xchacha20poly1305_ietf_ABYTES };
     unsigned char sealed[WEBHOOK_SEALED_SIZE];
     size_t sealed_length = 0;
     unsigned long long length = 0;
-    bool opened =
-        sealing_key_loaded &&
-        sodium_base642bin(sealed, sizeof sealed, stored + prefix, strlen(stored + prefix), NULL,
-                          &sealed_length, NULL, BASE64_VARIANT) == 0 &&
-        sealed_length >= crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
-                             crypto_aead_xchacha20poly1305_ietf_ABYTES &&
-        sealed_length - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES -
-                crypto_aead_xchacha20poly1305_ietf_ABYTES <
-            WEBHOOK_SECRET_SIZE &&
-        crypto_aead_xchacha20poly1305_ietf_decrypt(
-            (unsigned char *)out, &length, NULL,
-            sealed + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-            sealed_length - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, SEALED_CONTEXT,
-            sizeof SEALED_CONTEXT - 1, sealed, sealing_key) == 0;
+    bool opened = key != NULL &&
+                  sodium_base642bin(sealed, sizeof sealed, stored + prefix,
+                                    strlen(stored + prefix), NULL, &sealed_length, NULL,
+                                    BASE64_VARIANT) == 0 &&
+                  sealed_length >= NONCE + TAG &&
+                  sealed_length - NONCE - TAG < WEBHOOK_SECRET_SIZE &&
+                  crypto_aead_xchacha20poly1305_ietf_decrypt(
+                      (unsigned char *)out, &length, NULL, sealed + NONCE,
+                      sealed_length - NONCE, SEALED_CONTEXT, sizeof SEALED_CONTEXT - 1,
+                      sealed, key->bytes) == 0;
     out[opened ? length : 0] = '\0';
     return opened;
+}
+
+bool webhook_secret_seal(const char *secret, char out[WEBHOOK_SEALED_SIZE])
+{
+    return webhook_secret_seal_with(sealing_key, secret, out);
+}
+
+bool webhook_secret_open(const char *stored, char out[WEBHOOK_SECRET_SIZE])
+{
+    return webhook_secret_open_with(sealing_key, stored, out);
 }
 
 bool webhook_host_allowed(const char *host)

@@ -40,9 +40,18 @@ bool webhook_sign(const char *secret, const char *id, const char *timestamp, con
 #define WEBHOOK_SEALED_PREFIX "sealed:v1:"
 #define WEBHOOK_SEALED_SIZE 192 /* prefix + base64 of nonce, secret and tag + NUL */
 
-/* Loads the key named by BAOVE_SECRETS_KEY_FILE, once, at start (before
- * any thread): true when there is none to load, false (why in error) when
- * the file cannot be read or is not 64 hex digits. */
+struct webhook_key {
+    unsigned char bytes[32];
+};
+
+/* Reads a key file (64 hex digits); false, with why in error, when it cannot
+ * be read or holds anything else. */
+bool webhook_key_read(const char *path, struct webhook_key *key, char *error,
+                      size_t error_size);
+
+/* Loads the key named by BAOVE_SECRETS_KEY_FILE as the process's, once, at
+ * start (before any thread): true when there is none to load, false (why in
+ * error) when the file cannot be read or is not 64 hex digits. */
 bool webhook_sealing_init(char *error, size_t error_size);
 
 /* Whether a key was loaded: new secrets are stored sealed. */
@@ -55,6 +64,12 @@ bool webhook_secret_seal(const char *secret, char out[WEBHOOK_SEALED_SIZE]);
  * unsealed one as it is.  False when it is sealed and there is no key, or
  * another key sealed it, or it was altered. */
 bool webhook_secret_open(const char *stored, char out[WEBHOOK_SECRET_SIZE]);
+
+/* The same with a given key (NULL: none), for replacing the key. */
+bool webhook_secret_seal_with(const struct webhook_key *key, const char *secret,
+                              char out[WEBHOOK_SEALED_SIZE]);
+bool webhook_secret_open_with(const struct webhook_key *key, const char *stored,
+                              char out[WEBHOOK_SECRET_SIZE]);
 
 /* Whether host is in BAOVE_WEBHOOK_ALLOW_HOSTS (exact, case-insensitive). */
 bool webhook_host_allowed(const char *host);

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "receiver.h"
@@ -293,17 +294,70 @@ static void secrets_are_stored_sealed(void **state)
     expect_secrets(COMMUNES, 1, 1);
 }
 
-/* `baove-admin secrets seal` seals what was stored unsealed, once; the
- * deliveries of the tests after this one are signed with it. */
-static void the_admin_seals_the_rest(void **state)
+/* Runs `baove-admin secrets seal` with the key in key_file, from the key in
+ * old_key_file when not NULL; returns its exit status. */
+static int seal_secrets(const char *key_file, const char *old_key_file)
+{
+    char url[600], key[1100];
+    snprintf(url, sizeof url, "BAOVE_ADMIN_DATABASE_URL=%s", database.admin_url);
+    snprintf(key, sizeof key, "BAOVE_SECRETS_KEY_FILE=%s", key_file);
+    const char *env[] = {url, key, NULL};
+    const char *argv[] = {harness_env("BAOVE_ADMIN_BIN"), "secrets", "seal",
+                          old_key_file != NULL ? "--from-key-file" : NULL, old_key_file, NULL};
+    return harness_run(argv, env, NULL, NULL);
+}
+
+/* Every stored secret, in the channels' order. */
+static char *stored_secrets(void)
+{
+    char *text = harness_query_text(
+        &database, "SELECT string_agg(secret, ' ' ORDER BY id) FROM notification_channels");
+    assert_non_null(text);
+    return text;
+}
+
+/* `baove-admin secrets seal` seals what was stored unsealed, once.  Then a
+ * new key replaces the harness's (--from-key-file), and the harness's
+ * replaces it again: the deliveries of the tests after this one are signed
+ * with secrets sealed three times over. */
+static void the_admin_seals_the_rest_and_replaces_the_key(void **state)
 {
     (void)state;
+    const char *key = harness_secrets_key_file();
     expect_secrets(COMMUNES, 1, 1);
-    const char *seal[] = {"secrets", "seal", NULL};
-    assert_int_equal(harness_admin(&database, seal, NULL, NULL), 0);
+    assert_int_equal(seal_secrets(key, NULL), 0);
     expect_secrets(COMMUNES + 1, 0, 0);
-    assert_int_equal(harness_admin(&database, seal, NULL, NULL), 0); /* nothing left */
+    char *sealed = stored_secrets();
+    assert_int_equal(seal_secrets(key, NULL), 0); /* nothing left */
+    char *unchanged = stored_secrets();
+    assert_string_equal(unchanged, sealed);
+    free(unchanged);
+
+    char new_key[1100];
+    snprintf(new_key, sizeof new_key, "%s.new", key);
+    FILE *file = fopen(new_key, "we");
+    assert_non_null(file);
+    for (int i = 0; i < 32; i++)
+        fprintf(file, "%02x", (unsigned)(0xa5 ^ i));
+    assert_int_equal(fclose(file), 0);
+    /* The old key named wrongly: nothing opens, nothing changes. */
+    assert_int_equal(seal_secrets(new_key, new_key), 1);
+    unchanged = stored_secrets();
+    assert_string_equal(unchanged, sealed);
+    free(unchanged);
+    assert_int_equal(seal_secrets(new_key, key), 0);
+    char *resealed = stored_secrets();
+    assert_string_not_equal(resealed, sealed);
     expect_secrets(COMMUNES + 1, 0, 0);
+    assert_int_equal(seal_secrets(new_key, key), 0); /* sealed with it already */
+    unchanged = stored_secrets();
+    assert_string_equal(unchanged, resealed);
+    free(unchanged);
+    assert_int_equal(seal_secrets(key, new_key), 0);
+    expect_secrets(COMMUNES + 1, 0, 0);
+    unlink(new_key);
+    free(resealed);
+    free(sealed);
 }
 
 static void fourteen_days_before(void **state)
@@ -597,7 +651,7 @@ int main(void)
         cmocka_unit_test(case_deadline_alerts_carry_no_names),
         cmocka_unit_test(secrets_are_stored_sealed),
         cmocka_unit_test(fourteen_days_before),
-        cmocka_unit_test(the_admin_seals_the_rest),
+        cmocka_unit_test(the_admin_seals_the_rest_and_replaces_the_key),
         cmocka_unit_test(catch_up_after_downtime),
         cmocka_unit_test(overdue_to_commune_and_district),
         cmocka_unit_test(two_workers_send_each_reminder_once),
