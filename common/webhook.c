@@ -67,7 +67,7 @@ bool webhook_key_read(const char *path, struct webhook_key *key, char *error,
                       size_t error_size)
 {
     char text[80] = "";
-    FILE *file = fopen(path, "r");
+    FILE *file = fopen(path, "re");
     size_t length = file != NULL ? fread(text, 1, sizeof text - 1, file) : 0;
     if (file != NULL)
         fclose(file);
@@ -115,26 +115,28 @@ bool webhook_sealing_enabled(void)
     return sealing_key != NULL;
 }
 
+/* A sealed secret's bytes: the nonce, then the ciphertext and its tag. */
+enum {
+    SEALED_NONCE = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+    SEALED_TAG = crypto_aead_xchacha20poly1305_ietf_ABYTES
+};
+
 bool webhook_secret_seal_with(const struct webhook_key *key, const char *secret,
                               char out[WEBHOOK_SEALED_SIZE])
 {
     size_t length = strlen(secret);
-    unsigned char sealed[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + WEBHOOK_SECRET_SIZE +
-                         crypto_aead_xchacha20poly1305_ietf_ABYTES];
+    unsigned char sealed[SEALED_NONCE + WEBHOOK_SECRET_SIZE + SEALED_TAG];
     if (key == NULL || length >= WEBHOOK_SECRET_SIZE)
         return false;
-    unsigned char *nonce = sealed;
-    randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    randombytes_buf(sealed, SEALED_NONCE);
     unsigned long long sealed_length = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(
-        sealed + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &sealed_length,
-        (const unsigned char *)secret, length, SEALED_CONTEXT, sizeof SEALED_CONTEXT - 1, NULL,
-        nonce, key->bytes);
+        sealed + SEALED_NONCE, &sealed_length, (const unsigned char *)secret, length,
+        SEALED_CONTEXT, sizeof SEALED_CONTEXT - 1, NULL, sealed, key->bytes);
     size_t prefix = strlen(WEBHOOK_SEALED_PREFIX);
     memcpy(out, WEBHOOK_SEALED_PREFIX, prefix);
     sodium_bin2base64(out + prefix, WEBHOOK_SEALED_SIZE - prefix, sealed,
-                      crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + (size_t)sealed_length,
-                      BASE64_VARIANT);
+                      SEALED_NONCE + (size_t)sealed_length, BASE64_VARIANT);
     return true;
 }
 
@@ -150,8 +152,6 @@ bool webhook_secret_open_with(const struct webhook_key *key, const char *stored,
         memcpy(out, stored, length + 1);
         return true;
     }
-    enum { NONCE = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-           TAG = crypto_aead_xchacha20poly1305_ietf_ABYTES };
     unsigned char sealed[WEBHOOK_SEALED_SIZE];
     size_t sealed_length = 0;
     unsigned long long length = 0;
@@ -159,11 +159,11 @@ bool webhook_secret_open_with(const struct webhook_key *key, const char *stored,
                   sodium_base642bin(sealed, sizeof sealed, stored + prefix,
                                     strlen(stored + prefix), NULL, &sealed_length, NULL,
                                     BASE64_VARIANT) == 0 &&
-                  sealed_length >= NONCE + TAG &&
-                  sealed_length - NONCE - TAG < WEBHOOK_SECRET_SIZE &&
+                  sealed_length >= SEALED_NONCE + SEALED_TAG &&
+                  sealed_length - SEALED_NONCE - SEALED_TAG < WEBHOOK_SECRET_SIZE &&
                   crypto_aead_xchacha20poly1305_ietf_decrypt(
-                      (unsigned char *)out, &length, NULL, sealed + NONCE,
-                      sealed_length - NONCE, SEALED_CONTEXT, sizeof SEALED_CONTEXT - 1,
+                      (unsigned char *)out, &length, NULL, sealed + SEALED_NONCE,
+                      sealed_length - SEALED_NONCE, SEALED_CONTEXT, sizeof SEALED_CONTEXT - 1,
                       sealed, key->bytes) == 0;
     out[opened ? length : 0] = '\0';
     return opened;

@@ -148,9 +148,7 @@ static enum db_outcome put_channel(struct operation *operation)
     char secret[WEBHOOK_SECRET_SIZE], sealed[WEBHOOK_SEALED_SIZE];
     webhook_secret_generate(secret);
     /* Stored sealed when the API has the key (common/webhook.h). */
-    const char *stored = webhook_sealing_enabled() && webhook_secret_seal(secret, sealed)
-                             ? sealed
-                             : secret;
+    const char *stored = webhook_secret_seal(secret, sealed) ? sealed : secret;
     struct db_params params;
     db_params_init(&params);
     db_param_integer(&params, operation->unit_id);
