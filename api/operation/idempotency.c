@@ -51,6 +51,39 @@ static enum db_outcome replay(struct operation *operation, const json_t *stored)
     return DB_ROLLBACK;
 }
 
+/* A replay hands the record out again, so only to a caller who could read
+ * it now: in the transaction's scope (row-level security) and not deleted.
+ * A record moved out of the caller's scope, or deleted, since the first
+ * answer is 404, as its read would be, and nothing of the stored answer
+ * goes out.  An answer without a record id (a 204) replays as it was. */
+static enum db_outcome replay_if_visible(struct operation *operation, const json_t *stored)
+{
+    enum db_outcome outcome = replay(operation, stored);
+    const struct resource *resource = operation->resource;
+    if (outcome != DB_ROLLBACK || operation->new_id[0] == '\0' || resource->table == NULL)
+        return outcome;
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s r WHERE r.id = $1::uuid%s%s%s",
+             resource->table, resource->deleted ? " AND NOT (" : "",
+             resource->deleted ? resource->deleted : "", resource->deleted ? ")" : "");
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->new_id);
+    PGresult *result = operation_query(operation, sql, &params, &outcome);
+    if (result == NULL)
+        return outcome;
+    bool visible = strcmp(db_text(result, 0, 0), "1") == 0;
+    PQclear(result);
+    if (visible)
+        return DB_ROLLBACK; /* answered from the stored answer */
+    free(operation->document);
+    operation->document = NULL;
+    operation->idempotency = IDEMPOTENCY_KEY_NONE;
+    operation->id = operation->new_id; /* the refusal's audit entry names it */
+    return operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such %s.",
+                            resource->name);
+}
+
 static bool key_acceptable(struct operation *operation, const char *key,
                            enum db_outcome *outcome)
 {
@@ -104,7 +137,7 @@ bool idempotency_check(struct operation *operation, enum db_outcome *outcome)
         *outcome = operation_refuse(operation, PROBLEM_IDEMPOTENCY_KEY_REUSED, NULL,
                                     "This Idempotency-Key was used for a different request.");
     else if (stored != NULL)
-        *outcome = replay(operation, stored);
+        *outcome = replay_if_visible(operation, stored);
     else
         operation->idempotency = IDEMPOTENCY_KEY_NEW;
     json_decref(stored);
