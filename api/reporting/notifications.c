@@ -392,6 +392,15 @@ struct resend {
     bool in_flight;  /* already waiting to be sent */
 };
 
+/* Whether a notification is in flight (waiting to be sent, or being sent:
+ * a worker's lease on the database's clock, which a retry holds while the
+ * row stays `failed`), and whether its channel is enabled.  A resend of a
+ * row being sent would clear the lease under the worker and let another
+ * send it at the same time. */
+#define RESEND_STATE                                                                        \
+    "n.status = 'pending' OR (n.leased_by IS NOT NULL AND n.lease_expires_at > now()), "    \
+    "c.enabled"
+
 /* The resource's read: the notification of operation->id in the scope. */
 static bool read_notification(struct operation *operation, bool lock, enum db_outcome *outcome)
 {
@@ -401,11 +410,11 @@ static bool read_notification(struct operation *operation, bool lock, enum db_ou
     db_param_text(&params, operation->id);
     PGresult *result = operation_query(
         operation,
-        lock ? "SELECT n.status, c.enabled FROM notifications n "
+        lock ? "SELECT " RESEND_STATE " FROM notifications n "
                "  LEFT JOIN notification_channels c ON c.id = n.channel_id "
                " WHERE n.id = $1::uuid AND n.unit_id IN (SELECT id FROM scope_units()) "
                "   FOR UPDATE OF n"
-             : "SELECT n.status, c.enabled FROM notifications n "
+             : "SELECT " RESEND_STATE " FROM notifications n "
                "  LEFT JOIN notification_channels c ON c.id = n.channel_id "
                " WHERE n.id = $1::uuid AND n.unit_id IN (SELECT id FROM scope_units())",
         &params, outcome);
@@ -413,7 +422,7 @@ static bool read_notification(struct operation *operation, bool lock, enum db_ou
         return false;
     operation->found = PQntuples(result) == 1;
     resend->sendable = operation->found && db_text(result, 0, 1) != NULL && db_bool(result, 0, 1);
-    resend->in_flight = operation->found && strcmp(db_text(result, 0, 0), "pending") == 0;
+    resend->in_flight = operation->found && db_bool(result, 0, 0);
     PQclear(result);
     return true;
 }
@@ -429,7 +438,8 @@ static enum db_outcome resend_notification(struct operation *operation)
     if (!resend->sendable || resend->in_flight)
         return operation_refuse(operation, PROBLEM_CONFLICT, "conflict", "%s",
                                 resend->in_flight
-                                    ? "The notification is already waiting to be sent."
+                                    ? "The notification is being sent, or waiting to be "
+                                      "sent; resend it once that attempt has ended."
                                     : "Its channel is deleted or disabled; save the channel "
                                       "again to enable it.");
     struct db_params params;

@@ -574,6 +574,22 @@ static void gives_up_after_three_days(void **state)
     assert_true(json_is_null(json_object_get(json_array_get(items, 0), "next_attempt_at")));
     http_free(dead);
     assert_int_equal(run_worker("2020-05-09T08:00:00+07:00"), 0);
+
+    /* While a worker holds it (as a retry does, its status unchanged), a
+     * resend is refused: it would clear the lease under the sending worker. */
+    char lease[256];
+    snprintf(lease, sizeof lease,
+             "UPDATE notifications SET leased_by = 'another worker', "
+             "lease_expires_at = now() + interval '1 minute' WHERE id = '%s' RETURNING 1", id);
+    assert_true(harness_query_equals(&database, lease, "1"));
+    struct http_response *busy = call("POST", path, district, NULL);
+    assert_int_equal(busy->status, 409);
+    assert_string_equal(json_text(busy->json, "type", NULL), "/problems/conflict");
+    http_free(busy);
+    snprintf(lease, sizeof lease,
+             "UPDATE notifications SET leased_by = NULL, lease_expires_at = NULL "
+             "WHERE id = '%s' AND status = 'dead' RETURNING 1", id);
+    assert_true(harness_query_equals(&database, lease, "1"));
 }
 
 /* Pledge instalments due within 7 days, and overdue ones, to the receiving
