@@ -56,6 +56,10 @@ struct request {
      * is handed to libmicrohttpd (through after_answer); the request then
      * lives until both the producer and the connection are done with it. */
     struct stream *stream;
+    /* Its request headers as name, value, name, value…, NULL (owned),
+     * copied before the head goes out: once it has, the client may go and
+     * libmicrohttpd free the connection while the producer still runs. */
+    char **stream_headers;
     bool (*produce)(struct request *request, struct stream *stream);
     void (*after_answer)(struct request *request);
     void *handler_state;         /* a handler's state across aside or streamed work (owned) */
