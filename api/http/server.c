@@ -34,7 +34,8 @@
 static struct server_settings active_settings;
 
 /* The pools requests run on (workers.h), started by server_start() before
- * the daemon and stopped by server_stop() after it stops accepting. */
+ * the daemon, stopped by server_stop() after it stops accepting, and freed once
+ * the daemon is gone (free_workers). */
 static struct worker_pool *request_workers;
 static struct worker_pool *cpu_workers;
 
@@ -651,12 +652,22 @@ static void log_microhttpd(void *closure, const char *format, va_list args)
 
 /* The CPU pool first: what it still holds goes back to the request pool,
  * which answers it. */
+/* Stops both pools; they keep refusing what is submitted to them until
+ * free_workers(), so that neither the daemon's thread nor a request thread
+ * finishing its work ever submits to freed memory. */
 static void stop_workers(void)
 {
     connections_stop();
     worker_pool_stop(cpu_workers);
-    cpu_workers = NULL;
     worker_pool_stop(request_workers);
+}
+
+/* Once the daemon is gone (or never started): nothing submits any more. */
+static void free_workers(void)
+{
+    worker_pool_free(cpu_workers);
+    cpu_workers = NULL;
+    worker_pool_free(request_workers);
     request_workers = NULL;
 }
 
@@ -696,6 +707,7 @@ struct MHD_Daemon *server_start(const struct server_settings *settings)
         log_message(LOG_ERROR, "cannot start %u + %u worker threads", settings->workers,
                     settings->cpu_workers);
         stop_workers();
+        free_workers();
         return NULL;
     }
     /* Behind trusted proxies every connection may come from one address:
@@ -718,6 +730,7 @@ struct MHD_Daemon *server_start(const struct server_settings *settings)
         log_message(LOG_ERROR, "cannot listen on %s port %u", settings->address,
                     settings->port);
         stop_workers();
+        free_workers();
     }
     return daemon;
 }
@@ -735,4 +748,5 @@ void server_stop(struct MHD_Daemon *daemon, unsigned grace_seconds)
     /* Every suspended connection is resumed before the daemon goes. */
     stop_workers();
     MHD_stop_daemon(daemon);
+    free_workers();
 }

@@ -143,6 +143,7 @@ struct worker_pool *worker_pool_start(unsigned count, unsigned wait_ms, worker_j
                              pthread_create(&pool->watchdog, NULL, watch, pool) == 0;
     if (!pool->watchdog_started) {
         worker_pool_stop(pool);
+        worker_pool_free(pool);
         return NULL;
     }
     return pool;
@@ -190,6 +191,14 @@ void worker_pool_stop(struct worker_pool *pool)
         pthread_join(pool->threads[index], NULL);
     if (pool->watchdog_started)
         pthread_join(pool->watchdog, NULL);
+    pool->started = 0;
+    pool->watchdog_started = false;
+}
+
+void worker_pool_free(struct worker_pool *pool)
+{
+    if (pool == NULL)
+        return;
     pthread_cond_destroy(&pool->filled);
     pthread_cond_destroy(&pool->changed);
     pthread_mutex_destroy(&pool->lock);

@@ -34,9 +34,16 @@ struct worker_pool *worker_pool_start(unsigned count, unsigned wait_ms, worker_j
 /* Queues a suspended request. */
 void worker_pool_submit(struct worker_pool *pool, struct request *request);
 
-/* Answers what is still queued (through overdue), lets running jobs finish,
- * joins every thread and frees the pool.  Call before the daemon stops:
- * resuming a connection after is invalid. */
+/* Answers what is still queued (through overdue), lets running jobs finish
+ * and joins every thread.  Call before the daemon stops: resuming a
+ * connection after is invalid.  The pool stays valid, answering whatever is
+ * still submitted to it through overdue (a request on a kept-alive
+ * connection, work handed aside by a request that was finishing), until
+ * worker_pool_free(). */
 void worker_pool_stop(struct worker_pool *pool);
+
+/* Frees a stopped pool, once nothing can submit to it any more (the daemon
+ * has stopped). */
+void worker_pool_free(struct worker_pool *pool);
 
 #endif

@@ -67,8 +67,12 @@ static const struct resource feed_resource = {.name = "change", .audit_type = "c
 static bool parse_types(const char *text, struct feed *feed)
 {
     feed->types = malloc(strlen(text) + 3);
-    sprintf(feed->types, "{%s}", text);
     char *copy = strdup(text), *saveptr = NULL;
+    if (feed->types == NULL || copy == NULL) {
+        free(copy);
+        return false; /* out of memory: refused as invalid, nothing crashes */
+    }
+    sprintf(feed->types, "{%s}", text);
     bool ok = true;
     for (char *name = strtok_r(copy, ",", &saveptr); name != NULL && ok;
          name = strtok_r(NULL, ",", &saveptr)) {
