@@ -244,8 +244,35 @@ static void case_deadline_alerts_carry_no_names(void **state)
                             "2020-04-28T20:00:00+07:00");
         json_decref(body);
     }
-    /* Nothing is said twice. */
+    /* Nothing is said twice: not under the keys written now, nor under
+     * those written before keys named the due time. */
     assert_int_equal(run_worker("2020-04-28T22:00:00+07:00"), 0);
+    assert_true(harness_query_equals(
+        &database,
+        "WITH old AS (UPDATE notifications SET dedup_key = regexp_replace(dedup_key, "
+        "'^(case:[^:]+:[^:]+:[^:]+):[0-9]+:', '\\1:') WHERE dedup_key LIKE 'case:%' "
+        "RETURNING 1) SELECT count(*) FROM old",
+        "3"));
+    assert_int_equal(run_worker("2020-04-28T22:15:00+07:00"), 0);
+
+    /* A deadline set again, as a re-plan sets the approval and review
+     * deadlines again (api/cases/deadlines.c: a new due time, not met): its
+     * alerts are said again, for the new due time. */
+    char reset[256];
+    snprintf(reset, sizeof reset,
+             "UPDATE case_deadlines SET due_at = '2020-04-28T23:00:00+07:00', met_at = NULL "
+             "WHERE case_id = '%s' AND kind = 'emergency' RETURNING 1", case_id);
+    assert_true(harness_query_equals(&database, reset, "1"));
+    assert_int_equal(run_worker("2020-04-28T23:10:00+07:00"), 1);
+    json_t *again = json_loads(receiver_get(receiver_count() - 1)->body, 0, NULL);
+    assert_string_equal(json_text(again, "data", "alert", NULL), "missed");
+    assert_string_equal(json_text(again, "data", "due_at", NULL), "2020-04-28T23:00:00+07:00");
+    json_decref(again);
+    assert_int_equal(run_worker("2020-04-28T23:30:00+07:00"), 0);
+    snprintf(reset, sizeof reset,
+             "UPDATE case_deadlines SET met_at = '2020-04-28T23:45:00+07:00' "
+             "WHERE case_id = '%s' AND kind = 'emergency' RETURNING 1", case_id);
+    assert_true(harness_query_equals(&database, reset, "1"));
 }
 
 /* ---- the cycle ------------------------------------------------------------------- */
@@ -391,8 +418,9 @@ static void fourteen_days_before(void **state)
     assert_int_equal(run_worker("2020-04-29T18:00:00+07:00"), 0);
     struct http_response *outbox = http_get(&api, "/v1/notifications?status=delivered", district);
     assert_int_equal(outbox->status, 200);
-    /* The reminders and the case's three alerts. */
-    assert_int_equal(json_array_size(json_object_get(outbox->json, "items")), COMMUNES + 3);
+    /* The reminders and the case's four alerts (three, then its deadline's
+     * second miss). */
+    assert_int_equal(json_array_size(json_object_get(outbox->json, "items")), COMMUNES + 4);
     http_free(outbox);
 }
 

@@ -3,6 +3,12 @@
 -- a plan submission or approval due tomorrow (Asia/Ho_Chi_Minh), and any
 -- deadline missed.  The message carries the case id, the kind of deadline
 -- and when it is due: never a child's name or the case's details.
+--
+-- Each alert is said once per deadline as it is due: its key names the due
+-- time, so a deadline set again (a re-plan starts the plan approval and
+-- review clocks again, api/cases/deadlines.c) is alerted again.  Keys
+-- written before they named it (case:<id>:<kind>:<alert>:<channel>) still
+-- count for the same due time, read back from the message.
 CREATE OR REPLACE FUNCTION case_deadline_alerts(payload jsonb, now timestamptz) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = public, pg_temp
@@ -29,9 +35,17 @@ BEGIN
                     THEN 'due_tomorrow' END)) a (alert)
          WHERE a.alert IS NOT NULL
     LOOP
+        CONTINUE WHEN EXISTS (
+            SELECT 1 FROM notification_channels c
+              JOIN notifications n
+                ON n.dedup_key = format('case:%s:%s:%s:%s', alert.case_id, alert.kind,
+                                        alert.alert, c.id)
+             WHERE c.unit_id = alert.unit_id
+               AND n.payload -> 'data' ->> 'due_at' = rfc3339(alert.due_at));
         messages := messages + notify_unit(
             alert.unit_id, 'case.deadline',
-            format('case:%s:%s:%s', alert.case_id, alert.kind, alert.alert),
+            format('case:%s:%s:%s:%s', alert.case_id, alert.kind, alert.alert,
+                   extract(epoch FROM alert.due_at)::bigint),
             jsonb_build_object(
                 'type', 'case.deadline',
                 'timestamp', rfc3339(now),
