@@ -316,8 +316,12 @@ static enum db_outcome create_case(struct operation *operation)
         return outcome;
     bool inserted = strcmp(PQcmdTuples(result), "1") == 0;
     PQclear(result);
-    if (!inserted)
+    if (!inserted) {
+        /* Nothing was created: the refusal's audit entry names the child
+         * asked for, not the new case's id. */
+        operation->id = json_member_string(body, "child_id");
         return operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such child.");
+    }
     if (cases_history(operation, "received", NULL, "received",
                       json_member_string(body, "summary"), NULL,
                       json_member_string(body, "received_at"), &outcome))

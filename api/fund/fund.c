@@ -74,8 +74,10 @@ bool fund_require_visible(struct operation *operation, const char *table, const 
 {
     if (id == NULL)
         return true;
+    /* A deleted child is gone for the fund too, as for every child route. */
     char sql[128];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = $1::uuid", table);
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = $1::uuid%s", table,
+             strcmp(table, "children") == 0 ? " AND deleted_at IS NULL" : "");
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, id);
@@ -84,9 +86,13 @@ bool fund_require_visible(struct operation *operation, const char *table, const 
         return false;
     bool visible = PQntuples(result) == 1;
     PQclear(result);
-    if (!visible)
+    if (!visible) {
+        /* Nothing was created: the refusal's audit entry names what was
+         * asked for, not the new record's id. */
+        operation->id = id;
         *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such %s.",
                                     what);
+    }
     return visible;
 }
 

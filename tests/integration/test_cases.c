@@ -342,10 +342,21 @@ static void roles_and_scope(void **state)
     const char *body = "{\"child_id\":\"" MINH "\",\"received_at\":\"2020-06-02T08:00:00+07:00\","
                        "\"source\":\"police\",\"concerns\":[\"exploitation\"],"
                        "\"summary\":\"Bị ép lao động\"}";
-    /* A child of another commune, named in a body, does not exist. */
+    /* A child of another commune, named in a body, does not exist; the
+     * attempt's audit entry names that child (not the id the case would
+     * have had), so the child's trail shows who looked for it. */
     struct http_response *probe = post("/v1/cases", commune, body, NULL);
     assert_int_equal(probe->status, 404);
     http_free(probe);
+    struct http_response *trail =
+        http_get(&api, "/v1/audit?resource_id=" MINH "&limit=100", district);
+    json_t *entries = json_object_get(trail->json, "items");
+    int attempts = 0;
+    for (size_t i = 0; i < json_array_size(entries); i++)
+        attempts += !strcmp(json_text(json_array_get(entries, i), "outcome", NULL), "not_found") &&
+                    !strcmp(json_text(json_array_get(entries, i), "actor", NULL), "demo_commune");
+    assert_int_equal(attempts, 1);
+    http_free(trail);
     struct http_response *created = post("/v1/cases", district, body, NULL);
     assert_int_equal(created->status, 201);
     char path[64];

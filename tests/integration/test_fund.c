@@ -384,6 +384,16 @@ static void commune_a_books(void)
                        NULL, 409);
     assert_int_equal(integer(overdraft, "available_vnd"), 500000);
     json_decref(overdraft);
+    /* A deleted child is gone for the fund as for every child route. */
+    assert_true(harness_query_equals(
+        &database, "UPDATE children SET deleted_at = now() WHERE id = '" LAN "' RETURNING 1", "1"));
+    json_decref(expect("POST", "/v1/fund/disbursements", commune_a,
+                       "{\"unit\":\"29980\",\"amount_vnd\":100000,\"disbursed_on\":"
+                       "\"2020-06-20\",\"decision_no\":\"QĐ-17/UBND\",\"purpose\":\"Sách vở\","
+                       "\"child_id\":\"" LAN "\"}",
+                       NULL, 404));
+    assert_true(harness_query_equals(
+        &database, "UPDATE children SET deleted_at = NULL WHERE id = '" LAN "' RETURNING 1", "1"));
 }
 
 static void commune_b_books(void)
