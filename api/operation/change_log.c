@@ -16,7 +16,10 @@ bool change_log_append(struct operation *operation, const struct change *change,
     db_param_instant(&params, clock_now_us()); /* recorded_at: retention (0006) */
     /* The child's unit is read back here rather than passed in, so the log
      * always names the unit the child is in after this transaction.  A
-     * record that hangs off no child (the fund's) names its unit. */
+     * record that names its own unit (a case: its commune; the fund's
+     * records) is logged whether or not the writer can see the child: a
+     * case transferred to another commune is worked there while its child
+     * stays registered, out of that commune's sight. */
     return operation_command(
         operation,
         "INSERT INTO change_log (resource_type, resource_id, child_id, unit_id, "
@@ -24,6 +27,6 @@ bool change_log_append(struct operation *operation, const struct change *change,
         "SELECT $1, $2::uuid, $3::uuid, coalesce($8::bigint, c.unit_id), "
         "       nullif($7::bigint, coalesce($8::bigint, c.unit_id)), $4, $5, $6::jsonb, $9 "
         "  FROM (SELECT 1) one LEFT JOIN children c ON c.id = $3::uuid "
-        " WHERE c.id IS NOT NULL OR ($3::uuid IS NULL AND $8::bigint IS NOT NULL)",
+        " WHERE c.id IS NOT NULL OR $8::bigint IS NOT NULL",
         &params, outcome);
 }

@@ -496,6 +496,39 @@ static void notes_assignment_and_transfer(void **state)
     assert_string_equal(json_text(json_array_get(entries, json_array_size(entries) - 1),
                                   "action", NULL), "transferred");
     http_free(history);
+
+    /* Xã Long Khánh B now works the case, while the child stays registered
+     * in A, out of B's sight: B's changes to the case still reach the feed
+     * (the log used to look the child up in the writer's scope, found
+     * nothing, and dropped the entry). */
+    char *officer_b = NULL;
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"token", "issue", "--username",
+                                                         "officer_long_khanh_b", NULL},
+                                   NULL, &officer_b),
+                     0);
+    officer_b[strcspn(officer_b, "\r\n")] = '\0';
+    char count_sql[160];
+    snprintf(count_sql, sizeof count_sql,
+             "SELECT count(*) FROM change_log WHERE resource_id = '%s'", path + strlen("/v1/cases/"));
+    char *before = harness_query_text(&database, count_sql);
+    assert_non_null(before);
+    struct http_response *seen = http_get(&api, path, officer_b);
+    assert_int_equal(seen->status, 200);
+    char if_match[64];
+    snprintf(if_match, sizeof if_match, "If-Match: %s", http_header(seen, "ETag"));
+    http_free(seen);
+    struct http_options take = {.method = "PATCH", .path = path, .token = officer_b,
+                                .body = "{\"assigned_to\":\"officer_long_khanh_b\"}",
+                                .headers = (const char *const[]){if_match, NULL}};
+    struct http_response *taken = http_call(&api, &take);
+    assert_int_equal(taken->status, 200);
+    http_free(taken);
+    char expected[24];
+    snprintf(expected, sizeof expected, "%d", atoi(before) + 1);
+    assert_true(harness_query_equals(&database, count_sql, expected));
+    free(before);
+    free(officer_b);
 }
 
 int main(void)
