@@ -191,6 +191,17 @@ static enum db_outcome put_period(struct operation *operation)
     if (result == NULL)
         return outcome;
     PQclear(result);
+    /* The reminders still to come under the new due date go out again then
+     * (sql/functions/reporting/report_reminders_forget_ahead.sql). */
+    char today[CLOCK_DATE_SIZE];
+    operation_today(today);
+    struct db_params forget;
+    db_params_init(&forget);
+    db_param_text(&forget, operation->domain);
+    db_param_text(&forget, today);
+    if (!operation_command(operation, "SELECT report_reminders_forget_ahead($1, $2::date)",
+                           &forget, &outcome))
+        return outcome;
     if (!operation_read(operation, true, &outcome))
         return outcome;
     operation->unit_id = operation->request->principal.unit_id;

@@ -688,6 +688,39 @@ static void silent_about_periods_long_past(void **state)
     assert_int_equal(run_worker("2021-03-01T07:00:00+07:00"), 0);
 }
 
+/* A due date moved later: the reminders that, counted from the new date,
+ * are still to come go out again at their new moments (the ones recorded
+ * for the old date used to silence them).  The annual report's 12/11 moves
+ * to 19/11: on 5/11 its −14 reminder goes out again to the ten communes. */
+static void a_due_date_moved_later_reminds_again(void **state)
+{
+    (void)state;
+    struct http_response *period = http_get(&api, "/v1/report-periods/2020", district);
+    assert_int_equal(period->status, 200);
+    char body[256], if_match[64];
+    snprintf(body, sizeof body,
+             "{\"covers_from\":\"%s\",\"covers_to\":\"%s\",\"due_on\":\"2020-11-19\"}",
+             json_text(period->json, "covers_from", NULL),
+             json_text(period->json, "covers_to", NULL));
+    snprintf(if_match, sizeof if_match, "If-Match: %s", http_header(period, "ETag"));
+    http_free(period);
+    struct http_options move = {.method = "PUT", .path = "/v1/report-periods/2020",
+                                .token = district, .body = body,
+                                .headers = (const char *const[]){if_match, NULL}};
+    struct http_response *moved = http_call(&api, &move);
+    assert_int_equal(moved->status, 200);
+    assert_string_equal(json_text(moved->json, "due_on", NULL), "2020-11-19");
+    http_free(moved);
+    PGconn *connection = PQconnectdb(database.app_url);
+    assert_int_equal(PQstatus(connection), CONNECTION_OK);
+    PGresult *result = PQexec(connection, "SELECT report_reminders('{}', "
+                                          "'2020-11-05T07:00:00+07:00')::text");
+    assert_int_equal(PQresultStatus(result), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(result, 0, 0), "{\"reminded\": 10, \"notifications\": 9}");
+    PQclear(result);
+    PQfinish(connection);
+}
+
 int main(void)
 {
     harness_init("reminders");
@@ -702,6 +735,7 @@ int main(void)
         cmocka_unit_test(gives_up_after_three_days),
         cmocka_unit_test(fund_instalments_due_and_overdue),
         cmocka_unit_test(silent_about_periods_long_past),
+        cmocka_unit_test(a_due_date_moved_later_reminds_again),
     };
     int failed = cmocka_run_group_tests_name("reminders", tests, setup, teardown);
     harness_finish();

@@ -418,7 +418,7 @@ static void the_province_takes_the_districts_place(void **state)
                  "29971 29978 29992 30154");
     assert_query("SELECT count(*)::text FROM notifications n JOIN units u ON u.id = n.unit_id "
                  " WHERE u.code = '29971' AND n.kind = 'report.reminder' "
-                 "   AND n.dedup_key LIKE 'report:2026S1:29971:1:%'",
+                 "   AND n.dedup_key LIKE 'report:2026S1:29971:2026-05-13:1:%'",
                  "1");
 }
 

@@ -52,7 +52,10 @@ BEGIN
                 period, commune.code, commune.name, reached, now,
                 replace(replace(payload ->> 'app_url', '{period}', period.key),
                         '{unit}', commune.code));
-            message_key := format('report:%s:%s:%s', period.key, commune.code, reached);
+            -- The due date is in the key: a reminder forgotten when the date
+            -- moved (api/reporting/report_periods.c) goes out again.
+            message_key := format('report:%s:%s:%s:%s', period.key, commune.code,
+                                  period.due_on, reached);
             messages := messages + notify_unit(commune.id, 'report.reminder', message_key,
                                                message, now);
             IF reached > 0 AND commune.parent_id IS NOT NULL THEN
