@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -22,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "http/cors.h"
+#include "http/header_pairs.h"
 #include "http/metrics.h"
 #include "http/connections.h"
 #include "http/proxies.h"
@@ -116,66 +116,14 @@ static void produce_stream(struct request *request)
         request_free(request);
 }
 
-/* The headers of a request as name, value pairs for request_header(),
- * counted first, then copied (request_copy_header). */
-struct header_copy {
-    char **pairs; /* NULL while counting */
-    size_t count, stored;
-    bool failed;
-};
-
-static enum MHD_Result copy_header(void *context, enum MHD_ValueKind kind, const char *name,
-                                   const char *value)
-{
-    (void)kind;
-    struct header_copy *copy = context;
-    if (copy->pairs == NULL) {
-        copy->count++;
-        return MHD_YES;
-    }
-    if (copy->stored == copy->count)
-        return MHD_NO;
-    char *pair_name = strdup(name), *pair_value = strdup(value != NULL ? value : "");
-    copy->pairs[2 * copy->stored] = pair_name;
-    copy->pairs[2 * copy->stored + 1] = pair_value;
-    copy->stored++;
-    copy->failed = copy->failed || pair_name == NULL || pair_value == NULL;
-    return copy->failed ? MHD_NO : MHD_YES;
-}
-
-static void free_headers(char **pairs)
-{
-    for (char **at = pairs; at != NULL && (at[0] != NULL || at[1] != NULL); at += 2) {
-        free(at[0]);
-        free(at[1]);
-    }
-    free(pairs);
-}
-
-/* Copies the request's headers for a producer that outlives the
- * connection (request->stream_headers). */
-static bool keep_headers(struct request *request)
-{
-    struct header_copy copy = {0};
-    MHD_get_connection_values(request->connection, MHD_HEADER_KIND, copy_header, &copy);
-    copy.pairs = calloc(2 * copy.count + 2, sizeof *copy.pairs);
-    if (copy.pairs == NULL)
-        return false;
-    MHD_get_connection_values(request->connection, MHD_HEADER_KIND, copy_header, &copy);
-    if (copy.failed) {
-        free_headers(copy.pairs);
-        return false;
-    }
-    request->stream_headers = copy.pairs;
-    return true;
-}
-
 bool reply_stream(struct request *request, const char *content_type,
                   bool (*produce)(struct request *request, struct stream *stream))
 {
     if (request->principal_unverified && request_database(request) == NULL)
         return false;
-    if (request->connection == NULL || !keep_headers(request))
+    /* Copied now, while the connection is certainly there. */
+    if (request->connection == NULL ||
+        (request->stream_headers = header_pairs_copy(request->connection)) == NULL)
         return false;
     if (atomic_fetch_add(&streams_producing, 1) >= active_settings.max_streams) {
         atomic_fetch_sub(&streams_producing, 1);
@@ -282,15 +230,10 @@ const char *request_query(const struct request *request, const char *name)
 
 const char *request_header(const struct request *request, const char *name)
 {
-    const char *const *headers = request->stream_headers != NULL
-                                     ? (const char *const *)request->stream_headers
-                                     : request->item_headers;
-    if (request->connection == NULL || headers != NULL) {
-        for (const char *const *header = headers; header && *header; header += 2)
-            if (strcasecmp(header[0], name) == 0)
-                return header[1];
-        return NULL;
-    }
+    if (request->stream_headers != NULL)
+        return header_pairs_find((const char *const *)request->stream_headers, name);
+    if (request->connection == NULL)
+        return header_pairs_find(request->item_headers, name);
     return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
 }
 
@@ -417,7 +360,7 @@ static void request_free(struct request *request)
     free(request->path);
     free(request->body);
     free(request->reply_body);
-    free_headers(request->stream_headers);
+    header_pairs_free(request->stream_headers);
     free(request);
 }
 
