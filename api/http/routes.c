@@ -83,7 +83,7 @@ const struct route api_routes[] = {
      "fund_disbursements"},
     {"GET", "/v1/fund/summary", handle_fund_summary, PERMISSION_FUND_SUMMARY_READ, NULL},
     {"GET", "/v1/fund/disclosure", handle_fund_disclosure, PERMISSION_FUND_SUMMARY_READ, NULL},
-    {"POST", "/v1/batch", handle_batch, PERMISSION_CHILDREN_WRITE, NULL},
+    {"POST", "/v1/batch", handle_batch, PERMISSION_CHILDREN_WRITE, "batch"},
     {"GET", "/v1/changes", handle_changes, PERMISSION_CHANGES_READ, "changes"},
     {"GET", "/v1/audit", handle_audit_list, PERMISSION_AUDIT_READ, NULL},
     {"GET", "/v1/jobs", handle_jobs_list, PERMISSION_JOBS_READ, NULL},

@@ -408,6 +408,25 @@ static void an_account_changed_while_its_batch_runs(void **state)
     free(collaborator);
 }
 
+/* A role that may not write children is refused the whole batch (403) and
+ * the refusal is audited as denied, as each of its requests sent alone
+ * would be. */
+static void a_batch_refused_by_role_is_audited(void **state)
+{
+    (void)state;
+    char *viewer = harness_login(&api, "demo_viewer", "baove-demo");
+    assert_non_null(viewer);
+    struct http_options options = {
+        .method = "POST", .path = "/v1/batch", .token = viewer,
+        .body = "{\"items\":[{\"method\":\"GET\",\"path\":\"/v1/me\"}]}",
+        .headers = (const char *const[]){"X-Request-Id: batch-viewer", NULL}};
+    struct http_response *refused = http_call(&api, &options);
+    assert_int_equal(refused->status, 403);
+    http_free(refused);
+    assert_int_equal(audited("batch-viewer", "denied", "batch", "denied"), 1);
+    free(viewer);
+}
+
 int main(void)
 {
     harness_init("batch");
@@ -415,6 +434,7 @@ int main(void)
         cmocka_unit_test(a_week_offline_uploads_once),
         cmocka_unit_test(a_bad_batch_does_nothing),
         cmocka_unit_test(an_account_changed_while_its_batch_runs),
+        cmocka_unit_test(a_batch_refused_by_role_is_audited),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     harness_finish();
