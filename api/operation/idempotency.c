@@ -70,15 +70,17 @@ static enum db_outcome replay_if_visible(struct operation *operation, const json
     db_params_init(&params);
     db_param_text(&params, operation->new_id);
     PGresult *result = operation_query(operation, sql, &params, &outcome);
-    if (result == NULL)
-        return outcome;
-    bool visible = strcmp(db_text(result, 0, 0), "1") == 0;
+    bool visible = result != NULL && strcmp(db_text(result, 0, 0), "1") == 0;
     PQclear(result);
     if (visible)
         return DB_ROLLBACK; /* answered from the stored answer */
+    /* Not handed out: not when the check itself failed either (the
+     * failure's problem, or a retry, is the answer). */
     free(operation->document);
     operation->document = NULL;
     operation->idempotency = IDEMPOTENCY_KEY_NONE;
+    if (result == NULL)
+        return outcome;
     operation->id = operation->new_id; /* the refusal's audit entry names it */
     return operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such %s.",
                             resource->name);

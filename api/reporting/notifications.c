@@ -389,17 +389,20 @@ void handle_notifications_list(struct request *request)
 /* What the resend needs of the notification, read (locked) by the resource. */
 struct resend {
     bool sendable;   /* its channel exists and is enabled */
-    bool in_flight;  /* already waiting to be sent */
+    bool in_flight;  /* waiting to be sent, or being sent */
 };
 
-/* Whether a notification is in flight (waiting to be sent, or being sent:
- * a worker's lease on the database's clock, which a retry holds while the
- * row stays `failed`), and whether its channel is enabled.  A resend of a
- * row being sent would clear the lease under the worker and let another
- * send it at the same time. */
+/* The resend's read: whether a notification is in flight (waiting to be
+ * sent, or being sent: a worker's lease on the database's clock, which a
+ * retry holds while the row stays `failed`), and whether its channel is
+ * enabled.  A resend of a row being sent would clear the lease under the
+ * worker and let another send it at the same time. */
 #define RESEND_STATE                                                                        \
-    "n.status = 'pending' OR (n.leased_by IS NOT NULL AND n.lease_expires_at > now()), "    \
-    "c.enabled"
+    "SELECT n.status = 'pending' "                                                          \
+    "       OR (n.leased_by IS NOT NULL AND n.lease_expires_at > now()), "                  \
+    "       c.enabled FROM notifications n "                                                \
+    "  LEFT JOIN notification_channels c ON c.id = n.channel_id "                           \
+    " WHERE n.id = $1::uuid AND n.unit_id IN (SELECT id FROM scope_units())"
 
 /* The resource's read: the notification of operation->id in the scope. */
 static bool read_notification(struct operation *operation, bool lock, enum db_outcome *outcome)
@@ -410,13 +413,7 @@ static bool read_notification(struct operation *operation, bool lock, enum db_ou
     db_param_text(&params, operation->id);
     PGresult *result = operation_query(
         operation,
-        lock ? "SELECT " RESEND_STATE " FROM notifications n "
-               "  LEFT JOIN notification_channels c ON c.id = n.channel_id "
-               " WHERE n.id = $1::uuid AND n.unit_id IN (SELECT id FROM scope_units()) "
-               "   FOR UPDATE OF n"
-             : "SELECT " RESEND_STATE " FROM notifications n "
-               "  LEFT JOIN notification_channels c ON c.id = n.channel_id "
-               " WHERE n.id = $1::uuid AND n.unit_id IN (SELECT id FROM scope_units())",
+        lock ? RESEND_STATE " FOR UPDATE OF n" : RESEND_STATE,
         &params, outcome);
     if (result == NULL)
         return false;

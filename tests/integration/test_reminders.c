@@ -186,6 +186,15 @@ static bool webhook_ids_distinct(size_t from, size_t to)
     return true;
 }
 
+/* Runs format (an UPDATE … RETURNING 1 whose one %s is id) and checks it
+ * changed exactly one row. */
+static void update_one_row(const char *format, const char *id)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, format, id);
+    assert_true(harness_query_equals(&database, sql, "1"));
+}
+
 /* ---- case deadline alerts ------------------------------------------------------- */
 
 #define CHILD "5a5b8c69-4c9e-4a7f-9b8c-b0c6d7e8f9a0"
@@ -258,21 +267,18 @@ static void case_deadline_alerts_carry_no_names(void **state)
     /* A deadline set again, as a re-plan sets the approval and review
      * deadlines again (api/cases/deadlines.c: a new due time, not met): its
      * alerts are said again, for the new due time. */
-    char reset[256];
-    snprintf(reset, sizeof reset,
-             "UPDATE case_deadlines SET due_at = '2020-04-28T23:00:00+07:00', met_at = NULL "
-             "WHERE case_id = '%s' AND kind = 'emergency' RETURNING 1", case_id);
-    assert_true(harness_query_equals(&database, reset, "1"));
+    update_one_row("UPDATE case_deadlines SET due_at = '2020-04-28T23:00:00+07:00', "
+                   "met_at = NULL WHERE case_id = '%s' AND kind = 'emergency' RETURNING 1",
+                   case_id);
     assert_int_equal(run_worker("2020-04-28T23:10:00+07:00"), 1);
     json_t *again = json_loads(receiver_get(receiver_count() - 1)->body, 0, NULL);
     assert_string_equal(json_text(again, "data", "alert", NULL), "missed");
     assert_string_equal(json_text(again, "data", "due_at", NULL), "2020-04-28T23:00:00+07:00");
     json_decref(again);
     assert_int_equal(run_worker("2020-04-28T23:30:00+07:00"), 0);
-    snprintf(reset, sizeof reset,
-             "UPDATE case_deadlines SET met_at = '2020-04-28T23:45:00+07:00' "
-             "WHERE case_id = '%s' AND kind = 'emergency' RETURNING 1", case_id);
-    assert_true(harness_query_equals(&database, reset, "1"));
+    update_one_row("UPDATE case_deadlines SET met_at = '2020-04-28T23:45:00+07:00' "
+                   "WHERE case_id = '%s' AND kind = 'emergency' RETURNING 1",
+                   case_id);
 }
 
 /* ---- the cycle ------------------------------------------------------------------- */
@@ -605,19 +611,16 @@ static void gives_up_after_three_days(void **state)
 
     /* While a worker holds it (as a retry does, its status unchanged), a
      * resend is refused: it would clear the lease under the sending worker. */
-    char lease[256];
-    snprintf(lease, sizeof lease,
-             "UPDATE notifications SET leased_by = 'another worker', "
-             "lease_expires_at = now() + interval '1 minute' WHERE id = '%s' RETURNING 1", id);
-    assert_true(harness_query_equals(&database, lease, "1"));
+    update_one_row("UPDATE notifications SET leased_by = 'another worker', "
+                   "lease_expires_at = now() + interval '1 minute' WHERE id = '%s' RETURNING 1",
+                   id);
     struct http_response *busy = call("POST", path, district, NULL);
     assert_int_equal(busy->status, 409);
     assert_string_equal(json_text(busy->json, "type", NULL), "/problems/conflict");
     http_free(busy);
-    snprintf(lease, sizeof lease,
-             "UPDATE notifications SET leased_by = NULL, lease_expires_at = NULL "
-             "WHERE id = '%s' AND status = 'dead' RETURNING 1", id);
-    assert_true(harness_query_equals(&database, lease, "1"));
+    update_one_row("UPDATE notifications SET leased_by = NULL, lease_expires_at = NULL "
+                   "WHERE id = '%s' AND status = 'dead' RETURNING 1",
+                   id);
 }
 
 /* Pledge instalments due within 7 days, and overdue ones, to the receiving
