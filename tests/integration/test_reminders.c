@@ -549,20 +549,29 @@ static void overdue_to_commune_and_district(void **state)
     assert_int_equal(run_worker("2020-05-14T09:00:00+07:00"), 0);
 }
 
+/* Runs the reminders job's own function as the application role, standing
+ * at now, and checks what it reports. */
+static void expect_reminders(const char *now, const char *expected)
+{
+    PGconn *connection = PQconnectdb(database.app_url);
+    assert_int_equal(PQstatus(connection), CONNECTION_OK);
+    const char *values[] = {now};
+    PGresult *result = PQexecParams(connection,
+                                    "SELECT report_reminders('{}', $1::timestamptz)::text", 1,
+                                    NULL, values, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(result), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(result, 0, 0), expected);
+    PQclear(result);
+    PQfinish(connection);
+}
+
 static void two_workers_send_each_reminder_once(void **state)
 {
     (void)state;
     /* The annual report's −14 is written first (the job's own function,
      * as the worker would run it), so both workers compete to deliver. */
-    PGconn *connection = PQconnectdb(database.app_url);
-    assert_int_equal(PQstatus(connection), CONNECTION_OK);
-    PGresult *result = PQexec(connection, "SELECT report_reminders('{}', "
-                                          "'2020-10-29T07:00:00+07:00')::text");
-    assert_int_equal(PQresultStatus(result), PGRES_TUPLES_OK);
     /* 10 communes; Thường Thới Hậu A's channel is disabled since its 410. */
-    assert_string_equal(PQgetvalue(result, 0, 0), "{\"reminded\": 10, \"notifications\": 9}");
-    PQclear(result);
-    PQfinish(connection);
+    expect_reminders("2020-10-29T07:00:00+07:00", "{\"reminded\": 10, \"notifications\": 9}");
 
     receiver_set_delay_ms(300);
     size_t first = receiver_count();
@@ -714,14 +723,7 @@ static void a_due_date_moved_later_reminds_again(void **state)
     assert_int_equal(moved->status, 200);
     assert_string_equal(json_text(moved->json, "due_on", NULL), "2020-11-19");
     http_free(moved);
-    PGconn *connection = PQconnectdb(database.app_url);
-    assert_int_equal(PQstatus(connection), CONNECTION_OK);
-    PGresult *result = PQexec(connection, "SELECT report_reminders('{}', "
-                                          "'2020-11-05T07:00:00+07:00')::text");
-    assert_int_equal(PQresultStatus(result), PGRES_TUPLES_OK);
-    assert_string_equal(PQgetvalue(result, 0, 0), "{\"reminded\": 10, \"notifications\": 9}");
-    PQclear(result);
-    PQfinish(connection);
+    expect_reminders("2020-11-05T07:00:00+07:00", "{\"reminded\": 10, \"notifications\": 9}");
 }
 
 int main(void)
