@@ -311,6 +311,11 @@ static void issue_session_token(struct request *request, const struct sign_in *a
         " WHERE lower(username) = lower($2) AND kind = 'user' AND disabled_at IS NULL",
         &params);
     if (!db_ok(result)) {
+        /* The password was right: the failure reserved for it is handed
+         * back, or a database outage would lock out users who typed their
+         * password correctly.  A lost connection cannot hand it back. */
+        if (!db_connection_lost(connection, result))
+            release_attempt(request, attempt);
         reply_database_failure(request, "issue token", result);
     } else if (strcmp(PQcmdTuples(result), "1") != 0) {
         /* Disabled between the password check and now. */

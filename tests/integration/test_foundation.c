@@ -242,6 +242,43 @@ static void repeated_failures_are_throttled(void **state)
     free(token);
 }
 
+/* A right password whose token cannot be written (here: the database is
+ * out of resources) is no failed sign-in: a few such answers during an
+ * outage must not lock the user out once the database is back. */
+static void a_database_failure_after_a_right_password_is_no_failure(void **state)
+{
+    (void)state;
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"user", "add", "--username", "unlucky",
+                                                         "--role", "viewer", "--unit", "870",
+                                                         "--password-stdin", NULL},
+                                   "right-password\n", NULL),
+                     0);
+    char *made = harness_superuser_text(
+        &database,
+        "CREATE FUNCTION test_tokens_unwritable() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN RAISE EXCEPTION 'out of resources' USING ERRCODE = '53000'; END$$; "
+        "CREATE TRIGGER tokens_unwritable BEFORE INSERT ON access_tokens "
+        "  FOR EACH ROW EXECUTE FUNCTION test_tokens_unwritable(); SELECT 1");
+    assert_non_null(made);
+    assert_string_equal(made, "1");
+    free(made);
+    const char *right = "{\"username\": \"unlucky\", \"password\": \"right-password\"}";
+    for (int attempt = 0; attempt < 6; attempt++) {
+        struct http_response *response = http_post_json(&api, "/v1/auth/token", NULL, right);
+        assert_problem(response, 503, "/problems/database-unavailable");
+        http_free(response);
+    }
+    char *dropped = harness_superuser_text(&database,
+                                           "DROP TRIGGER tokens_unwritable ON access_tokens; "
+                                           "DROP FUNCTION test_tokens_unwritable(); SELECT 1");
+    assert_non_null(dropped);
+    free(dropped);
+    char *token = harness_login(&api, "unlucky", "right-password");
+    assert_non_null(token);
+    free(token);
+}
+
 static void expect_unauthorized(const char *token)
 {
     struct http_response *response = http_get(&api, "/v1/me", token);
@@ -559,6 +596,7 @@ int main(void)
         cmocka_unit_test(sign_in_and_who_am_i),
         cmocka_unit_test(wrong_password_and_unknown_user_look_alike),
         cmocka_unit_test(repeated_failures_are_throttled),
+        cmocka_unit_test(a_database_failure_after_a_right_password_is_no_failure),
         cmocka_unit_test(bad_tokens_are_refused),
         cmocka_unit_test(api_keys_identify_machine_clients),
         cmocka_unit_test(api_keys_and_passwords_over_their_lifetime),
