@@ -14,12 +14,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int initialised;
-    if (!initialised) {
-        char error[128];
-        proxies_init("127.0.0.1, ::1", error, sizeof error);
-        initialised = 1;
-    }
     const char *text = (const char *)data;
     input_check(text, size, 1024, size % 2 == 0);
     char printable[96];
@@ -29,10 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *header = fuzz_text(data, size);
     if (header == NULL)
         return 0;
+    /* Either header syntax, chosen by the input. */
+    char error[128];
+    proxies_init("127.0.0.1, ::1", size % 3 == 0 ? "forwarded" : "x-forwarded-for", error,
+                 sizeof error);
     char address[64];
-    proxies_client_address("127.0.0.1", header, NULL, address, sizeof address);
-    proxies_client_address("::1", NULL, header, address, sizeof address);
-    proxies_client_address("10.0.0.1", header, header, address, sizeof address);
+    proxies_client_address("127.0.0.1", header, address, sizeof address);
+    proxies_client_address("::1", header, address, sizeof address);
+    proxies_client_address("10.0.0.1", header, address, sizeof address);
     if (strcmp(address, "10.0.0.1") != 0)
         abort(); /* never trusted from anyone else */
     free(header);

@@ -41,7 +41,9 @@ static bool load_settings(struct server_settings *settings)
               config_integer("BAOVE_HTTP_CONNECTION_MEMORY", 131072, 16384, 16777216, &memory,
                              error, sizeof error);
     if (ok)
-        ok = proxies_init(config_string("BAOVE_TRUSTED_PROXIES", ""), error, sizeof error);
+        ok = proxies_init(config_string("BAOVE_TRUSTED_PROXIES", ""),
+                          config_string("BAOVE_TRUSTED_PROXY_HEADER", "x-forwarded-for"), error,
+                          sizeof error);
     if (ok && !config_parse_duration(ttl, &settings->token_ttl_seconds)) {
         snprintf(error, sizeof error, "BAOVE_TOKEN_TTL must be a duration such as 8h, not "
                                       "\"%s\"", ttl);

@@ -10,6 +10,13 @@
 static char trusted[PROXIES_MAX][INET6_ADDRSTRLEN];
 static size_t trusted_count;
 
+/* The one header the proxies write (BAOVE_TRUSTED_PROXY_HEADER), set with
+ * the list.  Only that one is read: a proxy that appends to X-Forwarded-For
+ * passes a client's own Forwarded through untouched, so reading whichever
+ * is present let a client name any address it liked (and so escape sign-in
+ * throttling, or lock someone else out). */
+static bool forwarded_syntax = false;
+
 /* The canonical text of an address (so that ::1 and 0:0::1 compare equal);
  * false when text is not one. */
 static bool canonical(const char *text, size_t length, char out[INET6_ADDRSTRLEN])
@@ -27,9 +34,15 @@ static bool canonical(const char *text, size_t length, char out[INET6_ADDRSTRLEN
     return false;
 }
 
-bool proxies_init(const char *list, char *error, size_t error_size)
+bool proxies_init(const char *list, const char *header, char *error, size_t error_size)
 {
     trusted_count = 0;
+    if (strcasecmp(header, "forwarded") != 0 && strcasecmp(header, "x-forwarded-for") != 0) {
+        snprintf(error, error_size, "BAOVE_TRUSTED_PROXY_HEADER must be x-forwarded-for or "
+                                    "forwarded, not \"%s\"", header);
+        return false;
+    }
+    forwarded_syntax = strcasecmp(header, "forwarded") == 0;
     for (const char *at = list; at != NULL && *at != '\0';) {
         at += strspn(at, " ,");
         size_t length = strcspn(at, " ,");
@@ -44,6 +57,11 @@ bool proxies_init(const char *list, char *error, size_t error_size)
         at += length;
     }
     return true;
+}
+
+const char *proxies_header(void)
+{
+    return forwarded_syntax ? "Forwarded" : "X-Forwarded-For";
 }
 
 size_t proxies_trusted_count(void)
@@ -64,8 +82,7 @@ bool proxies_trusted(const char *address)
 
 /* The address of one Forwarded element's for= (quoted, bracketed IPv6,
  * with or without a port), or of one X-Forwarded-For entry. */
-static bool element_address(const char *element, size_t length, bool forwarded_syntax,
-                            char out[INET6_ADDRSTRLEN])
+static bool element_address(const char *element, size_t length, char out[INET6_ADDRSTRLEN])
 {
     const char *value = element;
     size_t value_length = length;
@@ -107,7 +124,7 @@ static bool element_address(const char *element, size_t length, bool forwarded_s
 
 /* Walks a comma-separated header from the right: the first address that is
  * not a trusted proxy.  False when the header names none. */
-static bool nearest_untrusted(const char *header, bool forwarded_syntax, char *out, size_t size)
+static bool nearest_untrusted(const char *header, char *out, size_t size)
 {
     size_t end = strlen(header);
     while (end > 0) {
@@ -115,7 +132,7 @@ static bool nearest_untrusted(const char *header, bool forwarded_syntax, char *o
         while (start > 0 && header[start - 1] != ',')
             start--;
         char address[INET6_ADDRSTRLEN];
-        if (!element_address(header + start, end - start, forwarded_syntax, address))
+        if (!element_address(header + start, end - start, address))
             return false; /* garbled: trust nothing further left */
         if (!proxies_trusted(address)) {
             snprintf(out, size, "%s", address);
@@ -126,14 +143,9 @@ static bool nearest_untrusted(const char *header, bool forwarded_syntax, char *o
     return false;
 }
 
-void proxies_client_address(const char *peer, const char *forwarded,
-                            const char *x_forwarded_for, char *out, size_t size)
+void proxies_client_address(const char *peer, const char *header, char *out, size_t size)
 {
     snprintf(out, size, "%s", peer);
-    if (!proxies_trusted(peer))
-        return;
-    if (forwarded != NULL)
-        nearest_untrusted(forwarded, true, out, size);
-    else if (x_forwarded_for != NULL)
-        nearest_untrusted(x_forwarded_for, false, out, size);
+    if (header != NULL && proxies_trusted(peer))
+        nearest_untrusted(header, out, size);
 }

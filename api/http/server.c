@@ -241,8 +241,7 @@ void request_client_address(const struct request *request, char *out, size_t siz
 {
     char peer[64];
     connections_peer_address(request->connection, peer, sizeof peer);
-    proxies_client_address(peer, request_header(request, "Forwarded"),
-                           request_header(request, "X-Forwarded-For"), out, size);
+    proxies_client_address(peer, request_header(request, proxies_header()), out, size);
 }
 
 void request_release_database(struct request *request)

@@ -279,6 +279,87 @@ static void a_database_failure_after_a_right_password_is_no_failure(void **state
     free(token);
 }
 
+/* One sign-in through a proxy at 127.0.0.1: the address it vouches for in
+ * `proxy_header`, and a header the client wrote itself. */
+static long sign_in_through_proxy(const struct test_process *behind_proxy, const char *password,
+                                  const char *proxy_header, const char *client_header)
+{
+    char body[128];
+    snprintf(body, sizeof body, "{\"username\": \"proxied\", \"password\": \"%s\"}",
+             password);
+    struct http_options options = {
+        .method = "POST", .path = "/v1/auth/token", .body = body,
+        .headers = (const char *const[]){proxy_header, client_header, NULL}};
+    struct http_response *response = http_call(behind_proxy, &options);
+    long status = response->status;
+    http_free(response);
+    return status;
+}
+
+/* "Name: value" naming `address` in the syntax of that header. */
+static void address_header(char *out, size_t size, const char *name, const char *address)
+{
+    if (strcmp(name, "Forwarded") == 0)
+        snprintf(out, size, "Forwarded: for=\"%s:4711\"", address); /* quoted, with a port */
+    else
+        snprintf(out, size, "%s: %s", name, address);
+}
+
+/* Guesses from one address, each carrying the other header with a new
+ * address of the client's choosing: throttled all the same, and only
+ * that address's pair is locked. */
+static void expect_throttled_by(const char *header_setting, const char *proxy_name,
+                                const char *client_name)
+{
+    char setting[64];
+    snprintf(setting, sizeof setting, "BAOVE_TRUSTED_PROXY_HEADER=%s", header_setting);
+    const char *env[] = {"BAOVE_NOW=" FOUNDATION_NOW, "BAOVE_TRUSTED_PROXIES=127.0.0.1",
+                         setting, NULL};
+    struct test_process behind_proxy;
+    assert_true(harness_start_api(&database, env, &behind_proxy));
+    char guesser[80], other[80], chosen[80], address[32];
+    address_header(guesser, sizeof guesser, proxy_name, "192.0.2.50");
+    address_header(other, sizeof other, proxy_name, "192.0.2.60");
+    for (int attempt = 0; attempt < 6; attempt++) {
+        snprintf(address, sizeof address, "198.51.100.%d", attempt + 1);
+        address_header(chosen, sizeof chosen, client_name, address);
+        assert_int_equal(sign_in_through_proxy(&behind_proxy,
+                                               attempt < 5 ? "wrong" : "right-password",
+                                               guesser, chosen),
+                         attempt < 5 ? 401 : 429);
+    }
+    /* The owner, from elsewhere, even with a client header naming the
+     * guesser's address. */
+    address_header(chosen, sizeof chosen, client_name, "192.0.2.50");
+    assert_int_equal(sign_in_through_proxy(&behind_proxy, "right-password", other, chosen), 200);
+    assert_int_equal(harness_stop(&behind_proxy), 0);
+    char *cleared = harness_superuser_text(&database, "DELETE FROM login_failures; SELECT 1");
+    assert_non_null(cleared);
+    free(cleared);
+}
+
+/* Behind a proxy, the client's address is what the one header the proxy
+ * writes says; the other header is the client's own and means nothing (a
+ * proxy appending to X-Forwarded-For passes a client's Forwarded through,
+ * and reading it let a guesser escape throttling or lock out others). */
+static void only_the_proxys_header_names_the_client(void **state)
+{
+    (void)state;
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"user", "add", "--username", "proxied",
+                                                         "--role", "viewer", "--unit", "870",
+                                                         "--password-stdin", NULL},
+                                   "right-password\n", NULL),
+                     0);
+    expect_throttled_by("x-forwarded-for", "X-Forwarded-For", "Forwarded");
+    expect_throttled_by("forwarded", "Forwarded", "X-Forwarded-For");
+    /* No third choice. */
+    const char *env[] = {"BAOVE_NOW=" FOUNDATION_NOW, "BAOVE_TRUSTED_PROXIES=127.0.0.1",
+                         "BAOVE_TRUSTED_PROXY_HEADER=bogus", NULL};
+    struct test_process refused;
+    assert_false(harness_start_api(&database, env, &refused));
+}
+
 static void expect_unauthorized(const char *token)
 {
     struct http_response *response = http_get(&api, "/v1/me", token);
@@ -597,6 +678,7 @@ int main(void)
         cmocka_unit_test(wrong_password_and_unknown_user_look_alike),
         cmocka_unit_test(repeated_failures_are_throttled),
         cmocka_unit_test(a_database_failure_after_a_right_password_is_no_failure),
+        cmocka_unit_test(only_the_proxys_header_names_the_client),
         cmocka_unit_test(bad_tokens_are_refused),
         cmocka_unit_test(api_keys_identify_machine_clients),
         cmocka_unit_test(api_keys_and_passwords_over_their_lifetime),
