@@ -392,6 +392,18 @@ static void sign_in(struct request *request, struct sign_in *attempt)
     request_run_aside(request, check_password, answer_sign_in);
 }
 
+/* What principals.username allows.  Checked before anything else: the
+ * throttle's subjects fold ASCII case only, while PostgreSQL's lower()
+ * also folds look-alikes ("İ" and the Kelvin sign "K" to "i" and "k"), so
+ * each such spelling of a name got five fresh guesses; and a multi-byte
+ * name cut to the attempt's buffer answered 500. */
+static bool username_well_formed(const char *username)
+{
+    size_t length = strspn(username, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                     "0123456789_.@-");
+    return length >= 1 && length <= 64 && username[length] == '\0';
+}
+
 void handle_auth_token(struct request *request)
 {
     json_t *body = request_json_body(request);
@@ -406,6 +418,15 @@ void handle_auth_token(struct request *request)
         return;
     }
     json_decref(errors);
+    if (!username_well_formed(json_member_string(body, "username"))) {
+        json_decref(body);
+        errors = json_array();
+        problem_add_field_error(errors, "/username",
+                                "is 1 to 64 ASCII letters, digits, '_', '.', '@' or '-'");
+        reply_problem_errors(request, PROBLEM_VALIDATION, "The sign-in request is invalid.",
+                             errors);
+        return;
+    }
     struct sign_in *attempt = calloc(1, sizeof *attempt);
     if (attempt == NULL) {
         json_decref(body);

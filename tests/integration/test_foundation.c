@@ -213,6 +213,30 @@ static void wrong_password_and_unknown_user_look_alike(void **state)
     http_free(unknown);
 }
 
+/* Usernames are ASCII (as principals.username allows): a look-alike
+ * spelling that PostgreSQL's lower() would fold onto a real name is no
+ * way around the throttle, and a long multi-byte one is no 500. */
+static void usernames_outside_their_alphabet_are_invalid(void **state)
+{
+    (void)state;
+    char long_name[64 * 3 + 1] = "";
+    for (int i = 0; i < 64; i++)
+        strcat(long_name, "ệ");
+    const char *names[] = {"DEMO_V" "\xc4\xb0" "EWER" /* U+0130 */, long_name, "demo viewer"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char body[300];
+        snprintf(body, sizeof body, "{\"username\": \"%s\", \"password\": \"baove-demo\"}",
+                 names[i]);
+        struct http_response *response = http_post_json(&api, "/v1/auth/token", NULL, body);
+        assert_problem(response, 422, "/problems/validation");
+        assert_string_equal(
+            json_text(json_array_get(json_object_get(response->json, "errors"), 0), "pointer",
+                      NULL),
+            "/username");
+        http_free(response);
+    }
+}
+
 static void repeated_failures_are_throttled(void **state)
 {
     (void)state;
@@ -676,6 +700,7 @@ int main(void)
         cmocka_unit_test(invalid_fields_are_all_listed),
         cmocka_unit_test(sign_in_and_who_am_i),
         cmocka_unit_test(wrong_password_and_unknown_user_look_alike),
+        cmocka_unit_test(usernames_outside_their_alphabet_are_invalid),
         cmocka_unit_test(repeated_failures_are_throttled),
         cmocka_unit_test(a_database_failure_after_a_right_password_is_no_failure),
         cmocka_unit_test(only_the_proxys_header_names_the_client),
