@@ -2,6 +2,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* The length of the UTF-8 sequence at text (of at most available bytes),
  * or 0 when it is malformed (RFC 3629: no overlong forms, no surrogates,
@@ -89,4 +90,33 @@ void input_printable(const char *value, size_t length, char *out, size_t size)
             out[used++] = piece[j];
     }
     out[used] = '\0';
+}
+
+int input_header_weight(const char *element, size_t length)
+{
+    const char *end = element + length;
+    const char *value = NULL;
+    for (const char *parameter = memchr(element, ';', length); parameter != NULL;
+         parameter = memchr(parameter + 1, ';', (size_t)(end - parameter - 1))) {
+        const char *name = parameter + 1;
+        while (name < end && (*name == ' ' || *name == '\t'))
+            name++;
+        if (end - name >= 2 && (name[0] == 'q' || name[0] == 'Q') && name[1] == '=') {
+            value = name + 2;
+            break;
+        }
+    }
+    if (value == NULL)
+        return 1000;
+    /* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) */
+    if (value >= end || (*value != '0' && *value != '1'))
+        return 0;
+    int weight = (*value - '0') * 1000, scale = 100;
+    const char *digit = value + 1;
+    if (digit < end && *digit == '.')
+        for (digit++; digit < end && scale > 0 && *digit >= '0' && *digit <= '9'; digit++) {
+            weight += (*digit - '0') * scale;
+            scale /= 10;
+        }
+    return weight <= 1000 ? weight : 0;
 }

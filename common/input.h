@@ -28,4 +28,10 @@ const char *input_fault_text(enum input_fault fault);
  * bytes outside printable ASCII become \xNN; cut to fit size. */
 void input_printable(const char *value, size_t length, char *out, size_t size);
 
+/* The weight (RFC 9110 "q", 0 to 1000) of one element of an Accept or
+ * Accept-Language header, the `length` bytes at `element`: 1000 without a
+ * q parameter, 0 when it is malformed.  Looks no further than the element,
+ * so reading a whole header stays linear in its length. */
+int input_header_weight(const char *element, size_t length);
+
 #endif

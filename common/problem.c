@@ -1,5 +1,7 @@
 #include "problem.h"
 
+#include "input.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,12 +212,7 @@ enum problem_language problem_language(const char *accept_language)
         item += strspn(item, " ,");
         size_t length = strcspn(item, ",");
         size_t range = strcspn(item, ";, ");
-        int quality = 1000;
-        const char *q = strstr(item, ";q=");
-        if (q != NULL && (size_t)(q - item) < length) {
-            double value = strtod(q + 3, NULL);
-            quality = value > 0 && value <= 1 ? (int)(value * 1000 + 0.5) : 0;
-        }
+        int quality = input_header_weight(item, length);
         if (quality > best) {
             best = quality;
             chosen = (range == 2 || (range > 2 && item[2] == '-')) &&

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "http/server.h"
+#include "input.h"
 
 /* The quality (0–1000) an Accept header gives a media type: its own entry,
  * else type/ *, else * / *; 0 when none matches. */
@@ -25,11 +26,7 @@ static int accept_quality(const char *accept, const char *type)
         else if (range_length == 3 && strncmp(entry, "*/*", 3) == 0)
             specificity = 0;
         if (specificity > best_specificity) {
-            int quality = 1000;
-            const char *q = strstr(entry, ";q=");
-            if (q != NULL && q < entry + entry_length)
-                quality = (int)(strtod(q + 3, NULL) * 1000 + 0.5);
-            best = quality;
+            best = input_header_weight(entry, entry_length);
             best_specificity = specificity;
         }
         entry += entry_length;
