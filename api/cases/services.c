@@ -80,6 +80,40 @@ static bool link_support(struct operation *operation, const char *service_id,
     return result != NULL;
 }
 
+/* Admits the child of a case transferred to another commune, which the
+ * caller cannot see, to the scope for the support's write only
+ * (case_child_scope_widen.sql); *previous: the scope to put back (owned),
+ * NULL when the child was in sight already. */
+static bool admit_child(struct operation *operation, char **previous, enum db_outcome *outcome)
+{
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, operation->id);
+    PGresult *result = operation_query(operation, "SELECT case_child_scope_widen($1::uuid)",
+                                       &params, outcome);
+    if (result == NULL)
+        return false;
+    const char *was = db_text(result, 0, 0);
+    *previous = was != NULL ? strdup(was) : NULL;
+    bool ok = was == NULL || *previous != NULL;
+    PQclear(result);
+    if (!ok)
+        *outcome = DB_FAILED;
+    return ok;
+}
+
+static void narrow_back(struct operation *operation, char *previous, enum db_outcome *outcome)
+{
+    if (previous == NULL)
+        return;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, previous);
+    PQclear(operation_query(operation, "SELECT set_config('baove.scope_units', $1, true)",
+                            &params, outcome));
+    free(previous);
+}
+
 /* The support a delivered service is: created on the first delivery
  * (support_id NULL), updated after. */
 static bool record_delivery(struct operation *operation, const char *service_id,
@@ -91,8 +125,10 @@ static bool record_delivery(struct operation *operation, const char *service_id,
         "{s:s, s:s, s:s, s:s?}", "kind", support_kind_of(json_member_string(service, "measure")),
         "provider_sector", json_member_string(service, "provider_sector"), "provided_on",
         json_member_string(service, "delivered_on"), "note", json_member_string(service, "note"));
-    if (support == NULL) {
-        *outcome = DB_FAILED;
+    char *previous = NULL;
+    if (support == NULL || !admit_child(operation, &previous, outcome)) {
+        json_decref(support);
+        *outcome = *outcome != DB_COMMIT ? *outcome : DB_FAILED;
         return false;
     }
     if (support_id != NULL) {
@@ -107,6 +143,10 @@ static bool record_delivery(struct operation *operation, const char *service_id,
             link_support(operation, service_id, new_support, outcome);
     }
     json_decref(support);
+    if (*outcome == DB_COMMIT)
+        narrow_back(operation, previous, outcome);
+    else
+        free(previous); /* the rollback narrows it */
     return *outcome == DB_COMMIT;
 }
 

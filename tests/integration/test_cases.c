@@ -528,6 +528,55 @@ static void notes_assignment_and_transfer(void **state)
     snprintf(expected, sizeof expected, "%d", atoi(before) + 1);
     assert_true(harness_query_equals(&database, count_sql, expected));
     free(before);
+
+    /* B delivers a service of the plan: it is a support of the child,
+     * written in A where the child is (it was a 404 "No such child."), and
+     * so is a correction of it; B still does not see the child. */
+    char services_path[96];
+    snprintf(services_path, sizeof services_path, "%s/services", path);
+    struct http_response *delivered = post(
+        services_path, officer_b,
+        "{\"measure\":\"legal_aid\",\"provider_sector\":\"justice\","
+        "\"responsible\":\"Phòng Tư pháp\",\"planned_on\":\"2020-06-22\","
+        "\"delivered_on\":\"2020-06-23\",\"status\":\"delivered\"}", NULL);
+    assert_int_equal(delivered->status, 201);
+    char service_path[160];
+    snprintf(service_path, sizeof service_path, "%s/%s", services_path,
+             json_text(json_array_get(json_object_get(delivered->json, "services"), 0), "id",
+                       NULL));
+    http_free(delivered);
+    struct http_options correct = {
+        .method = "PATCH", .path = service_path, .token = officer_b,
+        .body = "{\"delivered_on\":\"2020-06-24\"}",
+        .headers = (const char *const[]){"If-Match: \"1\"", NULL}};
+    struct http_response *corrected = http_call(&api, &correct);
+    assert_int_equal(corrected->status, 200);
+    http_free(corrected);
+    struct http_response *unseen = http_get(&api, "/v1/children/" LAN, officer_b);
+    assert_int_equal(unseen->status, 404);
+    http_free(unseen);
+    struct http_response *supports = http_get(&api, "/v1/children/" LAN "/supports", commune);
+    json_t *support_items = json_object_get(supports->json, "items"), *support = NULL;
+    for (size_t i = 0; i < json_array_size(support_items); i++)
+        if (strcmp(json_text(json_array_get(support_items, i), "case_id", NULL),
+                   path + strlen("/v1/cases/")) == 0)
+            support = json_array_get(support_items, i);
+    assert_non_null(support);
+    assert_string_equal(json_text(support, "provided_on", NULL), "2020-06-24");
+    assert_int_equal(json_integer_value(json_object_get(support, "version")), 2);
+    /* Its feed entries are the child's commune's; its audit names B. */
+    char support_sql[320];
+    snprintf(support_sql, sizeof support_sql,
+             "SELECT count(*) FROM change_log l JOIN units u ON u.id = l.unit_id "
+             " WHERE l.resource_id = '%s' AND u.code = '29980'",
+             json_text(support, "id", NULL));
+    assert_true(harness_query_equals(&database, support_sql, "2"));
+    snprintf(support_sql, sizeof support_sql,
+             "SELECT count(*) FROM audit_log WHERE resource_type = 'supports' "
+             "   AND resource_ids @> ARRAY['%s']::uuid[] AND actor = 'officer_long_khanh_b'",
+             json_text(support, "id", NULL));
+    assert_true(harness_query_equals(&database, support_sql, "2"));
+    http_free(supports);
     free(officer_b);
 }
 
