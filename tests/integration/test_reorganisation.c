@@ -99,7 +99,20 @@ static void write_2020(void)
         "         WHERE date_of_birth > '2006-01-01' ORDER BY id LIMIT 2) c, "
         "       (VALUES (1, 'received'), (2, 'closed')) v (n, s) WHERE v.n = c.n;"
         "UPDATE principals SET unit_id = (SELECT id FROM units WHERE code = '870') "
-        " WHERE username = 'demo_viewer'");
+        " WHERE username = 'demo_viewer';"
+        /* A case transferred to Phú Thuận B, whose child stays registered
+         * in Long Khánh A, in a hamlet of that name too. */
+        "UPDATE children SET hamlet = 'Ấp Phú Hòa' WHERE id = (SELECT id FROM children "
+        " WHERE unit_id = (SELECT id FROM units WHERE code = '29980' AND valid_from = "
+        "'2000-01-01') ORDER BY id LIMIT 1);"
+        "INSERT INTO cases (id, child_id, unit_id, received_at, source, concerns, summary, "
+        "                   status, created_at, updated_at) "
+        "SELECT gen_random_uuid(), c.id, (SELECT id FROM units WHERE code = '29995' "
+        "       AND valid_from = '2000-01-01'), '2020-04-02T08:00:00+07', 'hotline_111', "
+        "       '{neglect}', 'Gia đình chuyển đến', 'received', '2020-04-02T08:00:00+07', "
+        "       '2020-04-02T08:00:00+07' "
+        "  FROM children c JOIN units u ON u.id = c.unit_id "
+        " WHERE u.code = '29980' AND c.hamlet = 'Ấp Phú Hòa'");
     if (PQresultStatus(result) != PGRES_COMMAND_OK)
         fprintf(stderr, "%s", PQresultErrorMessage(result));
     assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
@@ -181,6 +194,11 @@ static void the_2025_reorganisation(void **state)
     assert_query("SELECT count(*) FROM cases k JOIN units u ON u.id = k.unit_id "
                  " WHERE u.valid_from = '2025-07-01'",
                  "2");
+    /* The transferred case is not routed by its child's hamlet, which is
+     * another commune's: it is left, and reported, for the operator. */
+    assert_query("SELECT count(*) FROM cases k JOIN units u ON u.id = k.unit_id "
+                 " WHERE u.code = '29995'",
+                 "1");
     /* The feed names the unit and the previous one of each moved record (a
      * moved child's circumstances, risks and supports follow it in the feed,
      * feed_documents_follow); the history and audit agree. */

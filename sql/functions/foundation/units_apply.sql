@@ -33,10 +33,15 @@ BEGIN
       FROM children c
      WHERE c.deleted_at IS NULL AND succession_target(c.unit_id, c.hamlet, on_date) IS NOT NULL
     UNION ALL
-    SELECT 'cases', k.id, k.unit_id, succession_target(k.unit_id, c.hamlet, on_date),
+    SELECT 'cases', k.id, k.unit_id, succession_target(k.unit_id, h.hamlet, on_date),
            on_date, now
       FROM cases k JOIN children c ON c.id = k.child_id
-     WHERE succession_target(k.unit_id, c.hamlet, on_date) IS NOT NULL
+           -- The child's hamlet is the case's only while the case is in the
+           -- child's commune: a case transferred elsewhere is not routed by a
+           -- hamlet of another commune (a split leaves it, reported).
+           CROSS JOIN LATERAL (SELECT CASE WHEN k.unit_id = c.unit_id THEN c.hamlet END
+                                          AS hamlet) h
+     WHERE succession_target(k.unit_id, h.hamlet, on_date) IS NOT NULL
     ON CONFLICT (record_id, effective_on) DO NOTHING;
 
     UPDATE children c SET unit_id = m.to_unit_id, version = c.version + 1, updated_at = now
