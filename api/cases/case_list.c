@@ -63,18 +63,10 @@ static enum db_outcome list_cases(struct operation *operation)
     PGresult *result = operation_query(operation, list_sql, &params, &outcome);
     if (result == NULL)
         return outcome;
-    const char *next = db_text(result, 0, 1);
-    int length = next != NULL
-                     ? asprintf(&operation->document, "{\"items\":%s,\"next_cursor\":\"%s\"}",
-                                db_text(result, 0, 0), next)
-                     : asprintf(&operation->document, "{\"items\":%s,\"next_cursor\":null}",
-                                db_text(result, 0, 0));
-    if (length < 0)
-        operation->document = NULL;
-    operation->audit_ids = strdup(db_text(result, 0, 2));
+    bool kept = operation_keep_list(operation, result);
     operation->unit_id = unit_id; /* 0: the caller's unit */
     PQclear(result);
-    return operation->document != NULL && operation->audit_ids != NULL ? DB_COMMIT : DB_FAILED;
+    return kept ? DB_COMMIT : DB_FAILED;
 }
 
 static const struct operation_steps list_steps = {

@@ -173,19 +173,10 @@ static enum db_outcome read_list(struct operation *operation)
     PGresult *result = operation_query(operation, sql, &params, &outcome);
     if (result == NULL)
         return outcome;
-    const char *next = db_text(result, 0, 1);
-    char *answer = NULL;
-    int length = next != NULL ? asprintf(&answer, "{\"items\":%s,\"next_cursor\":\"%s\"}",
-                                         db_text(result, 0, 0), next)
-                              : asprintf(&answer, "{\"items\":%s,\"next_cursor\":null}",
-                                         db_text(result, 0, 0));
-    free(operation->document); /* of an attempt that was retried */
-    free(operation->audit_ids);
-    operation->document = length >= 0 ? answer : NULL;
-    operation->audit_ids = strdup(db_text(result, 0, 2));
+    bool kept = operation_keep_list(operation, result);
     operation->unit_id = unit_id; /* without a filter: the caller's whole scope */
     PQclear(result);
-    return operation->document != NULL && operation->audit_ids != NULL ? DB_COMMIT : DB_FAILED;
+    return kept ? DB_COMMIT : DB_FAILED;
 }
 
 static bool known_status(const struct fund_filters *filters, const char *status)

@@ -222,6 +222,14 @@ bool operation_keep_items(struct operation *operation, const char *items,
     return true;
 }
 
+bool operation_keep_list(struct operation *operation, const PGresult *result)
+{
+    free(operation->audit_ids);
+    operation->audit_ids = strdup(db_text(result, 0, 2));
+    return operation_keep_items(operation, db_text(result, 0, 0), db_text(result, 0, 1)) &&
+           operation->audit_ids != NULL;
+}
+
 bool operation_keep_page(struct operation *operation, const PGresult *result, long long limit)
 {
     int rows = PQntuples(result);

@@ -292,6 +292,11 @@ bool operation_keep_json(struct operation *operation, json_t *value);
 bool operation_keep_items(struct operation *operation, const char *items,
                           const char *next_cursor);
 
+/* Keeps a list built in SQL as one row of (items, next cursor or NULL,
+ * the listed ids as a uuid[] text for the audit): the answer and the
+ * audit's ids, replacing those of an attempt that was retried. */
+bool operation_keep_list(struct operation *operation, const PGresult *result);
+
 /* Keeps a page of a list as the answer: rows of (id, document) in id order,
  * one more than `limit` when there are more.  The answer is
  * {"items": [...], "next_cursor": <the last id, or null>}; the ids handed out
