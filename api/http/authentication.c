@@ -193,12 +193,15 @@ struct sign_in {
     bool found;                          /* an active user with a password */
     char hash[AUTH_PASSWORD_HASH_SIZE];
     bool correct;
+    PGresult *failure; /* the reservation's failed statement, for its answer (owned) */
 };
 
 static void free_sign_in(void *state)
 {
-    if (state != NULL)
+    if (state != NULL) {
+        PQclear(((struct sign_in *)state)->failure);
         sodium_memzero(state, sizeof(struct sign_in));
+    }
     free(state);
 }
 
@@ -253,9 +256,12 @@ static enum db_outcome reserve_attempt(PGconn *connection, void *context)
         &params);
     if (!db_ok(result)) {
         enum db_outcome outcome = db_retryable(result) ? DB_RETRY : DB_FAILED;
+        PQclear(attempt->failure);
+        attempt->failure = NULL;
         if (outcome == DB_FAILED)
-            db_log_failure("reserve sign-in attempt", connection, result);
-        PQclear(result);
+            attempt->failure = result; /* answered as what it is: 503 when busy */
+        else
+            PQclear(result);
         return outcome;
     }
     *wait = db_integer(result, 0, 2) > 0 ? 0 : (db_integer(result, 0, 0) > 0
@@ -378,7 +384,7 @@ static void sign_in(struct request *request, struct sign_in *attempt)
     long long wait = -1;
     void *context[] = {attempt, &wait};
     if (db_transaction(connection, reserve_attempt, context) != DB_COMMIT) {
-        reply_database_failure(request, "reserve sign-in attempt", NULL);
+        reply_database_failure(request, "reserve sign-in attempt", attempt->failure);
         return;
     }
     if (wait > 0) {

@@ -293,8 +293,21 @@ static void a_database_failure_after_a_right_password_is_no_failure(void **state
         assert_problem(response, 503, "/problems/database-unavailable");
         http_free(response);
     }
+    /* An attempt that cannot even be counted, for the same reason, is the
+     * same 503 (it was a 500). */
+    made = harness_superuser_text(&database,
+                                  "CREATE TRIGGER failures_unwritable BEFORE INSERT ON "
+                                  "  login_failures FOR EACH ROW "
+                                  "  EXECUTE FUNCTION test_tokens_unwritable(); SELECT 1");
+    assert_non_null(made);
+    free(made);
+    struct http_response *uncounted = http_post_json(&api, "/v1/auth/token", NULL, right);
+    assert_problem(uncounted, 503, "/problems/database-unavailable");
+    assert_string_equal(http_header(uncounted, "Retry-After"), "1");
+    http_free(uncounted);
     char *dropped = harness_superuser_text(&database,
                                            "DROP TRIGGER tokens_unwritable ON access_tokens; "
+                                           "DROP TRIGGER failures_unwritable ON login_failures; "
                                            "DROP FUNCTION test_tokens_unwritable(); SELECT 1");
     assert_non_null(dropped);
     free(dropped);
