@@ -606,6 +606,25 @@ static void a_deadline_across_tet_2026(void **state)
                  "create success");
 }
 
+/* The year of the reorganisation: on 1/12/2024 the district's 2024 plan
+ * (here a copy of 2020's) is carried forward as 2025's.  Three of its
+ * communes' codes were taken by successors on 1/7/2025; the plan means its
+ * own communes, which it holds (the successors are not under 870, and the
+ * carry-forward was refused as three "must be 870 or a unit under it"). */
+static void the_reorganisation_years_plan_is_carried_forward(void **state)
+{
+    (void)state;
+    assert_query("SELECT plan_put(2024::smallint, plan_document(p)::jsonb, now())::text "
+                 "  FROM plans p WHERE p.year = 2020",
+                 "[]");
+    assert_query("SELECT plan_carry_forward('2024-12-01T01:30:00+07:00')::text",
+                 "{\"from\": 2024, \"year\": 2025}");
+    assert_query("SELECT count(*) || ' ' || count(*) FILTER (WHERE u.valid_to = '2025-06-30') "
+                 "       || ' ' || sum(f.amount_vnd) "
+                 "  FROM fund_targets f JOIN units u ON u.id = f.unit_id WHERE f.year = 2025",
+                 "11 11 300000000");
+}
+
 int main(void)
 {
     harness_init("years");
@@ -622,6 +641,7 @@ int main(void)
         cmocka_unit_test(next_years_plan_carried_forward),
         cmocka_unit_test(calendars_default_and_decided),
         cmocka_unit_test(a_deadline_across_tet_2026),
+        cmocka_unit_test(the_reorganisation_years_plan_is_carried_forward),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     harness_finish();

@@ -5,7 +5,8 @@
 -- queues a rollup on its own clock, so the year's indicators appear.)  Units are codes valid during the
 -- year; fund targets and a target's per-unit overrides ("units": [{unit,
 -- numerator, denominator}], plan_unit_targets) must lie under the plan's
--- unit, each unit once per list.  Returns the problems
+-- unit, each unit once per list (a code reused in a year of a reorganisation
+-- names the unit under the plan's: plan_member_unit).  Returns the problems
 -- as [{pointer, detail}] and writes nothing when there are any; [] once
 -- written.
 CREATE OR REPLACE FUNCTION plan_put(plan_year smallint, plan jsonb, now timestamptz)
@@ -28,7 +29,7 @@ BEGIN
                         WHEN f.earlier > 1 THEN 'appears more than once'
                         ELSE format('must be %s or a unit under it', plan ->> 'unit') END
               FROM (SELECT l.position, l.pointer, l.code,
-                           plan_year_unit(l.code, plan_year) AS unit_id,
+                           plan_member_unit(l.code, plan_year, plan_unit) AS unit_id,
                            count(*) OVER (PARTITION BY l.list, l.code
                                           ORDER BY l.position) AS earlier
                       FROM (-- Every unit a plan names: its fund targets', then its
@@ -83,17 +84,17 @@ BEGIN
     -- with it: ON DELETE CASCADE).
     DELETE FROM plan_unit_targets o WHERE o.year = plan_year;
     INSERT INTO plan_unit_targets (year, code, unit_id, numerator, denominator)
-    SELECT plan_year, x ->> 'code', plan_year_unit(o ->> 'unit', plan_year),
+    SELECT plan_year, x ->> 'code', plan_member_unit(o ->> 'unit', plan_year, plan_unit),
            (o ->> 'numerator')::bigint, (o ->> 'denominator')::bigint
       FROM jsonb_array_elements(plan -> 'targets') x
      CROSS JOIN LATERAL jsonb_array_elements(coalesce(x -> 'units', '[]')) o;
 
     DELETE FROM fund_targets f
      WHERE f.year = plan_year
-       AND f.unit_id NOT IN (SELECT plan_year_unit(x ->> 'unit', plan_year)
+       AND f.unit_id NOT IN (SELECT plan_member_unit(x ->> 'unit', plan_year, plan_unit)
                                FROM jsonb_array_elements(plan -> 'fund_targets') x);
     INSERT INTO fund_targets AS f (year, unit_id, amount_vnd)
-    SELECT plan_year, plan_year_unit(x ->> 'unit', plan_year), (x ->> 'amount_vnd')::bigint
+    SELECT plan_year, plan_member_unit(x ->> 'unit', plan_year, plan_unit), (x ->> 'amount_vnd')::bigint
       FROM jsonb_array_elements(plan -> 'fund_targets') x
     ON CONFLICT (year, unit_id) DO UPDATE
        SET amount_vnd = EXCLUDED.amount_vnd, version = f.version + 1
