@@ -9,6 +9,7 @@
 #include "db.h"
 #include "http/handlers.h"
 #include "http/principal_cache.h"
+#include "http/proxies.h"
 #include "http/request_body.h"
 #include "json.h"
 
@@ -365,8 +366,9 @@ static void answer_sign_in(struct request *request)
  * are throttled that way too. */
 static void name_subjects(struct request *request, struct sign_in *attempt)
 {
-    char address[64];
-    request_client_address(request, address, sizeof address);
+    char client[64], address[72];
+    request_client_address(request, client, sizeof client);
+    proxies_client_network(client, address, sizeof address);
     for (char *c = attempt->username; *c != '\0'; c++)
         if (*c >= 'A' && *c <= 'Z')
             *c = (char)(*c - 'A' + 'a');

@@ -143,6 +143,24 @@ static bool nearest_untrusted(const char *header, char *out, size_t size)
     return false;
 }
 
+void proxies_client_network(const char *address, char *out, size_t size)
+{
+    unsigned char binary[16];
+    snprintf(out, size, "%s", address);
+    if (inet_pton(AF_INET6, address, binary) != 1)
+        return;
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    char text[INET6_ADDRSTRLEN];
+    if (memcmp(binary, mapped, sizeof mapped) == 0) { /* an IPv4 client, mapped */
+        if (inet_ntop(AF_INET, binary + 12, text, sizeof text) != NULL)
+            snprintf(out, size, "%s", text);
+        return;
+    }
+    memset(binary + 8, 0, 8);
+    if (inet_ntop(AF_INET6, binary, text, sizeof text) != NULL)
+        snprintf(out, size, "%s/64", text);
+}
+
 void proxies_client_address(const char *peer, const char *header, char *out, size_t size)
 {
     snprintf(out, size, "%s", peer);

@@ -30,4 +30,10 @@ bool proxies_trusted(const char *address);
  * read from the right (the proxies' own end). */
 void proxies_client_address(const char *peer, const char *header, char *out, size_t size);
 
+/* The network a client address stands for when failures are counted: an
+ * IPv4 address itself (also when mapped into IPv6), an IPv6 address's /64,
+ * the block one subscriber usually holds whole (otherwise every address of
+ * it would be a fresh address to guess from). */
+void proxies_client_network(const char *address, char *out, size_t size);
+
 #endif

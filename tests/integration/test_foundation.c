@@ -390,6 +390,24 @@ static void only_the_proxys_header_names_the_client(void **state)
                      0);
     expect_throttled_by("x-forwarded-for", "X-Forwarded-For", "Forwarded");
     expect_throttled_by("forwarded", "Forwarded", "X-Forwarded-For");
+    /* An IPv6 client is its /64: each of its addresses is not a fresh
+     * address to guess from. */
+    const char *xff_env[] = {"BAOVE_NOW=" FOUNDATION_NOW, "BAOVE_TRUSTED_PROXIES=127.0.0.1",
+                             NULL};
+    struct test_process behind_proxy;
+    assert_true(harness_start_api(&database, xff_env, &behind_proxy));
+    char address[64];
+    for (int attempt = 0; attempt < 6; attempt++) {
+        snprintf(address, sizeof address, "X-Forwarded-For: 2001:db8:1:2::%x", attempt + 1);
+        assert_int_equal(sign_in_through_proxy(&behind_proxy,
+                                               attempt < 5 ? "wrong" : "right-password",
+                                               address, NULL),
+                         attempt < 5 ? 401 : 429);
+    }
+    assert_int_equal(sign_in_through_proxy(&behind_proxy, "right-password",
+                                           "X-Forwarded-For: 2001:db8:1:3::1", NULL),
+                     200);
+    assert_int_equal(harness_stop(&behind_proxy), 0);
     /* No third choice. */
     const char *env[] = {"BAOVE_NOW=" FOUNDATION_NOW, "BAOVE_TRUSTED_PROXIES=127.0.0.1",
                          "BAOVE_TRUSTED_PROXY_HEADER=bogus", NULL};
