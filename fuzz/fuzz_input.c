@@ -30,6 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char address[64];
     proxies_client_address("127.0.0.1", header, address, sizeof address);
     proxies_client_address("::1", header, address, sizeof address);
+    char network[72];
+    proxies_client_network(address, network, sizeof network);
+    proxies_client_network(header, network, sizeof network);
     proxies_client_address("10.0.0.1", header, address, sizeof address);
     if (strcmp(address, "10.0.0.1") != 0)
         abort(); /* never trusted from anyone else */
