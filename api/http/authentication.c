@@ -22,6 +22,10 @@
 #define THROTTLE_WINDOW_SECONDS (15 * 60)
 #define THROTTLE_MAX_PER_PAIR 5
 #define THROTTLE_MAX_PER_ADDRESS 100
+/* How long an attempt's reservation counts before a wrong password
+ * confirms it (migration 0026): longer than any attempt waits for its
+ * password check (BAOVE_CPU_WAIT_MS, then argon2id). */
+#define THROTTLE_PENDING_SECONDS 60
 #define SUBJECT_SIZE 200
 
 static void reply_unauthorized(struct request *request, const char *error, const char *detail)
@@ -206,8 +210,9 @@ static void free_sign_in(void *state)
     free(state);
 }
 
-/* Counts this attempt as a failure before the password is checked, unless
- * the pair or the address is over its limit, and reads the stored hash.
+/* Counts this attempt as a failure before the password is checked (an
+ * unconfirmed one, see confirm_failure), unless the pair or the address is
+ * over its limit, and reads the stored hash.
  * Attempts from one address are serialised by an advisory lock, so the
  * limit holds however many arrive at once; counting and recording are one
  * statement.  Returns the seconds to wait (0: reserved), -1 on failure. */
@@ -233,22 +238,28 @@ static enum db_outcome reserve_attempt(PGconn *connection, void *context)
     db_param_instant(&params, attempt->now);
     db_param_integer(&params, THROTTLE_WINDOW_SECONDS);
     db_param_text(&params, attempt->username);
-    /* For each subject at its limit: when will its oldest counted failure
-     * have left the window?  Under the limit: record one more. */
+    db_param_integer(&params, THROTTLE_PENDING_SECONDS);
+    /* For each subject at its limit: when will enough of its counted
+     * failures have stopped counting (a confirmed one when it leaves the
+     * window, an unconfirmed one after $9 seconds)?  Under the limit:
+     * reserve one more, unconfirmed. */
     PGresult *result = db_query(
         connection,
         "WITH expired AS (DELETE FROM login_failures "
         "                  WHERE subject IN ($1, $2) AND failed_at <= $3), "
-        "ranked AS (SELECT subject, failed_at, row_number() OVER (PARTITION BY subject "
-        "                  ORDER BY failed_at DESC) AS newest_rank "
-        "             FROM login_failures WHERE subject IN ($1, $2) AND failed_at > $3), "
+        "counted AS (SELECT subject, failed_at + CASE WHEN confirmed THEN $7::integer "
+        "                   ELSE $9::integer END * interval '1 second' AS counts_until "
+        "              FROM login_failures WHERE subject IN ($1, $2) AND failed_at > $3), "
+        "ranked AS (SELECT subject, counts_until, row_number() OVER (PARTITION BY subject "
+        "                  ORDER BY counts_until DESC) AS newest_rank "
+        "             FROM counted WHERE counts_until > $6), "
         "waiting AS (SELECT coalesce(max(ceil(extract(epoch FROM "
-        "                   failed_at + $7 * interval '1 second' - $6::timestamptz))), 0)"
+        "                   counts_until - $6::timestamptz))), 0)"
         "                   ::bigint AS seconds FROM ranked "
         "             WHERE (subject = $1 AND newest_rank = $4) "
         "                OR (subject = $2 AND newest_rank = $5)), "
-        "reserved AS (INSERT INTO login_failures (subject, failed_at) "
-        "             SELECT subject, $6 FROM waiting, unnest(ARRAY[$1, $2]) AS subject "
+        "reserved AS (INSERT INTO login_failures (subject, failed_at, confirmed) "
+        "             SELECT subject, $6, false FROM waiting, unnest(ARRAY[$1, $2]) AS subject "
         "              WHERE waiting.seconds <= 0 RETURNING 1) "
         "SELECT greatest(waiting.seconds, 0), (SELECT password_hash FROM principals "
         "        WHERE lower(username) = lower($8) AND kind = 'user' "
@@ -272,6 +283,26 @@ static enum db_outcome reserve_attempt(PGconn *connection, void *context)
         snprintf(attempt->hash, sizeof attempt->hash, "%s", db_text(result, 0, 1));
     PQclear(result);
     return DB_COMMIT;
+}
+
+/* A wrong password: the attempt's reservation becomes a failure for the
+ * whole window.  False after answering 503 when there is no connection (as
+ * a right password would be answered then: the 503 tells nothing); the
+ * reservation then stops counting after THROTTLE_PENDING_SECONDS. */
+static bool confirm_failure(struct request *request, const struct sign_in *attempt)
+{
+    PGconn *connection = request_database(request);
+    if (connection == NULL)
+        return false;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, attempt->pair_subject);
+    db_param_text(&params, attempt->address_subject);
+    db_param_instant(&params, attempt->now);
+    db_command(connection,
+               "UPDATE login_failures SET confirmed = true "
+               " WHERE subject IN ($1, $2) AND failed_at = $3 AND NOT confirmed", &params);
+    return true;
 }
 
 /* Forgets the failure reserved for an attempt that was not checked. */
@@ -356,7 +387,8 @@ static void answer_sign_in(struct request *request)
         reply_problem(request, PROBLEM_SERVER_BUSY,
                       "Too many sign-ins are being checked at once; retry in a second.");
     } else if (!attempt->correct) {
-        reply_unauthorized(request, NULL, "The username or password is wrong.");
+        if (confirm_failure(request, attempt))
+            reply_unauthorized(request, NULL, "The username or password is wrong.");
     } else {
         issue_session_token(request, attempt);
     }

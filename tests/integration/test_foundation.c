@@ -316,6 +316,58 @@ static void a_database_failure_after_a_right_password_is_no_failure(void **state
     free(token);
 }
 
+/* Rows of login_failures for the pair (pending, this client), written
+ * past the API: `count` unconfirmed reservations made at `at`. */
+static void reserve_unjudged(int count, const char *at)
+{
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM login_failures; INSERT INTO login_failures "
+             "  (subject, failed_at, confirmed) SELECT 'pair:pending|127.0.0.1', '%s', false "
+             "  FROM generate_series(1, %d); SELECT 1",
+             at, count);
+    char *done = harness_superuser_text(&database, sql);
+    assert_non_null(done);
+    free(done);
+}
+
+/* An attempt is reserved as a failure before its password is checked; one
+ * never judged (its answer a 503 after the check: the pool full, the
+ * database gone, the server stopping) counts for a minute only, and a
+ * wrong password confirms its reservation for the whole window. */
+static void an_unjudged_attempt_counts_for_a_minute(void **state)
+{
+    (void)state;
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"user", "add", "--username", "pending",
+                                                         "--role", "viewer", "--unit", "870",
+                                                         "--password-stdin", NULL},
+                                   "right-password\n", NULL),
+                     0);
+    const char *right = "{\"username\": \"pending\", \"password\": \"right-password\"}";
+    reserve_unjudged(5, "2020-06-15T08:59:30+07:00"); /* 30 seconds ago */
+    struct http_response *response = http_post_json(&api, "/v1/auth/token", NULL, right);
+    assert_problem(response, 429, "/problems/too-many-requests");
+    assert_string_equal(http_header(response, "Retry-After"), "30");
+    http_free(response);
+    reserve_unjudged(5, "2020-06-15T08:58:30+07:00"); /* 90 seconds ago */
+    char *token = harness_login(&api, "pending", "right-password");
+    assert_non_null(token);
+    free(token);
+    response = http_post_json(&api, "/v1/auth/token", NULL,
+                              "{\"username\": \"pending\", \"password\": \"wrong\"}");
+    assert_int_equal(response->status, 401);
+    http_free(response);
+    assert_true(harness_query_equals(&database,
+                                     "SELECT count(*) FILTER (WHERE confirmed) || ' of ' || "
+                                     "count(*) FROM login_failures "
+                                     " WHERE subject = 'pair:pending|127.0.0.1'",
+                                     "1 of 1"));
+    char *cleared = harness_superuser_text(&database, "DELETE FROM login_failures; SELECT 1");
+    assert_non_null(cleared);
+    free(cleared);
+}
+
 /* One sign-in through a proxy at 127.0.0.1: the address it vouches for in
  * `proxy_header`, and a header the client wrote itself. */
 static long sign_in_through_proxy(const struct test_process *behind_proxy, const char *password,
@@ -734,6 +786,7 @@ int main(void)
         cmocka_unit_test(usernames_outside_their_alphabet_are_invalid),
         cmocka_unit_test(repeated_failures_are_throttled),
         cmocka_unit_test(a_database_failure_after_a_right_password_is_no_failure),
+        cmocka_unit_test(an_unjudged_attempt_counts_for_a_minute),
         cmocka_unit_test(only_the_proxys_header_names_the_client),
         cmocka_unit_test(bad_tokens_are_refused),
         cmocka_unit_test(api_keys_identify_machine_clients),
