@@ -249,13 +249,15 @@ static bool insert_instalments(struct operation *operation, const json_t *instal
     return result != NULL;
 }
 
-/* 404 unless the pledge's donor (and the earmarked child) are visible. */
-static bool check_references(struct operation *operation, const char *donor_id,
-                             const json_t *earmark, enum db_outcome *outcome)
+/* 404 unless the pledge's donor (and the earmarked child) are visible; 422
+ * when the earmarked child is not one of the unit's books. */
+static bool check_references(struct operation *operation, long long unit_id,
+                             const char *donor_id, const json_t *earmark,
+                             enum db_outcome *outcome)
 {
     return fund_require_visible(operation, "fund_donors", donor_id, "donor", outcome) &&
-           fund_require_visible(operation, "children", json_member_string(earmark, "child_id"),
-                                "child", outcome);
+           fund_require_child_of(operation, unit_id, json_member_string(earmark, "child_id"),
+                                 "/earmark/child_id", outcome);
 }
 
 static enum db_outcome insert_pledge(struct operation *operation)
@@ -265,7 +267,8 @@ static enum db_outcome insert_pledge(struct operation *operation)
     const json_t *earmark = json_object_get(body, "earmark");
     long long unit_id = fund_resolve_unit(operation, json_member_string(body, "unit"), &outcome);
     if (unit_id <= 0 ||
-        !check_references(operation, json_member_string(body, "donor_id"), earmark, &outcome))
+        !check_references(operation, unit_id, json_member_string(body, "donor_id"), earmark,
+                          &outcome))
         return outcome;
     struct db_params params;
     db_params_init(&params);

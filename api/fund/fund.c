@@ -74,10 +74,8 @@ bool fund_require_visible(struct operation *operation, const char *table, const 
 {
     if (id == NULL)
         return true;
-    /* A deleted child is gone for the fund too, as for every child route. */
     char sql[128];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = $1::uuid%s", table,
-             strcmp(table, "children") == 0 ? " AND deleted_at IS NULL" : "");
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = $1::uuid", table);
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, id);
@@ -94,6 +92,49 @@ bool fund_require_visible(struct operation *operation, const char *table, const 
                                     what);
     }
     return visible;
+}
+
+/* Whether the child is one of the unit's books: registered in the unit or a
+ * unit under it in today's tree.  No row: not visible (row-level security)
+ * or deleted, gone for the fund too as for every child route; false:
+ * another unit's child. */
+static const char child_of_unit_sql[] =
+    "SELECT c.unit_id IN (SELECT id FROM unit_subtree($2::bigint, $3::date)) "
+    "  FROM children c WHERE c.id = $1::uuid AND c.deleted_at IS NULL";
+
+bool fund_require_child_of(struct operation *operation, long long unit_id, const char *child_id,
+                           const char *pointer, enum db_outcome *outcome)
+{
+    if (child_id == NULL)
+        return true;
+    char today[CLOCK_DATE_SIZE];
+    operation_today(today);
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, child_id);
+    db_param_integer(&params, unit_id);
+    db_param_text(&params, today);
+    PGresult *result = operation_query(operation, child_of_unit_sql, &params, outcome);
+    if (result == NULL)
+        return false;
+    bool visible = PQntuples(result) == 1, of_unit = visible && db_bool(result, 0, 0);
+    PQclear(result);
+    if (of_unit)
+        return true;
+    /* Nothing was created: the refusal's audit entry names the child asked
+     * for, as fund_require_visible's does. */
+    operation->id = child_id;
+    if (!visible) {
+        *outcome = operation_refuse(operation, PROBLEM_NOT_FOUND, "not_found", "No such child.");
+    } else {
+        /* Visible but another commune's: money of one unit's books must not
+         * go to (or be kept for) a child those books do not cover. */
+        json_t *errors = json_array();
+        problem_add_field_error(errors, pointer, "must be a child of the unit's books");
+        *outcome = operation_refuse_invalid(operation, errors,
+                                            "The child is not one of the unit's.");
+    }
+    return false;
 }
 
 void fund_check_not_future(const json_t *body, const char *name, json_t *errors)

@@ -45,6 +45,12 @@ long long fund_resolve_unit(struct operation *operation, const char *code,
 bool fund_require_visible(struct operation *operation, const char *table, const char *id,
                           const char *what, enum db_outcome *outcome);
 
+/* Whether the id names a child the caller can see (404 "No such child."
+ * otherwise) registered in the unit of the books, or in a unit under it
+ * today (422 on `pointer` otherwise).  True when the id is NULL. */
+bool fund_require_child_of(struct operation *operation, long long unit_id, const char *child_id,
+                           const char *pointer, enum db_outcome *outcome);
+
 /* GET the list: ?unit= (the unit's subtree), ?year=, ?status=, ?cursor=,
  * ?limit=; ordered by id (audited with the ids returned). */
 void fund_list(struct request *request, const struct resource *resource,

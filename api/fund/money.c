@@ -207,7 +207,8 @@ static enum db_outcome insert_payment(struct operation *operation)
     } else {
         const char *child_id = json_member_string(earmark, "child_id");
         if (!fund_require_visible(operation, "fund_donors", donor_id, "donor", &outcome) ||
-            !fund_require_visible(operation, "children", child_id, "child", &outcome))
+            !fund_require_child_of(operation, unit_id, child_id, "/earmark/child_id",
+                                   &outcome))
             return outcome;
         insert_payment_row(operation, unit_id, donor_id, 0, 0, child_id,
                            json_member_string(earmark, "purpose"), &outcome);
@@ -349,7 +350,7 @@ static enum db_outcome insert_disbursement(struct operation *operation)
     if (unit_id <= 0)
         return outcome;
     const char *child_id = json_member_string(body, "child_id");
-    if (!fund_require_visible(operation, "children", child_id, "child", &outcome))
+    if (!fund_require_child_of(operation, unit_id, child_id, "/child_id", &outcome))
         return outcome;
     long long balance = 0;
     long long amount = json_integer_value(json_object_get(body, "amount_vnd"));

@@ -1264,6 +1264,75 @@ static void a_mistaken_payment_is_voided(void **state)
     assert_string_equal(value, "1 6");
 }
 
+/* ---- what a record may name -------------------------------------------------------------- */
+
+/* Fails unless the problem is a 422 validation with one error, on pointer. */
+static void assert_one_field_error(const json_t *problem, const char *pointer)
+{
+    assert_string_equal(json_text(problem, "type", NULL), "/problems/validation");
+    const json_t *errors = json_object_get(problem, "errors");
+    assert_int_equal(json_array_size(errors), 1);
+    assert_string_equal(json_text(json_array_get(errors, 0), "pointer", NULL), pointer);
+}
+
+/* The district's officer sees the children of every commune, but Long
+ * Khánh B's books may not name Lan, a child of Long Khánh A: not as the
+ * child a disbursement goes to, nor as the earmark of a donation or a
+ * pledge (422 on the child's pointer, audited naming her).  The district's
+ * own books may: she is registered under it.  A child the writer cannot
+ * see at all stays a 404. */
+static void a_record_names_a_child_of_its_books(void **state)
+{
+    (void)state;
+    char body[1024], value[32];
+    json_t *refused = expect("POST", "/v1/fund/disbursements", district,
+                             "{\"unit\":\"29983\",\"amount_vnd\":1000,\"disbursed_on\":"
+                             "\"2020-06-30\",\"decision_no\":\"QĐ-30/UBND\",\"purpose\":"
+                             "\"Sách vở\",\"child_id\":\"" LAN "\"}",
+                             NULL, 422);
+    assert_one_field_error(refused, "/child_id");
+    assert_string_equal(json_text(json_array_get(json_object_get(refused, "errors"), 0),
+                                  "detail", NULL), "must be a child of the unit's books");
+    json_decref(refused);
+    refused = pay(district,
+                  "{\"unit\":\"29983\",\"amount_vnd\":1000,\"received_on\":\"2020-06-30\","
+                  "\"method\":\"cash\",\"receipt_no\":\"LKB-90\","
+                  "\"earmark\":{\"child_id\":\"" LAN "\"}}",
+                  422);
+    assert_one_field_error(refused, "/earmark/child_id");
+    json_decref(refused);
+    snprintf(body, sizeof body,
+             "{\"donor_id\":\"%s\",\"unit\":\"29983\",\"year\":2020,\"amount_vnd\":1000,"
+             "\"pledged_on\":\"2020-06-30\",\"earmark\":{\"child_id\":\"" LAN "\"}}",
+             donor_red_cross);
+    refused = expect("POST", "/v1/fund/pledges", district, body, NULL, 422);
+    assert_one_field_error(refused, "/earmark/child_id");
+    json_decref(refused);
+    /* The three refusals name Lan in the audit log. */
+    sql_value("SELECT count(*) FROM audit_log WHERE outcome = 'invalid' "
+              "   AND resource_ids = '{" LAN "}' AND resource_type IN "
+              "       ('fund_disbursements', 'fund_payments', 'fund_pledges')",
+              value, sizeof value);
+    assert_string_equal(value, "3");
+
+    /* The district's own books cover the children of its communes. */
+    json_t *disbursement = expect("POST", "/v1/fund/disbursements", district,
+                                  "{\"unit\":\"870\",\"amount_vnd\":1000,\"disbursed_on\":"
+                                  "\"2020-06-30\",\"decision_no\":\"QĐ-31/UBND\","
+                                  "\"purpose\":\"Sách vở\",\"child_id\":\"" LAN "\"}",
+                                  NULL, 201);
+    assert_string_equal(json_text(disbursement, "child_id", NULL), LAN);
+    json_decref(disbursement);
+    /* Long Khánh B's officer does not see Lan: no such child. */
+    refused = expect("POST", "/v1/fund/disbursements", commune_b,
+                     "{\"unit\":\"29983\",\"amount_vnd\":1000,\"disbursed_on\":"
+                     "\"2020-06-30\",\"decision_no\":\"QĐ-32/UBND\",\"purpose\":"
+                     "\"Sách vở\",\"child_id\":\"" LAN "\"}",
+                     NULL, 404);
+    assert_string_equal(json_text(refused, "type", NULL), "/problems/not-found");
+    json_decref(refused);
+}
+
 int main(void)
 {
     harness_init("fund");
@@ -1279,6 +1348,7 @@ int main(void)
         cmocka_unit_test(the_public_statement),
         cmocka_unit_test(fund_entries_reach_the_district_only),
         cmocka_unit_test(a_mistaken_payment_is_voided),
+        cmocka_unit_test(a_record_names_a_child_of_its_books),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     harness_finish();
