@@ -148,6 +148,23 @@ void fund_check_not_future(const json_t *body, const char *name, json_t *errors)
     }
 }
 
+void fund_check_entry_date(const json_t *body, const char *name, json_t *errors)
+{
+    struct civil_date date;
+    if (!date_parse(json_member_string(body, name), &date))
+        return;
+    /* The entry's year is this date's (fund_year_of), stored where a CHECK
+     * allows the books' years only: outside them the insert would fail. */
+    if (date.year < FUND_FIRST_YEAR || date.year > FUND_LAST_YEAR) {
+        char pointer[48];
+        snprintf(pointer, sizeof pointer, "/%s", name);
+        problem_add_field_error(errors, pointer, "must be in the years %d to %d",
+                                FUND_FIRST_YEAR, FUND_LAST_YEAR);
+        return;
+    }
+    fund_check_not_future(body, name, errors);
+}
+
 int fund_year_of(const json_t *body, const char *name)
 {
     struct civil_date date = {0, 1, 1};

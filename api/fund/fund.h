@@ -59,6 +59,11 @@ void fund_list(struct request *request, const struct resource *resource,
 /* A date member not after today; adds an error otherwise. */
 void fund_check_not_future(const json_t *body, const char *name, json_t *errors);
 
+/* A date member that gives an entry its year (a payment's received_on, a
+ * disbursement's disbursed_on): in the years FUND_FIRST_YEAR to
+ * FUND_LAST_YEAR and not after today; adds an error otherwise. */
+void fund_check_entry_date(const json_t *body, const char *name, json_t *errors);
+
 /* Checks an earmark object {child_id} or {purpose} at pointer. */
 void fund_check_earmark(const json_t *earmark, const char *pointer, json_t *errors);
 

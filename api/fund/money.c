@@ -36,7 +36,7 @@ static json_t *check_payment(struct operation *operation)
     if (!json_check_fields(body, payment_fields,
                            sizeof payment_fields / sizeof payment_fields[0], "", false, errors))
         return errors;
-    fund_check_not_future(body, "received_on", errors);
+    fund_check_entry_date(body, "received_on", errors);
     bool in_kind = strcmp(json_member_string(body, "method"), "in_kind") == 0;
     bool described = json_member_string(body, "in_kind_description") != NULL;
     if (in_kind && !described)
@@ -271,7 +271,7 @@ static json_t *check_disbursement(struct operation *operation)
     if (json_check_fields(body, disbursement_fields,
                           sizeof disbursement_fields / sizeof disbursement_fields[0], "", false,
                           errors))
-        fund_check_not_future(body, "disbursed_on", errors);
+        fund_check_entry_date(body, "disbursed_on", errors);
     return errors;
 }
 

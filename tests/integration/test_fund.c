@@ -1333,6 +1333,28 @@ static void a_record_names_a_child_of_its_books(void **state)
     json_decref(refused);
 }
 
+/* ---- the years of the books ----------------------------------------------------------- */
+
+/* A payment's or a disbursement's year is the year of its date, and the
+ * books hold the years 2000 to 2100: an entry dated 1999 is a 422 on its
+ * date (it was an internal error: the row's year CHECK failed). */
+static void an_entry_before_2000_is_refused(void **state)
+{
+    (void)state;
+    json_t *refused = pay(district,
+                          "{\"unit\":\"870\",\"amount_vnd\":1000,\"received_on\":"
+                          "\"1999-12-31\",\"method\":\"cash\",\"receipt_no\":\"HN-1999\"}",
+                          422);
+    assert_one_field_error(refused, "/received_on");
+    json_decref(refused);
+    refused = expect("POST", "/v1/fund/disbursements", district,
+                     "{\"unit\":\"870\",\"amount_vnd\":1000,\"disbursed_on\":\"1999-12-31\","
+                     "\"decision_no\":\"QĐ-1999/UBND\",\"purpose\":\"Sách vở\"}",
+                     NULL, 422);
+    assert_one_field_error(refused, "/disbursed_on");
+    json_decref(refused);
+}
+
 int main(void)
 {
     harness_init("fund");
@@ -1349,6 +1371,7 @@ int main(void)
         cmocka_unit_test(fund_entries_reach_the_district_only),
         cmocka_unit_test(a_mistaken_payment_is_voided),
         cmocka_unit_test(a_record_names_a_child_of_its_books),
+        cmocka_unit_test(an_entry_before_2000_is_refused),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     harness_finish();
