@@ -96,6 +96,18 @@ void handle_fund_donor_get(struct request *request)
 static const char *const donor_read_only[] = {"id", "version", "created_at", "updated_at",
                                               NULL};
 
+/* The donor's unit after the patch.  Only a patch that names `unit` has it
+ * judged (valid today, in the scope: fund_resolve_unit); otherwise the
+ * donor stays where it is, even in a unit a reorganisation has since ended,
+ * whose books its successor's officers still keep. */
+static long long patched_unit(struct operation *operation, const json_t *patch,
+                              const json_t *donor, enum db_outcome *outcome)
+{
+    if (json_object_get(patch, "unit") == NULL)
+        return operation->unit_id;
+    return fund_resolve_unit(operation, json_member_string(donor, "unit"), outcome);
+}
+
 static enum db_outcome patch_donor(struct operation *operation)
 {
     enum db_outcome outcome = DB_COMMIT;
@@ -109,9 +121,8 @@ static enum db_outcome patch_donor(struct operation *operation)
     } else {
         json_decref(errors);
         json_t *patch = operation->body;
+        long long unit_id = patched_unit(operation, patch, donor, &outcome);
         operation->body = donor;
-        long long unit_id = fund_resolve_unit(operation, json_member_string(donor, "unit"),
-                                              &outcome);
         if (unit_id > 0 && write_donor(operation, false, unit_id, &outcome))
             operation_written(operation, "update", &outcome);
         operation->body = patch;

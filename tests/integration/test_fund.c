@@ -1355,6 +1355,67 @@ static void an_entry_before_2000_is_refused(void **state)
     json_decref(refused);
 }
 
+/* ---- donors after the reorganisation of 1/7/2025 ------------------------------------------ */
+
+/* baove-admin under another clock than the database's (a unit valid then). */
+static int admin_on(const char *now, const char *const args[], const char *stdin_text)
+{
+    const char *argv[16] = {harness_env("BAOVE_ADMIN_BIN")};
+    for (size_t i = 0; args[i] != NULL && i < 14; i++)
+        argv[i + 1] = args[i];
+    char url[600], clock[64], key[1100];
+    snprintf(url, sizeof url, "BAOVE_ADMIN_DATABASE_URL=%s", database.admin_url);
+    snprintf(clock, sizeof clock, "BAOVE_NOW=%s", now);
+    snprintf(key, sizeof key, "BAOVE_SECRETS_KEY_FILE=%s", harness_secrets_key_file());
+    const char *env[] = {url, clock, key, NULL};
+    return harness_run(argv, env, stdin_text, NULL);
+}
+
+/* Long Khánh A ended on 30/6/2025 (merged into Xã Long Khánh); its donors
+ * stay in its books, seen by the new commune's officer.  A change that
+ * does not name the unit keeps the donor's, valid or not (it was a 422 on
+ * /unit the client never sent); one that names a unit must name one valid
+ * today. */
+static void a_donor_of_an_ended_commune_can_be_edited(void **state)
+{
+    (void)state;
+    char donor[40], path[96];
+    create("/v1/fund/donors", commune_a,
+           "{\"unit\":\"29980\",\"kind\":\"individual\",\"name\":\"Lê Thị Mai\"}", NULL,
+           donor);
+    const char *now = "2025-08-01T09:00:00+07:00";
+    const char *add[] = {"user", "add", "--username", "officer_long_khanh", "--role",
+                         "commune_officer", "--unit", "29983", "--password-stdin", NULL};
+    assert_int_equal(admin_on(now, add, "baove-demo\n"), 0);
+    struct test_process later;
+    const char *env[] = {"BAOVE_NOW=2025-08-01T09:00:00+07:00", NULL};
+    assert_true(harness_start_api(&database, env, &later));
+    char *token = harness_login(&later, "officer_long_khanh", "baove-demo");
+    assert_non_null(token);
+    snprintf(path, sizeof path, "/v1/fund/donors/%s", donor);
+    struct http_response *changed = call_on(&later, "PATCH", path, token,
+                                            "{\"phone\":\"0918123456\"}", "If-Match: \"1\"");
+    if (changed->status != 200)
+        fail_msg("PATCH %s: expected 200, got %ld: %s", path, changed->status, changed->body);
+    assert_string_equal(json_text(changed->json, "phone", NULL), "0918123456");
+    assert_string_equal(json_text(changed->json, "unit", NULL), "29980");
+    assert_int_equal(integer(changed->json, "version"), 2);
+    http_free(changed);
+    /* Naming the ended unit is still refused; the new commune is not. */
+    struct http_response *refused = call_on(&later, "PATCH", path, token,
+                                            "{\"unit\":\"29980\"}", "If-Match: \"2\"");
+    assert_int_equal(refused->status, 422);
+    assert_one_field_error(refused->json, "/unit");
+    http_free(refused);
+    changed = call_on(&later, "PATCH", path, token, "{\"unit\":\"29983\"}", "If-Match: \"2\"");
+    assert_int_equal(changed->status, 200);
+    assert_string_equal(json_text(changed->json, "unit", NULL), "29983");
+    assert_string_equal(json_text(changed->json, "phone", NULL), "0918123456");
+    http_free(changed);
+    free(token);
+    assert_int_equal(harness_stop(&later), 0);
+}
+
 int main(void)
 {
     harness_init("fund");
@@ -1372,6 +1433,7 @@ int main(void)
         cmocka_unit_test(a_mistaken_payment_is_voided),
         cmocka_unit_test(a_record_names_a_child_of_its_books),
         cmocka_unit_test(an_entry_before_2000_is_refused),
+        cmocka_unit_test(a_donor_of_an_ended_commune_can_be_edited),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     harness_finish();
