@@ -122,6 +122,12 @@ static enum db_outcome patch_donor(struct operation *operation)
         json_decref(errors);
         json_t *patch = operation->body;
         long long unit_id = patched_unit(operation, patch, donor, &outcome);
+        /* A donor moved to another unit's books leaves the scope of the
+         * officers of the one it left: the feed entry names that unit, so
+         * their feed gets a scope_exit (operation->unit_id is still the
+         * unit it was read with). */
+        operation->previous_unit_id =
+            unit_id > 0 && unit_id != operation->unit_id ? operation->unit_id : 0;
         operation->body = donor;
         if (unit_id > 0 && write_donor(operation, false, unit_id, &outcome))
             operation_written(operation, "update", &outcome);

@@ -1416,6 +1416,46 @@ static void a_donor_of_an_ended_commune_can_be_edited(void **state)
     assert_int_equal(harness_stop(&later), 0);
 }
 
+/* ---- a donor moving away ----------------------------------------------------------------- */
+
+/* A donor of Thường Phước 2 that the province takes into its own books
+ * (unit 87, above the district) leaves the district's scope: the district
+ * officer's fund feed says so with a scope_exit (its record withheld), as
+ * for a child or a case that moves away. */
+static void a_donor_moved_away_leaves_the_district_feed(void **state)
+{
+    (void)state;
+    char donor[40], path[96], cursor[256], feed_path[320];
+    create("/v1/fund/donors", district,
+           "{\"unit\":\"29974\",\"kind\":\"business\",\"name\":\"Công ty Cổ phần Sáu Hùng\"}",
+           NULL, donor);
+    /* The snapshot, then the position the changes continue from. */
+    json_t *feed = expect("GET", "/v1/changes?types=fund&limit=1000", district, NULL, NULL, 200);
+    assert_string_equal(json_text(feed, "phase", NULL), "changes");
+    snprintf(cursor, sizeof cursor, "%s", json_text(feed, "next_cursor", NULL));
+    json_decref(feed);
+    snprintf(path, sizeof path, "/v1/fund/donors/%s", donor);
+    json_t *moved = expect("PATCH", path, admin, "{\"unit\":\"87\"}", "If-Match: \"1\"", 200);
+    assert_string_equal(json_text(moved, "unit", NULL), "87");
+    json_decref(moved);
+    json_decref(expect("GET", path, district, NULL, NULL, 404));
+
+    snprintf(feed_path, sizeof feed_path, "/v1/changes?types=fund&cursor=%s", cursor);
+    feed = expect("GET", feed_path, district, NULL, NULL, 200);
+    json_t *items = json_object_get(feed, "items");
+    size_t exits = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const json_t *entry = json_array_get(items, i);
+        if (strcmp(json_text(entry, "id", NULL), donor) != 0)
+            continue;
+        assert_string_equal(json_text(entry, "operation", NULL), "scope_exit");
+        assert_true(json_is_null(json_object_get(entry, "record")));
+        exits++;
+    }
+    json_decref(feed);
+    assert_int_equal(exits, 1);
+}
+
 int main(void)
 {
     harness_init("fund");
@@ -1434,6 +1474,7 @@ int main(void)
         cmocka_unit_test(a_record_names_a_child_of_its_books),
         cmocka_unit_test(an_entry_before_2000_is_refused),
         cmocka_unit_test(a_donor_of_an_ended_commune_can_be_edited),
+        cmocka_unit_test(a_donor_moved_away_leaves_the_district_feed),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     harness_finish();
