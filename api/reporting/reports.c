@@ -4,9 +4,10 @@
  * summary GET /v1/reports/{period}/summary?unit= (JSON or CSV).
  *
  * States: draft → submitted → accepted, or submitted → returned →
- * submitted.  A report is on time when it is submitted before its due date
- * ends in Asia/Ho_Chi_Minh; submitting freezes the commune's indicator
- * snapshot for the period's cut-off into the report.  Row-level security
+ * submitted.  A report may be submitted only once its period's cut-off day has
+ * ended, and is on time when submitted before its due date ends, both in
+ * Asia/Ho_Chi_Minh; submitting freezes the commune's indicator snapshot for
+ * the period's cut-off into the report.  Row-level security
  * keeps a commune to its own reports; a unit outside the scope is 404.
  * Reports are aggregates, not personal data: reads are not audited, writes
  * and their refusals are. */
@@ -308,11 +309,21 @@ static enum db_outcome submit_report(struct operation *operation)
     if (!editable(report->status))
         return operation_refuse(operation, PROBLEM_CONFLICT, "conflict",
                                 "Only a draft or a returned report can be submitted.");
+    char today[CLOCK_DATE_SIZE];
+    operation_today(today);
+    /* Submitting freezes the figures of the cut-off day: until that day has
+     * ended they would miss what is still to come in it and after today, and
+     * an early submission would count as on time with them.  The draft may
+     * be saved meanwhile. */
+    if (strcmp(today, report->covers_to) <= 0)
+        return operation_refuse(operation, PROBLEM_CONFLICT, "conflict",
+                                "The %s report cannot be submitted before its cut-off day "
+                                "%s has ended (Asia/Ho_Chi_Minh): the figures it freezes "
+                                "would be incomplete. Save the draft until then.",
+                                report->period, report->covers_to);
     char *indicators = freeze_indicators(operation, &outcome);
     if (indicators == NULL)
         return outcome;
-    char today[CLOCK_DATE_SIZE];
-    operation_today(today);
     struct db_params params;
     db_params_init(&params);
     db_param_text(&params, report->period);

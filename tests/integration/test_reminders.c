@@ -5,7 +5,7 @@
  * this test's own webhook receiver and SMTP sink.
  *
  *   29/4 07:00  −14 to each of the 10 communes; again the same day: nothing
- *   4/5         nothing (Long Khánh A submitted, no offset reached)
+ *   4/5         nothing (Long Khánh A submitted on 1/5, no offset reached)
  *   12/5        after downtime since 5/5: one −1 each, not −7/−3; Long Khánh A
  *               none; a receiver answering 500 gets it again later, once
  *   14/5        +1 to the communes and to the district (webhook and e-mail);
@@ -433,16 +433,25 @@ static void fourteen_days_before(void **state)
 static void catch_up_after_downtime(void **state)
 {
     (void)state;
-    /* Xã Long Khánh A submits. */
+    /* Xã Long Khánh A saves its draft on 28/4 and submits on 1/5, once the
+     * cut-off day (30/4) has ended: through an API standing on that day. */
     struct http_response *saved =
         call("PUT", "/v1/reports/2020S1/29980", commune,
              "{\"narrative\":{\"results\":\"Đã hoàn thành.\"},\"activities\":{}}");
     assert_int_equal(saved->status, 201);
     http_free(saved);
-    struct http_response *submitted =
-        call("POST", "/v1/reports/2020S1/29980/submit", commune, NULL);
+    const char *may_first[] = {"BAOVE_NOW=2020-05-01T09:00:00+07:00", NULL};
+    struct test_process after_cut_off;
+    assert_true(harness_start_api(&database, may_first, &after_cut_off));
+    char *token = harness_login(&after_cut_off, "demo_commune", "baove-demo");
+    assert_non_null(token);
+    struct http_options submit = {.method = "POST", .path = "/v1/reports/2020S1/29980/submit",
+                                  .token = token};
+    struct http_response *submitted = http_call(&after_cut_off, &submit);
     assert_int_equal(submitted->status, 200);
     http_free(submitted);
+    free(token);
+    assert_int_equal(harness_stop(&after_cut_off), 0);
     assert_int_equal(run_worker("2020-05-04T07:00:00+07:00"), 0);
 
     /* Down from 5/5 (−7 on 6/5 and −3 on 10/5 missed) until 12/5. */

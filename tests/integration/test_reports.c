@@ -1,5 +1,6 @@
 /* The 2020 six-month reporting cycle through the API: the district moves a
- * period's dates; Xã Long Khánh A drafts, submits right before the due date
+ * period's dates; Xã Long Khánh A drafts on 20/4, may not submit before the
+ * cut-off day (30/4) has ended, submits right before the due date
  * ends, is returned, resubmits right after it (late) and is accepted; Xã
  * Long Khánh B submits on time; the district's summary counts them (JSON
  * and CSV); scope and roles; notification channels and their URL rules. */
@@ -16,8 +17,9 @@
 
 static struct test_database database;
 /* The same database seen on the last minute of the due date and on the
- * first minute after it. */
-static struct test_process before_due, after_due;
+ * first minute after it; and, for the 6-month report's cut-off (30/4), ten
+ * days before it and on its last minute. */
+static struct test_process before_due, after_due, before_cut_off, on_cut_off;
 static char *district, *commune, *viewer;
 
 static int setup(void **state)
@@ -29,8 +31,12 @@ static int setup(void **state)
     const char *before[] = {"BAOVE_NOW=2020-05-13T23:59:00+07:00",
                             "BAOVE_WEBHOOK_ALLOW_HOSTS=127.0.0.1", NULL};
     const char *after[] = {"BAOVE_NOW=2020-05-14T00:00:30+07:00", NULL};
+    const char *early[] = {"BAOVE_NOW=2020-04-20T09:00:00+07:00", NULL};
+    const char *last_minute[] = {"BAOVE_NOW=2020-04-30T23:59:00+07:00", NULL};
     if (!harness_start_api(&database, before, &before_due) ||
-        !harness_start_api(&database, after, &after_due))
+        !harness_start_api(&database, after, &after_due) ||
+        !harness_start_api(&database, early, &before_cut_off) ||
+        !harness_start_api(&database, last_minute, &on_cut_off))
         return -1;
     district = harness_login(&before_due, "demo_district", "baove-demo");
     commune = harness_login(&before_due, "demo_commune", "baove-demo");
@@ -45,7 +51,8 @@ static int teardown(void **state)
     free(commune);
     free(viewer);
     int first = harness_stop(&before_due), second = harness_stop(&after_due);
-    return first == 0 && second == 0 ? 0 : -1;
+    int third = harness_stop(&before_cut_off), fourth = harness_stop(&on_cut_off);
+    return first == 0 && second == 0 && third == 0 && fourth == 0 ? 0 : -1;
 }
 
 static struct http_response *call(const struct test_process *api, const char *method,
@@ -136,6 +143,26 @@ static const json_t *indicator_item(const json_t *items, const char *code)
     return NULL;
 }
 
+/* A submission refused before the cut-off day (30/4) has ended: the report
+ * would freeze figures missing the days still to come, and count as on
+ * time.  The refusal names the cut-off; the draft stays a draft. */
+static void refused_before_the_cut_off(const struct test_process *api)
+{
+    struct http_response *early =
+        call(api, "POST", LONG_KHANH_A "/submit", commune, NULL, NULL);
+    assert_int_equal(early->status, 409);
+    assert_string_equal(early->content_type, "application/problem+json");
+    assert_string_equal(json_text(early->json, "type", NULL), "/problems/conflict");
+    assert_non_null(strstr(json_text(early->json, "detail", NULL), "cut-off day 2020-04-30"));
+    http_free(early);
+    struct http_response *report = http_get(api, LONG_KHANH_A, commune);
+    assert_int_equal(report->status, 200);
+    assert_string_equal(json_text(report->json, "status", NULL), "draft");
+    assert_true(json_is_null(json_object_get(report->json, "submitted_at")));
+    assert_true(json_is_null(json_object_get(report->json, "indicators")));
+    http_free(report);
+}
+
 static void a_commune_report_from_draft_to_accepted(void **state)
 {
     (void)state;
@@ -147,8 +174,12 @@ static void a_commune_report_from_draft_to_accepted(void **state)
     assert_int_equal(child->status, 201);
     http_free(child);
     assert_int_equal(status_of(http_get(&before_due, LONG_KHANH_A, commune)), 404);
-    struct http_response *created = call(&before_due, "PUT", LONG_KHANH_A, commune, draft, NULL);
+    /* 20/4: the draft is saved, but not submitted until 30/4 has ended. */
+    struct http_response *created =
+        call(&before_cut_off, "PUT", LONG_KHANH_A, commune, draft, NULL);
     assert_int_equal(created->status, 201);
+    refused_before_the_cut_off(&before_cut_off);
+    refused_before_the_cut_off(&on_cut_off);
     assert_string_equal(json_text(created->json, "status", NULL), "draft");
     assert_string_equal(json_text(created->json, "unit_name", NULL), "Xã Long Khánh A");
     assert_int_equal(integer_at(json_object_get(created->json, "activities"),

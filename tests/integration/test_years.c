@@ -336,8 +336,19 @@ static void each_unit_against_its_own_target(void **state)
         call("PUT", "/v1/reports/2026S1/29983", commune, report, NULL);
     assert_int_equal(draft->status, 201);
     http_free(draft);
-    struct http_response *submitted =
-        call("POST", "/v1/reports/2026S1/29983/submit", commune, NULL, "\"1\"");
+    /* Saved on 20/4; submitted on 4/5, once the cut-off day (30/4) has
+     * ended, through an API standing on that day. */
+    const char *may[] = {"BAOVE_NOW=2026-05-04T09:00:00+07:00", NULL};
+    struct test_process after_cut_off;
+    assert_true(harness_start_api(&database, may, &after_cut_off));
+    char *token = harness_login(&after_cut_off, "demo_commune", "baove-demo");
+    assert_non_null(token);
+    const char *headers[] = {"If-Match: \"1\"", NULL};
+    struct http_options submit = {.method = "POST", .path = "/v1/reports/2026S1/29983/submit",
+                                  .token = token, .headers = headers};
+    struct http_response *submitted = http_call(&after_cut_off, &submit);
+    free(token);
+    assert_int_equal(harness_stop(&after_cut_off), 0);
     assert_int_equal(submitted->status, 200);
     char *frozen = target_of(json_object_get(json_object_get(submitted->json, "indicators"),
                                              "items"), "csc_rate");
