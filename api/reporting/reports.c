@@ -209,20 +209,61 @@ static bool editable(const char *status)
     return strcmp(status, "draft") == 0 || strcmp(status, "returned") == 0;
 }
 
-/* The first save creates the draft; later ones need If-Match. */
-static enum db_outcome save_report(struct operation *operation)
+/* A save of a report that exists: If-Match, a state that may be edited,
+ * then the new narrative and counts ($1..$5 as save_report binds them). */
+static enum db_outcome update_draft(struct operation *operation, const struct db_params *params)
 {
-    struct report *report = operation->domain;
+    const struct report *report = operation->domain;
     enum db_outcome outcome = DB_COMMIT;
-    if (!enter_report(operation, &outcome) || !operation_read(operation, true, &outcome))
+    if (!reporting_precondition(operation, &outcome))
         return outcome;
-    bool found = operation->found;
-    if (found && !reporting_precondition(operation, &outcome))
-        return outcome;
-    if (found && !editable(report->status))
+    if (!editable(report->status))
         return operation_refuse(operation, PROBLEM_CONFLICT, "conflict",
                                 "A submitted or accepted report is not edited; the district "
                                 "may return it.");
+    return write_report(operation,
+                        "UPDATE reports SET narrative = jsonb_strip_nulls($3::jsonb), "
+                        "       activities = jsonb_strip_nulls($4::jsonb), "
+                        "       version = version + 1, updated_at = $5 "
+                        " WHERE period_key = $1 AND unit_id = $2",
+                        params);
+}
+
+/* The first save: creates the draft and reads it back (*created), unless
+ * another request created it after this one read nothing (two first saves
+ * at once: its INSERT committed while ours waited on the key).  Then the
+ * report is read again, locked, and *created stays false: this save is a
+ * later one and answers as such (428 or 412 with the current report), not
+ * with the unique key's violation.  False when the transaction must end. */
+static bool create_draft(struct operation *operation, const struct db_params *params,
+                         bool *created, enum db_outcome *outcome)
+{
+    PGresult *result = operation_query(
+        operation,
+        "INSERT INTO reports (period_key, unit_id, narrative, activities, created_at, "
+        "                     updated_at) "
+        "VALUES ($1, $2, jsonb_strip_nulls($3::jsonb), jsonb_strip_nulls($4::jsonb), $5, $5) "
+        "ON CONFLICT (period_key, unit_id) DO NOTHING RETURNING 1",
+        params, outcome);
+    if (result == NULL)
+        return false;
+    *created = PQntuples(result) == 1;
+    PQclear(result);
+    if (!operation_read(operation, true, outcome))
+        return false;
+    if (!operation->found)
+        *outcome = DB_FAILED;
+    return operation->found;
+}
+
+/* The first save creates the draft; later ones need If-Match, and so does a
+ * first save that finds the draft created meanwhile. */
+static enum db_outcome save_report(struct operation *operation)
+{
+    enum db_outcome outcome = DB_COMMIT;
+    if (!enter_report(operation, &outcome) || !operation_read(operation, true, &outcome))
+        return outcome;
+    const struct report *report = operation->domain;
     char *narrative = json_dumps(json_object_get(operation->body, "narrative"), JSON_COMPACT);
     char *activities = json_dumps(json_object_get(operation->body, "activities"), JSON_COMPACT);
     struct db_params params;
@@ -233,19 +274,12 @@ static enum db_outcome save_report(struct operation *operation)
     db_param_text(&params, activities);
     db_param_instant(&params, clock_now_us());
     /* Null members mean "not filled in": they are not stored. */
-    outcome = write_report(
-        operation,
-        found ? "UPDATE reports SET narrative = jsonb_strip_nulls($3::jsonb), "
-                "       activities = jsonb_strip_nulls($4::jsonb), version = version + 1, "
-                "       updated_at = $5 WHERE period_key = $1 AND unit_id = $2"
-              : "INSERT INTO reports (period_key, unit_id, narrative, activities, created_at, "
-                "                     updated_at) "
-                "VALUES ($1, $2, jsonb_strip_nulls($3::jsonb), jsonb_strip_nulls($4::jsonb), "
-                "        $5, $5)",
-        &params);
+    bool created = false;
+    if (operation->found || create_draft(operation, &params, &created, &outcome))
+        outcome = created ? DB_COMMIT : update_draft(operation, &params);
     free(narrative);
     free(activities);
-    operation->status = found ? 200 : 201;
+    operation->status = created ? 201 : 200;
     return outcome;
 }
 

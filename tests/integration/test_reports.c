@@ -3,15 +3,19 @@
  * cut-off day (30/4) has ended, submits right before the due date
  * ends, is returned, resubmits right after it (late) and is accepted; Xã
  * Long Khánh B submits on time; the district's summary counts them (JSON
- * and CSV); scope and roles; notification channels and their URL rules. */
+ * and CSV); two first saves of one report at once; scope and roles;
+ * notification channels and their URL rules. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -366,6 +370,65 @@ static void summary_counts_completeness_and_timeliness(void **state)
     assert_int_equal(status_of(http_get(&after_due, "/v1/reports/2021/29980", district)), 404);
 }
 
+/* One of two first saves of the same report sent at once. */
+struct racing_save {
+    struct http_response *response;
+};
+
+static void *save_first_draft(void *argument)
+{
+    struct racing_save *save = argument;
+    save->response = call(&before_due, "PUT", "/v1/reports/2020/29980", commune, draft, NULL);
+    return NULL;
+}
+
+/* Two first saves of Xã Long Khánh A's annual report at once: both read no
+ * report, then both insert one.  The owner holds the period's row, which
+ * the insert's foreign key check locks, until both wait (the second on the
+ * first's new row), so they always meet: one creates the draft (201), the
+ * other finds it created meanwhile and is answered as any save without
+ * If-Match of an existing report (428 with the current version), never a
+ * 500 for the violated key. */
+static void two_first_saves_at_once(void **state)
+{
+    (void)state;
+    PGconn *holder = PQconnectdb(database.admin_url);
+    assert_int_equal(PQstatus(holder), CONNECTION_OK);
+    PGresult *locked = PQexec(holder, "BEGIN; SELECT 1 FROM report_periods "
+                                      "WHERE key = '2020' FOR UPDATE");
+    assert_int_equal(PQresultStatus(locked), PGRES_TUPLES_OK);
+    PQclear(locked);
+    struct racing_save saves[2] = {{0}};
+    pthread_t threads[2];
+    /* One after the other, each until it waits: a condition, not a duration. */
+    int waiters = 0;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pthread_create(&threads[i], NULL, save_first_draft, &saves[i]), 0);
+        for (int tries = 0; (waiters = harness_lock_waiters(&database)) < i + 1 && tries < 3000;
+             tries++)
+            usleep(10000);
+    }
+    PQclear(PQexec(holder, "COMMIT"));
+    PQfinish(holder);
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    assert_int_equal(waiters, 2);
+    int created = saves[0].response->status == 201 ? 0 : 1;
+    struct http_response *winner = saves[created].response, *loser = saves[1 - created].response;
+    if (loser->status != 428)
+        fprintf(stderr, "the other save: %ld %s\n", loser->status, loser->body);
+    assert_int_equal(winner->status, 201);
+    assert_int_equal(loser->status, 428);
+    assert_string_equal(loser->content_type, "application/problem+json");
+    assert_string_equal(http_header(loser, "ETag"), "\"1\"");
+    http_free(winner);
+    http_free(loser);
+    struct http_response *report = http_get(&before_due, "/v1/reports/2020/29980", commune);
+    assert_int_equal(report->status, 200);
+    assert_int_equal(integer_at(report->json, "version"), 1);
+    http_free(report);
+}
+
 static void channels(void **state)
 {
     (void)state;
@@ -439,6 +502,7 @@ int main(void)
         cmocka_unit_test(report_periods),
         cmocka_unit_test(a_commune_report_from_draft_to_accepted),
         cmocka_unit_test(summary_counts_completeness_and_timeliness),
+        cmocka_unit_test(two_first_saves_at_once),
         cmocka_unit_test(channels),
     };
     int failed = cmocka_run_group_tests_name("reports", tests, setup, teardown);
