@@ -4,7 +4,9 @@
  * fund's mobilisation targets per unit (integer VND) and, once written, the
  * year's report periods, created from the rules of migration 0014.  The
  * write itself is the SQL function plan_put(), the same path the seed of
- * 2020 takes; this file checks the body's shape and the caller's scope.
+ * 2020 takes; this file checks the body's shape, the caller's scope and
+ * that the year has not ended (a closed year's plan is refused here, not in
+ * plan_put, which the seed calls for 2020 on a new database).
  * Plans are not personal data: reads and refusals are not audited; writes
  * are. */
 #include <stdio.h>
@@ -246,9 +248,12 @@ static bool plan_written(struct operation *operation, enum db_outcome *outcome)
 static enum db_outcome put_plan(struct operation *operation)
 {
     enum db_outcome outcome = DB_COMMIT;
-    /* An absent plan has version 0: created without If-Match, and If-Match
-     * on it is a 412; an existing one needs the version last read. */
-    if (!operation_read(operation, true, &outcome) ||
+    const struct plan_request *plan = operation->domain;
+    /* A year that has ended is closed, whether it has a plan or not.  An
+     * absent plan has version 0: created without If-Match, and If-Match on
+     * it is a 412; an existing one needs the version last read. */
+    if (!reporting_year_open(operation, atoi(plan->year), &outcome) ||
+        !operation_read(operation, true, &outcome) ||
         (operation->found && !reporting_precondition(operation, &outcome)) ||
         (!operation->found && operation->if_match != 0 &&
          !reporting_precondition(operation, &outcome)) ||
@@ -261,7 +266,6 @@ static enum db_outcome put_plan(struct operation *operation)
         return DB_FAILED;
     operation->change = existed ? "update" : "create";
     operation->status = existed ? 200 : 201;
-    const struct plan_request *plan = operation->domain;
     if (!existed)
         snprintf(operation->location, sizeof operation->location, "/v1/plans/%s", plan->year);
     return DB_COMMIT;

@@ -1,9 +1,10 @@
 /* Report periods of a plan year: GET /v1/report-periods?year=,
  * GET /v1/report-periods/{key} and PUT /v1/report-periods/{key} (If-Match)
- * to move a period's cut-off or due date.  Periods are not personal data:
+ * to move a period's cut-off or due date, until its plan year has ended
+ * (then the year is closed: 409).  Periods are not personal data:
  * reads and refusals are not audited; changes are.  Also what the reporting
  * cycle's records share in the lifecycle (reporting_begin,
- * reporting_precondition). */
+ * reporting_precondition, reporting_year_open). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,22 @@ bool reporting_precondition(struct operation *operation, enum db_outcome *outcom
         return true;
     /* Clients of the reporting cycle take the version from a 428 as well. */
     operation->problem.etag = operation->version;
+    return false;
+}
+
+bool reporting_year_open(struct operation *operation, int year, enum db_outcome *outcome)
+{
+    /* A year's plan and periods are what its reports, summaries and
+     * indicators were measured against; rewritten later, they would change
+     * figures that were final (a target, a fund target, a cut-off moved). */
+    char today[CLOCK_DATE_SIZE];
+    operation_today(today);
+    if (year >= atoi(today))
+        return true;
+    *outcome = operation_refuse(operation, PROBLEM_CONFLICT, "conflict",
+                                "The %d plan is closed: its year has ended; its reports stand "
+                                "as they were.",
+                                year);
     return false;
 }
 
@@ -174,7 +191,10 @@ static json_t *check_period(struct operation *operation)
 static enum db_outcome put_period(struct operation *operation)
 {
     enum db_outcome outcome = DB_COMMIT;
-    if (!enter_period(operation, &outcome) || !reporting_precondition(operation, &outcome))
+    /* The key begins with its plan year (report_period_key_valid). */
+    if (!enter_period(operation, &outcome) ||
+        !reporting_year_open(operation, atoi(operation->domain), &outcome) ||
+        !reporting_precondition(operation, &outcome))
         return outcome;
     struct db_params params;
     db_params_init(&params);

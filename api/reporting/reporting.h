@@ -21,6 +21,11 @@ bool reporting_begin(struct operation *operation, struct request *request,
  * ETag, the 428 too. */
 bool reporting_precondition(struct operation *operation, enum db_outcome *outcome);
 
+/* Whether a write may still change plan year `year` (its plan, its report
+ * periods): false, with a 409 recorded, once the year has ended in
+ * Asia/Ho_Chi_Minh. */
+bool reporting_year_open(struct operation *operation, int year, enum db_outcome *outcome);
+
 /* indicators.c */
 void handle_indicators_get(struct request *request);
 void handle_indicator_series(struct request *request);

@@ -24,7 +24,9 @@
  *   - the working-day calendar: 2026 computed by default (Tết from the
  *     lunar calendar), 2020 exactly as seeded; a detailed assessment on the
  *     eve of the 2026 break gets its plan deadline after it, by default and
- *     by a stored decision with a make-up Saturday. */
+ *     by a stored decision with a make-up Saturday;
+ *   - a year that has ended (in Asia/Ho_Chi_Minh) is closed: its plan and
+ *     report periods are not written (409), only read. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -490,6 +492,110 @@ static void next_years_plan_carried_forward(void **state)
     http_free(written);
 }
 
+/* ---- closed years ------------------------------------------------------------------ */
+
+static const char closed_detail[] =
+    "The %s plan is closed: its year has ended; its reports stand as they were.";
+
+/* A write to a closed year: 409 /problems/conflict naming the year. */
+static void expect_closed(const struct test_process *on, const char *token, const char *path,
+                          const char *body, const char *if_match, const char *year)
+{
+    char header[64], detail[128];
+    snprintf(header, sizeof header, "If-Match: %s", if_match ? if_match : "");
+    const char *headers[] = {if_match ? header : NULL, NULL};
+    struct http_options options = {.method = "PUT", .path = path, .token = token,
+                                   .body = body, .headers = headers};
+    struct http_response *refused = http_call(on, &options);
+    if (refused->status != 409)
+        fprintf(stderr, "PUT %s: %ld %s\n", path, refused->status, refused->body);
+    assert_int_equal(refused->status, 409);
+    assert_string_equal(refused->content_type, "application/problem+json");
+    assert_string_equal(json_text(refused->json, "type", NULL), "/problems/conflict");
+    snprintf(detail, sizeof detail, closed_detail, year);
+    assert_string_equal(json_text(refused->json, "detail", NULL), detail);
+    http_free(refused);
+}
+
+/* 2020's plan as the district could have rewritten it in 2026: other
+ * targets and one fund target left (the others would be deleted). */
+static const char plan_2020_rewritten[] =
+    "{\"title\":\"Kế hoạch 2020 (sửa năm 2026)\",\"reference\":\"10/KH-SLĐTBXH\","
+    "\"unit\":\"870\",\"targets\":[{\"code\":\"csc_rate\",\"comparator\":\"lt\","
+    "\"numerator\":5,\"denominator\":100,\"description\":\"CSC below 5 %\"}],"
+    "\"fund_targets\":[{\"unit\":\"870\",\"amount_vnd\":1}]}";
+
+/* On 20/4/2026 the years up to 2025 are closed: 2020's plan and report
+ * periods are not rewritten (with or without their ETag), no plan is
+ * created for 2025; they still read as the seed wrote them. */
+static void past_years_are_closed(void **state)
+{
+    (void)state;
+    expect_closed(&api, district, "/v1/plans/2020", plan_2020_rewritten, "\"1\"", "2020");
+    expect_closed(&api, district, "/v1/plans/2020", plan_2020_rewritten, NULL, "2020");
+    expect_closed(&api, district, "/v1/plans/2025", plan_2026, NULL, "2025");
+    expect_closed(&api, district, "/v1/report-periods/2020",
+                  "{\"covers_from\":\"2020-01-01\",\"covers_to\":\"2020-12-15\","
+                  "\"due_on\":\"2020-12-20\"}",
+                  "\"1\"", "2020");
+    expect_closed(&api, district, "/v1/report-periods/2020S1",
+                  "{\"covers_from\":\"2020-01-01\",\"covers_to\":\"2020-06-30\","
+                  "\"due_on\":\"2020-07-10\"}",
+                  "\"1\"", "2020");
+    struct http_response *plan = call("GET", "/v1/plans/2020", district, NULL, NULL);
+    assert_int_equal(plan->status, 200);
+    assert_string_equal(http_header(plan, "ETag"), "\"1\"");
+    http_free(plan);
+    assert_query("SELECT sum(amount_vnd)::text FROM fund_targets WHERE year = 2020",
+                 "300000000");
+    assert_query("SELECT string_agg(format('%s %s/%s', code, numerator, denominator), ', ' "
+                 "ORDER BY code) FROM plan_targets WHERE year = 2020",
+                 "csc_rate 3/100, csc_supported_rate 93/100");
+    assert_query("SELECT string_agg(format('%s %s %s v%s', key, covers_to, due_on, version), "
+                 "', ' ORDER BY key) FROM report_periods WHERE year = 2020",
+                 "2020 2020-10-31 2020-11-12 v1, 2020S1 2020-04-30 2020-05-13 v1");
+    assert_query("SELECT count(*)::text FROM plans WHERE year = 2025", "0");
+}
+
+/* A year closes when it ends in Asia/Ho_Chi_Minh: on 31/12/2026 at 23:59
+ * 2026's periods may still be moved; at 17:30 UTC that day (00:30 on
+ * 1/1/2027 there) 2026 is closed, its plan too, while 2027 is open. */
+static void a_year_closes_at_its_local_end(void **state)
+{
+    (void)state;
+    const char *last_minute[] = {"BAOVE_NOW=2026-12-31T23:59:00+07:00", NULL};
+    const char *new_year[] = {"BAOVE_NOW=2026-12-31T17:30:00Z", NULL};
+    struct test_process december, january;
+    assert_true(harness_start_api(&database, last_minute, &december));
+    assert_true(harness_start_api(&database, new_year, &january));
+    char *on_31 = harness_login(&december, "demo_district", "baove-demo");
+    char *on_1 = harness_login(&january, "demo_district", "baove-demo");
+    assert_non_null(on_31);
+    assert_non_null(on_1);
+    static const char dates[] = "{\"covers_from\":\"2026-01-01\",\"covers_to\":"
+                                "\"2026-10-31\",\"due_on\":\"2026-11-13\"}";
+    expect_closed(&january, on_1, "/v1/report-periods/2026", dates, "\"1\"", "2026");
+    expect_closed(&january, on_1, "/v1/plans/2026", plan_2026, "\"2\"", "2026");
+    const char *headers[] = {"If-Match: \"1\"", NULL};
+    struct http_options move = {.method = "PUT", .path = "/v1/report-periods/2026",
+                                .token = on_31, .body = dates, .headers = headers};
+    struct http_response *moved = http_call(&december, &move);
+    assert_int_equal(moved->status, 200);
+    assert_string_equal(json_text(moved->json, "due_on", NULL), "2026-11-13");
+    http_free(moved);
+    move.token = on_1;
+    move.path = "/v1/report-periods/2027";
+    move.body = "{\"covers_from\":\"2027-01-01\",\"covers_to\":\"2027-10-31\","
+                "\"due_on\":\"2027-11-13\"}";
+    moved = http_call(&january, &move);
+    assert_int_equal(moved->status, 200);
+    http_free(moved);
+    free(on_31);
+    free(on_1);
+    assert_int_equal(harness_stop(&december), 0);
+    assert_int_equal(harness_stop(&january), 0);
+}
+
 /* ---- the working-day calendar ---------------------------------------------------- */
 
 static void calendars_default_and_decided(void **state)
@@ -652,6 +758,8 @@ int main(void)
         cmocka_unit_test(next_years_plan_carried_forward),
         cmocka_unit_test(calendars_default_and_decided),
         cmocka_unit_test(a_deadline_across_tet_2026),
+        cmocka_unit_test(past_years_are_closed),
+        cmocka_unit_test(a_year_closes_at_its_local_end),
         cmocka_unit_test(the_reorganisation_years_plan_is_carried_forward),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);

@@ -8,7 +8,9 @@
 -- unit, each unit once per list (a code reused in a year of a reorganisation
 -- names the unit under the plan's: plan_member_unit).  Returns the problems
 -- as [{pointer, detail}] and writes nothing when there are any; [] once
--- written.
+-- written.  A year that has ended is closed to the API (plans.c answers 409
+-- before calling this); the seed still writes 2020 here on a new database,
+-- and plan_carry_forward only the current or next year.
 CREATE OR REPLACE FUNCTION plan_put(plan_year smallint, plan jsonb, now timestamptz)
     RETURNS jsonb LANGUAGE plpgsql
     AS $$
