@@ -235,6 +235,12 @@ static void a_commune_report_from_draft_to_accepted(void **state)
     /* Only the district reviews. */
     assert_int_equal(status_of(call(&before_due, "POST", LONG_KHANH_A "/accept", commune, NULL,
                                     NULL)), 403);
+    /* Refused by role, and audited as the report's other refusals are. */
+    assert_true(harness_query_equals(&database,
+                                     "SELECT count(*) FROM audit_log WHERE resource_type = "
+                                     "'reports' AND action = 'denied' AND outcome = 'denied' "
+                                     "AND actor = 'demo_commune'",
+                                     "1"));
     assert_int_equal(status_of(call(&before_due, "POST", LONG_KHANH_A "/return", district,
                                     "{}", NULL)), 422);
     struct http_response *returned =
