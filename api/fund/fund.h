@@ -31,6 +31,9 @@ struct fund_filters {
 };
 
 extern const struct resource fund_donors, fund_pledges, fund_payments, fund_disbursements;
+/* Mobilisation targets, written by PUT /v1/fund/targets and by a plan's
+ * fund_targets (api/reporting/plans.c). */
+extern const struct resource fund_targets;
 extern const struct fund_filters fund_donor_filters, fund_pledge_filters, fund_payment_filters,
     fund_disbursement_filters;
 

@@ -25,8 +25,8 @@ struct figures_query {
 };
 
 /* A target has no id of its own: its feed and audit entries carry a UUID
- * derived from the year and unit, the same every time. */
-static const struct resource target_resource = {
+ * derived from the year and unit, the same every time (fund_target_id). */
+const struct resource fund_targets = {
     .name = "target", .table = "fund_targets", .audit_type = "fund_targets",
     .feed_type = "fund", .feed_kind = "target"};
 
@@ -125,12 +125,10 @@ static enum db_outcome write_target(struct operation *operation)
         operation,
         "WITH written AS (INSERT INTO fund_targets AS t (year, unit_id, amount_vnd) "
         "  VALUES ($1, $2, $3) ON CONFLICT (year, unit_id) DO UPDATE "
-        "  SET amount_vnd = EXCLUDED.amount_vnd, version = t.version + 1 "
-        "  RETURNING t.version, t.year, t.amount_vnd) "
-        "SELECT w.version, json_build_object('year', w.year, 'unit', u.code, "
-        "         'name', u.name, 'amount_vnd', w.amount_vnd, 'version', w.version)::text, "
-        "       md5('fund_target:' || w.year || ':' || u.id)::uuid::text "
-        "  FROM written w JOIN units u ON u.id = $2",
+        "  SET amount_vnd = EXCLUDED.amount_vnd, version = t.version + 1 RETURNING t) "
+        "SELECT (w.t).version, fund_target_document(w.t)::text, "
+        "       fund_target_id((w.t).year, (w.t).unit_id)::text "
+        "  FROM written w",
         &params, &outcome);
     if (result == NULL)
         return outcome;
@@ -142,7 +140,7 @@ static enum db_outcome write_target(struct operation *operation)
     bool kept = operation_keep_document(operation, db_text(result, 0, 1));
     PQclear(result);
     if (kept)
-        operation_record_write(operation, &target_resource,
+        operation_record_write(operation, &fund_targets,
                                operation->version == 1 ? "create" : "update", id,
                                operation->document, operation->version, unit_id, &outcome);
     return kept ? outcome : DB_FAILED;
@@ -170,7 +168,7 @@ void handle_fund_target_put(struct request *request)
         return;
     }
     struct operation operation = {.domain = &query};
-    if (operation_begin(&operation, request, &target_resource, &target_put_steps, true))
+    if (operation_begin(&operation, request, &fund_targets, &target_put_steps, true))
         operation_run(&operation);
     json_decref(operation.body);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "fund/fund.h"
 #include "http/request_body.h"
 #include "json.h"
 #include "reporting/reporting.h"
@@ -207,6 +208,67 @@ static bool plan_unit_in_scope(struct operation *operation, enum db_outcome *out
     return in_scope;
 }
 
+/* ---- the fund targets a plan writes ------------------------------------------ */
+
+/* The year's fund targets as they are, {unit id: version} (owned), before
+ * plan_put() replaces them. */
+static char *fund_targets_before(struct operation *operation, enum db_outcome *outcome)
+{
+    const struct plan_request *plan = operation->domain;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, plan->year);
+    PGresult *result = operation_query(
+        operation,
+        "SELECT coalesce(json_object_agg(unit_id, version), '{}')::text "
+        "  FROM fund_targets WHERE year = $1::smallint",
+        &params, outcome);
+    if (result == NULL)
+        return NULL;
+    char *before = strdup(db_text(result, 0, 0));
+    PQclear(result);
+    if (before == NULL)
+        *outcome = DB_FAILED;
+    return before;
+}
+
+/* Each fund target the plan created, changed or dropped goes to the change
+ * feed and the audit as PUT /v1/fund/targets would send it: sync clients
+ * keep the fund's targets from the feed, and the fund's audit shows who
+ * set them. */
+static bool fund_targets_recorded(struct operation *operation, const char *before,
+                                  enum db_outcome *outcome)
+{
+    const struct plan_request *plan = operation->domain;
+    struct db_params params;
+    db_params_init(&params);
+    db_param_text(&params, plan->year);
+    db_param_text(&params, before);
+    PGresult *result = operation_query(
+        operation,
+        "WITH before AS (SELECT key::bigint AS unit_id, value::bigint AS version "
+        "                  FROM json_each_text($2::json)), "
+        "     after AS (SELECT t FROM fund_targets t WHERE t.year = $1::smallint) "
+        "SELECT CASE WHEN b.unit_id IS NULL THEN 'create' "
+        "            WHEN (a.t).unit_id IS NULL THEN 'delete' ELSE 'update' END, "
+        "       fund_target_id($1::integer, coalesce((a.t).unit_id, b.unit_id))::text, "
+        "       coalesce((a.t).unit_id, b.unit_id), coalesce((a.t).version, b.version + 1), "
+        "       fund_target_document(a.t)::text "
+        "  FROM after a FULL JOIN before b ON b.unit_id = (a.t).unit_id "
+        " WHERE b.unit_id IS NULL OR (a.t).unit_id IS NULL OR (a.t).version <> b.version",
+        &params, outcome);
+    if (result == NULL)
+        return false;
+    bool recorded = true;
+    for (int row = 0; recorded && row < PQntuples(result); row++)
+        recorded = operation_record_write(operation, &fund_targets, db_text(result, row, 0),
+                                          db_text(result, row, 1), db_text(result, row, 4),
+                                          db_integer(result, row, 3),
+                                          db_integer(result, row, 2), outcome);
+    PQclear(result);
+    return recorded;
+}
+
 /* plan_put()'s answer: [] once written, else the problems it found. */
 static bool plan_written(struct operation *operation, enum db_outcome *outcome)
 {
@@ -260,7 +322,11 @@ static enum db_outcome put_plan(struct operation *operation)
         !plan_unit_in_scope(operation, &outcome))
         return outcome;
     bool existed = operation->found;
-    if (!plan_written(operation, &outcome) || !operation_read(operation, false, &outcome))
+    char *before = fund_targets_before(operation, &outcome);
+    bool written = before != NULL && plan_written(operation, &outcome) &&
+                   fund_targets_recorded(operation, before, &outcome);
+    free(before);
+    if (!written || !operation_read(operation, false, &outcome))
         return outcome;
     if (!operation->found)
         return DB_FAILED;

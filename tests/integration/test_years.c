@@ -260,6 +260,18 @@ static void plan_2026_through_the_api(void **state)
     assert_query("SELECT string_agg(action || ' ' || outcome, ', ' ORDER BY id) FROM audit_log "
                  "WHERE resource_type = 'plans'",
                  "create success, update success");
+    /* The plan's fund targets reach the feed and the fund's audit as
+     * PUT /v1/fund/targets would send them: two created, one dropped. */
+    assert_query("SELECT string_agg(l.operation || ' ' || u.code || ' ' || "
+                 "       coalesce(l.record #>> '{document,amount_vnd}', '-'), ', ' "
+                 "       ORDER BY l.transaction_id, u.code) "
+                 "  FROM change_log l JOIN units u ON u.id = l.unit_id "
+                 " WHERE l.resource_type = 'fund' "
+                 "   AND l.resource_id IN (SELECT fund_target_id(2026, id) FROM units)",
+                 "create 29978 25000000, create 82 150000000, delete 29978 -");
+    assert_query("SELECT string_agg(action || ' ' || outcome, ', ' ORDER BY id) FROM audit_log "
+                 "WHERE resource_type = 'fund_targets' AND actor = 'demo_district'",
+                 "create success, create success, delete success");
 }
 
 /* The worker on 29/4/2026: the rollup queued by the plan, and the first
