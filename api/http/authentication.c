@@ -285,11 +285,10 @@ static enum db_outcome reserve_attempt(PGconn *connection, void *context)
     return DB_COMMIT;
 }
 
-/* A wrong password: the attempt's reservation becomes a failure for the
- * whole window.  False after answering 503 when there is no connection (as
- * a right password would be answered then: the 503 tells nothing); the
- * reservation then stops counting after THROTTLE_PENDING_SECONDS. */
-static bool confirm_failure(struct request *request, const struct sign_in *attempt)
+/* Runs `sql` on the attempt's own reservation ($1 pair, $2 address, $3 its
+ * instant); false after answering 503 when there is no connection. */
+static bool settle_attempt(struct request *request, const struct sign_in *attempt,
+                           const char *sql)
 {
     PGconn *connection = request_database(request);
     if (connection == NULL)
@@ -299,26 +298,28 @@ static bool confirm_failure(struct request *request, const struct sign_in *attem
     db_param_text(&params, attempt->pair_subject);
     db_param_text(&params, attempt->address_subject);
     db_param_instant(&params, attempt->now);
-    db_command(connection,
-               "UPDATE login_failures SET confirmed = true "
-               " WHERE subject IN ($1, $2) AND failed_at = $3 AND NOT confirmed", &params);
+    db_command(connection, sql, &params);
     return true;
+}
+
+/* A wrong password: the attempt's reservation becomes a failure for the
+ * whole window.  False after answering 503 when there is no connection (as
+ * a right password would be answered then: the 503 tells nothing); the
+ * reservation then stops counting after THROTTLE_PENDING_SECONDS. */
+static bool confirm_failure(struct request *request, const struct sign_in *attempt)
+{
+    return settle_attempt(request, attempt,
+                          "UPDATE login_failures SET confirmed = true "
+                          " WHERE subject IN ($1, $2) AND failed_at = $3 AND NOT confirmed");
 }
 
 /* Forgets the failure reserved for an attempt that was not checked. */
 static void release_attempt(struct request *request, const struct sign_in *attempt)
 {
-    PGconn *connection = request_database(request);
-    if (connection == NULL)
-        return;
-    struct db_params params;
-    db_params_init(&params);
-    db_param_text(&params, attempt->pair_subject);
-    db_param_text(&params, attempt->address_subject);
-    db_param_instant(&params, attempt->now);
-    db_command(connection,
-               "DELETE FROM login_failures WHERE ctid IN (SELECT min(ctid) FROM login_failures "
-               " WHERE subject IN ($1, $2) AND failed_at = $3 GROUP BY subject)", &params);
+    settle_attempt(request, attempt,
+                   "DELETE FROM login_failures WHERE ctid IN (SELECT min(ctid) FROM "
+                   " login_failures WHERE subject IN ($1, $2) AND failed_at = $3 "
+                   " GROUP BY subject)");
 }
 
 static void issue_session_token(struct request *request, const struct sign_in *attempt)

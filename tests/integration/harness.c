@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -342,6 +343,36 @@ int harness_lock_waiters(const struct test_database *database)
     int waiters = count != NULL ? atoi(count) : -1;
     free(count);
     return waiters;
+}
+
+int harness_race(const struct test_database *database, const char *lock_sql, int count,
+                 void *(*body)(void *), void *arguments, size_t argument_size)
+{
+    enum { MOST = 8 };
+    if (count < 1 || count > MOST)
+        return -1;
+    PGconn *holder = PQconnectdb(database->admin_url);
+    char sql[512];
+    snprintf(sql, sizeof sql, "BEGIN; %s", lock_sql);
+    PGresult *locked = PQstatus(holder) == CONNECTION_OK ? PQexec(holder, sql) : NULL;
+    bool holding = PQresultStatus(locked) == PGRES_TUPLES_OK;
+    PQclear(locked);
+    pthread_t threads[MOST];
+    int started = 0, waiters = 0;
+    for (; holding && started < count; started++) {
+        if (pthread_create(&threads[started], NULL, body,
+                           (char *)arguments + (size_t)started * argument_size) != 0)
+            break;
+        for (int tries = 0; (waiters = harness_lock_waiters(database)) < started + 1 &&
+                            tries < 3000;
+             tries++)
+            sleep_ms(10);
+    }
+    PQclear(PQexec(holder, "COMMIT"));
+    PQfinish(holder);
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    return holding ? waiters : -1;
 }
 
 char *harness_superuser_text(const struct test_database *database, const char *sql)

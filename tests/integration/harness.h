@@ -113,6 +113,14 @@ long long harness_statement_calls(const struct test_database *database, const ch
  * a test that holds a row and lets requests run into it. */
 int harness_lock_waiters(const struct test_database *database);
 
+/* Two (or more) requests in flight together: holds rows (`lock_sql` run as
+ * the owner in a transaction, e.g. "SELECT ... FOR UPDATE") while `count`
+ * threads run body(arguments + i * argument_size), each started once the
+ * ones before it wait on a lock (a condition, not a duration); then lets go
+ * and joins them.  Returns how many were waiting when it let go. */
+int harness_race(const struct test_database *database, const char *lock_sql, int count,
+                 void *(*body)(void *), void *arguments, size_t argument_size);
+
 /* Whether an owner's query's first value is `expected` (printing both when
  * not), for assert_true(). */
 bool harness_query_equals(const struct test_database *database, const char *sql,

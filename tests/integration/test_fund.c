@@ -14,11 +14,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <libpq-fe.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "harness.h"
 
@@ -524,18 +522,8 @@ static void *post_payment(void *context)
 static void two_payments_at_once_apply_exactly_once(void **state)
 {
     (void)state;
-    /* Hold P3's row so that both payments are in flight together, then let go. */
-    PGconn *holder = PQconnectdb(database.admin_url);
-    assert_int_equal(PQstatus(holder), CONNECTION_OK);
-    char sql[160];
-    snprintf(sql, sizeof sql, "BEGIN; SELECT 1 FROM fund_pledges WHERE id = '%s' FOR UPDATE",
-             pledge_p3);
-    PGresult *locked = PQexec(holder, sql);
-    assert_int_equal(PQresultStatus(locked), PGRES_TUPLES_OK);
-    PQclear(locked);
     char bodies[2][512];
     struct racing_payment payments[2];
-    pthread_t threads[2];
     for (int i = 0; i < 2; i++) {
         snprintf(bodies[i], sizeof bodies[i],
                  "{\"pledge_id\":\"%s\",\"unit\":\"29983\",\"amount_vnd\":3000000,"
@@ -545,19 +533,11 @@ static void two_payments_at_once_apply_exactly_once(void **state)
                                               .key = i ? "Idempotency-Key: race-2"
                                                        : "Idempotency-Key: race-1"};
     }
-    /* One after the other, each until it waits on the row: a condition, not
-     * a duration. */
-    int waiters = 0;
-    for (int i = 0; i < 2; i++) {
-        assert_int_equal(pthread_create(&threads[i], NULL, post_payment, &payments[i]), 0);
-        for (int tries = 0; (waiters = harness_lock_waiters(&database)) < i + 1 && tries < 3000;
-             tries++)
-            usleep(10000);
-    }
-    PQclear(PQexec(holder, "COMMIT"));
-    PQfinish(holder);
-    for (int i = 0; i < 2; i++)
-        pthread_join(threads[i], NULL);
+    /* Hold P3's row so that both payments are in flight together, then let go. */
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM fund_pledges WHERE id = '%s' FOR UPDATE",
+             pledge_p3);
+    int waiters = harness_race(&database, sql, 2, post_payment, payments, sizeof payments[0]);
     assert_int_equal(waiters, 2);
     assert_int_equal(payments[0].status, 201);
     assert_int_equal(payments[1].status, 201);

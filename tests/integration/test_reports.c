@@ -11,11 +11,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <libpq-fe.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "harness.h"
 
@@ -398,26 +396,10 @@ static void *save_first_draft(void *argument)
 static void two_first_saves_at_once(void **state)
 {
     (void)state;
-    PGconn *holder = PQconnectdb(database.admin_url);
-    assert_int_equal(PQstatus(holder), CONNECTION_OK);
-    PGresult *locked = PQexec(holder, "BEGIN; SELECT 1 FROM report_periods "
-                                      "WHERE key = '2020' FOR UPDATE");
-    assert_int_equal(PQresultStatus(locked), PGRES_TUPLES_OK);
-    PQclear(locked);
     struct racing_save saves[2] = {{0}};
-    pthread_t threads[2];
-    /* One after the other, each until it waits: a condition, not a duration. */
-    int waiters = 0;
-    for (int i = 0; i < 2; i++) {
-        assert_int_equal(pthread_create(&threads[i], NULL, save_first_draft, &saves[i]), 0);
-        for (int tries = 0; (waiters = harness_lock_waiters(&database)) < i + 1 && tries < 3000;
-             tries++)
-            usleep(10000);
-    }
-    PQclear(PQexec(holder, "COMMIT"));
-    PQfinish(holder);
-    for (int i = 0; i < 2; i++)
-        pthread_join(threads[i], NULL);
+    int waiters = harness_race(&database,
+                               "SELECT 1 FROM report_periods WHERE key = '2020' FOR UPDATE", 2,
+                               save_first_draft, saves, sizeof saves[0]);
     assert_int_equal(waiters, 2);
     int created = saves[0].response->status == 201 ? 0 : 1;
     struct http_response *winner = saves[created].response, *loser = saves[1 - created].response;

@@ -117,6 +117,16 @@ static int teardown(void **state)
 }
 
 /* The seed wrote 2020 through plan_put: the same figures as before. */
+/* The 2020 plan's targets and fund targets, as the seed wrote them. */
+static void expect_2020_targets_as_seeded(void)
+{
+    assert_query("SELECT sum(amount_vnd)::text FROM fund_targets WHERE year = 2020",
+                 "300000000");
+    assert_query("SELECT string_agg(format('%s %s/%s', code, numerator, denominator), ', ' "
+                 "ORDER BY code) FROM plan_targets WHERE year = 2020",
+                 "csc_rate 3/100, csc_supported_rate 93/100");
+}
+
 static void plan_2020_is_the_seed(void **state)
 {
     (void)state;
@@ -137,11 +147,7 @@ static void plan_2020_is_the_seed(void **state)
     assert_string_equal(json_text(json_array_get(periods, 1), "covers_to", NULL), "2020-10-31");
     assert_string_equal(json_text(json_array_get(periods, 1), "due_on", NULL), "2020-11-12");
     http_free(plan);
-    assert_query("SELECT sum(amount_vnd)::text FROM fund_targets WHERE year = 2020",
-                 "300000000");
-    assert_query("SELECT string_agg(format('%s %s/%s', code, numerator, denominator), ', ' "
-                 "ORDER BY code) FROM plan_targets WHERE year = 2020",
-                 "csc_rate 3/100, csc_supported_rate 93/100");
+    expect_2020_targets_as_seeded();
 }
 
 static void a_year_without_plan_says_so(void **state)
@@ -558,11 +564,7 @@ static void past_years_are_closed(void **state)
     assert_int_equal(plan->status, 200);
     assert_string_equal(http_header(plan, "ETag"), "\"1\"");
     http_free(plan);
-    assert_query("SELECT sum(amount_vnd)::text FROM fund_targets WHERE year = 2020",
-                 "300000000");
-    assert_query("SELECT string_agg(format('%s %s/%s', code, numerator, denominator), ', ' "
-                 "ORDER BY code) FROM plan_targets WHERE year = 2020",
-                 "csc_rate 3/100, csc_supported_rate 93/100");
+    expect_2020_targets_as_seeded();
     assert_query("SELECT string_agg(format('%s %s %s v%s', key, covers_to, due_on, version), "
                  "', ' ORDER BY key) FROM report_periods WHERE year = 2020",
                  "2020 2020-10-31 2020-11-12 v1, 2020S1 2020-04-30 2020-05-13 v1");
