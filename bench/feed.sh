@@ -57,7 +57,7 @@ cleanup() {
 trap cleanup EXIT
 
 bash scripts/pg.sh start
-bash scripts/pg.sh createdb "$DB"
+bash scripts/pg.sh recreatedb "$DB"
 APP_URL=$(bash scripts/pg.sh url "$DB")
 ADMIN_URL=$(bash scripts/pg.sh admin-url "$DB")
 su_sql() { bash scripts/pg.sh psql "$DB" -q -v ON_ERROR_STOP=1 -tA "$@"; }

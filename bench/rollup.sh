@@ -61,7 +61,7 @@ cmake --build build -j2 --target baove-admin >/dev/null
 
 bash scripts/pg.sh start >&2
 trap 'bash scripts/pg.sh stop >&2 || true' EXIT
-bash scripts/pg.sh createdb "$DB" >&2 2>/dev/null || true
+bash scripts/pg.sh recreatedb "$DB" >&2 2>/dev/null || true
 URL=$(bash scripts/pg.sh admin-url "$DB")
 export BAOVE_ADMIN_DATABASE_URL=$URL BAOVE_SQL_DIR=$REPO_ROOT/sql
 build/baove-admin migrate >&2

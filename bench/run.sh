@@ -178,7 +178,7 @@ trap 'cleanup; exit 143' TERM
 # ---- the database ----------------------------------------------------------
 
 bash scripts/pg.sh start
-bash scripts/pg.sh createdb "$DB" # drops an earlier run's database first
+bash scripts/pg.sh recreatedb "$DB" # drops an earlier run's database first
 APP_URL=$(bash scripts/pg.sh url "$DB")
 ADMIN_URL=$(bash scripts/pg.sh admin-url "$DB")
 
@@ -207,7 +207,7 @@ su_sql -c "SELECT $DEMO_ID FROM generate_series(1, $CHILDREN) g" >"$WORK/ids"
 
 # The baseline's own database: its migrations and functions, its seed.
 if [[ -n $BASELINE_DIR ]]; then
-  bash scripts/pg.sh createdb "$BASELINE_DB"
+  bash scripts/pg.sh recreatedb "$BASELINE_DB"
   BASELINE_APP_URL=$(bash scripts/pg.sh url "$BASELINE_DB")
   BASELINE_ADMIN_URL=$(bash scripts/pg.sh admin-url "$BASELINE_DB")
   baseline_admin() {

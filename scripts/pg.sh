@@ -2,7 +2,7 @@
 # pg.sh: manage Baove's embedded PostgreSQL 15 cluster (one per checkout).
 #
 # Usage: scripts/pg.sh init|start|stop|status
-#        scripts/pg.sh createdb NAME | dropdb NAME
+#        scripts/pg.sh createdb NAME | recreatedb NAME | dropdb NAME
 #        scripts/pg.sh url [NAME] | admin-url [NAME]
 #        scripts/pg.sh psql [NAME] [psql args...]
 #        scripts/pg.sh destroy        (stop and delete the whole cluster)
@@ -141,6 +141,9 @@ resolve_dirs() {
     if ((${#sock} > SOCKET_PATH_MAX)); then
       relocate=1; reason="the unix socket path under $PG_DIR would be too long"
     fi
+    if [[ $PG_DIR == *[[:space:]\'\"]* ]]; then
+      relocate=1; reason="$PG_DIR holds a space or a quote, which archive_command cannot carry"
+    fi
     if ((relocate)); then
       # /var/tmp: survives reboots (unlike /tmp on some systems) and is
       # reachable by every user.
@@ -183,7 +186,13 @@ resolve_dirs() {
     say "$reason: cluster placed in $REAL_DIR ($PG_DIR is a symlink to it)"
   fi
   mkdir -p "$REAL_DIR" "$DATA_DIR" "$RUN_DIR" "$LOG_DIR"
-  chmod 755 "$REAL_DIR" "$RUN_DIR" "$LOG_DIR"
+  # Made by this script: what become_new_cluster may replace.
+  touch "$REAL_DIR/.baove-pg-made"
+  # Only the server's user (and root) reaches the socket and the logs: a
+  # socket connection is trusted (pg_hba.conf), and the logs may quote
+  # children's data.  The cluster's own directory is only traversed.
+  chmod 711 "$REAL_DIR"
+  chmod 700 "$RUN_DIR" "$LOG_DIR"
   chmod 700 "$DATA_DIR"
   if ((IS_ROOT)); then
     # The server writes data/, the socket + lock file in run/, and its log.
@@ -253,6 +262,7 @@ write_runtime_conf() {
 # Written by scripts/pg.sh on every start; do not edit.
 port = $PG_PORT
 unix_socket_directories = '$RUN_DIR'
+unix_socket_permissions = 0700
 # What each statement costs, for operators (CREATE EXTENSION
 # pg_stat_statements as postgres to read it); tests/integration/test_principals.c
 # counts the API's token lookups with it.
@@ -356,13 +366,38 @@ do_backup() {
   backrest info --output=json | grep -o '"label":"[^"]*"' | tail -n 1 | cut -d'"' -f4
 }
 
+# Whether path $1 is $2 or lies inside it (both made absolute, links
+# resolved as far as they exist).
+path_within() {
+  local inner outer
+  inner=$(realpath -m -- "$1") outer=$(realpath -m -- "$2")
+  [[ $inner == "$outer" || $inner == "$outer"/* ]]
+}
+
 # From here on this script manages the cluster in DIR on PORT, made anew:
-# whatever was there is stopped and deleted, the directories are created.
+# a cluster this script made earlier there (a copy or a standby) is stopped
+# and deleted, the directories are created.  Anything else in DIR is
+# refused before a byte is touched: an existing directory that is not such
+# a cluster, the source cluster itself (a restore "in place"), or a place
+# inside or around the source or its backup repository.
 become_new_cluster() {
+  local source_dir=$REAL_DIR source_repo=""
+  [[ -s $BACKREST_CONF ]] && source_repo=$(sed -n 's/^repo1-path=//p' "$BACKREST_CONF")
   PG_DIR=$1; [[ $PG_DIR == /* ]] || PG_DIR=$PWD/$PG_DIR
   PG_PORT=$2
+  local place
+  for place in "$source_dir" $source_repo; do
+    if path_within "$PG_DIR" "$place" || path_within "$place" "$PG_DIR"; then
+      die "$PG_DIR is, holds or lies inside $place (the source cluster or its backups): choose a new directory"
+    fi
+  done
   if [[ -e $PG_DIR ]]; then
     resolve_dirs 0
+    if [[ -n $(ls -A "$PG_DIR" 2>/dev/null) && ! -e $REAL_DIR/.baove-init-done &&
+          ! -e $REAL_DIR/.baove-pg-made ]]; then
+      die "$PG_DIR exists and is not a cluster made by pg.sh: choose a new directory (nothing was touched)"
+    fi
+    path_within "$REAL_DIR" "$source_dir" && die "$PG_DIR leads to the source cluster: choose a new directory"
     pg_stop
     if [[ -L $PG_DIR ]]; then rm -f "$PG_DIR"; fi
     rm -rf "$REAL_DIR" "$PG_DIR"
@@ -443,8 +478,9 @@ include = 'baove-runtime.conf'
 EOF
   write_runtime_conf
   as_pg tee "$DATA_DIR/pg_hba.conf" >/dev/null <<'EOF'
-# Written by scripts/pg.sh.  Socket: trust (the socket dir is private to this
-# checkout); TCP: loopback only, password (credentials file) required.
+# Written by scripts/pg.sh.  Socket: trust (the socket and its directory are
+# the server user's alone, 0700); TCP: loopback only, password (credentials
+# file) required.
 # TYPE  DATABASE  USER  ADDRESS       METHOD
 local   all       all                 trust
 host    all       all   127.0.0.1/32  scram-sha-256
@@ -635,9 +671,20 @@ case $cmd in
     [[ $# -eq 1 ]] || die "usage: pg.sh createdb NAME"
     check_db_name "$1"
     pg_init; pg_start
-    drop_database "$1"
+    [[ -z $(su_psql postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$1'") ]] ||
+      die "database $1 exists (pg.sh recreatedb $1 drops it and creates it empty)"
     create_database "$1"
     say "created database $1"
+    ;;
+  recreatedb)
+    # Tests and benchmarks: a database of their own, empty, whatever an
+    # earlier run left.  Never point it at a database you keep.
+    [[ $# -eq 1 ]] || die "usage: pg.sh recreatedb NAME"
+    check_db_name "$1"
+    pg_init; pg_start
+    drop_database "$1"
+    create_database "$1"
+    say "created database $1 (anew)"
     ;;
   dropdb)
     [[ $# -eq 1 ]] || die "usage: pg.sh dropdb NAME"

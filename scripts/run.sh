@@ -5,8 +5,12 @@
 #   <repo>/var/pg, reused across runs) is started and DATABASE_URL /
 #   BAOVE_ADMIN_DATABASE_URL point at it; it is stopped again when run.sh exits
 #   (even if it was already running before: simple and predictable).
-#   If DATABASE_URL is set, that database is used and left alone;
+#   If DATABASE_URL is set, that database is used and left alone: migrated
+#   and seeded with the reference data, but given no demo users or demo
+#   records unless BAOVE_DEMO=1 (demo users have a public password);
 #   BAOVE_ADMIN_DATABASE_URL defaults to DATABASE_URL.
+# - One `make run` per checkout at a time (var/run.lock): a second one would
+#   build over the first's binaries and stop its cluster when it gave up.
 # - Runs `baove-admin migrate` and `baove-admin seed --demo` (both re-runnable),
 #   makes var/secrets.key unless BAOVE_SECRETS_KEY_FILE names a key, seals
 #   the webhook secrets stored unsealed (`baove-admin secrets seal`), then
@@ -22,6 +26,15 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO_ROOT"
 
 say() { echo "run.sh: $*" >&2; }
+
+mkdir -p "$REPO_ROOT/var"
+exec 9>"$REPO_ROOT/var/run.lock"
+flock -n 9 || { say "another make run is using this checkout (var/run.lock); stop it first"; exit 1; }
+
+# A URL as it may be shown: its password hidden.
+shown_url() {
+  sed -E 's#(://[^:/@]*:)[^@/]*@#\1***@#; s#(password=)[^& ]*#\1***#g' <<<"$1"
+}
 
 bash scripts/deps.sh
 
@@ -80,7 +93,7 @@ trap 'cleanup; exit 143' TERM
 
 if [[ -z ${DATABASE_URL:-} ]]; then
   EMBEDDED=1
-  bash scripts/pg.sh start
+  bash scripts/pg.sh start 9>&-
   DATABASE_URL=$(bash scripts/pg.sh url)
   BAOVE_ADMIN_DATABASE_URL=$(bash scripts/pg.sh admin-url)
 else
@@ -89,7 +102,14 @@ fi
 export DATABASE_URL BAOVE_ADMIN_DATABASE_URL
 
 build/baove-admin migrate
-build/baove-admin seed --demo
+DEMO=0
+if ((EMBEDDED)) || [[ ${BAOVE_DEMO:-0} == 1 ]]; then
+  DEMO=1
+  build/baove-admin seed --demo
+else
+  build/baove-admin seed
+  say "DATABASE_URL is set: no demo users or records were added (BAOVE_DEMO=1 adds them)"
+fi
 
 # The key webhook secrets are sealed with (common/webhook.h): the operator's
 # (BAOVE_SECRETS_KEY_FILE), or one made here once and kept under var/ (0600)
@@ -114,9 +134,9 @@ build/baove-admin secrets seal
 set -m
 # Within the 15 s this script waits before SIGKILL, so a running job is
 # finished or handed back.
-BAOVE_WORKER_STOP_GRACE_SECONDS=${BAOVE_WORKER_STOP_GRACE_SECONDS:-10} build/baove-worker &
+BAOVE_WORKER_STOP_GRACE_SECONDS=${BAOVE_WORKER_STOP_GRACE_SECONDS:-10} build/baove-worker 9>&- &
 WORKER_PID=$!
-build/baove-api &
+build/baove-api 9>&- &
 API_PID=$!
 set +m
 
@@ -144,18 +164,19 @@ stops="the API and the worker"
 ((EMBEDDED)) && stops+=" and the embedded PostgreSQL"
 # baove-admin finds the embedded cluster by itself; another database needs its URL.
 admin_env=""
-((EMBEDDED)) || admin_env="DATABASE_URL='$DATABASE_URL' BAOVE_ADMIN_DATABASE_URL='$BAOVE_ADMIN_DATABASE_URL' \\
-   "
+((EMBEDDED)) || admin_env="(with this DATABASE_URL and BAOVE_ADMIN_DATABASE_URL) "
 backups=""
 ((EMBEDDED)) && backups="
 WAL is archived with pgBackRest (scripts/pg.sh backups: what is kept); scripts/pg.sh backup
 takes a backup, scripts/pg.sh restore --to TIME DIR PORT a point-in-time copy (docs/backups.md)."
+demo_users="Demo users (password baove-demo): demo_admin demo_district demo_commune demo_chair demo_collaborator demo_viewer"
+((DEMO)) || demo_users="No demo users: make one with build/baove-admin user add (README, \"Admin commands\")."
 # No banner if the API already died (e.g. port in use): wait -n below reports it.
 kill -0 "$API_PID" 2>/dev/null && cat >&2 <<EOF
 
 Baove is running: API $base_url (pid $API_PID), worker pid $WORKER_PID
-Database: $DATABASE_URL$backups
-Demo users (password baove-demo): demo_admin demo_district demo_commune demo_chair demo_collaborator demo_viewer
+Database: $(shown_url "$DATABASE_URL")$backups
+$demo_users
 Get a token over HTTP:
   curl -s -XPOST $base_url/v1/auth/token -H 'content-type: application/json' \\
        -d '{"username":"demo_district","password":"baove-demo"}'

@@ -84,7 +84,7 @@ export BAOVE_PG_DB=baove_test
 export BAOVE_TEST_PG_CTL=$REPO_ROOT/scripts/pg.sh
 CLUSTER_STARTED=1
 bash scripts/pg.sh start
-bash scripts/pg.sh createdb "$BAOVE_PG_DB"
+bash scripts/pg.sh recreatedb "$BAOVE_PG_DB"
 DATABASE_URL=$(bash scripts/pg.sh url "$BAOVE_PG_DB")
 BAOVE_ADMIN_DATABASE_URL=$(bash scripts/pg.sh admin-url "$BAOVE_PG_DB")
 export DATABASE_URL BAOVE_ADMIN_DATABASE_URL

@@ -437,7 +437,7 @@ bool harness_create_database_on(const char *name, bool migrate, bool seed, const
     snprintf(database->name, sizeof database->name, "%s", name);
     if (now != NULL)
         snprintf(database->now, sizeof database->now, "%s", now);
-    if (!pg_ctl("createdb", name, NULL, 0) ||
+    if (!pg_ctl("recreatedb", name, NULL, 0) ||
         !pg_ctl("url", name, database->app_url, sizeof database->app_url) ||
         !pg_ctl("admin-url", name, database->admin_url, sizeof database->admin_url)) {
         fprintf(stderr, "harness: cannot create database %s\n", name);

@@ -99,7 +99,7 @@ compare_functions() {
 
 databases=(baove_t_schema_old baove_t_schema_new)
 for database in "${databases[@]}"; do
-  pg createdb "$database" 2>/dev/null || fail "cannot create database $database (pg.sh createdb)"
+  pg recreatedb "$database" 2>/dev/null || fail "cannot create database $database (pg.sh recreatedb)"
 done
 old_url=$(pg admin-url baove_t_schema_old)
 new_url=$(pg admin-url baove_t_schema_new)

@@ -103,7 +103,7 @@ static int setup(void **state)
     /* A cluster left by an interrupted run is made anew. */
     pg_sh(&original, (const char *const[]){"destroy", NULL}, NULL, 0);
     bool created =
-        pg_sh(&original, (const char *const[]){"createdb", "baove_t_backup", NULL}, NULL, 0) &&
+        pg_sh(&original, (const char *const[]){"recreatedb", "baove_t_backup", NULL}, NULL, 0) &&
         database_on(&original, &database);
     return created &&
                    harness_admin(&database, (const char *const[]){"migrate", NULL}, NULL,
