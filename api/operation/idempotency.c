@@ -163,12 +163,16 @@ bool idempotency_remember(struct operation *operation, enum db_outcome *outcome)
     db_param_text(&params, operation->location[0] != '\0' ? operation->location : NULL);
     db_param_instant(&params, clock_now_us());
     /* This principal's keys older than 30 days are pruned as new ones
-     * arrive. */
+     * arrive, before the insert (which reads the prune's count): a key
+     * older than that is new again, and its old row must be gone first or
+     * the insert meets it (a 500 where a new answer was due). */
     return operation_command(
         operation,
         "WITH expired AS (DELETE FROM idempotency_keys WHERE principal_id = $1::uuid "
-        "                  AND created_at < $7::timestamptz - interval '30 days') "
+        "                  AND created_at < $7::timestamptz - interval '30 days' "
+        "                 RETURNING 1) "
         "INSERT INTO idempotency_keys (principal_id, key, request_hash, status, "
-        "response_body, location, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "response_body, location, created_at) "
+        "SELECT $1, $2, $3, $4, $5, $6, $7 FROM (SELECT count(*) FROM expired) pruned",
         &params, outcome);
 }

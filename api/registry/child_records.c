@@ -140,9 +140,13 @@ static void locate_child_record(const struct operation *operation, char *out, si
 
 /* Audited and (but consents) in the feed under the segment's name; "record"
  * in messages ("No such record."). */
+/* A record is gone with its child: deleted is what an Idempotency-Key
+ * replay checks before handing a stored answer out again. */
 #define RECORD_RESOURCE(segment_name, table_name, in_feed)                                  \
     {.name = "record", .table = table_name, .document = RECORD_DOCUMENT,                    \
      .audit_type = segment_name, .feed_type = (in_feed) ? segment_name : NULL,              \
+     .deleted = "NOT EXISTS (SELECT FROM children c WHERE c.id = r.child_id "              \
+                "AND c.deleted_at IS NULL)",                                                \
      .read = read_child_record, .locate = locate_child_record}
 #define FIELDS(fields) fields, sizeof fields / sizeof fields[0]
 

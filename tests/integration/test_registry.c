@@ -494,6 +494,42 @@ static void a_replay_hands_out_only_what_is_still_in_reach(void **state)
     http_free(trail);
 }
 
+/* A record's stored answer is not replayed once its child is deleted (the
+ * risk, note included, went out again), and a key older than the 30 days
+ * keys are kept is new again (it answered 500: the old row was still
+ * there when the new one was stored). */
+static void keys_of_deleted_children_and_old_keys(void **state)
+{
+    (void)state;
+    const char *child_path = "/v1/children/0b0e3c1a-9a7f-4a52-8a10-00000000e003";
+    const char *child =
+        "{\"unit\":\"29980\",\"full_name\":\"Lê Thị Cũ\",\"sex\":\"female\","
+        "\"date_of_birth\":\"2013-03-03\",\"registered_on\":\"2020-03-01\"}";
+    assert_int_equal(status_of("PUT", child_path, commune, child, NULL), 201);
+    char risks_path[128];
+    snprintf(risks_path, sizeof risks_path, "%s/risks", child_path);
+    const char *risk = "{\"category\":\"dropping_out\",\"since\":\"2020-03-01\","
+                       "\"note\":\"Nghỉ học nhiều\"}";
+    assert_int_equal(status_of("POST", risks_path, commune, risk, "Idempotency-Key: gone-1"),
+                     201);
+    assert_int_equal(status_of("DELETE", child_path, district, NULL, "If-Match: \"1\""), 204);
+    struct http_response *replay = call("POST", risks_path, commune, risk,
+                                        "Idempotency-Key: gone-1", NULL);
+    assert_type(replay, 404, "/problems/not-found");
+    assert_null(strstr(replay->body, "Nghỉ học nhiều"));
+    http_free(replay);
+
+    const char *first = "/v1/children/0b0e3c1a-9a7f-4a52-8a10-00000000e004";
+    const char *second = "/v1/children/0b0e3c1a-9a7f-4a52-8a10-00000000e005";
+    assert_int_equal(status_of("PUT", first, commune, child, "Idempotency-Key: month-old"), 201);
+    char *aged = harness_superuser_text(
+        &database, "UPDATE idempotency_keys SET created_at = created_at - interval '31 days' "
+                   " WHERE key = 'month-old'; SELECT 1");
+    assert_non_null(aged);
+    free(aged);
+    assert_int_equal(status_of("PUT", second, commune, child, "Idempotency-Key: month-old"), 201);
+}
+
 /* Runs one statement as the application role and returns the first value. */
 static void app_query(PGconn *connection, const char *sql, char *value, size_t size,
                       char state[6])
@@ -806,6 +842,7 @@ int main(void)
         cmocka_unit_test(moves_and_deletes_reach_the_feed),
         /* Last: it leaves a deleted child and a moved one behind. */
         cmocka_unit_test(a_replay_hands_out_only_what_is_still_in_reach),
+        cmocka_unit_test(keys_of_deleted_children_and_old_keys),
     };
     int failed = cmocka_run_group_tests_name("registry", tests, setup, teardown);
     harness_finish();
