@@ -202,8 +202,16 @@ static enum db_outcome check_cursor(struct operation *operation)
     return outcome;
 }
 
+/* What a page's audit entry names of each entry (the statement's column
+ * 3): the record and, for a record about a child, the child, so that the
+ * child's trail shows every read of it, as a GET of the record would. */
+#define AUDIT_IDS(table)                                                                    \
+    "CASE WHEN " table ".child_id IS NULL OR " table ".child_id = " table ".resource_id "   \
+    "THEN " table ".resource_id::text ELSE " table ".resource_id || ',' || " table          \
+    ".child_id END"
+
 /* Keeps {"items":[<the rows' first values>], "next_cursor": …, "phase": …}
- * and the ids handed out (second values) for the audit entry. */
+ * and the ids handed out (AUDIT_IDS, column 3) for the audit entry. */
 static bool keep_page(struct operation *operation, const PGresult *result,
                       const char *next_cursor, const char *phase)
 {
@@ -214,7 +222,7 @@ static bool keep_page(struct operation *operation, const PGresult *result,
     size_t size = 128 + strlen(next_cursor);
     for (int row = 0; row < rows; row++)
         size += (size_t)PQgetlength(result, row, 0) + 1;
-    char *page = malloc(size), *ids = malloc(3 + 37 * (size_t)rows);
+    char *page = malloc(size), *ids = malloc(3 + 2 * 37 * (size_t)rows);
     if (page == NULL || ids == NULL) {
         free(page);
         free(ids);
@@ -227,7 +235,7 @@ static bool keep_page(struct operation *operation, const PGresult *result,
         const char *separator = feed->ndjson ? "" : row ? "," : "";
         end += sprintf(end, "%s%s%s", separator, db_text(result, row, 0),
                        feed->ndjson ? "\n" : "");
-        ids_end += sprintf(ids_end, "%s%s", row ? "," : "", db_text(result, row, 1));
+        ids_end += sprintf(ids_end, "%s%.73s", row ? "," : "", db_text(result, row, 3));
     }
     if (!feed->ndjson)
         sprintf(end, "],\"next_cursor\":\"%s\",\"phase\":\"%s\"}", next_cursor, phase);
@@ -261,7 +269,8 @@ static enum db_outcome read_snapshot(struct operation *operation)
         "       || '\",\"type\":\"' || f.resource_type || '\",\"id\":\"' || f.resource_id "
         "       || '\",\"child_id\":' || coalesce('\"' || f.child_id || '\"', 'null') "
         "       || ',\"version\":' || f.version || ',\"operation\":\"snapshot\",\"record\":' "
-        "       || f.record || '}', f.resource_id, f.resource_type "
+        "       || f.record || '}', f.resource_id, f.resource_type, "
+        "       " AUDIT_IDS("f") " "
         "  FROM feed_documents f "
         " WHERE (f.resource_type, f.resource_id) > ($1, $2::uuid) "
         "   AND ($3::text[] IS NULL OR f.resource_type = ANY ($3::text[])) "
@@ -304,7 +313,7 @@ static enum db_outcome read_changes(struct operation *operation)
         "         'id', l.resource_id, 'child_id', l.child_id, 'version', l.version, "
         "         'operation', CASE WHEN p.visible THEN l.operation ELSE 'scope_exit' END, "
         "         'record', CASE WHEN p.visible THEN l.record END)::text, "
-        "       l.resource_id, $6 || p.here "
+        "       l.resource_id, $6 || p.here, " AUDIT_IDS("l") " "
         "  FROM change_log l, "
         "       LATERAL (SELECT l.unit_id IN (SELECT id FROM scope_units()) AS visible, "
         "                       l.transaction_id::text || '-' || l.id AS here) p "

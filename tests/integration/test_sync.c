@@ -436,6 +436,29 @@ static void ndjson_equals_the_paged_pull(void **state)
     http_free(foreign);
 }
 
+/* A page of records about children names the children in its audit
+ * entry too, as a GET of such a record does: the child's trail shows the
+ * read even when the page holds no entry of the child itself. */
+static void a_page_audits_the_children_of_its_records(void **state)
+{
+    (void)state;
+    struct http_response *page =
+        http_get(&api, "/v1/changes?types=risks,supports&limit=20", readers[0].token);
+    assert_int_equal(page->status, 200);
+    assert_true(json_array_size(json_object_get(page->json, "items")) > 0);
+    http_free(page);
+    assert_true(harness_query_equals(
+        &database,
+        "WITH entry AS (SELECT resource_ids FROM audit_log WHERE resource_type = 'changes' "
+        "                ORDER BY id DESC LIMIT 1), "
+        "     listed AS (SELECT r.id, r.child_id FROM child_risks r UNION ALL "
+        "                SELECT s.id, s.child_id FROM child_supports s) "
+        "SELECT count(*) > 0 AND count(*) FILTER (WHERE l.child_id = ANY (e.resource_ids)) "
+        "       = count(*) "
+        "  FROM entry e JOIN listed l ON l.id = ANY (e.resource_ids)",
+        "t"));
+}
+
 /* A streamed pull, sent by a thread of the test. */
 struct streamed_pull {
     const char *token;
@@ -529,6 +552,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(replicas_equal_the_server),
         cmocka_unit_test(ndjson_equals_the_paged_pull),
+        cmocka_unit_test(a_page_audits_the_children_of_its_records),
         cmocka_unit_test(a_pull_refused_midway_says_where_to_resume),
     };
     int failed = cmocka_run_group_tests_name("sync", tests, setup, teardown);
