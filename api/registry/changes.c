@@ -36,13 +36,21 @@
 #define CHANGES_DEFAULT_LIMIT 100
 #define CHANGES_MAX_LIMIT 1000
 #define IDENTITY_SIZE 37
+/* A cursor names the database (its identity) and, after a dot, the scope it
+ * was given out for (SCOPE_MARK_LENGTH hex digits of a hash of the units in
+ * scope and of the fund's access): a reader whose account was moved or
+ * re-roled, or whose scope a reorganisation changed, holds a copy of
+ * another scope, which the changes alone would never repair. */
+#define SCOPE_MARK_LENGTH 16
+#define ISSUER_SIZE (IDENTITY_SIZE + 1 + SCOPE_MARK_LENGTH)
 
 static const char *const feed_types[] = {"children", "circumstances", "risks", "supports",
                                          "cases", "fund", NULL};
 
 struct feed {
     char identity[IDENTITY_SIZE]; /* the cursor's, or "" without one */
-    char database[IDENTITY_SIZE]; /* this database's */
+    char scope_mark[SCOPE_MARK_LENGTH + 1]; /* the cursor's, or "" (given out before marks) */
+    char database[ISSUER_SIZE];   /* this database's identity and the caller's scope mark */
     bool snapshot;                /* reading the snapshot, not the log */
     char transaction[24];         /* the log's position, or the snapshot's start */
     long long entry;
@@ -55,7 +63,7 @@ struct feed {
      * pull goes on until it has caught up (produce_ndjson). */
     bool ndjson;
     enum problem_language language; /* of a refusal in the stream (Accept-Language) */
-    char next_cursor[IDENTITY_SIZE + 128]; /* of the page read */
+    char next_cursor[ISSUER_SIZE + 128]; /* of the page read */
     bool more;                    /* the page was full, or in the snapshot */
     char *first;                  /* the first page's lines, until streamed */
 };
@@ -103,10 +111,17 @@ static bool copy_number(const char *start, size_t length, char out[24])
 static bool parse_cursor(const char *cursor, struct feed *feed)
 {
     const char *colon = strchr(cursor, ':');
-    if (colon == NULL || colon - cursor != IDENTITY_SIZE - 1)
+    if (colon == NULL || (colon - cursor != IDENTITY_SIZE - 1 &&
+                          (colon - cursor != ISSUER_SIZE - 1 || cursor[IDENTITY_SIZE - 1] != '.')))
         return false;
     memcpy(feed->identity, cursor, IDENTITY_SIZE - 1);
     feed->identity[IDENTITY_SIZE - 1] = '\0';
+    if (colon - cursor == ISSUER_SIZE - 1) {
+        memcpy(feed->scope_mark, cursor + IDENTITY_SIZE, SCOPE_MARK_LENGTH);
+        feed->scope_mark[SCOPE_MARK_LENGTH] = '\0';
+        if (strspn(feed->scope_mark, "0123456789abcdef") != SCOPE_MARK_LENGTH)
+            return false;
+    }
     const char *rest = colon + 1;
     if (strncmp(rest, "snapshot:", 9) == 0) {
         const char *position = rest + 9;
@@ -139,20 +154,23 @@ static enum db_outcome refuse_foreign_cursor(struct operation *operation, const 
     return outcome;
 }
 
-/* The 410: what to do, as text and as the request that starts over. */
-static enum db_outcome refuse_expired_cursor(struct operation *operation)
+/* The 410: why (`reason`, a sentence), what to do, as text and as the
+ * request that starts over. */
+static enum db_outcome refuse_expired_cursor(struct operation *operation, const char *reason)
 {
     const struct feed *feed = operation->domain;
     char restart[128];
     snprintf(restart, sizeof restart, "/v1/changes%s%.*s", feed->types != NULL ? "?types=" : "",
              feed->types != NULL ? (int)strlen(feed->types) - 2 : 0,
              feed->types != NULL ? feed->types + 1 : "");
-    return operation_refuse_with(
-        operation, PROBLEM_CURSOR_EXPIRED, NULL, json_pack("{s:s}", "restart", restart),
-        "This cursor is older than the retained change log. Start again without a cursor "
-        "(the request in `restart`): the feed then sends a snapshot of every record in your "
-        "scope and the changes after it. Replace what you hold with what it sends; a record "
-        "you hold that the snapshot does not send no longer exists for you.");
+    char detail[640];
+    snprintf(detail, sizeof detail,
+             "%s Start again without a cursor (the request in `restart`): the feed then sends "
+             "a snapshot of every record in your scope and the changes after it. Replace what "
+             "you hold with what it sends; a record you hold that the snapshot does not send "
+             "no longer exists for you.", reason);
+    return operation_refuse_with(operation, PROBLEM_CURSOR_EXPIRED, NULL,
+                                 json_pack("{s:s}", "restart", restart), detail);
 }
 
 /* Checks the cursor against this database: identity, issued, retained.
@@ -168,26 +186,37 @@ static enum db_outcome check_cursor(struct operation *operation)
     db_param_text(&params, has_cursor ? feed->transaction : NULL);
     db_param_bool(&params, feed->snapshot);
     db_param_integer(&params, feed->entry);
+    db_param_bool(&params, feed->reads_fund);
     /* Column 4, for a hot standby: a log cursor names an entry the standby
      * has not replayed yet (the position alone cannot tell: a standby's
-     * horizon may equal the entry's transaction before replaying it). */
+     * horizon may equal the entry's transaction before replaying it).
+     * Column 5: the caller's scope mark (SCOPE_MARK_LENGTH). */
     PGresult *result = operation_query(
         operation,
         "SELECT d.id::text, pg_snapshot_xmin(pg_current_snapshot())::text, "
         "       $1::xid8 > pg_snapshot_xmin(pg_current_snapshot()), "
         "       h.pruned_through > $1::xid8 OR ($2 AND h.pruned_through >= $1::xid8), "
         "       NOT $2 AND $3 > 0 AND NOT EXISTS (SELECT FROM change_log c "
-        "         WHERE c.transaction_id = $1::xid8 AND c.id = $3) "
+        "         WHERE c.transaction_id = $1::xid8 AND c.id = $3), "
+        "       left(md5(coalesce((SELECT string_agg(u::text, ',' ORDER BY u) "
+        "                            FROM unnest(scope_unit_ids()) u), '') "
+        "                || CASE WHEN $4 THEN '|fund' ELSE '' END), 16) "
         "  FROM database_identity d, change_log_horizon h",
         &params, &outcome);
     if (result == NULL)
         return outcome;
-    snprintf(feed->database, sizeof feed->database, "%s", db_text(result, 0, 0));
+    const char *identity = db_text(result, 0, 0), *scope_mark = db_text(result, 0, 5);
+    snprintf(feed->database, sizeof feed->database, "%s.%s", identity, scope_mark);
     if (!has_cursor) {
         feed->snapshot = true;
         snprintf(feed->transaction, sizeof feed->transaction, "%s", db_text(result, 0, 1));
-    } else if (strcmp(feed->identity, feed->database) != 0) {
+    } else if (strcmp(feed->identity, identity) != 0) {
         outcome = refuse_foreign_cursor(operation, "another database's identity");
+    } else if (feed->scope_mark[0] != '\0' && strcmp(feed->scope_mark, scope_mark) != 0) {
+        outcome = refuse_expired_cursor(
+            operation, "This cursor was given out for another scope than yours now (your "
+                       "account moved or changed role, or a reorganisation changed your "
+                       "units): what you hold was synchronised for that scope.");
     } else if (operation->on_replica && (db_bool(result, 0, 2) ||
                                          (!db_bool(result, 0, 3) && db_bool(result, 0, 4)))) {
         /* A hot standby that has not replayed the cursor's position yet:
@@ -196,7 +225,8 @@ static enum db_outcome check_cursor(struct operation *operation)
     } else if (db_bool(result, 0, 2)) {
         outcome = refuse_foreign_cursor(operation, "a position this database has not reached");
     } else if (db_bool(result, 0, 3)) {
-        outcome = refuse_expired_cursor(operation);
+        outcome = refuse_expired_cursor(operation,
+                                        "This cursor is older than the retained change log.");
     }
     PQclear(result);
     return outcome;
@@ -260,7 +290,7 @@ static enum db_outcome read_snapshot(struct operation *operation)
     db_param_text(&params, feed->types);
     db_param_integer(&params, feed->limit);
     db_param_bool(&params, feed->reads_fund);
-    char prefix[IDENTITY_SIZE + 40];
+    char prefix[ISSUER_SIZE + 40];
     snprintf(prefix, sizeof prefix, "%s:snapshot:%s:", feed->database, feed->transaction);
     db_param_text(&params, prefix);
     PGresult *result = operation_query(
@@ -280,7 +310,7 @@ static enum db_outcome read_snapshot(struct operation *operation)
     if (result == NULL)
         return outcome;
     int rows = PQntuples(result);
-    char next_cursor[IDENTITY_SIZE + 128];
+    char next_cursor[ISSUER_SIZE + 128];
     if (rows < feed->limit)
         snprintf(next_cursor, sizeof next_cursor, "%s:%s-0", feed->database, feed->transaction);
     else
@@ -304,7 +334,7 @@ static enum db_outcome read_changes(struct operation *operation)
     db_param_text(&params, feed->types);
     db_param_integer(&params, feed->limit);
     db_param_bool(&params, feed->reads_fund);
-    char prefix[IDENTITY_SIZE + 2];
+    char prefix[ISSUER_SIZE + 2];
     snprintf(prefix, sizeof prefix, "%s:", feed->database);
     db_param_text(&params, prefix);
     PGresult *result = operation_query(
@@ -327,7 +357,7 @@ static enum db_outcome read_changes(struct operation *operation)
         return outcome;
     int rows = PQntuples(result);
     /* With nothing new, the next cursor is the one given. */
-    char next_cursor[IDENTITY_SIZE + 64];
+    char next_cursor[ISSUER_SIZE + 64];
     if (rows > 0)
         snprintf(next_cursor, sizeof next_cursor, "%s", db_text(result, rows - 1, 2));
     else

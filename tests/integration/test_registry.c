@@ -787,6 +787,46 @@ static void the_feed_delivers_every_commit_once(void **state)
     PQfinish(owner);
 }
 
+/* A cursor is given out for a scope: once the reader's account has moved
+ * to another commune, its cursor is a 410 that sends it to a new snapshot
+ * (the changes alone would never bring the new commune's records nor take
+ * the old one's away).  A cursor from before scopes were marked is still
+ * read. */
+static void a_cursor_of_another_scope_starts_again(void **state)
+{
+    (void)state;
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"user", "add", "--username", "mover",
+                                                         "--role", "commune_officer", "--unit",
+                                                         "29980", "--password-stdin", NULL},
+                                   "mover-password\n", NULL),
+                     0);
+    char *token = NULL;
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"token", "issue", "--username",
+                                                         "mover", NULL},
+                                   NULL, &token),
+                     0);
+    token[strcspn(token, "\r\n")] = '\0';
+    char cursor[160] = "";
+    free(read_feed(token, cursor, sizeof cursor));
+    assert_non_null(strchr(cursor, '.'));
+    assert_int_equal(harness_admin(&database,
+                                   (const char *const[]){"user", "move", "--username", "mover",
+                                                         "--unit", "29983", NULL},
+                                   NULL, NULL),
+                     0);
+    char path[256];
+    snprintf(path, sizeof path, "/v1/changes?cursor=%s", cursor);
+    struct http_response *moved = http_get(&api, path, token);
+    assert_type(moved, 410, "/problems/cursor-expired");
+    assert_non_null(strstr(moved->body, "another scope"));
+    http_free(moved);
+    snprintf(path, sizeof path, "/v1/changes?cursor=%.36s%s", cursor, strchr(cursor, ':'));
+    assert_int_equal(status_of("GET", path, token, NULL, NULL), 200);
+    free(token);
+}
+
 static void moves_and_deletes_reach_the_feed(void **state)
 {
     (void)state;
@@ -840,6 +880,7 @@ int main(void)
         cmocka_unit_test(a_read_is_audited_by_its_own_statement),
         cmocka_unit_test(the_feed_delivers_every_commit_once),
         cmocka_unit_test(moves_and_deletes_reach_the_feed),
+        cmocka_unit_test(a_cursor_of_another_scope_starts_again),
         /* Last: it leaves a deleted child and a moved one behind. */
         cmocka_unit_test(a_replay_hands_out_only_what_is_still_in_reach),
         cmocka_unit_test(keys_of_deleted_children_and_old_keys),
