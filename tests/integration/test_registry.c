@@ -827,6 +827,38 @@ static void a_cursor_of_another_scope_starts_again(void **state)
     free(token);
 }
 
+/* The feed follows the writing transactions' ids: a transaction that got
+ * its id first, then logged a record after a later one had changed and
+ * committed it, would put the older state last.  Its entry is refused as a
+ * serialization failure (which the API retries with a new, higher id). */
+static void an_older_transaction_cannot_log_over_a_newer_one(void **state)
+{
+    (void)state;
+    const char *path = "/v1/children/0b0e3c1a-9a7f-4a52-8a10-00000000e006";
+    const char *child =
+        "{\"unit\":\"29980\",\"full_name\":\"Đỗ Văn Thứ Tự\",\"sex\":\"male\","
+        "\"date_of_birth\":\"2014-04-04\",\"registered_on\":\"2020-03-01\"}";
+    assert_int_equal(status_of("PUT", path, commune, child, NULL), 201);
+    PGconn *older = PQconnectdb(database.admin_url);
+    assert_int_equal(PQstatus(older), CONNECTION_OK);
+    PQclear(PQexec(older, "BEGIN; SELECT pg_current_xact_id()"));
+    struct http_response *newer = call("PATCH", path, commune, "{\"hamlet\":\"Ấp 3\"}",
+                                       "If-Match: \"1\"",
+                                       "Content-Type: application/merge-patch+json");
+    assert_int_equal(newer->status, 200);
+    http_free(newer);
+    PGresult *result = PQexec(
+        older, "INSERT INTO change_log (resource_type, resource_id, child_id, unit_id, "
+               "operation, version, record, recorded_at) "
+               "SELECT 'children', id, id, unit_id, 'update', 1, '{}'::jsonb, now() "
+               "  FROM children WHERE id = '0b0e3c1a-9a7f-4a52-8a10-00000000e006'");
+    const char *state_code = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    assert_string_equal(state_code != NULL ? state_code : "none", "40001");
+    PQclear(result);
+    PQclear(PQexec(older, "ROLLBACK"));
+    PQfinish(older);
+}
+
 static void moves_and_deletes_reach_the_feed(void **state)
 {
     (void)state;
@@ -881,6 +913,7 @@ int main(void)
         cmocka_unit_test(the_feed_delivers_every_commit_once),
         cmocka_unit_test(moves_and_deletes_reach_the_feed),
         cmocka_unit_test(a_cursor_of_another_scope_starts_again),
+        cmocka_unit_test(an_older_transaction_cannot_log_over_a_newer_one),
         /* Last: it leaves a deleted child and a moved one behind. */
         cmocka_unit_test(a_replay_hands_out_only_what_is_still_in_reach),
         cmocka_unit_test(keys_of_deleted_children_and_old_keys),

@@ -1,0 +1,12 @@
+-- The feed is read in the order of the writing transactions' ids
+-- (api/registry/changes.c), and a transaction gets its id at its first
+-- write, which may come before it waits for a record another transaction
+-- is changing.  The one that waited writes the record after the other
+-- committed, with the lower id: its older state would be delivered last,
+-- and a copy would keep it (docs/sync.md).  feed_documents now keeps the
+-- id of the transaction that wrote each record's last entry, and
+-- feed_documents_follow() refuses, as a serialization failure (40001,
+-- which the API retries in a new transaction with a higher id), an entry
+-- older than the one already there.  Rows written before are NULL: nothing
+-- to compare.
+ALTER TABLE feed_documents ADD COLUMN transaction_id xid8;
