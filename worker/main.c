@@ -90,7 +90,7 @@ static bool read_settings(struct worker_settings *settings, char *error, size_t 
         {"BAOVE_JOB_RETRY_BASE_SECONDS", 10, 0, 86400, &jobs->retry_base_seconds},
         {"BAOVE_JOB_RETRY_MAX_SECONDS", 3600, 0, 7 * 86400, &jobs->retry_max_seconds},
         {"BAOVE_DELIVERY_LEASE_SECONDS", 60, 3, 86400, &delivery->lease_seconds},
-        {"BAOVE_DELIVERY_RETRY_BASE_SECONDS", 30, 0, 86400, &delivery->retry_base_seconds},
+        {"BAOVE_DELIVERY_RETRY_BASE_SECONDS", 30, 1, 86400, &delivery->retry_base_seconds},
         {"BAOVE_DELIVERY_RETRY_MAX_SECONDS", 6 * 3600, 0, 7 * 86400,
          &delivery->retry_max_seconds},
         {"BAOVE_WORKER_CONCURRENCY", 1, 1, 64, &settings->concurrency},
