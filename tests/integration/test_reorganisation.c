@@ -298,12 +298,51 @@ static void after_the_reorganisation(void **state)
     assert_int_equal(harness_stop(&api), 0);
 }
 
+/* 2025, the year of the reorganisation: what Long Khánh A raised before
+ * 1/7 counts in the year's figures of Xã Long Khánh, which took it over
+ * whole, and of the province, beside what the new commune raised since
+ * (the old commune's books stay its own, and its 20 million were lost from
+ * the year's figures). */
+static void the_reorganisation_years_fund_figures(void **state)
+{
+    (void)state;
+    PGconn *owner = PQconnectdb(database.admin_url);
+    assert_int_equal(PQstatus(owner), CONNECTION_OK);
+    PGresult *result = PQexec(
+        owner,
+        "SELECT plan_put(2025::smallint, plan_document(p)::jsonb, now()) FROM plans p "
+        " WHERE p.year = 2020;"
+        "INSERT INTO fund_donors (id, unit_id, kind, name, created_at, updated_at) "
+        "SELECT md5('donor:' || u.id)::uuid, u.id, 'business', 'Doanh nghiệp ' || u.code, "
+        "       now(), now() "
+        "  FROM units u WHERE (u.code, u.valid_from) IN (('29980', '2000-01-01'), "
+        "                                                ('29983', '2025-07-01'));"
+        "INSERT INTO fund_payments (id, unit_id, year, donor_id, amount_vnd, received_on, "
+        "                           method, receipt_no, created_at) "
+        "SELECT gen_random_uuid(), u.id, 2025, md5('donor:' || u.id)::uuid, "
+        "       CASE WHEN u.code = '29980' THEN 20000000 ELSE 5000000 END, "
+        "       CASE WHEN u.code = '29980' THEN date '2025-03-10' ELSE date '2025-09-10' END, "
+        "       'cash', 'R-' || u.code, now() "
+        "  FROM units u WHERE (u.code, u.valid_from) IN (('29980', '2000-01-01'), "
+        "                                                ('29983', '2025-07-01'))");
+    if (PQresultStatus(result) != PGRES_COMMAND_OK)
+        fprintf(stderr, "%s", PQresultErrorMessage(result));
+    assert_int_equal(PQresultStatus(result), PGRES_COMMAND_OK);
+    PQclear(result);
+    PQfinish(owner);
+    assert_query("SELECT string_agg(u.code || ' ' || f.figures[16], ', ' ORDER BY u.code) "
+                 "  FROM indicator_figures(NULL, '2025', now()) f "
+                 "  JOIN units u ON u.id = f.unit_id WHERE u.code IN ('29983', '82')",
+                 "29983 25000000, 82 25000000");
+}
+
 int main(void)
 {
     harness_init("reorganisation");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_2025_reorganisation),
         cmocka_unit_test(after_the_reorganisation),
+        cmocka_unit_test(the_reorganisation_years_fund_figures),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     harness_finish();

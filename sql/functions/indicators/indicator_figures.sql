@@ -143,11 +143,25 @@ CREATE OR REPLACE FUNCTION indicator_figures(only_unit bigint, only_period text,
         SELECT a.key, a.unit_id, count(*) AS abused_children FROM abused a GROUP BY a.key, a.unit_id
     ), fund AS (
         -- The fund's own books of each unit (a district has its own too),
-        -- for the plan year up to the period end.
-        SELECT p.key, f.unit_id, f.target_vnd, f.pledged_vnd, f.raised_vnd
+        -- for the plan year up to the period end.  Books are kept by the
+        -- unit that kept them, not moved (units_apply): those of a unit that
+        -- ended before the period's end (a reorganisation within the year)
+        -- count for its whole successor, or for the successors' parent when
+        -- it was split (money cannot be divided by hamlet), or the year's
+        -- figures would lose what it raised before it ended.
+        SELECT p.key, coalesce(m.unit_id, f.unit_id) AS unit_id, f.target_vnd, f.pledged_vnd,
+               f.raised_vnd
           FROM periods p
          CROSS JOIN LATERAL fund_unit_figures(p.year, p.ends_on) f
-         WHERE only_unit IS NULL OR f.unit_id IN (SELECT l.unit_id FROM leaves l)
+          LEFT JOIN LATERAL (
+               SELECT coalesce(min(s.successor_id) FILTER (WHERE s.kind = 'whole'),
+                               (SELECT u.parent_id FROM units u
+                                 WHERE u.id = min(s.successor_id))) AS unit_id
+                 FROM unit_successions s
+                WHERE s.predecessor_id = f.unit_id AND s.effective_on <= p.ends_on
+               HAVING count(*) > 0) m ON true
+         WHERE only_unit IS NULL
+            OR coalesce(m.unit_id, f.unit_id) IN (SELECT l.unit_id FROM leaves l)
     ), leaf_figures (key, unit_id, children_total, csc_total, csc_supported, at_risk_total,
                      abused_children, cases_opened, cases_closed, cases_open, emergency_cases,
                      emergency_met, emergency_decided, plan_met, plan_decided, fund_target_vnd,
