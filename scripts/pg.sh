@@ -528,7 +528,12 @@ ensure_roles() {
   local BAOVE_OWNER_PASSWORD BAOVE_APP_PASSWORD
   # shellcheck disable=SC1090
   . "$CRED_FILE"
-  su_psql postgres -v owner_pw="$BAOVE_OWNER_PASSWORD" -v app_pw="$BAOVE_APP_PASSWORD" <<'EOF'
+  # The passwords travel on psql's standard input, never on a command line
+  # (which every local user can read in the process list).
+  {
+    printf "\\set owner_pw '%s'\n" "${BAOVE_OWNER_PASSWORD//\'/\'\'}"
+    printf "\\set app_pw '%s'\n" "${BAOVE_APP_PASSWORD//\'/\'\'}"
+    cat <<'EOF'
 SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'baove_owner') AS need_owner,
        NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'baove_app')   AS need_app \gset
 \if :need_owner
@@ -542,6 +547,7 @@ SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'baove_owner') AS need
 ALTER ROLE baove_owner LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'owner_pw';
 ALTER ROLE baove_app   LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'app_pw';
 EOF
+  } | su_psql postgres
 }
 
 db_exists() {
